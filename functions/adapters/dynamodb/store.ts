@@ -1,0 +1,297 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+} from "@aws-sdk/lib-dynamodb";
+import type { MessageHead, ProviderName, Version } from "../../core/model.ts";
+import {
+  InvalidPageTokenError,
+  type ListQuery,
+  type MessageStore,
+  type Page,
+  type PageRequest,
+} from "../../core/store.ts";
+import { APP_SHARDS, type IndexName, TABLE } from "./table.ts";
+
+const HEAD_SK = "H";
+const VERSION_PREFIX = "V#";
+/** Attributes that exist only for DynamoDB (keys, index keys, TTL); stripped before returning domain objects. */
+const STORAGE_ATTRIBUTES = new Set<string>([
+  TABLE.partitionKey,
+  TABLE.sortKey,
+  TABLE.ttlAttribute,
+  ...Object.values(TABLE.indexes).flatMap((index) => [index.partitionKey, index.sortKey]),
+]);
+
+const messagePk = (id: string): string => `M#${id}`;
+const versionSk = (version: number): string => `${VERSION_PREFIX}${String(version).padStart(10, "0")}`;
+const scope = (provider: ProviderName, appId: string): string => `${provider}#${appId}`;
+
+/** The id's last character picks one of 16 `byApp` shards: ids are hashes, so shards fill evenly. */
+export function appShard(id: string): number {
+  return id.charCodeAt(id.length - 1) % APP_SHARDS;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === "ConditionalCheckFailedException";
+}
+
+export class DynamoMessageStore implements MessageStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async getHead(id: string): Promise<MessageHead | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: messagePk(id), sk: HEAD_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return Item && !this.expired(Item) ? (strip(Item) as unknown as MessageHead) : undefined;
+  }
+
+  async putHead(head: MessageHead, expectedRev: number | undefined): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...head, ...headIndexAttributes(head), pk: messagePk(head.id), sk: HEAD_SK },
+          ...(expectedRev === undefined
+            ? { ConditionExpression: "attribute_not_exists(pk)" }
+            : { ConditionExpression: "rev = :rev", ExpressionAttributeValues: { ":rev": expectedRev } }),
+        }),
+      );
+      return true;
+    } catch (error: unknown) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async putVersion(id: string, version: Version): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...version, pk: messagePk(id), sk: versionSk(version.version) },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+      return true;
+    } catch (error: unknown) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async latestVersion(id: string): Promise<Version | undefined> {
+    const { Items } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :v)",
+        ExpressionAttributeValues: { ":pk": messagePk(id), ":v": VERSION_PREFIX },
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    const item = Items?.[0];
+    return item ? (strip(item) as unknown as Version) : undefined;
+  }
+
+  async listVersions(id: string, page: PageRequest): Promise<Page<Version>> {
+    const result = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :v)",
+        ExpressionAttributeValues: { ":pk": messagePk(id), ":v": VERSION_PREFIX },
+        ScanIndexForward: true,
+        Limit: page.limit,
+        ConsistentRead: true,
+        ...startKey(page.nextToken, TABLE.partitionKey, messagePk(id)),
+      }),
+    );
+    return {
+      items: (result.Items ?? []).map((item) => strip(item) as unknown as Version),
+      ...tokenFrom(result.LastEvaluatedKey),
+    };
+  }
+
+  async findByKey(provider: ProviderName, appId: string, lookupKey: string): Promise<MessageHead[]> {
+    const index = TABLE.indexes.byKey;
+    const heads: MessageHead[] = [];
+    let exclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const result = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: "byKey",
+          KeyConditionExpression: `${index.partitionKey} = :pk`,
+          ExpressionAttributeValues: { ":pk": `${scope(provider, appId)}#${lookupKey}` },
+          ExclusiveStartKey: exclusiveStartKey,
+        }),
+      );
+      for (const item of result.Items ?? [])
+        if (!this.expired(item)) heads.push(strip(item) as unknown as MessageHead);
+      exclusiveStartKey = result.LastEvaluatedKey;
+    } while (exclusiveStartKey);
+    return heads;
+  }
+
+  async list(query: ListQuery): Promise<Page<MessageHead>> {
+    const prefix = scope(query.provider, query.appId);
+    if (query.conversation !== undefined) {
+      return this.queryIndex("byConversation", `${prefix}#${query.conversation}`, query, query.sender);
+    }
+    if (query.sender !== undefined) return this.queryIndex("bySender", `${prefix}#${query.sender}`, query);
+    return this.listApp(prefix, query);
+  }
+
+  /** One partition of a time-sorted index, newest first; `sender` narrows a conversation. */
+  private async queryIndex(
+    indexName: IndexName,
+    partition: string,
+    query: ListQuery,
+    sender?: string,
+  ): Promise<Page<MessageHead>> {
+    const index = TABLE.indexes[indexName];
+    const items: MessageHead[] = [];
+    let exclusiveStartKey = startKey(query.nextToken, index.partitionKey, partition).ExclusiveStartKey;
+    // A filter applies after Limit, so keep reading until the page is full or the partition ends.
+    do {
+      const input: QueryCommandInput = {
+        TableName: this.tableName,
+        IndexName: indexName,
+        KeyConditionExpression: `${index.partitionKey} = :pk AND ${index.sortKey} BETWEEN :lo AND :hi`,
+        ExpressionAttributeValues: {
+          ":pk": partition,
+          ...timeBounds(query),
+          ...(sender !== undefined ? { ":sender": sender } : {}),
+        },
+        ...(sender !== undefined ? { FilterExpression: "sender = :sender" } : {}),
+        ScanIndexForward: false,
+        Limit: query.limit - items.length,
+        ExclusiveStartKey: exclusiveStartKey,
+      };
+      const result = await this.client.send(new QueryCommand(input));
+      for (const item of result.Items ?? [])
+        if (!this.expired(item)) items.push(strip(item) as unknown as MessageHead);
+      exclusiveStartKey = result.LastEvaluatedKey;
+    } while (exclusiveStartKey && items.length < query.limit);
+    return { items, ...tokenFrom(exclusiveStartKey) };
+  }
+
+  /** The whole app: query every shard below the cursor, merge newest first, cut at the page size. */
+  private async listApp(prefix: string, query: ListQuery): Promise<Page<MessageHead>> {
+    const index = TABLE.indexes.byApp;
+    const cursor = query.nextToken === undefined ? undefined : decodeCursor(query.nextToken);
+    const bounds = timeBounds(query);
+    const hi = cursor !== undefined && cursor < bounds[":hi"] ? cursor : bounds[":hi"];
+    const shards = await Promise.all(
+      Array.from({ length: APP_SHARDS }, (_, shard) =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: "byApp",
+            KeyConditionExpression: `${index.partitionKey} = :pk AND ${index.sortKey} BETWEEN :lo AND :hi`,
+            ExpressionAttributeValues: { ":pk": `${prefix}#${shard}`, ":lo": bounds[":lo"], ":hi": hi },
+            ScanIndexForward: false,
+            // One extra per shard: the cursor item itself comes back (BETWEEN is inclusive) and is dropped.
+            Limit: query.limit + 1,
+          }),
+        ),
+      ),
+    );
+    const merged = shards
+      .flatMap((result) => result.Items ?? [])
+      .filter((item) => cursor === undefined || String(item[index.sortKey]) < cursor)
+      .filter((item) => !this.expired(item))
+      .sort((a, b) => (String(a[index.sortKey]) < String(b[index.sortKey]) ? 1 : -1));
+    const page = merged.slice(0, query.limit);
+    const more =
+      merged.length > query.limit || shards.some((result) => result.LastEvaluatedKey !== undefined);
+    const last = page.at(-1);
+    return {
+      items: page.map((item) => strip(item) as unknown as MessageHead),
+      ...(more && last ? { nextToken: encodeToken({ c: String(last[index.sortKey]) }) } : {}),
+    };
+  }
+
+  private expired(item: Record<string, unknown>): boolean {
+    const expiresAt = item[TABLE.ttlAttribute];
+    return typeof expiresAt === "number" && expiresAt * 1000 <= this.now().getTime();
+  }
+}
+
+/** Index attributes of a head. Resolved provisional heads leave every index: they only redirect. */
+function headIndexAttributes(head: MessageHead): Record<string, string> {
+  if (head.resolvedId !== undefined) return {};
+  const prefix = scope(head.provider, head.appId);
+  const timeKey = `${head.createdAt}#${head.id}`;
+  const { byKey, byConversation, bySender, byApp } = TABLE.indexes;
+  return {
+    ...(head.lookupKey !== undefined
+      ? { [byKey.partitionKey]: `${prefix}#${head.lookupKey}`, [byKey.sortKey]: head.id }
+      : {}),
+    [byConversation.partitionKey]: `${prefix}#${head.conversation}`,
+    [byConversation.sortKey]: timeKey,
+    ...(head.sender !== undefined
+      ? { [bySender.partitionKey]: `${prefix}#${head.sender}`, [bySender.sortKey]: timeKey }
+      : {}),
+    [byApp.partitionKey]: `${prefix}#${appShard(head.id)}`,
+    [byApp.sortKey]: timeKey,
+  };
+}
+
+function strip(item: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(item).filter(([name]) => !STORAGE_ATTRIBUTES.has(name)));
+}
+
+/** Sort-key bounds for `since`/`until` (inclusive); sort keys are `<ISO time>#<id>`. */
+function timeBounds(query: ListQuery): { ":lo": string; ":hi": string } {
+  return { ":lo": query.since ?? "0", ":hi": `${query.until ?? "9999"}#\uffff` };
+}
+
+function encodeToken(value: unknown): string {
+  return Buffer.from(JSON.stringify(value), "utf8").toString("base64url");
+}
+
+function decodeToken(token: string | undefined): Record<string, unknown> | undefined {
+  if (token === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+    if (value === null || typeof value !== "object" || Array.isArray(value))
+      throw new InvalidPageTokenError();
+    for (const field of Object.values(value))
+      if (typeof field !== "string") throw new InvalidPageTokenError();
+    return value as Record<string, unknown>;
+  } catch {
+    throw new InvalidPageTokenError();
+  }
+}
+
+function decodeCursor(token: string): string {
+  const value = decodeToken(token);
+  if (typeof value?.c !== "string") throw new InvalidPageTokenError();
+  return value.c;
+}
+
+/** A page token is a LastEvaluatedKey we issued; one from another partition is refused, not passed on. */
+function startKey(
+  token: string | undefined,
+  partitionAttribute: string,
+  partition: string,
+): { ExclusiveStartKey?: Record<string, unknown> } {
+  const key = decodeToken(token);
+  if (key === undefined) return {};
+  if (key[partitionAttribute] !== partition) throw new InvalidPageTokenError();
+  return { ExclusiveStartKey: key };
+}
+
+const tokenFrom = (key: Record<string, unknown> | undefined) => (key ? { nextToken: encodeToken(key) } : {});

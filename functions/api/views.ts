@@ -1,0 +1,39 @@
+import { isEditable, type MessageHead, type Version } from "../core/model.ts";
+
+/** The public record shape (ARCHITECTURE.md "HTTP contract"); storage-only fields stay inside. */
+export function recordView(head: MessageHead) {
+  return {
+    id: head.id,
+    provider: head.provider,
+    appId: head.appId,
+    kind: head.kind,
+    key: head.key,
+    conversation: head.conversation,
+    ...(head.sender !== undefined ? { sender: head.sender } : {}),
+    ...(head.operator !== undefined ? { operator: head.operator } : {}),
+    state: head.state,
+    version: head.version,
+    content: head.content ?? {},
+    editable: isEditable(head),
+    ...(head.notEditable !== undefined ? { notEditableReason: head.notEditable } : {}),
+    ...(head.sendError !== undefined ? { sendError: head.sendError } : {}),
+    createdAt: head.createdAt,
+    updatedAt: head.updatedAt,
+  };
+}
+
+export function versionView(version: Version) {
+  return {
+    version: version.version,
+    content: version.content,
+    source: version.source,
+    ...(version.actor !== undefined ? { actor: version.actor } : {}),
+    at: version.at,
+    ...(version.ruleId !== undefined ? { ruleId: version.ruleId } : {}),
+    ...(version.idempotencyKey !== undefined ? { idempotencyKey: version.idempotencyKey } : {}),
+    ...(version.providerRequestId !== undefined ? { providerRequestId: version.providerRequestId } : {}),
+  };
+}
+
+/** Strong ETag of a record: its version number. */
+export const etag = (head: MessageHead): string => `"${head.version}"`;

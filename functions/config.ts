@@ -1,0 +1,81 @@
+import { z } from "zod";
+import type { TencentProviderConfig } from "./providers/tencent/provider.ts";
+
+/**
+ * All configuration comes from the environment, parsed once per cold start. A missing or bad value
+ * fails with an error naming the variable. Secrets are held here but never printed: `describeConfig`
+ * is the only way config reaches a log line.
+ */
+const flag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const positiveInt = z.coerce.number().int().positive();
+
+const Env = z.object({
+  TABLE_NAME: z.string().min(1),
+  AWS_REGION: z.string().min(1).default("us-east-1"),
+  /** Local stacks and tests only: the DynamoDB endpoint (dynalite, DynamoDB Local). */
+  DYNAMODB_ENDPOINT: z.url().optional(),
+  TENCENT_SDKAPPID: z.string().regex(/^\d{1,20}$/, "must be the numeric SDKAppID"),
+  TENCENT_CALLBACK_TOKEN: z.string().min(1).max(512).optional(),
+  TENCENT_CALLBACK_MAX_SKEW_SECONDS: positiveInt.default(60),
+  TENCENT_RECORD_AVCHATROOM: flag.default(false),
+  /** Callback bodies above this many bytes get 413 (a Tencent message is at most 12 KB). */
+  CALLBACK_MAX_BYTES: positiveInt.max(6 * 1024 * 1024).default(64 * 1024),
+  /** Time the recorder gives the store before spooling the callback; Tencent waits 2 s in all. */
+  CALLBACK_STORE_BUDGET_MS: positiveInt.max(1900).default(1200),
+  /** Local durable fallback (spool) location; in AWS the fallback is an SQS queue. */
+  DATA_DIR: z.string().min(1).optional(),
+});
+
+export interface Config {
+  readonly tableName: string;
+  readonly region: string;
+  readonly dynamodbEndpoint?: string;
+  readonly tencent?: TencentProviderConfig;
+  readonly callbackMaxBytes: number;
+  readonly callbackStoreBudgetMs: number;
+  readonly dataDir?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration: ${problems.join("; ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  // Empty strings count as unset, as a shell `FOO= npm start` means.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = Env.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  return {
+    tableName: e.TABLE_NAME,
+    region: e.AWS_REGION,
+    ...(e.DYNAMODB_ENDPOINT !== undefined ? { dynamodbEndpoint: e.DYNAMODB_ENDPOINT } : {}),
+    tencent: {
+      sdkAppId: e.TENCENT_SDKAPPID,
+      ...(e.TENCENT_CALLBACK_TOKEN !== undefined ? { callbackToken: e.TENCENT_CALLBACK_TOKEN } : {}),
+      maxSkewSeconds: e.TENCENT_CALLBACK_MAX_SKEW_SECONDS,
+      recordAvChatRoom: e.TENCENT_RECORD_AVCHATROOM,
+    },
+    callbackMaxBytes: e.CALLBACK_MAX_BYTES,
+    callbackStoreBudgetMs: e.CALLBACK_STORE_BUDGET_MS,
+    ...(e.DATA_DIR !== undefined ? { dataDir: e.DATA_DIR } : {}),
+  };
+}
+
+/** A loggable summary: which secrets are set, never their values. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return {
+    tableName: config.tableName,
+    region: config.region,
+    tencent: config.tencent && {
+      sdkAppId: config.tencent.sdkAppId,
+      callbackToken: config.tencent.callbackToken === undefined ? "unset" : "set",
+      recordAvChatRoom: config.tencent.recordAvChatRoom,
+    },
+  };
+}

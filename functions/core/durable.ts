@@ -1,0 +1,70 @@
+import { asError } from "./errors.ts";
+import type { ApplyOutcome, Recorder, RecorderEvent } from "./recorder.ts";
+
+/** Verified callbacks that could not be stored in time, kept until the store is back. */
+export interface SpooledCallback {
+  readonly provider: string;
+  readonly receivedAt: string;
+  readonly events: readonly RecorderEvent[];
+  /** Why it was spooled (no secrets, no content). */
+  readonly reason: string;
+}
+
+/** The durable fallback port: a local spool directory, or SQS in AWS. `enqueue` must not lose data. */
+export interface FallbackQueue {
+  enqueue(entry: SpooledCallback): Promise<void>;
+}
+
+export type DurableOutcome = { readonly stored: readonly ApplyOutcome[] } | { readonly spooled: string };
+
+/**
+ * Applies a callback's events within a time budget; when the store fails or is too slow, the events go
+ * to the fallback queue instead, so the callback can still be acknowledged. Replaying spooled events is
+ * safe: every write is conditional, so an apply that finished late turns the replay into a no-op.
+ */
+export class DurableRecorder {
+  constructor(
+    private readonly recorder: Recorder,
+    private readonly fallback: FallbackQueue,
+    private readonly budgetMs: number,
+    private readonly onSpool: (reason: string, error: Error) => void = () => {},
+  ) {}
+
+  async record(
+    provider: string,
+    receivedAt: Date,
+    events: readonly RecorderEvent[],
+  ): Promise<DurableOutcome> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`store did not answer within ${this.budgetMs} ms`)),
+        this.budgetMs,
+      );
+    });
+    const applying = this.applyAll(events);
+    try {
+      return { stored: await Promise.race([applying, deadline]) };
+    } catch (thrown: unknown) {
+      const error = asError(thrown);
+      applying.catch(() => {}); // it may still settle; the spooled copy is what counts now
+      const reason = `${error.name}: ${error.message}`;
+      this.onSpool(reason, error);
+      await this.fallback.enqueue({ provider, receivedAt: receivedAt.toISOString(), events, reason });
+      return { spooled: reason };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Replays one spooled entry; throws while the store is still failing, so the entry stays queued. */
+  async replay(entry: SpooledCallback): Promise<readonly ApplyOutcome[]> {
+    return this.applyAll(entry.events);
+  }
+
+  private async applyAll(events: readonly RecorderEvent[]): Promise<ApplyOutcome[]> {
+    const outcomes: ApplyOutcome[] = [];
+    for (const event of events) outcomes.push(await this.recorder.apply(event));
+    return outcomes;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The typed error hierarchy. Every failure a caller can act on is one of these; the HTTP adapter
+ * (`functions/http/respond.ts`) maps them to statuses in one place. Anything else is a bug and
+ * becomes a bare 500 without detail.
+ */
+export interface AppErrorOptions {
+  readonly code?: string;
+  readonly details?: unknown;
+  readonly providerCode?: number | string;
+  /** Seconds the caller should wait before retrying (429, 503). */
+  readonly retryAfter?: number;
+  readonly cause?: unknown;
+}
+
+export abstract class AppError extends Error {
+  abstract readonly status: number;
+  readonly code: string;
+  readonly details: unknown;
+  readonly providerCode: number | string | undefined;
+  readonly retryAfter: number | undefined;
+
+  constructor(message: string, defaultCode: string, options: AppErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.code = options.code ?? defaultCode;
+    this.details = options.details;
+    this.providerCode = options.providerCode;
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+export class BadRequestError extends AppError {
+  readonly status = 400;
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, "bad_request", options);
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  readonly status = 401;
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, "unauthorized", options);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  readonly status = 403;
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, "forbidden", options);
+  }
+}
+
+export class NotFoundError extends AppError {
+  readonly status = 404;
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, "not_found", options);
+  }
+}
+
+export class ConflictError extends AppError {
+  readonly status = 409;
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, "conflict", options);
+  }
+}
+
+export class PayloadTooLargeError extends AppError {
+  readonly status = 413;
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, "payload_too_large", options);
+  }
+}
+
+export class UnsupportedMediaTypeError extends AppError {
+  readonly status = 415;
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, "unsupported_media_type", options);
+  }
+}
+
+/** The store could not be reached or kept failing; callers decide whether to spool or to 503. */
+export class StoreUnavailableError extends AppError {
+  readonly status = 503;
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, "store_unavailable", options);
+  }
+}
+
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError;
+}
+
+/** Narrows anything thrown to an Error so catch blocks never touch `unknown` blindly. */
+export function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
+}

@@ -1,0 +1,128 @@
+import { createHash } from "node:crypto";
+
+/**
+ * The provider-neutral message model. Provider modules translate their payloads into these shapes;
+ * nothing here knows about AWS, HTTP or a particular provider's field names.
+ */
+export type ProviderName = "tencent" | "netease";
+export type Kind = "c2c" | "group" | "p2p" | "team" | "superteam";
+export type MessageState = "pending" | "sent" | "failed" | "recalled";
+export type VersionSource = "callback" | "api" | "auto" | "restore" | "client";
+
+/** Provider-specific content (Tencent: `MsgBody` + `CloudCustomData`). Stored and returned as-is. */
+export type Content = Readonly<Record<string, unknown>>;
+
+/** Provider-specific key fields (natural key plus auxiliary ids), all strings so big ids stay exact. */
+export type MessageKey = Readonly<Record<string, string>>;
+
+export interface SendError {
+  readonly code: number;
+  readonly info: string;
+}
+
+/**
+ * The message head: the newest known state of one message. It is a cache of the newest version item
+ * and can be rebuilt from the versions; `rev` guards every write to it (optimistic concurrency).
+ */
+export interface MessageHead {
+  readonly id: string;
+  readonly provider: ProviderName;
+  readonly appId: string;
+  readonly kind: Kind;
+  readonly key: MessageKey;
+  /** Opaque, provider-defined; the list route filters by it. */
+  readonly conversation: string;
+  readonly sender?: string;
+  /** Who made the provider send it, when not the sender (Tencent `Operator_Account`). */
+  readonly operator?: string;
+  readonly state: MessageState;
+  /** 0 while nothing was delivered (pending, tombstones of recalls we never saw sent). */
+  readonly version: number;
+  readonly content?: Content;
+  readonly contentHash?: string;
+  /** Why the provider cannot edit this message even when sent (e.g. an AVChatRoom group). */
+  readonly notEditable?: string;
+  readonly sendError?: SendError;
+  /** Set on provisional records (group before-send) once the real message is known. */
+  readonly resolvedId?: string;
+  /** Natural-key index entry, see `ObservedMessage.lookupKey`. */
+  readonly lookupKey?: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly rev: number;
+}
+
+export interface Version {
+  readonly version: number;
+  readonly content: Content;
+  readonly contentHash: string;
+  readonly source: VersionSource;
+  readonly actor?: string;
+  readonly at: string;
+  readonly ruleId?: string;
+  readonly idempotencyKey?: string;
+  readonly providerRequestId?: string;
+}
+
+/** What a provider observed about a message, enough to create its head. */
+export interface ObservedMessage {
+  readonly id: string;
+  readonly provider: ProviderName;
+  readonly appId: string;
+  readonly kind: Kind;
+  readonly key: MessageKey;
+  readonly conversation: string;
+  readonly sender?: string;
+  readonly operator?: string;
+  readonly notEditable?: string;
+  /** Natural-key index entry (`findByKey`); absent for provisional records that have no key yet. */
+  readonly lookupKey?: string;
+  /** When the message was sent, as the provider tells it (falls back to when we received it). */
+  readonly sentAt: string;
+}
+
+export function isEditable(head: Pick<MessageHead, "state" | "notEditable" | "resolvedId">): boolean {
+  return head.state === "sent" && head.notEditable === undefined && head.resolvedId === undefined;
+}
+
+/** sha256 of the canonical JSON (sorted keys) of a content object: equal content, equal hash. */
+export function contentHash(content: Content): string {
+  return createHash("sha256").update(canonicalJson(content)).digest("base64url");
+}
+
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
+
+/**
+ * Deterministic, URL-safe message id: `<prefix>_<26 base32 chars>`, the chars being the first 130 bits
+ * of sha256 over the JSON array of the natural key's parts (provider and app id first). Same natural
+ * key, same id, on every path (callback, REST reply, history import). Prefixes are lower-case letters.
+ */
+export function messageId(prefix: string, parts: readonly string[]): string {
+  const digest = createHash("sha256").update(JSON.stringify(parts)).digest();
+  let out = "";
+  let value = 0;
+  let bits = 0;
+  for (const byte of digest) {
+    value = ((value << 8) | byte) & 0xfff;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    if (out.length >= 26) break;
+  }
+  return `${prefix}_${out.slice(0, 26)}`;
+}
+
+export const MESSAGE_ID_PATTERN = /^[a-z]{1,12}_[a-z2-7]{26}$/;

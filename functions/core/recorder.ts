@@ -1,0 +1,252 @@
+import { ConflictError } from "./errors.ts";
+import {
+  type Content,
+  contentHash,
+  type MessageHead,
+  type ObservedMessage,
+  type SendError,
+  type Version,
+} from "./model.ts";
+import type { MessageStore } from "./store.ts";
+
+/**
+ * What a provider callback means for the store, independent of the provider's field names.
+ * Provider modules produce these; `Recorder.apply` makes them durable, idempotently.
+ */
+export type RecorderEvent =
+  /** Before-send: the message exists but was not delivered yet. */
+  | { readonly type: "pending"; readonly message: ObservedMessage; readonly content: Content }
+  /** After-send: delivered (or failed to deliver, with `sendError`). Content becomes version 1. */
+  | {
+      readonly type: "sent";
+      readonly message: ObservedMessage;
+      readonly content: Content;
+      readonly sendError?: SendError;
+      /** The provisional record (created before the provider assigned the key) this send completes. */
+      readonly provisionalId?: string;
+    }
+  /** The provider could not send a message known only provisionally. */
+  | { readonly type: "failed"; readonly message: ObservedMessage; readonly sendError: SendError }
+  | {
+      readonly type: "recalled";
+      readonly message: ObservedMessage;
+      readonly actor?: string;
+      readonly at: string;
+    }
+  /**
+   * After-modify: the message now has this content. Fields the provider did not report keep their
+   * previous value (`content` is merged over the newest version).
+   */
+  | {
+      readonly type: "modified";
+      readonly message: ObservedMessage;
+      readonly content: Content;
+      readonly actor?: string;
+      readonly at: string;
+    };
+
+export type ApplyOutcome = "created" | "updated" | "duplicate";
+
+/** Hook for the editor's echo rule: lets an open edit intent claim an after-modify as its own echo. */
+export interface EchoMatcher {
+  isOwnEcho(event: Extract<RecorderEvent, { type: "modified" }>, head: MessageHead): Promise<boolean>;
+}
+
+const MAX_WRITE_ATTEMPTS = 8;
+
+export class Recorder {
+  constructor(
+    private readonly store: MessageStore,
+    private readonly now: () => Date = () => new Date(),
+    private readonly echo?: EchoMatcher,
+  ) {}
+
+  async apply(event: RecorderEvent): Promise<ApplyOutcome> {
+    switch (event.type) {
+      case "pending":
+        return this.upsertHead(event.message, (head) =>
+          head ? undefined : { ...this.newHead(event.message, "pending"), content: event.content },
+        );
+      case "sent":
+        return this.applySent(event);
+      case "failed":
+        return this.upsertHead(event.message, (head) => {
+          if (head && head.state !== "pending") return undefined;
+          const base = head ?? this.newHead(event.message, "failed");
+          return { ...base, state: "failed", sendError: event.sendError };
+        });
+      case "recalled":
+        return this.upsertHead(event.message, (head) => {
+          if (head?.state === "recalled") return undefined;
+          // A recall of a message we never saw sent leaves a tombstone, so a late after-send stays recalled.
+          return { ...(head ?? this.newHead(event.message, "recalled")), state: "recalled" };
+        });
+      case "modified":
+        return this.applyModified(event);
+    }
+  }
+
+  private async applySent(event: Extract<RecorderEvent, { type: "sent" }>): Promise<ApplyOutcome> {
+    const version = this.version(1, event.content, "callback", event.message.sender, event.message.sentAt);
+    // The version item is the serialization point; a duplicate delivery finds it and only repairs the head.
+    const versionCreated = await this.store.putVersion(event.message.id, version);
+    const outcome = await this.upsertHead(event.message, (head) => {
+      const state = stickyState(head?.state, event.sendError ? "failed" : "sent");
+      const base = head ?? this.newHead(event.message, state);
+      const advances = base.version < 1;
+      if (head && !advances && head.state === state) return undefined;
+      return {
+        ...base,
+        ...fillMissingIdentity(base, event.message),
+        state,
+        ...(event.sendError ? { sendError: event.sendError } : {}),
+        ...(advances ? { version: 1, content: event.content, contentHash: version.contentHash } : {}),
+      };
+    });
+    if (event.provisionalId) await this.resolveProvisional(event.provisionalId, event.message.id);
+    return versionCreated ? (outcome === "duplicate" ? "updated" : outcome) : outcome;
+  }
+
+  private async applyModified(event: Extract<RecorderEvent, { type: "modified" }>): Promise<ApplyOutcome> {
+    const id = event.message.id;
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const head = await this.store.getHead(id);
+      const content = { ...(head?.content ?? {}), ...event.content };
+      const hash = contentHash(content);
+      if (head && head.contentHash === hash) return "duplicate";
+      if (head && this.echo && (await this.echo.isOwnEcho(event, head))) return "duplicate";
+      const number = (head?.version ?? 0) + 1;
+      const version = this.version(number, content, "client", event.actor, event.at);
+      if (!(await this.store.putVersion(id, version))) {
+        // Someone appended this number first, or a crash left the head behind its versions: repair, retry.
+        await this.repairHead(id);
+        continue;
+      }
+      const outcome = await this.upsertHead(event.message, (current) => {
+        const base = current ?? this.newHead(event.message, "sent");
+        if (base.version >= number) return undefined;
+        return { ...base, version: number, content, contentHash: hash };
+      });
+      return head ? "updated" : outcome;
+    }
+    throw new ConflictError(`message ${id} is being changed concurrently`, { code: "write_contention" });
+  }
+
+  /** Brings a head up to its newest version item (the head is only a cache of it). */
+  async repairHead(id: string): Promise<void> {
+    const latest = await this.store.latestVersion(id);
+    if (!latest) return;
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const head = await this.store.getHead(id);
+      if (!head || head.version >= latest.version) return;
+      const repaired: MessageHead = {
+        ...head,
+        version: latest.version,
+        content: latest.content,
+        contentHash: latest.contentHash,
+        state: stickyState(head.state, "sent"),
+        updatedAt: this.now().toISOString(),
+        rev: head.rev + 1,
+      };
+      if (await this.store.putHead(repaired, head.rev)) return;
+    }
+  }
+
+  private async resolveProvisional(provisionalId: string, realId: string): Promise<void> {
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const head = await this.store.getHead(provisionalId);
+      if (!head || head.resolvedId !== undefined || head.state !== "pending") return;
+      const resolved: MessageHead = {
+        ...head,
+        state: "sent",
+        resolvedId: realId,
+        updatedAt: this.now().toISOString(),
+        rev: head.rev + 1,
+      };
+      if (await this.store.putHead(resolved, head.rev)) return;
+    }
+  }
+
+  /**
+   * Optimistic head upsert: assume the head is absent (the common case for a new message), and only
+   * on conflict read it and let `change` decide. `change` returns undefined for "nothing to do".
+   */
+  private async upsertHead(
+    message: ObservedMessage,
+    change: (head: MessageHead | undefined) => MessageHead | undefined,
+  ): Promise<ApplyOutcome> {
+    let head: MessageHead | undefined;
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      if (attempt > 0) head = await this.store.getHead(message.id);
+      const next = change(head);
+      if (!next) return "duplicate";
+      const written: MessageHead = {
+        ...next,
+        updatedAt: this.now().toISOString(),
+        rev: (head?.rev ?? 0) + 1,
+      };
+      if (await this.store.putHead(written, head?.rev)) return head ? "updated" : "created";
+    }
+    throw new ConflictError(`message ${message.id} is being changed concurrently`, {
+      code: "write_contention",
+    });
+  }
+
+  private newHead(message: ObservedMessage, state: MessageHead["state"]): MessageHead {
+    const now = this.now().toISOString();
+    return {
+      id: message.id,
+      provider: message.provider,
+      appId: message.appId,
+      kind: message.kind,
+      key: message.key,
+      conversation: message.conversation,
+      ...(message.sender !== undefined ? { sender: message.sender } : {}),
+      ...(message.operator !== undefined ? { operator: message.operator } : {}),
+      ...(message.notEditable !== undefined ? { notEditable: message.notEditable } : {}),
+      ...(message.lookupKey !== undefined ? { lookupKey: message.lookupKey } : {}),
+      state,
+      version: 0,
+      createdAt: message.sentAt,
+      updatedAt: now,
+      rev: 0,
+    };
+  }
+
+  private version(
+    number: number,
+    content: Content,
+    source: Version["source"],
+    actor: string | undefined,
+    at: string,
+  ): Version {
+    return {
+      version: number,
+      content,
+      contentHash: contentHash(content),
+      source,
+      ...(actor !== undefined ? { actor } : {}),
+      at,
+    };
+  }
+}
+
+/** `recalled` and `failed` never go back; everything else moves forward to `next`. */
+function stickyState(
+  current: MessageHead["state"] | undefined,
+  next: MessageHead["state"],
+): MessageHead["state"] {
+  return current === "recalled" || current === "failed" ? current : next;
+}
+
+/** A tombstone (recall seen before send) lacks the send's details; the send fills them in. */
+function fillMissingIdentity(head: MessageHead, message: ObservedMessage): Partial<MessageHead> {
+  return {
+    key: { ...message.key, ...head.key },
+    ...(head.lookupKey === undefined && message.lookupKey !== undefined
+      ? { lookupKey: message.lookupKey }
+      : {}),
+    ...(head.sender === undefined && message.sender !== undefined ? { sender: message.sender } : {}),
+    ...(head.version === 0 ? { createdAt: message.sentAt } : {}),
+  };
+}

@@ -1,0 +1,34 @@
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { AppError, asError } from "../core/errors.ts";
+
+export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return {
+    statusCode,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/**
+ * The one mapping from errors to HTTP. Typed errors carry their status and a message safe to show;
+ * anything else is a bug and becomes a bare 500 with no stack, SDK detail or secret.
+ */
+export function errorResult(thrown: unknown): { result: HttpResult; unexpected?: Error } {
+  if (thrown instanceof AppError) {
+    const error = {
+      code: thrown.code,
+      message: thrown.message,
+      ...(thrown.providerCode !== undefined ? { providerCode: thrown.providerCode } : {}),
+      ...(thrown.details !== undefined ? { details: thrown.details } : {}),
+    };
+    const headers: Record<string, string> =
+      thrown.retryAfter !== undefined ? { "retry-after": String(Math.ceil(thrown.retryAfter)) } : {};
+    return { result: json(thrown.status, { error }, headers) };
+  }
+  return {
+    result: json(500, { error: { code: "internal", message: "internal error" } }),
+    unexpected: asError(thrown),
+  };
+}

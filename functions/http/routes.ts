@@ -1,0 +1,57 @@
+/**
+ * Every HTTP route, shared by the local server and the CDK stack so both expose the same contract.
+ * `auth: "api"` routes need IAM (SigV4) behind API Gateway and the bearer token locally; callback
+ * routes are open and verified in code.
+ */
+export type FunctionName = "recorder" | "editor";
+
+export interface Route {
+  readonly method: "GET" | "POST" | "PATCH" | "DELETE";
+  readonly path: string;
+  readonly function: FunctionName;
+  readonly auth: "none" | "api";
+}
+
+export const ROUTES: readonly Route[] = [
+  { method: "POST", path: "/callbacks/{provider}", function: "recorder", auth: "none" },
+  { method: "GET", path: "/v1/messages", function: "editor", auth: "api" },
+  { method: "GET", path: "/v1/messages/{id}", function: "editor", auth: "api" },
+  { method: "GET", path: "/v1/messages/{id}/versions", function: "editor", auth: "api" },
+];
+
+export const routeKey = (route: Route): string => `${route.method} ${route.path}`;
+
+/** Matches a concrete path against the route table, API Gateway style (`{name}` = one path segment). */
+export function matchRoute(
+  method: string,
+  path: string,
+): { route: Route; pathParameters: Record<string, string> } | { allowed: Route["method"][] } | undefined {
+  const segments = path.split("/");
+  const allowed: Route["method"][] = [];
+  for (const route of ROUTES) {
+    const pattern = route.path.split("/");
+    if (pattern.length !== segments.length) continue;
+    const pathParameters: Record<string, string> = {};
+    const matches = pattern.every((part, i) => {
+      const segment = segments[i] ?? "";
+      if (part.startsWith("{") && part.endsWith("}")) {
+        if (segment === "") return false;
+        pathParameters[part.slice(1, -1)] = decodeURIComponentSafe(segment);
+        return true;
+      }
+      return part === segment;
+    });
+    if (!matches) continue;
+    if (route.method === method) return { route, pathParameters };
+    allowed.push(route.method);
+  }
+  return allowed.length > 0 ? { allowed } : undefined;
+}
+
+function decodeURIComponentSafe(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

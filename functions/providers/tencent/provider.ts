@@ -1,0 +1,282 @@
+import { z } from "zod";
+import { BadRequestError } from "../../core/errors.ts";
+import type { Content, MessageHead, MessageKey, ObservedMessage } from "../../core/model.ts";
+import type { CallbackProvider, CallbackRequest, KeyLookup } from "../../core/provider.ts";
+import type { RecorderEvent } from "../../core/recorder.ts";
+import { parseJsonBody } from "../json.ts";
+import {
+  type C2CAfterModifyMsg,
+  type C2CAfterMsgWithDraw,
+  type C2CAfterSendMsg,
+  type GroupAfterModifyMsg,
+  type GroupAfterRecallMsg,
+  type GroupAfterSendMsg,
+  type GroupBeforeSendMsg,
+  type GroupSendMsgException,
+  RECORDED_COMMANDS,
+  TENCENT_OK,
+  TencentCallback,
+} from "./callback.ts";
+import {
+  c2cConversation,
+  c2cId,
+  c2cLookupKey,
+  groupConversation,
+  groupLookupKey,
+  groupMessageId,
+  provisionalGroupId,
+  topicOf,
+} from "./identity.ts";
+import { type TencentCallbackAuth, verifyTencentQuery } from "./verify.ts";
+
+export interface TencentProviderConfig extends TencentCallbackAuth {
+  /** AVChatRoom (live) groups cannot be edited by modify_group_msg; skipping them is the default. */
+  readonly recordAvChatRoom: boolean;
+}
+
+const AV_CHAT_ROOM = "AVChatRoom";
+
+export function createTencentProvider(config: TencentProviderConfig): CallbackProvider {
+  const appId = config.sdkAppId;
+
+  const c2cMessage = (
+    body: {
+      From_Account: string;
+      To_Account: string;
+      MsgKey: string;
+      MsgId?: string | undefined;
+      MsgSeq?: number | undefined;
+      MsgRandom?: number | undefined;
+      MsgTime?: number | undefined;
+    },
+    sentAt: string,
+  ): ObservedMessage => ({
+    id: c2cId(appId, body.From_Account, body.To_Account, body.MsgKey),
+    provider: "tencent",
+    appId,
+    kind: "c2c",
+    key: keyOf({
+      from: body.From_Account,
+      to: body.To_Account,
+      msgKey: body.MsgKey,
+      msgSeq: body.MsgSeq,
+      msgRandom: body.MsgRandom,
+      msgTime: body.MsgTime,
+      msgId: body.MsgId,
+    }),
+    conversation: c2cConversation(body.From_Account, body.To_Account),
+    sender: body.From_Account,
+    lookupKey: c2cLookupKey(body.MsgKey),
+    sentAt,
+  });
+
+  const groupMessage = (
+    body: {
+      GroupId: string;
+      TopicId?: string | undefined;
+      Type?: string | undefined;
+      MsgId?: string | undefined;
+    },
+    seq: { MsgSeq: number; MsgTime?: number } | { From_Account: string; Random: number },
+    extra: { sender?: string | undefined; operator?: string | undefined; random?: number },
+    sentAt: string,
+  ): ObservedMessage => {
+    const topicId = topicOf(body.TopicId);
+    const known = "MsgSeq" in seq;
+    return {
+      id: known
+        ? groupMessageId(appId, body.GroupId, topicId, seq.MsgSeq)
+        : provisionalGroupId(appId, body.GroupId, topicId, seq.From_Account, seq.Random),
+      provider: "tencent",
+      appId,
+      kind: "group",
+      key: keyOf({
+        groupId: body.GroupId,
+        topicId: topicId === "" ? undefined : topicId,
+        msgSeq: known ? seq.MsgSeq : undefined,
+        msgTime: known ? seq.MsgTime : undefined,
+        random: known ? extra.random : seq.Random,
+        msgId: body.MsgId,
+        groupType: body.Type,
+      }),
+      conversation: groupConversation(body.GroupId, topicId),
+      ...(extra.sender !== undefined ? { sender: extra.sender } : {}),
+      ...(extra.operator !== undefined && extra.operator !== extra.sender
+        ? { operator: extra.operator }
+        : {}),
+      ...(body.Type === AV_CHAT_ROOM
+        ? { notEditable: "Tencent cannot modify messages of AVChatRoom groups" }
+        : {}),
+      ...(known ? { lookupKey: groupLookupKey(body.GroupId, seq.MsgSeq) } : {}),
+      sentAt,
+    };
+  };
+
+  const toEvents = (callback: TencentCallback, receivedAt: Date): RecorderEvent[] => {
+    if ("Type" in callback && callback.Type === AV_CHAT_ROOM && !config.recordAvChatRoom) return [];
+    const eventAt = isoFromMillis(callback.EventTime) ?? receivedAt.toISOString();
+    switch (callback.CallbackCommand) {
+      case "C2C.CallbackBeforeSendMsg":
+        return [
+          {
+            type: "pending",
+            message: c2cMessage(callback, isoFromSeconds(callback.MsgTime)),
+            content: content(callback),
+          },
+        ];
+      case "C2C.CallbackAfterSendMsg":
+        return [c2cSent(callback)];
+      case "Group.CallbackBeforeSendMsg":
+        return [{ type: "pending", message: provisional(callback, eventAt), content: content(callback) }];
+      case "Group.CallbackSendMsgException":
+        return [
+          {
+            type: "failed",
+            message: provisional(callback, eventAt),
+            sendError: { code: callback.ErrorCode, info: callback.ErrorInfo },
+          },
+        ];
+      case "Group.CallbackAfterSendMsg":
+        return [groupSent(callback)];
+      case "C2C.CallbackAfterMsgWithDraw":
+        return [c2cRecalled(callback, eventAt)];
+      case "Group.CallbackAfterRecallMsg":
+        return groupRecalled(callback, eventAt);
+      case "C2C.CallbackAfterModifyMsg":
+        return [c2cModified(callback, eventAt)];
+      case "Group.CallbackAfterModifyMsg":
+        return [groupModified(callback, eventAt)];
+    }
+  };
+
+  const c2cSent = (cb: C2CAfterSendMsg): RecorderEvent => ({
+    type: "sent",
+    message: c2cMessage(cb, isoFromSeconds(cb.MsgTime)),
+    content: content(cb),
+    ...(cb.SendMsgResult !== 0 ? { sendError: { code: cb.SendMsgResult, info: cb.ErrorInfo ?? "" } } : {}),
+  });
+
+  const provisional = (cb: GroupBeforeSendMsg | GroupSendMsgException, at: string): ObservedMessage =>
+    groupMessage(cb, cb, { sender: cb.From_Account, operator: cb.Operator_Account }, at);
+
+  const groupSent = (cb: GroupAfterSendMsg): RecorderEvent => ({
+    type: "sent",
+    message: groupMessage(
+      cb,
+      cb,
+      { sender: cb.From_Account, operator: cb.Operator_Account, random: cb.Random },
+      isoFromSeconds(cb.MsgTime),
+    ),
+    content: content(cb),
+    provisionalId: provisionalGroupId(appId, cb.GroupId, cb.TopicId, cb.From_Account, cb.Random),
+  });
+
+  const c2cRecalled = (cb: C2CAfterMsgWithDraw, at: string): RecorderEvent => ({
+    type: "recalled",
+    message: c2cMessage(cb, at),
+    actor: cb.From_Account,
+    at,
+  });
+
+  const groupRecalled = (cb: GroupAfterRecallMsg, at: string): RecorderEvent[] =>
+    cb.MsgSeqList.map((item) => ({
+      type: "recalled",
+      message: groupMessage({ ...cb, MsgId: item.MsgId }, { MsgSeq: item.MsgSeq }, {}, at),
+      ...(cb.Operator_Account !== undefined ? { actor: cb.Operator_Account } : {}),
+      at,
+    }));
+
+  const c2cModified = (cb: C2CAfterModifyMsg, at: string): RecorderEvent => ({
+    type: "modified",
+    message: c2cMessage(cb, cb.MsgTime !== undefined ? isoFromSeconds(cb.MsgTime) : at),
+    content: content(cb),
+    ...(cb.Operator_Account !== undefined ? { actor: cb.Operator_Account } : {}),
+    at,
+  });
+
+  const groupModified = (cb: GroupAfterModifyMsg, at: string): RecorderEvent => ({
+    type: "modified",
+    message: groupMessage(cb, { MsgSeq: cb.MsgSeq }, {}, at),
+    content: content(cb),
+    ...(cb.Operator_Account !== undefined ? { actor: cb.Operator_Account } : {}),
+    at,
+  });
+
+  return {
+    name: "tencent",
+    appId,
+    ack: { status: 200, body: TENCENT_OK },
+
+    verify(request: CallbackRequest): void {
+      verifyTencentQuery(request.query, config, request.receivedAt);
+    },
+
+    interpret(request: CallbackRequest): RecorderEvent[] {
+      const json = parseJsonBody(request.body);
+      const command = commandOf(json) ?? request.query.CallbackCommand;
+      if (command === undefined) throw new BadRequestError("CallbackCommand is missing");
+      if (request.query.CallbackCommand !== undefined && request.query.CallbackCommand !== command) {
+        throw new BadRequestError("CallbackCommand in the URL and in the body differ");
+      }
+      if (!RECORDED_COMMANDS.has(command)) return [];
+      const parsed = TencentCallback.safeParse({ ...(json as object), CallbackCommand: command });
+      if (!parsed.success) {
+        throw new BadRequestError(`invalid ${command} callback`, {
+          code: "validation_failed",
+          details: z.flattenError(parsed.error),
+        });
+      }
+      return toEvents(parsed.data, request.receivedAt);
+    },
+
+    lookup(params): KeyLookup | undefined {
+      const { msgKey, from, to, groupId, msgSeq, topicId } = params;
+      if (msgKey !== undefined) {
+        return {
+          lookupKey: c2cLookupKey(msgKey),
+          matches: (head: MessageHead) =>
+            (from === undefined || head.key.from === from) && (to === undefined || head.key.to === to),
+        };
+      }
+      if (groupId !== undefined || msgSeq !== undefined) {
+        if (groupId === undefined || msgSeq === undefined || !/^\d{1,16}$/.test(msgSeq)) {
+          throw new BadRequestError(
+            "a group lookup needs groupId and a numeric msgSeq (and topicId for topics)",
+          );
+        }
+        const topic = topicOf(topicId);
+        return {
+          lookupKey: groupLookupKey(groupId, Number(msgSeq)),
+          matches: (head: MessageHead) => (head.key.topicId ?? "") === topic,
+        };
+      }
+      return undefined;
+    },
+  };
+}
+
+function content(body: { MsgBody?: unknown[] | undefined; CloudCustomData?: string | undefined }): Content {
+  return {
+    ...(body.MsgBody !== undefined ? { MsgBody: body.MsgBody } : {}),
+    ...(body.CloudCustomData !== undefined ? { CloudCustomData: body.CloudCustomData } : {}),
+  };
+}
+
+function commandOf(json: unknown): string | undefined {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw new BadRequestError("callback body must be a JSON object");
+  }
+  const command = (json as { CallbackCommand?: unknown }).CallbackCommand;
+  return typeof command === "string" ? command : undefined;
+}
+
+/** Key fields as strings (ids stay exact whatever their size), absent ones dropped. */
+function keyOf(fields: Record<string, string | number | undefined>): MessageKey {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(fields)) if (value !== undefined) out[name] = String(value);
+  return out;
+}
+
+const isoFromSeconds = (seconds: number): string => new Date(seconds * 1000).toISOString();
+const isoFromMillis = (millis: number | undefined): string | undefined =>
+  millis === undefined ? undefined : new Date(millis).toISOString();

@@ -1,0 +1,231 @@
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
+import type { HttpResult } from "../functions/http/respond.ts";
+import { json } from "../functions/http/respond.ts";
+import { type FunctionName, matchRoute, routeKey } from "../functions/http/routes.ts";
+
+export type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResult>;
+
+export interface LocalServerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Bearer token for `/v1` routes (what IAM does behind API Gateway). */
+  readonly apiToken: string;
+  readonly handlers: Readonly<Record<FunctionName, LambdaHandler>>;
+  /** Request bodies above this are refused with 413 before they are read whole. */
+  readonly maxBodyBytes: number;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+/**
+ * Plays API Gateway (HTTP API, payload v2) in front of the real handlers: same routes, same event
+ * shape, bearer-token auth in place of IAM. Binds loopback unless told otherwise.
+ */
+export async function startLocalServer(options: LocalServerOptions): Promise<RunningServer> {
+  const expectedToken = digest(options.apiToken);
+  const server = createServer((req, res) => {
+    serve(req, res, options, expectedToken).catch((error: unknown) => {
+      // Handlers never throw (middy maps errors); this is the server's own failure.
+      const reason = error instanceof Error ? error.message : String(error);
+      process.stderr.write(`local server error: ${reason}\n`);
+      if (!res.headersSent) send(res, json(500, { error: { code: "internal", message: "internal error" } }));
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${host}:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function serve(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: LocalServerOptions,
+  expectedToken: Buffer,
+): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://local");
+  const method = req.method ?? "GET";
+  const match = matchRoute(method, url.pathname);
+  if (!match)
+    return drainThen(req, res, json(404, { error: { code: "not_found", message: "no such route" } }));
+  if ("allowed" in match) {
+    return drainThen(
+      req,
+      res,
+      json(
+        405,
+        { error: { code: "method_not_allowed", message: `use ${match.allowed.join(", ")}` } },
+        { allow: match.allowed.join(", ") },
+      ),
+    );
+  }
+  const { route, pathParameters } = match;
+  if (route.auth === "api" && !authorized(req.headers.authorization, expectedToken)) {
+    return drainThen(
+      req,
+      res,
+      json(
+        401,
+        { error: { code: "unauthorized", message: "missing or invalid API token" } },
+        { "www-authenticate": "Bearer" },
+      ),
+    );
+  }
+  const body = await readBody(req, options.maxBodyBytes);
+  if (body === "too-large") {
+    res.setHeader("connection", "close");
+    return send(
+      res,
+      json(413, {
+        error: { code: "payload_too_large", message: `body is larger than ${options.maxBodyBytes} bytes` },
+      }),
+    );
+  }
+  const event = toEvent(req, url, routeKey(route), pathParameters, body);
+  const handler = options.handlers[route.function];
+  send(res, await handler(event, lambdaContext(route.function)));
+}
+
+function authorized(header: string | undefined, expected: Buffer): boolean {
+  const match = /^Bearer\s+(.+)$/i.exec(header ?? "");
+  return match?.[1] !== undefined && timingSafeEqual(digest(match[1].trim()), expected);
+}
+
+const digest = (value: string): Buffer => createHash("sha256").update(value).digest();
+
+async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | "too-large"> {
+  const declared = Number(req.headers["content-length"] ?? "0");
+  if (declared > maxBytes) {
+    req.resume();
+    return "too-large";
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      req.resume();
+      return "too-large";
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Answers without the body, but only after it was consumed, so keep-alive connections stay usable. */
+function drainThen(req: IncomingMessage, res: ServerResponse, result: HttpResult): void {
+  req.resume();
+  req.once("end", () => send(res, result));
+}
+
+function send(res: ServerResponse, result: HttpResult): void {
+  const body =
+    result.body === undefined
+      ? ""
+      : result.isBase64Encoded
+        ? Buffer.from(result.body, "base64")
+        : result.body;
+  res.writeHead(result.statusCode, {
+    ...(result.headers as Record<string, string>),
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+const TEXTUAL = /json|text|xml|x-www-form-urlencoded/i;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The API Gateway HTTP API (payload 2.0) event for this request. */
+function toEvent(
+  req: IncomingMessage,
+  url: URL,
+  key: string,
+  pathParameters: Record<string, string>,
+  body: Buffer,
+): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(",") : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams)
+    query[name] = name in query ? `${query[name]},${value}` : value;
+  let text: string | undefined;
+  if (TEXTUAL.test(headers["content-type"] ?? "")) {
+    try {
+      text = utf8.decode(body);
+    } catch {
+      text = undefined;
+    }
+  }
+  const now = Date.now();
+  return {
+    version: "2.0",
+    routeKey: key,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    ...(url.search !== "" ? { queryStringParameters: query } : {}),
+    ...(Object.keys(pathParameters).length > 0 ? { pathParameters } : {}),
+    ...(body.length > 0
+      ? text !== undefined
+        ? { body: text, isBase64Encoded: false }
+        : { body: body.toString("base64"), isBase64Encoded: true }
+      : { isBase64Encoded: false }),
+    requestContext: {
+      accountId: "local",
+      apiId: "local",
+      domainName: url.host,
+      domainPrefix: "local",
+      http: {
+        method: req.method ?? "GET",
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
+        userAgent: headers["user-agent"] ?? "",
+      },
+      requestId: randomUUID(),
+      routeKey: key,
+      stage: "$default",
+      time: new Date(now).toISOString(),
+      timeEpoch: now,
+    },
+  };
+}
+
+function lambdaContext(functionName: FunctionName): Context {
+  const deadline = Date.now() + 30_000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: "512",
+    awsRequestId: randomUUID(),
+    logGroupName: `/local/${functionName}`,
+    logStreamName: "local",
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
