@@ -106,7 +106,7 @@ const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
 /**
  * Deterministic, URL-safe message id: `<prefix>_<26 base32 chars>`, the chars being the first 130 bits
  * of sha256 over the JSON array of the natural key's parts (provider and app id first). Same natural
- * key, same id, on every path (callback, REST reply, history import). Prefixes are lower-case letters.
+ * key, same id, on every path (callback, REST reply, history import). Prefixes are a lower-case letter then letters or digits.
  */
 export function messageId(prefix: string, parts: readonly string[]): string {
   const digest = createHash("sha256").update(JSON.stringify(parts)).digest();
@@ -125,4 +125,4 @@ export function messageId(prefix: string, parts: readonly string[]): string {
   return `${prefix}_${out.slice(0, 26)}`;
 }
 
-export const MESSAGE_ID_PATTERN = /^[a-z]{1,12}_[a-z2-7]{26}$/;
+export const MESSAGE_ID_PATTERN = /^[a-z][a-z0-9]{0,11}_[a-z2-7]{26}$/;

@@ -77,7 +77,7 @@ export class Recorder {
         });
       case "recalled":
         return this.upsertHead(event.message, (head) => {
-          if (head?.state === "recalled") return undefined;
+          if (head?.state === "recalled" || head?.state === "failed") return undefined;
           // A recall of a message we never saw sent leaves a tombstone, so a late after-send stays recalled.
           return { ...(head ?? this.newHead(event.message, "recalled")), state: "recalled" };
         });

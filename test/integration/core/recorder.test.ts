@@ -1,0 +1,189 @@
+import { randomUUID } from "node:crypto";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { MessageQueries } from "../../../functions/core/queries.ts";
+import { Recorder, type RecorderEvent } from "../../../functions/core/recorder.ts";
+import { STORE_TARGETS } from "../../helpers/dynamo.ts";
+import { fixture } from "../../helpers/fixtures.ts";
+import { useStore } from "../../helpers/store.ts";
+import { callbackRequest, tencentProvider } from "../../helpers/tencent.ts";
+
+const provider = tencentProvider();
+
+/** Events of a documented payload, with a fresh MsgKey/GroupId so tests never share messages. */
+function events(name: string, patch: Record<string, unknown> = {}): RecorderEvent[] {
+  return provider.interpret(callbackRequest({ ...fixture("tencent", name), ...patch }));
+}
+const one = (name: string, patch: Record<string, unknown> = {}): RecorderEvent => {
+  const [event] = events(name, patch);
+  if (!event) throw new Error(`${name} produced no event`);
+  return event;
+};
+const fresh = () => ({ MsgKey: `k_${randomUUID()}` });
+const text = (value: string) => [{ MsgType: "TIMTextElem", MsgContent: { Text: value } }];
+
+describe.each(STORE_TARGETS)("Recorder on $name", (target) => {
+  const { store } = useStore(target);
+  const recorder = () => new Recorder(store());
+
+  it("records an after-send as version 1 from the callback", async () => {
+    // Prepare
+    const sent = one("c2c-after-send", fresh());
+    // Act
+    const outcome = await recorder().apply(sent);
+    // Assess
+    const head = await store().getHead(sent.message.id);
+    const versions = await store().listVersions(sent.message.id, { limit: 20 });
+    expect(outcome).toBe("created");
+    expect(head).toMatchObject({
+      state: "sent",
+      version: 1,
+      sender: "jared",
+      content: { MsgBody: text("red packet") },
+    });
+    expect(versions.items).toEqual([
+      expect.objectContaining({ version: 1, source: "callback", actor: "jared" }),
+    ]);
+  });
+
+  it("turns a pending before-send into one sent version", async () => {
+    const patch = fresh();
+    await recorder().apply(one("c2c-before-send", patch));
+    expect((await store().getHead(one("c2c-before-send", patch).message.id))?.state).toBe("pending");
+    await recorder().apply(one("c2c-after-send", patch));
+    const id = one("c2c-after-send", patch).message.id;
+    expect(await store().getHead(id)).toMatchObject({ state: "sent", version: 1 });
+    expect((await store().listVersions(id, { limit: 20 })).items).toHaveLength(1);
+  });
+
+  it("leaves one record and one version when the same callback arrives 20 times at once", async () => {
+    const sent = one("c2c-after-send", fresh());
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => recorder().apply(sent)));
+    expect(outcomes.filter((o) => o === "created")).toHaveLength(1);
+    expect((await store().listVersions(sent.message.id, { limit: 50 })).items).toHaveLength(1);
+    expect(await store().getHead(sent.message.id)).toMatchObject({ version: 1, state: "sent", rev: 1 });
+  });
+
+  it("keeps a recall sticky against a late after-send, which still fills in the content", async () => {
+    const patch = fresh();
+    await recorder().apply(one("c2c-after-withdraw", patch));
+    await recorder().apply(one("c2c-after-send", patch));
+    const head = await store().getHead(one("c2c-after-send", patch).message.id);
+    expect(head).toMatchObject({ state: "recalled", version: 1, content: { MsgBody: text("red packet") } });
+    expect(head?.key).toMatchObject({ msgSeq: "48374", msgId: "144115233406643804-1727580296-4026038328" });
+  });
+
+  it("keeps failed sticky, with the send error", async () => {
+    const patch = fresh();
+    await recorder().apply(one("synthetic-c2c-after-send-failed", patch));
+    await recorder().apply(one("c2c-after-withdraw", patch));
+    const head = await store().getHead(one("c2c-after-withdraw", patch).message.id);
+    expect(head).toMatchObject({ state: "failed", sendError: { code: 80001 } });
+  });
+
+  it("appends a client version on after-modify, once, keeping fields the callback left out", async () => {
+    const patch = { GroupId: `@TGS#${randomUUID()}` };
+    await recorder().apply(one("group-after-send", { ...patch, MsgSeq: 53 }));
+    const modify = one("group-after-modify", patch);
+    expect(await recorder().apply(modify)).toBe("updated");
+    expect(await recorder().apply(modify)).toBe("duplicate");
+    const versions = await store().listVersions(modify.message.id, { limit: 20 });
+    expect(versions.items.map((v) => [v.version, v.source, v.actor])).toEqual([
+      [1, "callback", "jared"],
+      [2, "client", "oper-user"],
+    ]);
+    expect(versions.items[1]?.content).toEqual({
+      MsgBody: text("2026-03-06T02:09:35.302Z"),
+      CloudCustomData: "your cloud custom data",
+    });
+    expect(await store().getHead(modify.message.id)).toMatchObject({ version: 2, state: "sent" });
+  });
+
+  it("records an after-modify of a message it never saw as a client version 1", async () => {
+    const modify = one("c2c-after-modify", fresh());
+    await recorder().apply(modify);
+    expect(await store().getHead(modify.message.id)).toMatchObject({ version: 1, state: "sent" });
+    expect((await store().listVersions(modify.message.id, { limit: 20 })).items[0]?.source).toBe("client");
+  });
+
+  it("serializes concurrent different after-modifies into consecutive versions", async () => {
+    const patch = fresh();
+    await recorder().apply(one("c2c-after-send", patch));
+    await Promise.all(
+      ["a", "b", "c", "d"].map((value) =>
+        recorder().apply(one("c2c-after-modify", { ...patch, MsgBody: text(value) })),
+      ),
+    );
+    const id = one("c2c-after-send", patch).message.id;
+    const versions = await store().listVersions(id, { limit: 20 });
+    expect(versions.items.map((v) => v.version)).toEqual([1, 2, 3, 4, 5]);
+    const head = await store().getHead(id);
+    expect(head?.version).toBe(5);
+    expect(head?.content).toEqual(versions.items[4]?.content);
+  });
+
+  it("repairs a head that lags behind its versions (a crash between the two writes)", async () => {
+    const patch = fresh();
+    const sent = one("c2c-after-send", patch);
+    await recorder().apply(sent);
+    const orphan = {
+      version: 2,
+      content: { MsgBody: text("orphan") },
+      contentHash: "h",
+      source: "client" as const,
+      at: "2026-01-01T00:00:00.000Z",
+    };
+    await store().putVersion(sent.message.id, orphan);
+    await recorder().apply(one("c2c-after-modify", { ...patch, MsgBody: text("next") }));
+    const head = await store().getHead(sent.message.id);
+    expect(head).toMatchObject({ version: 3, content: { MsgBody: text("next") } });
+  });
+
+  it("completes a provisional group message and answers its id with the real one", async () => {
+    const patch = { GroupId: `@TGS#${randomUUID()}` };
+    const before = one("group-before-send", patch);
+    await recorder().apply(before);
+    const after = one("synthetic-group-after-send-topic", patch);
+    await recorder().apply(after);
+    const queries = new MessageQueries(store(), new Map([["tencent", provider]]));
+    expect(await queries.get(before.message.id)).toMatchObject({
+      id: after.message.id,
+      state: "sent",
+      version: 1,
+    });
+    expect((await store().getHead(before.message.id))?.resolvedId).toBe(after.message.id);
+  });
+
+  it("records a group send exception as failed and never editable", async () => {
+    const patch = { GroupId: `@TGS#${randomUUID()}` };
+    await recorder().apply(one("group-before-send", patch));
+    const failed = one("synthetic-group-send-exception", patch);
+    await recorder().apply(failed);
+    expect(await store().getHead(failed.message.id)).toMatchObject({
+      state: "failed",
+      sendError: { code: 10016 },
+    });
+  });
+
+  it("converges to the same record whatever the order and repetition of callbacks", async () => {
+    const kinds = ["c2c-before-send", "c2c-after-send", "c2c-after-withdraw"] as const;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(...kinds), { minLength: 1, maxLength: 6 }),
+        async (sequence) => {
+          const patch = fresh();
+          for (const name of sequence) await recorder().apply(one(name, patch));
+          const id = one("c2c-after-send", patch).message.id;
+          const head = await store().getHead(id);
+          const versions = await store().listVersions(id, { limit: 20 });
+          const sent = sequence.includes("c2c-after-send");
+          const recalled = sequence.includes("c2c-after-withdraw");
+          expect(head?.state).toBe(recalled ? "recalled" : sent ? "sent" : "pending");
+          expect(head?.version).toBe(sent ? 1 : 0);
+          expect(versions.items).toHaveLength(sent ? 1 : 0);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+});

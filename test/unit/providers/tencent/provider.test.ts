@@ -1,0 +1,189 @@
+import { describe, expect, it } from "vitest";
+import { BadRequestError } from "../../../../functions/core/errors.ts";
+import { fixture } from "../../../helpers/fixtures.ts";
+import { callbackRequest, tencentProvider } from "../../../helpers/tencent.ts";
+
+const provider = tencentProvider();
+const interpret = (body: unknown, query?: Record<string, string>) =>
+  provider.interpret(callbackRequest(body, query));
+
+describe("tencent callbacks: interpretation", () => {
+  it("records a C2C after-send as sent, keyed by From + To + MsgKey, with every key field", () => {
+    // Act
+    const [event] = interpret(fixture("tencent", "c2c-after-send"));
+    // Assess
+    expect(event).toMatchObject({
+      type: "sent",
+      content: {
+        MsgBody: [{ MsgType: "TIMTextElem", MsgContent: { Text: "red packet" } }],
+        CloudCustomData: "your cloud custom data",
+      },
+      message: {
+        provider: "tencent",
+        appId: "1400000000",
+        kind: "c2c",
+        sender: "jared",
+        conversation: "c2c:Jonh:jared",
+        key: {
+          from: "jared",
+          to: "Jonh",
+          msgKey: "48374_2837546_1557481126",
+          msgSeq: "48374",
+          msgRandom: "2837546",
+          msgTime: "1557481126",
+          msgId: "144115233406643804-1727580296-4026038328",
+        },
+        sentAt: "2019-05-10T09:38:46.000Z",
+      },
+    });
+    expect(event).not.toHaveProperty("sendError");
+  });
+
+  it("gives the before-send and the after-send of one C2C message the same id", () => {
+    const [before] = interpret(fixture("tencent", "c2c-before-send"));
+    const [after] = interpret(fixture("tencent", "c2c-after-send"));
+    expect(before?.type).toBe("pending");
+    expect(before?.message.id).toBe(after?.message.id);
+  });
+
+  it("tells apart two recipients of one batchsendmsg MsgKey", () => {
+    const payload = fixture("tencent", "c2c-after-send");
+    const [a] = interpret(payload);
+    const [b] = interpret({ ...payload, To_Account: "someone-else" });
+    expect(a?.message.id).not.toBe(b?.message.id);
+    expect(a?.message.lookupKey).toBe(b?.message.lookupKey);
+  });
+
+  it("records a failed C2C send with its error", () => {
+    const [event] = interpret(fixture("tencent", "synthetic-c2c-after-send-failed"));
+    expect(event).toMatchObject({ type: "sent", sendError: { code: 80001, info: "hit dirty words" } });
+  });
+
+  it("accepts the legacy after-send without MsgId and EventTime", () => {
+    const [event] = interpret(fixture("tencent", "synthetic-c2c-after-send-legacy"));
+    expect(event?.type).toBe("sent");
+    expect(event?.message.key.msgId).toBeUndefined();
+  });
+
+  it("keys a group before-send provisionally and completes it by the after-send with the same Random", () => {
+    const [before] = interpret(fixture("tencent", "group-before-send"));
+    const [after] = interpret(fixture("tencent", "synthetic-group-after-send-topic"));
+    expect(before?.type).toBe("pending");
+    expect(before?.message.id).toMatch(/^pgrp_/);
+    expect(before?.message.lookupKey).toBeUndefined();
+    expect(after).toMatchObject({ type: "sent", provisionalId: before?.message.id });
+    expect(after?.message.id).toMatch(/^grp_/);
+  });
+
+  it("accepts EventTime as a string, a number or absent", () => {
+    const payload = fixture("tencent", "group-after-send");
+    const asNumber = interpret({ ...payload, EventTime: 1670574414123 });
+    const asString = interpret({ ...payload, EventTime: "1670574414123" });
+    const { EventTime: _, ...withoutTime } = payload;
+    expect(asString).toEqual(asNumber);
+    expect(interpret(withoutTime)).toEqual(asNumber);
+  });
+
+  it('treats TopicId "" as no topic: same id, same conversation', () => {
+    const payload = fixture("tencent", "group-after-send");
+    const [absent] = interpret(payload);
+    const [empty] = interpret({ ...payload, TopicId: "" });
+    const [topic] = interpret({ ...payload, TopicId: "@TGS#_@TGS#2J4SZEAEL@TOPIC#_t" });
+    expect(empty?.message.id).toBe(absent?.message.id);
+    expect(empty?.message.conversation).toBe(absent?.message.conversation);
+    expect(empty?.message.key.topicId).toBeUndefined();
+    expect(topic?.message.id).not.toBe(absent?.message.id);
+  });
+
+  it("marks every recalled group message of the list", () => {
+    const payload = fixture("tencent", "group-after-recall");
+    const events = interpret({ ...payload, MsgSeqList: [{ MsgSeq: 130 }, { MsgSeq: 131, MsgId: "x" }] });
+    expect(events.map((e) => e.type)).toEqual(["recalled", "recalled"]);
+    expect(events[0]?.message.id).not.toBe(events[1]?.message.id);
+  });
+
+  it("recognizes the C2C recall of a recorded message (and its legacy form)", () => {
+    const [sent] = interpret(fixture("tencent", "c2c-after-send"));
+    const [recall] = interpret(fixture("tencent", "c2c-after-withdraw"));
+    const [legacy] = interpret(fixture("tencent", "synthetic-c2c-after-withdraw-legacy"));
+    expect(recall?.message.id).toBe(sent?.message.id);
+    expect(legacy?.type).toBe("recalled");
+  });
+
+  it("reads after-modify callbacks as modifications by the operator", () => {
+    const [c2c] = interpret(fixture("tencent", "c2c-after-modify"));
+    const [group] = interpret(fixture("tencent", "group-after-modify"));
+    expect(c2c).toMatchObject({
+      type: "modified",
+      actor: "jared",
+      content: { CloudCustomData: "1769772027" },
+    });
+    expect(group).toMatchObject({ type: "modified", actor: "oper-user" });
+    expect(group?.type === "modified" && group.content).not.toHaveProperty("CloudCustomData");
+  });
+
+  it("skips AVChatRoom groups by default and records them as not editable when asked", () => {
+    const payload = fixture("tencent", "synthetic-group-after-send-avchatroom");
+    expect(interpret(payload)).toEqual([]);
+    const [event] = tencentProvider({ recordAvChatRoom: true }).interpret(callbackRequest(payload));
+    expect(event?.message.notEditable).toMatch(/AVChatRoom/);
+  });
+
+  it("records a group send exception as a failed provisional message", () => {
+    const [event] = interpret(fixture("tencent", "synthetic-group-send-exception"));
+    expect(event).toMatchObject({ type: "failed", sendError: { code: 10016 } });
+    expect(event?.message.id).toMatch(/^pgrp_/);
+  });
+
+  it("ignores commands it does not record", () => {
+    expect(interpret({ CallbackCommand: "Group.CallbackAfterNewMemberJoin", GroupId: "g" })).toEqual([]);
+  });
+
+  it("keeps unknown element fields and ignores unknown top-level fields", () => {
+    const payload = fixture("tencent", "c2c-after-send");
+    const body = [{ MsgType: "TIMRelayElem", MsgContent: { Title: "t", MsgNum: 2 }, Future: 1 }];
+    const [event] = interpret({ ...payload, MsgBody: body, SomethingNew: true });
+    expect(event?.type === "sent" && event.content.MsgBody).toEqual(body);
+  });
+
+  it.each([
+    ["malformed JSON", "{not json", /not valid JSON/],
+    ["an empty body", "", /empty/],
+    ["a JSON array", "[]", /JSON object/],
+    ["invalid UTF-8", Buffer.from([0xff, 0xfe]).toString("latin1"), /./],
+  ])("refuses %s with 400", (_, body, message) => {
+    expect(() => interpret(body)).toThrow(BadRequestError);
+    expect(() => interpret(body)).toThrow(message);
+  });
+
+  it("refuses a schema violation with zod details", () => {
+    const payload = { ...fixture("tencent", "c2c-after-send"), MsgSeq: -1, From_Account: 7 };
+    try {
+      interpret(payload);
+      expect.unreachable();
+    } catch (error: unknown) {
+      expect(error).toBeInstanceOf(BadRequestError);
+      const details = (error as BadRequestError).details as { fieldErrors: Record<string, unknown> };
+      expect(Object.keys(details.fieldErrors)).toEqual(expect.arrayContaining(["MsgSeq", "From_Account"]));
+    }
+  });
+
+  it("refuses a body whose command differs from the URL's", () => {
+    expect(() =>
+      interpret(fixture("tencent", "c2c-after-send"), { CallbackCommand: "C2C.CallbackBeforeSendMsg" }),
+    ).toThrow(/differ/);
+  });
+});
+
+describe("tencent lookups", () => {
+  it("maps msgKey (with optional from/to) and groupId + msgSeq (+ topicId) to index entries", () => {
+    expect(provider.lookup({ msgKey: "1_2_3" })?.lookupKey).toBe("c2c|1_2_3");
+    expect(provider.lookup({ groupId: "g", msgSeq: "5" })?.lookupKey).toBe("group|g|5");
+    expect(provider.lookup({ conversation: "x" })).toBeUndefined();
+  });
+
+  it("refuses an incomplete group key", () => {
+    expect(() => provider.lookup({ groupId: "g" })).toThrow(BadRequestError);
+    expect(() => provider.lookup({ groupId: "g", msgSeq: "five" })).toThrow(BadRequestError);
+  });
+});
