@@ -36,6 +36,7 @@ export function createDependencies(config: Config, overrides: Partial<Dependenci
         requestTimeoutMs: Math.ceil(config.callbackStoreBudgetMs / 2),
       }),
       config.tableName,
+      config.retentionDays !== undefined ? { retentionDays: config.retentionDays } : {},
     );
   const providers = overrides.providers ?? createProviders(config);
   const recorder = overrides.recorder ?? new Recorder(store);

@@ -22,6 +22,8 @@ const Env = z.object({
   CALLBACK_MAX_BYTES: positiveInt.max(6 * 1024 * 1024).default(64 * 1024),
   /** Time the recorder gives the store before spooling the callback; Tencent waits 2 s in all. */
   CALLBACK_STORE_BUDGET_MS: positiveInt.max(1900).default(1200),
+  /** Optional retention in days: messages and their versions expire (DynamoDB TTL) after it. */
+  RETENTION_DAYS: positiveInt.max(36_500).optional(),
   /** Local durable fallback (spool) location; in AWS the fallback is an SQS queue. */
   DATA_DIR: z.string().min(1).optional(),
 });
@@ -34,6 +36,7 @@ export interface Config {
   readonly callbackMaxBytes: number;
   readonly callbackStoreBudgetMs: number;
   readonly dataDir?: string;
+  readonly retentionDays?: number;
 }
 
 export class ConfigError extends Error {
@@ -64,6 +67,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     callbackMaxBytes: e.CALLBACK_MAX_BYTES,
     callbackStoreBudgetMs: e.CALLBACK_STORE_BUDGET_MS,
     ...(e.DATA_DIR !== undefined ? { dataDir: e.DATA_DIR } : {}),
+    ...(e.RETENTION_DAYS !== undefined ? { retentionDays: e.RETENTION_DAYS } : {}),
   };
 }
 

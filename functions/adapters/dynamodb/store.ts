@@ -5,6 +5,7 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from "@aws-sdk/lib-dynamodb";
+import { StoreUnavailableError } from "../../core/errors.ts";
 import type { MessageHead, ProviderName, Version } from "../../core/model.ts";
 import {
   InvalidPageTokenError,
@@ -34,38 +35,75 @@ export function appShard(id: string): number {
   return id.charCodeAt(id.length - 1) % APP_SHARDS;
 }
 
+/**
+ * Every store call goes through here: condition failures pass through for the callers that expect
+ * them; anything else (network, throttling, timeouts) becomes a StoreUnavailableError (503, or spool).
+ */
+async function guard<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error: unknown) {
+    if (isConditionFailure(error)) throw error;
+    const name = error instanceof Error ? error.name : "Error";
+    throw new StoreUnavailableError(`the message store is unavailable (${name})`, {
+      retryAfter: 1,
+      cause: error,
+    });
+  }
+}
+
 function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === "ConditionalCheckFailedException";
 }
 
+export interface DynamoStoreOptions {
+  /** Optional retention: items get `expiresAt` = message time + this many days (DynamoDB TTL). */
+  readonly retentionDays?: number;
+  readonly now?: () => Date;
+}
+
 export class DynamoMessageStore implements MessageStore {
+  private readonly now: () => Date;
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+    private readonly options: DynamoStoreOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
 
   async getHead(id: string): Promise<MessageHead | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { pk: messagePk(id), sk: HEAD_SK },
-        ConsistentRead: true,
-      }),
+    const { Item } = await guard(
+      this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: messagePk(id), sk: HEAD_SK },
+          ConsistentRead: true,
+        }),
+      ),
     );
     return Item && !this.expired(Item) ? (strip(Item) as unknown as MessageHead) : undefined;
   }
 
   async putHead(head: MessageHead, expectedRev: number | undefined): Promise<boolean> {
     try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...head, ...headIndexAttributes(head), pk: messagePk(head.id), sk: HEAD_SK },
-          ...(expectedRev === undefined
-            ? { ConditionExpression: "attribute_not_exists(pk)" }
-            : { ConditionExpression: "rev = :rev", ExpressionAttributeValues: { ":rev": expectedRev } }),
-        }),
+      await guard(
+        this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              ...head,
+              ...headIndexAttributes(head),
+              ...this.expiry(head.createdAt),
+              pk: messagePk(head.id),
+              sk: HEAD_SK,
+            },
+            ...(expectedRev === undefined
+              ? { ConditionExpression: "attribute_not_exists(pk)" }
+              : { ConditionExpression: "rev = :rev", ExpressionAttributeValues: { ":rev": expectedRev } }),
+          }),
+        ),
       );
       return true;
     } catch (error: unknown) {
@@ -76,12 +114,19 @@ export class DynamoMessageStore implements MessageStore {
 
   async putVersion(id: string, version: Version): Promise<boolean> {
     try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...version, pk: messagePk(id), sk: versionSk(version.version) },
-          ConditionExpression: "attribute_not_exists(pk)",
-        }),
+      await guard(
+        this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              ...version,
+              ...this.expiry(version.at),
+              pk: messagePk(id),
+              sk: versionSk(version.version),
+            },
+            ConditionExpression: "attribute_not_exists(pk)",
+          }),
+        ),
       );
       return true;
     } catch (error: unknown) {
@@ -91,31 +136,35 @@ export class DynamoMessageStore implements MessageStore {
   }
 
   async latestVersion(id: string): Promise<Version | undefined> {
-    const { Items } = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: "pk = :pk AND begins_with(sk, :v)",
-        ExpressionAttributeValues: { ":pk": messagePk(id), ":v": VERSION_PREFIX },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      }),
+    const { Items } = await guard(
+      this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :v)",
+          ExpressionAttributeValues: { ":pk": messagePk(id), ":v": VERSION_PREFIX },
+          ScanIndexForward: false,
+          Limit: 1,
+          ConsistentRead: true,
+        }),
+      ),
     );
     const item = Items?.[0];
     return item ? (strip(item) as unknown as Version) : undefined;
   }
 
   async listVersions(id: string, page: PageRequest): Promise<Page<Version>> {
-    const result = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: "pk = :pk AND begins_with(sk, :v)",
-        ExpressionAttributeValues: { ":pk": messagePk(id), ":v": VERSION_PREFIX },
-        ScanIndexForward: true,
-        Limit: page.limit,
-        ConsistentRead: true,
-        ...startKey(page.nextToken, TABLE.partitionKey, messagePk(id)),
-      }),
+    const result = await guard(
+      this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :v)",
+          ExpressionAttributeValues: { ":pk": messagePk(id), ":v": VERSION_PREFIX },
+          ScanIndexForward: true,
+          Limit: page.limit,
+          ConsistentRead: true,
+          ...startKey(page.nextToken, TABLE.partitionKey, messagePk(id)),
+        }),
+      ),
     );
     return {
       items: (result.Items ?? []).map((item) => strip(item) as unknown as Version),
@@ -128,14 +177,16 @@ export class DynamoMessageStore implements MessageStore {
     const heads: MessageHead[] = [];
     let exclusiveStartKey: Record<string, unknown> | undefined;
     do {
-      const result = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: "byKey",
-          KeyConditionExpression: `${index.partitionKey} = :pk`,
-          ExpressionAttributeValues: { ":pk": `${scope(provider, appId)}#${lookupKey}` },
-          ExclusiveStartKey: exclusiveStartKey,
-        }),
+      const result = await guard(
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: "byKey",
+            KeyConditionExpression: `${index.partitionKey} = :pk`,
+            ExpressionAttributeValues: { ":pk": `${scope(provider, appId)}#${lookupKey}` },
+            ExclusiveStartKey: exclusiveStartKey,
+          }),
+        ),
       );
       for (const item of result.Items ?? [])
         if (!this.expired(item)) heads.push(strip(item) as unknown as MessageHead);
@@ -179,7 +230,7 @@ export class DynamoMessageStore implements MessageStore {
         Limit: query.limit - items.length,
         ExclusiveStartKey: exclusiveStartKey,
       };
-      const result = await this.client.send(new QueryCommand(input));
+      const result = await guard(this.client.send(new QueryCommand(input)));
       for (const item of result.Items ?? [])
         if (!this.expired(item)) items.push(strip(item) as unknown as MessageHead);
       exclusiveStartKey = result.LastEvaluatedKey;
@@ -195,16 +246,18 @@ export class DynamoMessageStore implements MessageStore {
     const hi = cursor !== undefined && cursor < bounds[":hi"] ? cursor : bounds[":hi"];
     const shards = await Promise.all(
       Array.from({ length: APP_SHARDS }, (_, shard) =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: "byApp",
-            KeyConditionExpression: `${index.partitionKey} = :pk AND ${index.sortKey} BETWEEN :lo AND :hi`,
-            ExpressionAttributeValues: { ":pk": `${prefix}#${shard}`, ":lo": bounds[":lo"], ":hi": hi },
-            ScanIndexForward: false,
-            // One extra per shard: the cursor item itself comes back (BETWEEN is inclusive) and is dropped.
-            Limit: query.limit + 1,
-          }),
+        guard(
+          this.client.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              IndexName: "byApp",
+              KeyConditionExpression: `${index.partitionKey} = :pk AND ${index.sortKey} BETWEEN :lo AND :hi`,
+              ExpressionAttributeValues: { ":pk": `${prefix}#${shard}`, ":lo": bounds[":lo"], ":hi": hi },
+              ScanIndexForward: false,
+              // One extra per shard: the cursor item itself comes back (BETWEEN is inclusive) and is dropped.
+              Limit: query.limit + 1,
+            }),
+          ),
         ),
       ),
     );
@@ -221,6 +274,13 @@ export class DynamoMessageStore implements MessageStore {
       items: page.map((item) => strip(item) as unknown as MessageHead),
       ...(more && last ? { nextToken: encodeToken({ c: String(last[index.sortKey]) }) } : {}),
     };
+  }
+
+  /** TTL for retention: each item expires RETENTION_DAYS after its own time (a head: the message's send time). */
+  private expiry(from: string): Record<string, number> {
+    const days = this.options.retentionDays;
+    if (days === undefined) return {};
+    return { [TABLE.ttlAttribute]: Math.floor(Date.parse(from) / 1000) + days * 86_400 };
   }
 
   private expired(item: Record<string, unknown>): boolean {
