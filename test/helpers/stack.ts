@@ -82,10 +82,11 @@ export async function postTencent(
   );
 }
 
-export async function api(url: string, path: string, token: string | undefined = API_TOKEN): Promise<Reply> {
+/** GET an API route with the bearer token (`null`: without one). */
+export async function api(url: string, path: string, token: string | null = API_TOKEN): Promise<Reply> {
   return reply(
     await request(`${url}${path}`, {
-      headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+      headers: token === null ? {} : { authorization: `Bearer ${token}` },
     }),
   );
 }
