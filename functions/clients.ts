@@ -7,11 +7,14 @@ import { DurableRecorder, type FallbackQueue } from "./core/durable.ts";
 import { StoreUnavailableError } from "./core/errors.ts";
 import type { ProviderName } from "./core/model.ts";
 import type { CallbackProvider } from "./core/provider.ts";
+import { DEFAULT_EDIT_OPTIONS, EditService } from "./core/edits.ts";
+import { type RateLimiter, SlidingWindowLimiter } from "./core/limiter.ts";
+import type { ProviderEditor } from "./core/provider.ts";
 import { MessageQueries } from "./core/queries.ts";
 import { Recorder } from "./core/recorder.ts";
 import type { MessageStore } from "./core/store.ts";
 import { logger } from "./logger.ts";
-import { createProviders } from "./providers/registry.ts";
+import { createEditors, createProviders, rateRule } from "./providers/registry.ts";
 
 /** Everything a handler needs, built once per cold start (lazily, so importing a handler does no I/O). */
 export interface Dependencies {
@@ -22,6 +25,9 @@ export interface Dependencies {
   readonly durable: DurableRecorder;
   readonly fallback: FallbackQueue;
   readonly queries: MessageQueries;
+  readonly limiter: RateLimiter;
+  readonly editors: ReadonlyMap<ProviderName, ProviderEditor>;
+  readonly edits: EditService;
 }
 
 export function createDependencies(config: Config, overrides: Partial<Dependencies> = {}): Dependencies {
@@ -39,22 +45,30 @@ export function createDependencies(config: Config, overrides: Partial<Dependenci
       config.retentionDays !== undefined ? { retentionDays: config.retentionDays } : {},
     );
   const providers = overrides.providers ?? createProviders(config);
-  const recorder = overrides.recorder ?? new Recorder(store);
+  const queries = new MessageQueries(store, providers);
+  const limiter = overrides.limiter ?? new SlidingWindowLimiter(rateRule(config));
+  const editors = overrides.editors ?? createEditors(config, limiter);
+  const edits: EditService =
+    overrides.edits ??
+    new EditService(store, editors, queries, {
+      ...DEFAULT_EDIT_OPTIONS,
+      waitBudgetMs: config.editWaitMs,
+      idempotencyTtlMs: config.idempotencyTtlMs,
+      // In-process timer: enough for the local stack and a warm Lambda; an edit or the echo also resolves.
+      scheduleResolve: (id, delayMs) => {
+        setTimeout(() => {
+          edits.resolve(id).catch((error: unknown) => logger.warn("resolution failed", { id, error: String(error) }));
+        }, delayMs).unref();
+      },
+    });
+  const recorder = overrides.recorder ?? new Recorder(store, undefined, edits.echoMatcher());
   const fallback = overrides.fallback ?? createFallback(config);
   const durable =
     overrides.durable ??
     new DurableRecorder(recorder, fallback, config.callbackStoreBudgetMs, (reason) =>
       logger.warn("store failed, callback spooled", { reason }),
     );
-  return {
-    config,
-    store,
-    providers,
-    recorder,
-    durable,
-    fallback,
-    queries: new MessageQueries(store, providers),
-  };
+  return { config, store, providers, recorder, durable, fallback, queries, limiter, editors, edits };
 }
 
 /** Locally: the spool under DATA_DIR. In AWS the CDK stack provides an SQS fallback (see infra/). */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { TencentProviderConfig } from "./providers/tencent/provider.ts";
+import { TENCENT_REGIONS, type TencentRegion, tencentBaseUrl } from "./providers/tencent/regions.ts";
 
 /**
  * All configuration comes from the environment, parsed once per cold start. A missing or bad value
@@ -18,6 +19,19 @@ const Env = z.object({
   TENCENT_CALLBACK_TOKEN: z.string().min(1).max(512).optional(),
   TENCENT_CALLBACK_MAX_SKEW_SECONDS: positiveInt.default(60),
   TENCENT_RECORD_AVCHATROOM: flag.default(false),
+  TENCENT_ADMIN_IDENTIFIER: z.string().min(1).max(32).default("administrator"),
+  /** The app's secret key: signs the admin UserSig. Without it im-edit records but cannot edit. */
+  TENCENT_SECRET_KEY: z.string().min(1).optional(),
+  TENCENT_REGION: z.enum(Object.keys(TENCENT_REGIONS) as [TencentRegion, ...TencentRegion[]]).default("cn"),
+  /** Replaces `https://<region's domain>` (a simulator, a proxy); requests go to `${it}/v4/...`. */
+  TENCENT_API_BASE_URL: z.url().optional(),
+  /** At most this many modify calls per API in any rolling window (Tencent's cap is 200/s, shared with your own calls). */
+  TENCENT_RATE_LIMIT: positiveInt.default(180),
+  TENCENT_RATE_WINDOW_MS: positiveInt.default(1000),
+  /** How long an edit waits for a busy message, a rate slot or provider retries before 409/429/503. */
+  EDIT_WAIT_MS: positiveInt.max(25_000).default(5_000),
+  /** How long an Idempotency-Key is remembered. */
+  IDEMPOTENCY_TTL_HOURS: positiveInt.max(24 * 30).default(24),
   /** Callback bodies above this many bytes get 413 (a Tencent message is at most 12 KB). */
   CALLBACK_MAX_BYTES: positiveInt.max(6 * 1024 * 1024).default(64 * 1024),
   /** Time the recorder gives the store before spooling the callback; Tencent waits 2 s in all. */
@@ -28,11 +42,21 @@ const Env = z.object({
   DATA_DIR: z.string().min(1).optional(),
 });
 
+export interface TencentEditConfig {
+  readonly adminIdentifier: string;
+  readonly secretKey: string;
+  readonly baseUrl: string;
+  readonly rateLimit: number;
+  readonly rateWindowMs: number;
+}
+
 export interface Config {
   readonly tableName: string;
   readonly region: string;
   readonly dynamodbEndpoint?: string;
-  readonly tencent?: TencentProviderConfig;
+  readonly tencent?: TencentProviderConfig & { readonly edit?: TencentEditConfig };
+  readonly editWaitMs: number;
+  readonly idempotencyTtlMs: number;
   readonly callbackMaxBytes: number;
   readonly callbackStoreBudgetMs: number;
   readonly dataDir?: string;
@@ -63,7 +87,20 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       ...(e.TENCENT_CALLBACK_TOKEN !== undefined ? { callbackToken: e.TENCENT_CALLBACK_TOKEN } : {}),
       maxSkewSeconds: e.TENCENT_CALLBACK_MAX_SKEW_SECONDS,
       recordAvChatRoom: e.TENCENT_RECORD_AVCHATROOM,
+      ...(e.TENCENT_SECRET_KEY !== undefined
+        ? {
+            edit: {
+              adminIdentifier: e.TENCENT_ADMIN_IDENTIFIER,
+              secretKey: e.TENCENT_SECRET_KEY,
+              baseUrl: e.TENCENT_API_BASE_URL ?? tencentBaseUrl(e.TENCENT_REGION),
+              rateLimit: e.TENCENT_RATE_LIMIT,
+              rateWindowMs: e.TENCENT_RATE_WINDOW_MS,
+            },
+          }
+        : {}),
     },
+    editWaitMs: e.EDIT_WAIT_MS,
+    idempotencyTtlMs: e.IDEMPOTENCY_TTL_HOURS * 3600 * 1000,
     callbackMaxBytes: e.CALLBACK_MAX_BYTES,
     callbackStoreBudgetMs: e.CALLBACK_STORE_BUDGET_MS,
     ...(e.DATA_DIR !== undefined ? { dataDir: e.DATA_DIR } : {}),
@@ -80,6 +117,15 @@ export function describeConfig(config: Config): Record<string, unknown> {
       sdkAppId: config.tencent.sdkAppId,
       callbackToken: config.tencent.callbackToken === undefined ? "unset" : "set",
       recordAvChatRoom: config.tencent.recordAvChatRoom,
+      editing: config.tencent.edit
+        ? {
+            adminIdentifier: config.tencent.edit.adminIdentifier,
+            secretKey: "set",
+            // Only the origin: a configured URL could carry credentials in its path or query.
+            apiOrigin: new URL(config.tencent.edit.baseUrl).origin,
+            rate: `${config.tencent.edit.rateLimit}/${config.tencent.edit.rateWindowMs}ms`,
+          }
+        : "off (TENCENT_SECRET_KEY unset)",
     },
   };
 }

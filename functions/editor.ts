@@ -1,101 +1,34 @@
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { z } from "zod";
-import { etag, recordView, versionView } from "./api/views.ts";
+import { handleHttp } from "./api/http.ts";
+import { parseOperation, perform, type Reply } from "./api/operations.ts";
 import { dependencies } from "./clients.ts";
-import { BadRequestError, NotFoundError } from "./core/errors.ts";
 import { httpErrors, logRoute } from "./http/middleware.ts";
-import { type HttpResult, json } from "./http/respond.ts";
+import { errorResult, type HttpResult } from "./http/respond.ts";
+import { logger } from "./logger.ts";
 
 /**
- * The editor's HTTP face (`/v1`). This issue serves the read routes; edits, restore and purge join
- * them here. Authorization happens before the function (IAM in AWS, bearer token locally).
+ * The editor: `/v1` through API Gateway, and the same operations by direct invoke, e.g.
+ * `{ "action": "edit", "target": { "id": "c2c_…" }, "body": { "text": "…" }, "actor": "moderation" }`
+ * answering `{ "status": 200, "body": <record> }` (errors: the HTTP status and error body).
  */
-const Timestamp = z.iso
-  .datetime({ offset: true })
-  .or(z.iso.date())
-  .transform((value) => new Date(value).toISOString());
+export type EditorEvent = APIGatewayProxyEventV2 | Record<string, unknown>;
+export type EditorResult = HttpResult | Reply;
 
-const ListParams = z.object({
-  provider: z.enum(["tencent", "netease"]),
-  appId: z.string().min(1).max(64),
-  conversation: z.string().min(1).max(1024).optional(),
-  sender: z.string().min(1).max(256).optional(),
-  since: Timestamp.optional(),
-  until: Timestamp.optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  nextToken: z.string().min(1).max(4096).optional(),
-});
-type ListParams = z.infer<typeof ListParams>;
+const isHttp = (event: EditorEvent): event is APIGatewayProxyEventV2 =>
+  typeof event.routeKey === "string" && typeof event.requestContext === "object";
 
-const VersionParams = z.object({
-  limit: z.coerce.number().int().min(20).max(100).default(50),
-  nextToken: z.string().min(1).max(4096).optional(),
-});
-
-function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
-  const result = schema.safeParse(input);
-  if (!result.success) {
-    throw new BadRequestError("invalid query parameters", {
-      code: "validation_failed",
-      details: z.flattenError(result.error),
-    });
-  }
-  return result.data;
-}
-
-async function route(event: APIGatewayProxyEventV2): Promise<HttpResult> {
-  const { queries } = dependencies();
-  const query = event.queryStringParameters ?? {};
-  const id = event.pathParameters?.id ?? "";
-  switch (event.routeKey) {
-    case "GET /v1/messages/{id}": {
-      const head = await queries.get(id);
-      return json(200, recordView(head), { etag: etag(head) });
-    }
-    case "GET /v1/messages/{id}/versions": {
-      const page = parse(VersionParams, query);
-      const versions = await queries.versions(id, {
-        limit: page.limit,
-        ...(page.nextToken !== undefined ? { nextToken: page.nextToken } : {}),
-      });
-      return json(200, { items: versions.items.map(versionView), ...nextToken(versions.nextToken) });
-    }
-    case "GET /v1/messages": {
-      const params: ListParams = parse(ListParams, query);
-      const found = await queries.lookup(params.provider, params.appId, query);
-      if (found) return json(200, recordView(found), { etag: etag(found) });
-      if (params.since !== undefined && params.until !== undefined && params.since > params.until) {
-        throw new BadRequestError("since is after until", { code: "validation_failed" });
-      }
-      const page = await queries.list({
-        provider: params.provider,
-        appId: params.appId,
-        limit: params.limit,
-        ...definedOnly({
-          conversation: params.conversation,
-          sender: params.sender,
-          since: params.since,
-          until: params.until,
-          nextToken: params.nextToken,
-        }),
-      });
-      return json(200, { items: page.items.map(recordView), ...nextToken(page.nextToken) });
-    }
-    default:
-      throw new NotFoundError("no such route");
+export async function invoke(event: unknown): Promise<Reply> {
+  try {
+    return await perform(dependencies(), parseOperation(event));
+  } catch (thrown: unknown) {
+    const { result, unexpected } = errorResult(thrown);
+    if (unexpected) logger.error("unhandled error", { error: unexpected.name, reason: unexpected.message });
+    return { status: result.statusCode, body: JSON.parse(result.body ?? "{}") as unknown };
   }
 }
 
-const nextToken = (token: string | undefined) => (token === undefined ? {} : { nextToken: token });
-
-function definedOnly<T extends Record<string, unknown>>(
-  fields: T,
-): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as never;
-}
-
-export const handler = middy<APIGatewayProxyEventV2, HttpResult>()
+export const handler = middy<EditorEvent, EditorResult>()
   .use(logRoute())
   .use(httpErrors())
-  .handler(route);
+  .handler(async (event) => (isHttp(event) ? handleHttp(dependencies(), event) : invoke(event)));

@@ -1,4 +1,5 @@
 import { isEditable, type MessageHead, type Version } from "../core/model.ts";
+import type { ProviderEditor } from "../core/provider.ts";
 
 /** The public record shape (ARCHITECTURE.md "HTTP contract"); storage-only fields stay inside. */
 export function recordView(head: MessageHead) {
@@ -22,16 +23,26 @@ export function recordView(head: MessageHead) {
   };
 }
 
-export function versionView(version: Version) {
+/** A version; `restorable` says whether `POST .../restore` can send it back (needs the provider's editor). */
+export function versionView(version: Version, editor?: ProviderEditor) {
+  const notRestorable = version.purged
+    ? "its content was purged"
+    : editor
+      ? editor.notRestorable(version.content)
+      : "editing this provider is not configured";
   return {
     version: version.version,
     content: version.content,
+    contentHash: version.contentHash,
     source: version.source,
     ...(version.actor !== undefined ? { actor: version.actor } : {}),
     at: version.at,
     ...(version.ruleId !== undefined ? { ruleId: version.ruleId } : {}),
     ...(version.idempotencyKey !== undefined ? { idempotencyKey: version.idempotencyKey } : {}),
     ...(version.providerRequestId !== undefined ? { providerRequestId: version.providerRequestId } : {}),
+    ...(version.purged !== undefined ? { purged: version.purged } : {}),
+    restorable: notRestorable === undefined,
+    ...(notRestorable !== undefined ? { notRestorableReason: notRestorable } : {}),
   };
 }
 

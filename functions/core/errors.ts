@@ -78,6 +78,52 @@ export class UnsupportedMediaTypeError extends AppError {
   }
 }
 
+export class PreconditionFailedError extends AppError {
+  readonly status = 412;
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, "precondition_failed", options);
+  }
+}
+
+/** Content the provider would refuse, or an idempotency key reused with another request. */
+export class UnprocessableError extends AppError {
+  readonly status = 422;
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, "unprocessable", options);
+  }
+}
+
+export class TooManyRequestsError extends AppError {
+  readonly status = 429;
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, "rate_limited", options);
+  }
+}
+
+/** The provider refused our credentials or configuration (UserSig, signature, domain/app mismatch). */
+export class ProviderRejectedError extends AppError {
+  readonly status = 502;
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, "provider_rejected", options);
+  }
+}
+
+/** The provider stayed unavailable through the retries inside the wait budget; nothing was applied. */
+export class ProviderUnavailableError extends AppError {
+  readonly status = 503;
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, "provider_unavailable", options);
+  }
+}
+
+/** The request may have reached the provider but no answer came back: applied or not is unknown. */
+export class OutcomeUnknownError extends AppError {
+  readonly status = 504;
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, "outcome_unknown", options);
+  }
+}
+
 /** The store could not be reached or kept failing; callers decide whether to spool or to 503. */
 export class StoreUnavailableError extends AppError {
   readonly status = 503;

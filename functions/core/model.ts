@@ -62,6 +62,8 @@ export interface Version {
   readonly ruleId?: string;
   readonly idempotencyKey?: string;
   readonly providerRequestId?: string;
+  /** Set when the content was purged: `content` is then empty and only the hash remains. */
+  readonly purged?: { readonly at: string; readonly by: string; readonly reason: string };
 }
 
 /** What a provider observed about a message, enough to create its head. */

@@ -1,4 +1,4 @@
-import type { MessageHead, ProviderName } from "./model.ts";
+import type { Content, MessageHead, ProviderName } from "./model.ts";
 import type { RecorderEvent } from "./recorder.ts";
 
 /** A provider callback as raw bytes plus its query and headers: verification comes before parsing. */
@@ -40,3 +40,39 @@ export interface CallbackProvider {
    */
   lookup(params: Readonly<Record<string, string | undefined>>): KeyLookup | undefined;
 }
+
+/** What an edit sends and what the message holds afterwards. */
+export interface EditPlan {
+  /** The whole content after the edit: the new version. */
+  readonly content: Content;
+  /** Only the fields the modify call sends (the modify APIs overwrite only what is sent). */
+  readonly send: Content;
+}
+
+/**
+ * Everything provider-specific about editing. The edit protocol (lease, intent, versions, idempotency)
+ * lives in the core and calls these; it never branches on the provider.
+ */
+export interface ProviderEditor {
+  readonly name: ProviderName;
+  readonly appId: string;
+  /** The operator our own edits carry in the provider's after-modify echo (Tencent: the admin account). */
+  readonly operator: string;
+  /** Validates an edit body: 400 for a malformed one, 422 for content the provider would refuse. */
+  parseChange(body: unknown): EditChange;
+  /** Applies a parsed change to the message's current content. */
+  plan(head: MessageHead, change: EditChange): EditPlan;
+  /** Writes a version back whole: every field, empty values for those it lacks. 422 when it cannot. */
+  planRestore(head: MessageHead, target: Content): EditPlan;
+  /** Why a version's content cannot be sent back through the modify API, if it cannot. */
+  notRestorable(content: Content): string | undefined;
+  /** Provider rules beyond the state: e.g. a maximum message age. 409 when they forbid the edit. */
+  checkEditable(head: MessageHead, now: Date): void;
+  /** The modify call. Throws typed errors; OutcomeUnknownError when it was sent but not answered. */
+  modify(head: MessageHead, send: Content, deadline: number): Promise<{ providerRequestId?: string }>;
+  /** The message's content as the provider has it now; undefined when the provider no longer has it. */
+  readBack(head: MessageHead, deadline: number): Promise<Content | undefined>;
+}
+
+/** A provider's parsed edit body; only the provider that parsed it reads it. */
+export type EditChange = Readonly<Record<string, unknown>>;

@@ -1,4 +1,3 @@
-import { ConflictError } from "./errors.ts";
 import {
   type Content,
   contentHash,
@@ -8,6 +7,7 @@ import {
   type Version,
 } from "./model.ts";
 import type { MessageStore } from "./store.ts";
+import { appendVersion, contention, MAX_WRITE_ATTEMPTS } from "./versions.ts";
 
 /**
  * What a provider callback means for the store, independent of the provider's field names.
@@ -52,7 +52,6 @@ export interface EchoMatcher {
   isOwnEcho(event: Extract<RecorderEvent, { type: "modified" }>, head: MessageHead): Promise<boolean>;
 }
 
-const MAX_WRITE_ATTEMPTS = 8;
 
 export class Recorder {
   constructor(
@@ -109,47 +108,20 @@ export class Recorder {
 
   private async applyModified(event: Extract<RecorderEvent, { type: "modified" }>): Promise<ApplyOutcome> {
     const id = event.message.id;
-    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-      const head = await this.store.getHead(id);
-      const content = { ...(head?.content ?? {}), ...event.content };
-      const hash = contentHash(content);
-      if (head && head.contentHash === hash) return "duplicate";
-      if (head && this.echo && (await this.echo.isOwnEcho(event, head))) return "duplicate";
-      const number = (head?.version ?? 0) + 1;
-      const version = this.version(number, content, "client", event.actor, event.at);
-      if (!(await this.store.putVersion(id, version))) {
-        // Someone appended this number first, or a crash left the head behind its versions: repair, retry.
-        await this.repairHead(id);
-        continue;
-      }
-      const outcome = await this.upsertHead(event.message, (current) => {
-        const base = current ?? this.newHead(event.message, "sent");
-        if (base.version >= number) return undefined;
-        return { ...base, version: number, content, contentHash: hash };
-      });
-      return head ? "updated" : outcome;
-    }
-    throw new ConflictError(`message ${id} is being changed concurrently`, { code: "write_contention" });
-  }
-
-  /** Brings a head up to its newest version item (the head is only a cache of it). */
-  async repairHead(id: string): Promise<void> {
-    const latest = await this.store.latestVersion(id);
-    if (!latest) return;
-    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-      const head = await this.store.getHead(id);
-      if (!head || head.version >= latest.version) return;
-      const repaired: MessageHead = {
-        ...head,
-        version: latest.version,
-        content: latest.content,
-        contentHash: latest.contentHash,
-        state: stickyState(head.state, "sent"),
-        updatedAt: this.now().toISOString(),
-        rev: head.rev + 1,
-      };
-      if (await this.store.putHead(repaired, head.rev)) return;
-    }
+    const head = await this.store.getHead(id);
+    // Fields the callback left out keep their value: the modify APIs overwrite only what is sent.
+    const content = { ...(head?.content ?? {}), ...event.content };
+    if (head && head.contentHash === contentHash(content)) return "duplicate";
+    if (head && this.echo && (await this.echo.isOwnEcho(event, head))) return "duplicate";
+    const appended = await appendVersion(
+      this.store,
+      id,
+      content,
+      { source: "client", ...(event.actor !== undefined ? { actor: event.actor } : {}), at: event.at },
+      { now: this.now, skipIfSame: true, newHead: () => this.newHead(event.message, "sent") },
+    );
+    if (appended === "duplicate") return "duplicate";
+    return head ? "updated" : "created";
   }
 
   private async resolveProvisional(provisionalId: string, realId: string): Promise<void> {
@@ -187,9 +159,7 @@ export class Recorder {
       };
       if (await this.store.putHead(written, head?.rev)) return head ? "updated" : "created";
     }
-    throw new ConflictError(`message ${message.id} is being changed concurrently`, {
-      code: "write_contention",
-    });
+    throw contention(message.id);
   }
 
   private newHead(message: ObservedMessage, state: MessageHead["state"]): MessageHead {

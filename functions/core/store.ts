@@ -1,4 +1,4 @@
-import type { MessageHead, ProviderName, Version } from "./model.ts";
+import type { Content, MessageHead, ProviderName, Version, VersionSource } from "./model.ts";
 
 /**
  * The storage port. Every method is a single-item operation (or a query); the conditional writes
@@ -20,6 +20,73 @@ export interface MessageStore {
   /** All heads whose natural-key index entry equals `primary` (tiny candidate sets). */
   findByKey(provider: ProviderName, appId: string, primary: string): Promise<MessageHead[]>;
   list(query: ListQuery): Promise<Page<MessageHead>>;
+
+  getVersion(id: string, version: number): Promise<Version | undefined>;
+  /** Overwrites an existing version item (purge); false when it does not exist. */
+  replaceVersion(id: string, version: Version): Promise<boolean>;
+
+  /** Takes the per-message lease if it is free or expired at `nowMs`. */
+  acquireLease(id: string, owner: string, untilMs: number, nowMs: number): Promise<boolean>;
+  /** Extends a lease this owner holds; false when it is not (or no longer) theirs. */
+  extendLease(id: string, owner: string, untilMs: number): Promise<boolean>;
+  releaseLease(id: string, owner: string): Promise<void>;
+
+  /** The message's edit intent (at most one: the lease serializes edits). */
+  getIntent(id: string): Promise<EditIntent | undefined>;
+  putIntent(id: string, intent: EditIntent): Promise<void>;
+  /** Changes the intent if it is still `intentId` (and, when given, still in state `from`). */
+  updateIntent(id: string, intentId: string, change: IntentChange, from?: IntentState): Promise<boolean>;
+  deleteIntent(id: string, intentId: string): Promise<void>;
+
+  /** Claims an idempotency key (absent or expired); false when a live record exists. */
+  claimIdempotencyKey(record: IdempotencyRecord, nowMs: number): Promise<boolean>;
+  getIdempotencyRecord(key: string, nowMs: number): Promise<IdempotencyRecord | undefined>;
+  completeIdempotencyKey(key: string, requestHash: string, response: StoredResponse): Promise<void>;
+  releaseIdempotencyKey(key: string, requestHash: string): Promise<void>;
+}
+
+export type IntentState = "open" | "unknown" | "applied";
+
+/**
+ * Written before the provider call so that the provider's echo of our own edit, arriving even before
+ * its HTTP answer, is recognized, and an unanswered call can be resolved later.
+ */
+export interface EditIntent {
+  readonly intentId: string;
+  readonly leaseOwner: string;
+  readonly baseVersion: number;
+  /** The content before the edit: a read-back equal to it means the edit was not applied. */
+  readonly baseContent: Content;
+  readonly content: Content;
+  readonly contentHash: string;
+  readonly source: VersionSource;
+  readonly actor: string;
+  readonly idempotencyKey?: string;
+  readonly ruleId?: string;
+  readonly state: IntentState;
+  /** When the provider's after-modify echo matched this intent. */
+  readonly echoedAt?: string;
+  readonly createdAt: string;
+  /** Epoch ms by which the outcome must be known (the lease is held at least that long). */
+  readonly deadline: number;
+}
+
+export type IntentChange = Partial<Pick<EditIntent, "state" | "echoedAt" | "deadline">>;
+
+export interface StoredResponse {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface IdempotencyRecord {
+  readonly key: string;
+  /** Hash of what the key was first used for (route, target, body, preconditions). */
+  readonly requestHash: string;
+  readonly state: "pending" | "done";
+  readonly response?: StoredResponse;
+  /** Epoch ms after which the key may be used again. */
+  readonly expiresAtMs: number;
 }
 
 export interface PageRequest {

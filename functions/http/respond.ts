@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { AppError, asError } from "../core/errors.ts";
+import { AppError, asError, OutcomeUnknownError } from "../core/errors.ts";
 
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
 
@@ -25,7 +25,9 @@ export function errorResult(thrown: unknown): { result: HttpResult; unexpected?:
     };
     const headers: Record<string, string> =
       thrown.retryAfter !== undefined ? { "retry-after": String(Math.ceil(thrown.retryAfter)) } : {};
-    return { result: json(thrown.status, { error }, headers) };
+    // An unknown outcome says so at the top level too: clients must not treat it as "not applied".
+    const body = thrown instanceof OutcomeUnknownError ? { error, outcome: "unknown" } : { error };
+    return { result: json(thrown.status, body, headers) };
   }
   return {
     result: json(500, { error: { code: "internal", message: "internal error" } }),

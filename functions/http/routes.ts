@@ -17,6 +17,10 @@ export const ROUTES: readonly Route[] = [
   { method: "GET", path: "/v1/messages", function: "editor", auth: "api" },
   { method: "GET", path: "/v1/messages/{id}", function: "editor", auth: "api" },
   { method: "GET", path: "/v1/messages/{id}/versions", function: "editor", auth: "api" },
+  { method: "PATCH", path: "/v1/messages", function: "editor", auth: "api" },
+  { method: "PATCH", path: "/v1/messages/{id}", function: "editor", auth: "api" },
+  { method: "POST", path: "/v1/messages/{id}/restore", function: "editor", auth: "api" },
+  { method: "DELETE", path: "/v1/messages/{id}/versions", function: "editor", auth: "api" },
 ];
 
 export const routeKey = (route: Route): string => `${route.method} ${route.path}`;

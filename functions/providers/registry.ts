@@ -1,11 +1,45 @@
 import type { Config } from "../config.ts";
+import type { RateLimiter } from "../core/limiter.ts";
 import type { ProviderName } from "../core/model.ts";
-import type { CallbackProvider } from "../core/provider.ts";
+import type { CallbackProvider, ProviderEditor } from "../core/provider.ts";
+import { createTencentEditor } from "./tencent/editor.ts";
 import { createTencentProvider } from "./tencent/provider.ts";
+import { TencentRestClient } from "./tencent/rest.ts";
+import { UserSigCache } from "./tencent/usersig.ts";
 
-/** The one place that knows which providers exist. A new provider is a folder plus one entry here. */
+/** The one place that knows which providers exist. A new provider is a folder plus entries here. */
 export function createProviders(config: Config): ReadonlyMap<ProviderName, CallbackProvider> {
   const providers = new Map<ProviderName, CallbackProvider>();
   if (config.tencent) providers.set("tencent", createTencentProvider(config.tencent));
   return providers;
+}
+
+/** Editors for the providers whose credentials are configured; all share one rate limiter. */
+export function createEditors(config: Config, limiter: RateLimiter): ReadonlyMap<ProviderName, ProviderEditor> {
+  const editors = new Map<ProviderName, ProviderEditor>();
+  const tencent = config.tencent;
+  if (tencent?.edit) {
+    const rest = new TencentRestClient({
+      baseUrl: tencent.edit.baseUrl,
+      sdkAppId: tencent.sdkAppId,
+      identifier: tencent.edit.adminIdentifier,
+      userSig: new UserSigCache(tencent.sdkAppId, tencent.edit.secretKey, tencent.edit.adminIdentifier),
+      limiter,
+    });
+    editors.set(
+      "tencent",
+      createTencentEditor({ sdkAppId: tencent.sdkAppId, adminIdentifier: tencent.edit.adminIdentifier, rest }),
+    );
+  }
+  return editors;
+}
+
+/** The rate rule for a limiter key (`<provider>:<app>:<api>`). */
+export function rateRule(config: Config) {
+  return (key: string) => {
+    if (key.startsWith("tencent:") && config.tencent?.edit) {
+      return { limit: config.tencent.edit.rateLimit, windowMs: config.tencent.edit.rateWindowMs };
+    }
+    return { limit: 1, windowMs: 1000 };
+  };
 }

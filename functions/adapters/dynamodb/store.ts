@@ -1,22 +1,35 @@
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { StoreUnavailableError } from "../../core/errors.ts";
 import type { MessageHead, ProviderName, Version } from "../../core/model.ts";
 import {
+  type EditIntent,
+  type IdempotencyRecord,
+  type IntentChange,
+  type IntentState,
   InvalidPageTokenError,
   type ListQuery,
   type MessageStore,
   type Page,
   type PageRequest,
+  type StoredResponse,
 } from "../../core/store.ts";
 import { APP_SHARDS, type IndexName, TABLE } from "./table.ts";
 
 const HEAD_SK = "H";
+const LEASE_SK = "LEASE";
+const INTENT_SK = "INTENT";
+const IDEMPOTENCY_SK = "IDEM";
+/** Leases and intents outlive their deadlines a while (for diagnosis), then TTL removes them. */
+const LEASE_TTL_SLACK_SECONDS = 3_600;
+const INTENT_TTL_SLACK_SECONDS = 7 * 86_400;
 const VERSION_PREFIX = "V#";
 /** Attributes that exist only for DynamoDB (keys, index keys, TTL); stripped before returning domain objects. */
 const STORAGE_ATTRIBUTES = new Set<string>([
@@ -27,6 +40,8 @@ const STORAGE_ATTRIBUTES = new Set<string>([
 ]);
 
 const messagePk = (id: string): string => `M#${id}`;
+const idempotencyPk = (key: string): string => `IDEM#${key}`;
+const ttlSeconds = (ms: number, slackSeconds = 0): number => Math.ceil(ms / 1000) + slackSeconds;
 const versionSk = (version: number): string => `${VERSION_PREFIX}${String(version).padStart(10, "0")}`;
 const scope = (provider: ProviderName, appId: string): string => `${provider}#${appId}`;
 
@@ -87,52 +102,23 @@ export class DynamoMessageStore implements MessageStore {
   }
 
   async putHead(head: MessageHead, expectedRev: number | undefined): Promise<boolean> {
-    try {
-      await guard(
-        this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: {
-              ...head,
-              ...headIndexAttributes(head),
-              ...this.expiry(head.createdAt),
-              pk: messagePk(head.id),
-              sk: HEAD_SK,
-            },
-            ...(expectedRev === undefined
-              ? { ConditionExpression: "attribute_not_exists(pk)" }
-              : { ConditionExpression: "rev = :rev", ExpressionAttributeValues: { ":rev": expectedRev } }),
-          }),
-        ),
-      );
-      return true;
-    } catch (error: unknown) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    const item = {
+      ...head,
+      ...headIndexAttributes(head),
+      ...this.expiry(head.createdAt),
+      pk: messagePk(head.id),
+      sk: HEAD_SK,
+    };
+    return expectedRev === undefined
+      ? this.conditionalPut(item, "attribute_not_exists(pk)")
+      : this.conditionalPut(item, "rev = :rev", { ":rev": expectedRev });
   }
 
   async putVersion(id: string, version: Version): Promise<boolean> {
-    try {
-      await guard(
-        this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: {
-              ...version,
-              ...this.expiry(version.at),
-              pk: messagePk(id),
-              sk: versionSk(version.version),
-            },
-            ConditionExpression: "attribute_not_exists(pk)",
-          }),
-        ),
-      );
-      return true;
-    } catch (error: unknown) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.conditionalPut(
+      { ...version, ...this.expiry(version.at), pk: messagePk(id), sk: versionSk(version.version) },
+      "attribute_not_exists(pk)",
+    );
   }
 
   async latestVersion(id: string): Promise<Version | undefined> {
@@ -274,6 +260,191 @@ export class DynamoMessageStore implements MessageStore {
       items: page.map((item) => strip(item) as unknown as MessageHead),
       ...(more && last ? { nextToken: encodeToken({ c: String(last[index.sortKey]) }) } : {}),
     };
+  }
+
+  async getVersion(id: string, version: number): Promise<Version | undefined> {
+    const { Item } = await guard(
+      this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: { pk: messagePk(id), sk: versionSk(version) }, ConsistentRead: true }),
+      ),
+    );
+    return Item && !this.expired(Item) ? (strip(Item) as unknown as Version) : undefined;
+  }
+
+  async replaceVersion(id: string, version: Version): Promise<boolean> {
+    return this.conditionalPut(
+      { ...version, ...this.expiry(version.at), pk: messagePk(id), sk: versionSk(version.version) },
+      "attribute_exists(pk)",
+    );
+  }
+
+  async acquireLease(id: string, owner: string, untilMs: number, nowMs: number): Promise<boolean> {
+    return this.conditionalPut(
+      { pk: messagePk(id), sk: LEASE_SK, owner, leaseUntil: untilMs, [TABLE.ttlAttribute]: ttlSeconds(untilMs, LEASE_TTL_SLACK_SECONDS) },
+      "attribute_not_exists(pk) OR leaseUntil < :now OR #owner = :owner",
+      { ":now": nowMs, ":owner": owner },
+      { "#owner": "owner" },
+    );
+  }
+
+  async extendLease(id: string, owner: string, untilMs: number): Promise<boolean> {
+    return this.conditionalPut(
+      { pk: messagePk(id), sk: LEASE_SK, owner, leaseUntil: untilMs, [TABLE.ttlAttribute]: ttlSeconds(untilMs, LEASE_TTL_SLACK_SECONDS) },
+      "#owner = :owner",
+      { ":owner": owner },
+      { "#owner": "owner" },
+    );
+  }
+
+  async releaseLease(id: string, owner: string): Promise<void> {
+    await this.conditionalDelete({ pk: messagePk(id), sk: LEASE_SK }, "#owner = :owner", { ":owner": owner }, { "#owner": "owner" });
+  }
+
+  async getIntent(id: string): Promise<EditIntent | undefined> {
+    const { Item } = await guard(
+      this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: { pk: messagePk(id), sk: INTENT_SK }, ConsistentRead: true }),
+      ),
+    );
+    return Item ? (strip(Item) as unknown as EditIntent) : undefined;
+  }
+
+  async putIntent(id: string, intent: EditIntent): Promise<void> {
+    await guard(
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...intent,
+            pk: messagePk(id),
+            sk: INTENT_SK,
+            [TABLE.ttlAttribute]: ttlSeconds(intent.deadline, INTENT_TTL_SLACK_SECONDS),
+          },
+        }),
+      ),
+    );
+  }
+
+  async updateIntent(id: string, intentId: string, change: IntentChange, from?: IntentState): Promise<boolean> {
+    const entries = Object.entries(change).filter(([, value]) => value !== undefined);
+    if (entries.length === 0) return true;
+    try {
+      await guard(
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: messagePk(id), sk: INTENT_SK },
+            UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :v${i}`).join(", ")}`,
+            ConditionExpression: `intentId = :intentId${from !== undefined ? " AND #state = :from" : ""}`,
+            ExpressionAttributeNames: {
+              ...Object.fromEntries(entries.map(([name], i) => [`#f${i}`, name])),
+              ...(from !== undefined ? { "#state": "state" } : {}),
+            },
+            ExpressionAttributeValues: {
+              ...Object.fromEntries(entries.map(([, value], i) => [`:v${i}`, value])),
+              ":intentId": intentId,
+              ...(from !== undefined ? { ":from": from } : {}),
+            },
+          }),
+        ),
+      );
+      return true;
+    } catch (error: unknown) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async deleteIntent(id: string, intentId: string): Promise<void> {
+    await this.conditionalDelete({ pk: messagePk(id), sk: INTENT_SK }, "intentId = :intentId", { ":intentId": intentId });
+  }
+
+  async claimIdempotencyKey(record: IdempotencyRecord, nowMs: number): Promise<boolean> {
+    return this.conditionalPut(
+      { ...record, pk: idempotencyPk(record.key), sk: IDEMPOTENCY_SK, [TABLE.ttlAttribute]: ttlSeconds(record.expiresAtMs) },
+      "attribute_not_exists(pk) OR expiresAtMs < :now",
+      { ":now": nowMs },
+    );
+  }
+
+  async getIdempotencyRecord(key: string, nowMs: number): Promise<IdempotencyRecord | undefined> {
+    const { Item } = await guard(
+      this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: { pk: idempotencyPk(key), sk: IDEMPOTENCY_SK }, ConsistentRead: true }),
+      ),
+    );
+    const record = Item ? (strip(Item) as unknown as IdempotencyRecord) : undefined;
+    return record && record.expiresAtMs > nowMs ? record : undefined;
+  }
+
+  async completeIdempotencyKey(key: string, requestHash: string, response: StoredResponse): Promise<void> {
+    await guard(
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: idempotencyPk(key), sk: IDEMPOTENCY_SK },
+          UpdateExpression: "SET #state = :done, #response = :response",
+          ConditionExpression: "requestHash = :hash",
+          ExpressionAttributeNames: { "#state": "state", "#response": "response" },
+          ExpressionAttributeValues: { ":done": "done", ":response": response, ":hash": requestHash },
+        }),
+      ),
+    ).catch((error: unknown) => {
+      if (!isConditionFailure(error)) throw error;
+    });
+  }
+
+  async releaseIdempotencyKey(key: string, requestHash: string): Promise<void> {
+    await this.conditionalDelete({ pk: idempotencyPk(key), sk: IDEMPOTENCY_SK }, "requestHash = :hash", { ":hash": requestHash });
+  }
+
+  private async conditionalPut(
+    item: Record<string, unknown>,
+    condition: string,
+    values?: Record<string, unknown>,
+    names?: Record<string, string>,
+  ): Promise<boolean> {
+    try {
+      await guard(
+        this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: item,
+            ConditionExpression: condition,
+            ...(values ? { ExpressionAttributeValues: values } : {}),
+            ...(names ? { ExpressionAttributeNames: names } : {}),
+          }),
+        ),
+      );
+      return true;
+    } catch (error: unknown) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Deletes only if the condition holds; someone else's item (a newer lease, intent or key) stays. */
+  private async conditionalDelete(
+    key: Record<string, string>,
+    condition: string,
+    values: Record<string, unknown>,
+    names?: Record<string, string>,
+  ): Promise<void> {
+    try {
+      await guard(
+        this.client.send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: key,
+            ConditionExpression: condition,
+            ExpressionAttributeValues: values,
+            ...(names ? { ExpressionAttributeNames: names } : {}),
+          }),
+        ),
+      );
+    } catch (error: unknown) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   /** TTL for retention: each item expires RETENTION_DAYS after its own time (a head: the message's send time). */

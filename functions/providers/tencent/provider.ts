@@ -3,7 +3,7 @@ import { BadRequestError } from "../../core/errors.ts";
 import type { Content, MessageHead, MessageKey, ObservedMessage } from "../../core/model.ts";
 import type { CallbackProvider, CallbackRequest, KeyLookup } from "../../core/provider.ts";
 import type { RecorderEvent } from "../../core/recorder.ts";
-import { parseJsonBody } from "../json.ts";
+import { parseJsonBody } from "../../json.ts";
 import {
   type C2CAfterModifyMsg,
   type C2CAfterMsgWithDraw,

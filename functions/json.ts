@@ -1,4 +1,4 @@
-import { BadRequestError } from "../core/errors.ts";
+import { BadRequestError } from "./core/errors.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 

@@ -1,0 +1,162 @@
+import { z } from "zod";
+import type { Dependencies } from "../clients.ts";
+import { BadRequestError } from "../core/errors.ts";
+import type { MessageHead, ProviderName } from "../core/model.ts";
+import { etag, recordView, versionView } from "./views.ts";
+
+/**
+ * Everything the editor can do, independent of how it was asked (HTTP through API Gateway, a direct
+ * invoke, later a queue message). Each adapter parses its input into an Operation and renders the Reply.
+ */
+const Provider = z.enum(["tencent", "netease"]);
+
+/** A message by im-edit id, or by natural key (the lookup parameters of `GET /v1/messages`). */
+export const Target = z.union([
+  z.strictObject({ id: z.string().min(1).max(128) }),
+  z.strictObject({
+    key: z.looseObject({ provider: Provider, appId: z.string().min(1).max(64) }).catchall(z.string().max(1024)),
+  }),
+]);
+export type Target = z.infer<typeof Target>;
+
+const Actor = z.string().min(1).max(256).default("invoke");
+/** ISO date or date-time; normalized to a full UTC timestamp so it compares with stored times. */
+const Timestamp = z.iso
+  .datetime({ offset: true })
+  .or(z.iso.date())
+  .transform((value) => new Date(value).toISOString());
+const PageToken = z.string().min(1).max(4096);
+const Version = z.number().int().min(1);
+
+export const Operation = z.discriminatedUnion("action", [
+  z.strictObject({ action: z.literal("get"), target: Target }),
+  z.strictObject({
+    action: z.literal("versions"),
+    target: Target,
+    limit: z.number().int().min(20).max(100).default(50),
+    nextToken: PageToken.optional(),
+  }),
+  z.strictObject({
+    action: z.literal("list"),
+    provider: Provider,
+    appId: z.string().min(1).max(64),
+    conversation: z.string().min(1).max(1024).optional(),
+    sender: z.string().min(1).max(256).optional(),
+    since: Timestamp.optional(),
+    until: Timestamp.optional(),
+    /** Natural-key parameters: when they name a key, the answer is that one record, not a list. */
+    key: z.record(z.string(), z.string().max(1024)).optional(),
+    limit: z.number().int().min(1).max(100).default(50),
+    nextToken: PageToken.optional(),
+  }),
+  z.strictObject({
+    action: z.literal("edit"),
+    target: Target,
+    body: z.unknown(),
+    ifMatch: Version.optional(),
+    idempotencyKey: z.string().min(1).max(255).optional(),
+    actor: Actor,
+  }),
+  z.strictObject({
+    action: z.literal("restore"),
+    target: Target,
+    version: Version,
+    ifMatch: Version.optional(),
+    idempotencyKey: z.string().min(1).max(255).optional(),
+    actor: Actor,
+  }),
+  z.strictObject({
+    action: z.literal("purge"),
+    target: Target,
+    reason: z.string().min(1).max(1024),
+    actor: Actor,
+  }),
+]);
+export type Operation = z.infer<typeof Operation>;
+
+export interface Reply {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+const recordReply = (head: MessageHead): Reply => ({ status: 200, body: recordView(head), headers: { etag: etag(head) } });
+
+export async function perform(deps: Dependencies, operation: Operation): Promise<Reply> {
+  switch (operation.action) {
+    case "get":
+      return recordReply(await resolve(deps, operation.target));
+    case "versions": {
+      const head = await resolve(deps, operation.target);
+      const editor = deps.editors.get(head.provider);
+      const page = await deps.queries.versions(head.id, {
+        limit: operation.limit,
+        ...(operation.nextToken !== undefined ? { nextToken: operation.nextToken } : {}),
+      });
+      return {
+        status: 200,
+        body: {
+          items: page.items.map((version) => versionView(version, editor)),
+          ...(page.nextToken !== undefined ? { nextToken: page.nextToken } : {}),
+        },
+      };
+    }
+    case "list": {
+      if (operation.since !== undefined && operation.until !== undefined && operation.since > operation.until) {
+        throw new BadRequestError("since is after until", { code: "validation_failed" });
+      }
+      const { action: _, key, ...query } = operation;
+      const found = key ? await deps.queries.lookup(operation.provider, operation.appId, key) : undefined;
+      if (found) return recordReply(found);
+      const page = await deps.queries.list(withoutUndefined(query));
+      return {
+        status: 200,
+        body: { items: page.items.map(recordView), ...(page.nextToken !== undefined ? { nextToken: page.nextToken } : {}) },
+      };
+    }
+    case "edit": {
+      const head = await resolve(deps, operation.target);
+      const result = await deps.edits.edit(head.id, operation.body, editOptions(operation));
+      return recordReply(result.head);
+    }
+    case "restore": {
+      const head = await resolve(deps, operation.target);
+      const result = await deps.edits.restore(head.id, operation.version, editOptions(operation));
+      return recordReply(result.head);
+    }
+    case "purge": {
+      const head = await resolve(deps, operation.target);
+      const result = await deps.edits.purge(head.id, operation.reason, operation.actor);
+      return { status: 200, body: { id: result.head.id, purged: result.purged } };
+    }
+  }
+}
+
+async function resolve(deps: Dependencies, target: Target): Promise<MessageHead> {
+  if ("id" in target) return deps.queries.get(target.id);
+  const { provider, appId, ...params } = target.key;
+  const found = await deps.queries.lookup(provider as ProviderName, appId, params as Record<string, string>);
+  if (!found) throw new BadRequestError("the key names no message: give the natural-key fields", { code: "validation_failed" });
+  return found;
+}
+
+function editOptions(operation: { ifMatch?: number | undefined; idempotencyKey?: string | undefined; actor: string }) {
+  return {
+    actor: operation.actor,
+    ...(operation.ifMatch !== undefined ? { ifMatch: operation.ifMatch } : {}),
+    ...(operation.idempotencyKey !== undefined ? { idempotencyKey: operation.idempotencyKey } : {}),
+  };
+}
+
+/** exactOptionalPropertyTypes: optional fields are absent, never `undefined`. */
+export function withoutUndefined<T extends Record<string, unknown>>(fields: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as never;
+}
+
+export function parseOperation(input: unknown): Operation {
+  const parsed = Operation.safeParse(input);
+  if (!parsed.success) {
+    throw new BadRequestError("invalid request", { code: "validation_failed", details: z.flattenError(parsed.error) });
+  }
+  return parsed.data;
+}

@@ -1,0 +1,390 @@
+import { randomUUID } from "node:crypto";
+import {
+  BadRequestError,
+  ConflictError,
+  NotFoundError,
+  OutcomeUnknownError,
+  PreconditionFailedError,
+  ProviderUnavailableError,
+  UnprocessableError,
+} from "./errors.ts";
+import { type Clock, systemClock } from "./limiter.ts";
+import { canonicalJson, type Content, contentHash, isEditable, type MessageHead, type ProviderName, type Version } from "./model.ts";
+import type { EditPlan, ProviderEditor } from "./provider.ts";
+import type { MessageQueries } from "./queries.ts";
+import type { EchoMatcher, RecorderEvent } from "./recorder.ts";
+import type { EditIntent, MessageStore } from "./store.ts";
+import { appendVersion } from "./versions.ts";
+
+export interface EditOptions {
+  /** `If-Match`: the version the caller saw; a newer one gives 412 before any provider call. */
+  readonly ifMatch?: number;
+  readonly idempotencyKey?: string;
+  readonly actor: string;
+  readonly source?: "api" | "auto";
+  readonly ruleId?: string;
+}
+
+export interface EditResult {
+  readonly head: MessageHead;
+  /** The version this edit created; absent when the content was already what was asked for. */
+  readonly version?: Version;
+}
+
+export interface EditServiceOptions {
+  /** How long a caller waits for a busy message (lease) and for provider retries. */
+  readonly waitBudgetMs: number;
+  /** How long an edit may hold a message; a crashed editor's lease expires after it. */
+  readonly leaseMs: number;
+  /** Time to resolve an edit whose outcome is unknown (echo or read-back). */
+  readonly resolveWindowMs: number;
+  /** How long an Idempotency-Key is remembered. */
+  readonly idempotencyTtlMs: number;
+  /** How long an applied intent stays to recognize a late echo of our own edit. */
+  readonly echoGraceMs: number;
+  readonly clock?: Clock;
+  /** Asks for `resolve(id)` to run again after a delay (a timer locally, a delayed queue message in AWS). */
+  readonly scheduleResolve?: (id: string, delayMs: number) => void;
+}
+
+export const DEFAULT_EDIT_OPTIONS: EditServiceOptions = {
+  waitBudgetMs: 5_000,
+  leaseMs: 30_000,
+  resolveWindowMs: 10_000,
+  idempotencyTtlMs: 24 * 3600 * 1000,
+  echoGraceMs: 120_000,
+};
+
+export type ResolveOutcome = "applied" | "not-applied" | "unknown" | "none";
+
+/**
+ * The edit protocol (ARCHITECTURE.md "Storage rules"), one message at a time:
+ * lease → intent → provider call → version → release. The intent lets the recorder recognize the
+ * provider's echo of our own edit (even before the provider's HTTP answer) and lets an unanswered call
+ * be resolved later by the echo or a read-back. No edit is reported applied unless the provider said
+ * OK, its echo matched, or a read-back shows it.
+ */
+export class EditService {
+  private readonly clock: Clock;
+
+  constructor(
+    private readonly store: MessageStore,
+    private readonly editors: ReadonlyMap<ProviderName, ProviderEditor>,
+    private readonly queries: MessageQueries,
+    private readonly options: EditServiceOptions = DEFAULT_EDIT_OPTIONS,
+  ) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  async edit(id: string, body: unknown, options: EditOptions): Promise<EditResult> {
+    return this.idempotent(options.idempotencyKey, { op: "edit", id, body, ifMatch: options.ifMatch }, async () => {
+      const head = await this.queries.get(id);
+      const editor = this.editor(head.provider);
+      const change = editor.parseChange(body);
+      return this.run(head, options, "api", (current) => editor.plan(current, change));
+    });
+  }
+
+  async restore(id: string, versionNumber: number, options: EditOptions): Promise<EditResult> {
+    return this.idempotent(options.idempotencyKey, { op: "restore", id, versionNumber, ifMatch: options.ifMatch }, async () => {
+      const head = await this.queries.get(id);
+      const target = await this.store.getVersion(head.id, versionNumber);
+      if (!target) throw new NotFoundError(`message ${head.id} has no version ${versionNumber}`);
+      if (target.purged) throw new UnprocessableError(`version ${versionNumber} was purged`, { code: "not_restorable" });
+      const editor = this.editor(head.provider);
+      return this.run(head, options, "restore", (current) => editor.planRestore(current, target.content));
+    });
+  }
+
+  /**
+   * Removes the content of every version but the newest (what users see now), keeping each one's hash,
+   * actor and time, and who purged it, when and why.
+   */
+  async purge(id: string, reason: string, actor: string): Promise<{ head: MessageHead; purged: number }> {
+    const head = await this.queries.get(id);
+    const owner = randomUUID();
+    await this.acquireLease(head.id, owner);
+    try {
+      let purged = 0;
+      let nextToken: string | undefined;
+      const at = new Date(this.clock.now()).toISOString();
+      do {
+        const page = await this.store.listVersions(head.id, { limit: 100, ...(nextToken ? { nextToken } : {}) });
+        for (const version of page.items) {
+          if (version.purged || version.version >= head.version) continue;
+          const { content: _, ...kept } = version;
+          await this.store.replaceVersion(head.id, { ...kept, content: {}, purged: { at, by: actor, reason } });
+          purged++;
+        }
+        nextToken = page.nextToken;
+      } while (nextToken);
+      return { head, purged };
+    } finally {
+      await this.store.releaseLease(head.id, owner);
+    }
+  }
+
+  /**
+   * Settles an edit whose outcome was unknown: the echo (already matched) or a read-back decides.
+   * Called by the scheduler, and before any new edit of the same message.
+   */
+  async resolve(id: string, currentOwner?: string): Promise<ResolveOutcome> {
+    const intent = await this.store.getIntent(id);
+    if (!intent || intent.state === "applied") return "none";
+    const head = await this.store.getHead(id);
+    if (!head) return "none";
+    if (intent.state === "open" && intent.deadline > this.clock.now() && currentOwner === undefined) {
+      return "none"; // still in flight with its own editor: not ours to settle
+    }
+    if (intent.echoedAt !== undefined) return this.settleApplied(head, intent, currentOwner);
+    let readBack: Content | undefined;
+    try {
+      const editor = this.editor(head.provider);
+      readBack = await editor.readBack(head, this.clock.now() + Math.min(this.options.waitBudgetMs, 3_000));
+    } catch {
+      return this.stillUnknown(id, intent);
+    }
+    const verdict = readBack === undefined ? "not-applied" : judge(readBack, intent);
+    if (verdict === "applied") return this.settleApplied(head, intent, currentOwner);
+    if (verdict === "not-applied") {
+      await this.store.deleteIntent(id, intent.intentId);
+      if (currentOwner === undefined) await this.store.releaseLease(id, intent.leaseOwner);
+      return "not-applied";
+    }
+    return this.stillUnknown(id, intent);
+  }
+
+  /** The recorder's hook: an after-modify from our operator matching the open intent is our own echo. */
+  echoMatcher(): EchoMatcher {
+    return {
+      isOwnEcho: async (event: Extract<RecorderEvent, { type: "modified" }>, head: MessageHead) => {
+        const editor = this.editors.get(head.provider);
+        if (!editor || event.actor !== editor.operator) return false;
+        const intent = await this.store.getIntent(head.id);
+        if (!intent || !fieldsEqual(event.content, intent.content)) return false;
+        if (intent.state === "open") {
+          await this.store.updateIntent(head.id, intent.intentId, { echoedAt: new Date(this.clock.now()).toISOString() }, "open");
+          return true;
+        }
+        if (intent.state === "unknown") await this.settleApplied(head, intent);
+        return true;
+      },
+    };
+  }
+
+  private async run(
+    found: MessageHead,
+    options: EditOptions,
+    source: "api" | "restore",
+    plan: (head: MessageHead) => EditPlan,
+  ): Promise<EditResult> {
+    const editor = this.editor(found.provider);
+    const started = this.clock.now();
+    this.checkEditable(found, editor, options.ifMatch);
+    plan(found); // refuse bad content before waiting for the message
+    const owner = randomUUID();
+    await this.acquireLease(found.id, owner);
+    let keepLease = false;
+    try {
+      if ((await this.resolve(found.id, owner)) === "unknown") {
+        throw new ConflictError("the previous edit of this message has an unknown outcome; try again shortly", {
+          code: "previous_edit_unknown",
+          retryAfter: 2,
+        });
+      }
+      const head = await this.store.getHead(found.id);
+      if (!head) throw new NotFoundError(`no message ${found.id}`);
+      this.checkEditable(head, editor, options.ifMatch);
+      const planned = plan(head);
+      if (contentHash(planned.content) === head.contentHash) return { head };
+
+      const now = this.clock.now();
+      const intent: EditIntent = {
+        intentId: randomUUID(),
+        leaseOwner: owner,
+        baseVersion: head.version,
+        baseContent: head.content ?? {},
+        content: planned.content,
+        contentHash: contentHash(planned.content),
+        source: source === "restore" ? "restore" : (options.source ?? "api"),
+        actor: options.actor,
+        ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
+        ...(options.ruleId !== undefined ? { ruleId: options.ruleId } : {}),
+        state: "open",
+        createdAt: new Date(now).toISOString(),
+        deadline: now + this.options.leaseMs,
+      };
+      await this.store.putIntent(head.id, intent);
+      const deadline = started + this.options.waitBudgetMs;
+      try {
+        const { providerRequestId } = await editor.modify(head, planned.send, deadline);
+        return await this.commit(head.id, intent, providerRequestId);
+      } catch (error: unknown) {
+        if (!(error instanceof OutcomeUnknownError)) {
+          await this.store.deleteIntent(head.id, intent.intentId);
+          throw error;
+        }
+        const resolveBy = this.clock.now() + this.options.resolveWindowMs;
+        await this.store.updateIntent(head.id, intent.intentId, { state: "unknown", deadline: resolveBy }, "open");
+        const outcome = await this.resolve(head.id, owner);
+        // "none": the echo settled it between the two calls above.
+        if (outcome === "applied" || (outcome === "none" && (await this.store.getIntent(head.id))?.state === "applied")) {
+          return { head: await this.mustGet(head.id), ...(await this.appliedVersion(head.id, intent)) };
+        }
+        if (outcome === "not-applied") {
+          throw new ProviderUnavailableError("the provider did not answer and did not apply the edit", { retryAfter: 1 });
+        }
+        // Unknown: keep the message locked to this edit until the echo or a read-back settles it.
+        keepLease = true;
+        await this.store.extendLease(head.id, owner, resolveBy);
+        this.options.scheduleResolve?.(head.id, 1_000);
+        throw new OutcomeUnknownError(`the edit of ${head.id} was sent but not answered; it is being resolved`, {
+          details: { outcome: "unknown", id: head.id, status: `/v1/messages/${head.id}` },
+        });
+      }
+    } finally {
+      if (!keepLease) await this.store.releaseLease(found.id, owner);
+    }
+  }
+
+  /** Writes the version of an applied intent and marks the intent applied (kept a while for late echoes). */
+  private async commit(id: string, intent: EditIntent, providerRequestId?: string): Promise<EditResult> {
+    const appended = await appendVersion(
+      this.store,
+      id,
+      intent.content,
+      {
+        source: intent.source,
+        actor: intent.actor,
+        at: new Date(this.clock.now()).toISOString(),
+        ...(intent.idempotencyKey !== undefined ? { idempotencyKey: intent.idempotencyKey } : {}),
+        ...(intent.ruleId !== undefined ? { ruleId: intent.ruleId } : {}),
+        ...(providerRequestId !== undefined ? { providerRequestId } : {}),
+      },
+      { now: () => new Date(this.clock.now()) },
+    );
+    if (appended === "duplicate") throw new Error("unreachable: edits always append");
+    await this.store.updateIntent(id, intent.intentId, { state: "applied", deadline: this.clock.now() + this.options.echoGraceMs });
+    return appended;
+  }
+
+  /** Claims the intent (unknown or open → applied) so that the echo and a read-back cannot both commit. */
+  private async settleApplied(head: MessageHead, intent: EditIntent, currentOwner?: string): Promise<ResolveOutcome> {
+    const from = intent.state === "open" ? "open" : "unknown";
+    const claimed = await this.store.updateIntent(head.id, intent.intentId, { state: "applied" }, from);
+    if (!claimed) return "applied"; // someone else settled it
+    await this.commit(head.id, { ...intent, state: "applied" });
+    if (currentOwner === undefined) await this.store.releaseLease(head.id, intent.leaseOwner);
+    return "applied";
+  }
+
+  private async stillUnknown(id: string, intent: EditIntent): Promise<ResolveOutcome> {
+    if (this.clock.now() < intent.deadline) this.options.scheduleResolve?.(id, 2_000);
+    return "unknown";
+  }
+
+  private async appliedVersion(id: string, intent: EditIntent): Promise<{ version?: Version }> {
+    const head = await this.mustGet(id);
+    const version = await this.store.getVersion(id, head.version);
+    return version && version.contentHash === intent.contentHash ? { version } : {};
+  }
+
+  private async mustGet(id: string): Promise<MessageHead> {
+    const head = await this.store.getHead(id);
+    if (!head) throw new NotFoundError(`no message ${id}`);
+    return head;
+  }
+
+  private checkEditable(head: MessageHead, editor: ProviderEditor, ifMatch: number | undefined): void {
+    if (!isEditable(head)) {
+      const why =
+        head.state !== "sent" ? `it is ${head.state}` : (head.notEditable ?? "the provider cannot edit it");
+      throw new ConflictError(`message ${head.id} cannot be edited: ${why}`, { code: "not_editable" });
+    }
+    editor.checkEditable(head, new Date(this.clock.now()));
+    if (ifMatch !== undefined && ifMatch !== head.version) {
+      throw new PreconditionFailedError(`message ${head.id} is at version ${head.version}, not ${ifMatch}`, {
+        details: { version: head.version },
+      });
+    }
+  }
+
+  /** Waits for the per-message lease up to the wait budget, then 409. */
+  private async acquireLease(id: string, owner: string): Promise<void> {
+    const deadline = this.clock.now() + this.options.waitBudgetMs;
+    let pause = 20;
+    for (;;) {
+      const now = this.clock.now();
+      if (await this.store.acquireLease(id, owner, now + this.options.leaseMs, now)) return;
+      if (now + pause > deadline) {
+        throw new ConflictError(`message ${id} is being edited; try again shortly`, { code: "lease_held", retryAfter: 1 });
+      }
+      await this.clock.sleep(pause);
+      pause = Math.min(250, pause * 2);
+    }
+  }
+
+  /**
+   * Same key + same request → the first result, without a second call; another request → 422. Only
+   * successes are remembered: a failed attempt frees the key so the client can retry it.
+   */
+  private async idempotent(key: string | undefined, request: unknown, run: () => Promise<EditResult>): Promise<EditResult> {
+    if (key === undefined) return run();
+    const requestHash = contentHash({ request: canonicalJson(request) });
+    const now = this.clock.now();
+    const deadline = now + this.options.waitBudgetMs;
+    const claimed = await this.store.claimIdempotencyKey(
+      { key, requestHash, state: "pending", expiresAtMs: now + this.options.idempotencyTtlMs },
+      now,
+    );
+    if (!claimed) {
+      for (;;) {
+        const record = await this.store.getIdempotencyRecord(key, this.clock.now());
+        if (!record) return this.idempotent(key, request, run); // expired or released meanwhile
+        if (record.requestHash !== requestHash) {
+          throw new UnprocessableError("this Idempotency-Key was used for a different request", { code: "idempotency_mismatch" });
+        }
+        if (record.state === "done" && record.response) return record.response.body as EditResult;
+        if (this.clock.now() > deadline) {
+          throw new ConflictError("a request with this Idempotency-Key is still in progress", {
+            code: "idempotency_in_progress",
+            retryAfter: 1,
+          });
+        }
+        await this.clock.sleep(100);
+      }
+    }
+    try {
+      const result = await run();
+      await this.store.completeIdempotencyKey(key, requestHash, { status: 200, body: result });
+      return result;
+    } catch (error: unknown) {
+      await this.store.releaseIdempotencyKey(key, requestHash);
+      throw error;
+    }
+  }
+
+  private editor(provider: ProviderName): ProviderEditor {
+    const editor = this.editors.get(provider);
+    if (!editor) {
+      throw new BadRequestError(`editing ${provider} messages is not configured`, { code: "provider_not_configured" });
+    }
+    return editor;
+  }
+}
+
+/** True when every field present in `partial` equals the same field of `full`. */
+function fieldsEqual(partial: Content, full: Content): boolean {
+  return Object.entries(partial).every(([field, value]) => canonicalJson(value) === canonicalJson(full[field]));
+}
+
+/** Read-back verdict: the fields both sides have decide; equal to both (or neither) cannot decide. */
+function judge(readBack: Content, intent: EditIntent): "applied" | "not-applied" | "unknown" {
+  const shared = (content: Content) =>
+    Object.fromEntries(Object.keys(readBack).filter((field) => field in content).map((field) => [field, content[field]]));
+  const matchesEdit = fieldsEqual(shared(intent.content), readBack);
+  const matchesBase = fieldsEqual(shared(intent.baseContent), readBack);
+  if (matchesEdit && !matchesBase) return "applied";
+  if (matchesBase && !matchesEdit) return "not-applied";
+  return "unknown";
+}
