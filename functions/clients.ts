@@ -4,12 +4,11 @@ import { DynamoMessageStore } from "./adapters/dynamodb/store.ts";
 import { FileSpool } from "./adapters/spool.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { DurableRecorder, type FallbackQueue } from "./core/durable.ts";
-import { StoreUnavailableError } from "./core/errors.ts";
-import type { ProviderName } from "./core/model.ts";
-import type { CallbackProvider } from "./core/provider.ts";
 import { DEFAULT_EDIT_OPTIONS, EditService } from "./core/edits.ts";
+import { StoreUnavailableError } from "./core/errors.ts";
 import { type RateLimiter, SlidingWindowLimiter } from "./core/limiter.ts";
-import type { ProviderEditor } from "./core/provider.ts";
+import type { ProviderName } from "./core/model.ts";
+import type { CallbackProvider, ProviderEditor } from "./core/provider.ts";
 import { MessageQueries } from "./core/queries.ts";
 import { Recorder } from "./core/recorder.ts";
 import type { MessageStore } from "./core/store.ts";
@@ -57,7 +56,9 @@ export function createDependencies(config: Config, overrides: Partial<Dependenci
       // In-process timer: enough for the local stack and a warm Lambda; an edit or the echo also resolves.
       scheduleResolve: (id, delayMs) => {
         setTimeout(() => {
-          edits.resolve(id).catch((error: unknown) => logger.warn("resolution failed", { id, error: String(error) }));
+          edits
+            .resolve(id)
+            .catch((error: unknown) => logger.warn("resolution failed", { id, error: String(error) }));
         }, delayMs).unref();
       },
     });

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { FileSpool } from "../functions/adapters/spool.ts";
@@ -7,6 +8,7 @@ import { handler as editor } from "../functions/editor.ts";
 import { handler as recorder } from "../functions/recorder.ts";
 import { ensureTable, type LocalDynamo, startDynalite } from "./dynamo.ts";
 import { type LambdaHandler, type RunningServer, startLocalServer } from "./server.ts";
+import { TencentSimulator, type TencentSimulatorOptions } from "./simulators/tencent/api.ts";
 
 export interface LocalStackOptions {
   /** Environment in the same shape as the Lambda's (defaults already applied by the caller). */
@@ -22,6 +24,11 @@ export interface LocalStackOptions {
   readonly overrides?: Partial<Dependencies>;
   /** Use this DynamoDB endpoint instead of starting dynalite (e.g. DynamoDB Local). */
   readonly dynamodbEndpoint?: string;
+  /**
+   * Play Tencent with the built-in simulator (its URL and a generated secret key replace the real
+   * ones). Default: when neither TENCENT_SECRET_KEY nor TENCENT_API_BASE_URL is configured.
+   */
+  readonly tencentSimulator?: boolean | Partial<TencentSimulatorOptions>;
 }
 
 export interface LocalStack {
@@ -29,6 +36,8 @@ export interface LocalStack {
   readonly config: Config;
   readonly deps: Dependencies;
   readonly spool: FileSpool;
+  /** The Tencent simulator, when the stack runs one. */
+  readonly tencent?: TencentSimulator;
   /** Replays the spool now; resolves with what was applied. */
   drain(): Promise<{ applied: number; remaining: number }>;
   close(): Promise<void>;
@@ -46,7 +55,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dynamo = await startDynalite(options.persist ? { path: join(dataDir, "dynalite") } : {});
     endpoint = dynamo.endpoint;
   }
-  const config = loadConfig({ ...options.env, DYNAMODB_ENDPOINT: endpoint });
+  const simulate =
+    options.tencentSimulator ??
+    (options.env.TENCENT_SECRET_KEY === undefined && options.env.TENCENT_API_BASE_URL === undefined);
+  let tencent: TencentSimulator | undefined;
+  let env: Record<string, string | undefined> = { ...options.env, DYNAMODB_ENDPOINT: endpoint };
+  if (simulate !== false) {
+    const secretKey = randomBytes(32).toString("hex");
+    tencent = await TencentSimulator.start({
+      sdkAppId: env.TENCENT_SDKAPPID ?? "1400000000",
+      secretKey,
+      adminIdentifier: env.TENCENT_ADMIN_IDENTIFIER ?? "administrator",
+      ...(env.TENCENT_CALLBACK_TOKEN !== undefined ? { callbackToken: env.TENCENT_CALLBACK_TOKEN } : {}),
+      host: "127.0.0.1",
+      ...(typeof simulate === "object" ? simulate : {}),
+    });
+    env = { ...env, TENCENT_SECRET_KEY: secretKey, TENCENT_API_BASE_URL: tencent.url };
+  }
+  const config = loadConfig(env);
   // The store is ready before the server listens: the table exists and is ACTIVE.
   await ensureTable(endpoint, config.tableName);
 
@@ -61,6 +87,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     handlers: { recorder: recorder as LambdaHandler, editor: editor as LambdaHandler },
     maxBodyBytes: config.callbackMaxBytes,
   });
+
+  tencent?.setCallbackUrl(`${server.url}/callbacks/tencent`);
 
   let draining: Promise<{ applied: number; remaining: number }> | undefined;
   const drain = () => {
@@ -81,11 +109,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     config,
     deps,
     spool,
+    ...(tencent ? { tencent } : {}),
     drain,
     close: async () => {
       clearInterval(timer);
       await draining?.catch(() => {});
       await server.close();
+      await tencent?.close();
       setDependencies(undefined);
       await dynamo?.close();
     },

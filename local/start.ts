@@ -45,6 +45,12 @@ try {
       : "  API token:       from IM_EDIT_API_TOKEN",
     `  config:          ${JSON.stringify(describeConfig(config))}`,
   ];
+  if (stack.tencent) {
+    lines.push(
+      `  Tencent:         simulated at ${stack.tencent.url} (no TENCENT_SECRET_KEY / TENCENT_API_BASE_URL set);`,
+      "                   send messages with its sendmsg / send_group_msg REST APIs (see README), edit them here",
+    );
+  }
   if (config.tencent?.callbackToken === undefined) {
     lines.push(
       "",

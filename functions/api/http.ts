@@ -32,7 +32,11 @@ function toOperation(event: APIGatewayProxyEventV2): Record<string, unknown> {
     case "GET /v1/messages/{id}":
       return { action: "get", ...byId };
     case "GET /v1/messages/{id}/versions":
-      return { action: "versions", ...byId, ...defined({ limit: number(query.limit), nextToken: query.nextToken }) };
+      return {
+        action: "versions",
+        ...byId,
+        ...defined({ limit: number(query.limit), nextToken: query.nextToken }),
+      };
     case "GET /v1/messages": {
       const { provider, appId, conversation, sender, since, until, limit, nextToken, ...key } = query;
       return {
@@ -61,7 +65,8 @@ function toOperation(event: APIGatewayProxyEventV2): Record<string, unknown> {
 /** `If-Match: "3"` or bare `3` (a weak `W/"3"` too): the version the caller last saw. */
 export function parseIfMatch(value: string): number {
   const match = /^(?:W\/)?"?(\d{1,12})"?$/.exec(value.trim());
-  if (!match?.[1]) throw new BadRequestError('If-Match must be a version, as "3" or 3', { code: "validation_failed" });
+  if (!match?.[1])
+    throw new BadRequestError('If-Match must be a version, as "3" or 3', { code: "validation_failed" });
   return Number(match[1]);
 }
 

@@ -14,7 +14,9 @@ const Provider = z.enum(["tencent", "netease"]);
 export const Target = z.union([
   z.strictObject({ id: z.string().min(1).max(128) }),
   z.strictObject({
-    key: z.looseObject({ provider: Provider, appId: z.string().min(1).max(64) }).catchall(z.string().max(1024)),
+    key: z
+      .looseObject({ provider: Provider, appId: z.string().min(1).max(64) })
+      .catchall(z.string().max(1024)),
   }),
 ]);
 export type Target = z.infer<typeof Target>;
@@ -80,7 +82,11 @@ export interface Reply {
   readonly headers?: Record<string, string>;
 }
 
-const recordReply = (head: MessageHead): Reply => ({ status: 200, body: recordView(head), headers: { etag: etag(head) } });
+const recordReply = (head: MessageHead): Reply => ({
+  status: 200,
+  body: recordView(head),
+  headers: { etag: etag(head) },
+});
 
 export async function perform(deps: Dependencies, operation: Operation): Promise<Reply> {
   switch (operation.action) {
@@ -102,7 +108,11 @@ export async function perform(deps: Dependencies, operation: Operation): Promise
       };
     }
     case "list": {
-      if (operation.since !== undefined && operation.until !== undefined && operation.since > operation.until) {
+      if (
+        operation.since !== undefined &&
+        operation.until !== undefined &&
+        operation.since > operation.until
+      ) {
         throw new BadRequestError("since is after until", { code: "validation_failed" });
       }
       const { action: _, key, ...query } = operation;
@@ -111,7 +121,10 @@ export async function perform(deps: Dependencies, operation: Operation): Promise
       const page = await deps.queries.list(withoutUndefined(query));
       return {
         status: 200,
-        body: { items: page.items.map(recordView), ...(page.nextToken !== undefined ? { nextToken: page.nextToken } : {}) },
+        body: {
+          items: page.items.map(recordView),
+          ...(page.nextToken !== undefined ? { nextToken: page.nextToken } : {}),
+        },
       };
     }
     case "edit": {
@@ -136,11 +149,18 @@ async function resolve(deps: Dependencies, target: Target): Promise<MessageHead>
   if ("id" in target) return deps.queries.get(target.id);
   const { provider, appId, ...params } = target.key;
   const found = await deps.queries.lookup(provider as ProviderName, appId, params as Record<string, string>);
-  if (!found) throw new BadRequestError("the key names no message: give the natural-key fields", { code: "validation_failed" });
+  if (!found)
+    throw new BadRequestError("the key names no message: give the natural-key fields", {
+      code: "validation_failed",
+    });
   return found;
 }
 
-function editOptions(operation: { ifMatch?: number | undefined; idempotencyKey?: string | undefined; actor: string }) {
+function editOptions(operation: {
+  ifMatch?: number | undefined;
+  idempotencyKey?: string | undefined;
+  actor: string;
+}) {
   return {
     actor: operation.actor,
     ...(operation.ifMatch !== undefined ? { ifMatch: operation.ifMatch } : {}),
@@ -149,14 +169,19 @@ function editOptions(operation: { ifMatch?: number | undefined; idempotencyKey?:
 }
 
 /** exactOptionalPropertyTypes: optional fields are absent, never `undefined`. */
-export function withoutUndefined<T extends Record<string, unknown>>(fields: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+export function withoutUndefined<T extends Record<string, unknown>>(
+  fields: T,
+): { [K in keyof T]: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as never;
 }
 
 export function parseOperation(input: unknown): Operation {
   const parsed = Operation.safeParse(input);
   if (!parsed.success) {
-    throw new BadRequestError("invalid request", { code: "validation_failed", details: z.flattenError(parsed.error) });
+    throw new BadRequestError("invalid request", {
+      code: "validation_failed",
+      details: z.flattenError(parsed.error),
+    });
   }
   return parsed.data;
 }

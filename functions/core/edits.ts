@@ -9,7 +9,15 @@ import {
   UnprocessableError,
 } from "./errors.ts";
 import { type Clock, systemClock } from "./limiter.ts";
-import { canonicalJson, type Content, contentHash, isEditable, type MessageHead, type ProviderName, type Version } from "./model.ts";
+import {
+  type Content,
+  canonicalJson,
+  contentHash,
+  isEditable,
+  type MessageHead,
+  type ProviderName,
+  type Version,
+} from "./model.ts";
 import type { EditPlan, ProviderEditor } from "./provider.ts";
 import type { MessageQueries } from "./queries.ts";
 import type { EchoMatcher, RecorderEvent } from "./recorder.ts";
@@ -77,23 +85,32 @@ export class EditService {
   }
 
   async edit(id: string, body: unknown, options: EditOptions): Promise<EditResult> {
-    return this.idempotent(options.idempotencyKey, { op: "edit", id, body, ifMatch: options.ifMatch }, async () => {
-      const head = await this.queries.get(id);
-      const editor = this.editor(head.provider);
-      const change = editor.parseChange(body);
-      return this.run(head, options, "api", (current) => editor.plan(current, change));
-    });
+    return this.idempotent(
+      options.idempotencyKey,
+      { op: "edit", id, body, ifMatch: options.ifMatch },
+      async () => {
+        const head = await this.queries.get(id);
+        const editor = this.editor(head.provider);
+        const change = editor.parseChange(body);
+        return this.run(head, options, "api", (current) => editor.plan(current, change));
+      },
+    );
   }
 
   async restore(id: string, versionNumber: number, options: EditOptions): Promise<EditResult> {
-    return this.idempotent(options.idempotencyKey, { op: "restore", id, versionNumber, ifMatch: options.ifMatch }, async () => {
-      const head = await this.queries.get(id);
-      const target = await this.store.getVersion(head.id, versionNumber);
-      if (!target) throw new NotFoundError(`message ${head.id} has no version ${versionNumber}`);
-      if (target.purged) throw new UnprocessableError(`version ${versionNumber} was purged`, { code: "not_restorable" });
-      const editor = this.editor(head.provider);
-      return this.run(head, options, "restore", (current) => editor.planRestore(current, target.content));
-    });
+    return this.idempotent(
+      options.idempotencyKey,
+      { op: "restore", id, versionNumber, ifMatch: options.ifMatch },
+      async () => {
+        const head = await this.queries.get(id);
+        const target = await this.store.getVersion(head.id, versionNumber);
+        if (!target) throw new NotFoundError(`message ${head.id} has no version ${versionNumber}`);
+        if (target.purged)
+          throw new UnprocessableError(`version ${versionNumber} was purged`, { code: "not_restorable" });
+        const editor = this.editor(head.provider);
+        return this.run(head, options, "restore", (current) => editor.planRestore(current, target.content));
+      },
+    );
   }
 
   /**
@@ -109,11 +126,18 @@ export class EditService {
       let nextToken: string | undefined;
       const at = new Date(this.clock.now()).toISOString();
       do {
-        const page = await this.store.listVersions(head.id, { limit: 100, ...(nextToken ? { nextToken } : {}) });
+        const page = await this.store.listVersions(head.id, {
+          limit: 100,
+          ...(nextToken ? { nextToken } : {}),
+        });
         for (const version of page.items) {
           if (version.purged || version.version >= head.version) continue;
           const { content: _, ...kept } = version;
-          await this.store.replaceVersion(head.id, { ...kept, content: {}, purged: { at, by: actor, reason } });
+          await this.store.replaceVersion(head.id, {
+            ...kept,
+            content: {},
+            purged: { at, by: actor, reason },
+          });
           purged++;
         }
         nextToken = page.nextToken;
@@ -163,7 +187,12 @@ export class EditService {
         const intent = await this.store.getIntent(head.id);
         if (!intent || !fieldsEqual(event.content, intent.content)) return false;
         if (intent.state === "open") {
-          await this.store.updateIntent(head.id, intent.intentId, { echoedAt: new Date(this.clock.now()).toISOString() }, "open");
+          await this.store.updateIntent(
+            head.id,
+            intent.intentId,
+            { echoedAt: new Date(this.clock.now()).toISOString() },
+            "open",
+          );
           return true;
         }
         if (intent.state === "unknown") await this.settleApplied(head, intent);
@@ -187,10 +216,13 @@ export class EditService {
     let keepLease = false;
     try {
       if ((await this.resolve(found.id, owner)) === "unknown") {
-        throw new ConflictError("the previous edit of this message has an unknown outcome; try again shortly", {
-          code: "previous_edit_unknown",
-          retryAfter: 2,
-        });
+        throw new ConflictError(
+          "the previous edit of this message has an unknown outcome; try again shortly",
+          {
+            code: "previous_edit_unknown",
+            retryAfter: 2,
+          },
+        );
       }
       const head = await this.store.getHead(found.id);
       if (!head) throw new NotFoundError(`no message ${found.id}`);
@@ -225,22 +257,35 @@ export class EditService {
           throw error;
         }
         const resolveBy = this.clock.now() + this.options.resolveWindowMs;
-        await this.store.updateIntent(head.id, intent.intentId, { state: "unknown", deadline: resolveBy }, "open");
+        await this.store.updateIntent(
+          head.id,
+          intent.intentId,
+          { state: "unknown", deadline: resolveBy },
+          "open",
+        );
         const outcome = await this.resolve(head.id, owner);
         // "none": the echo settled it between the two calls above.
-        if (outcome === "applied" || (outcome === "none" && (await this.store.getIntent(head.id))?.state === "applied")) {
+        if (
+          outcome === "applied" ||
+          (outcome === "none" && (await this.store.getIntent(head.id))?.state === "applied")
+        ) {
           return { head: await this.mustGet(head.id), ...(await this.appliedVersion(head.id, intent)) };
         }
         if (outcome === "not-applied") {
-          throw new ProviderUnavailableError("the provider did not answer and did not apply the edit", { retryAfter: 1 });
+          throw new ProviderUnavailableError("the provider did not answer and did not apply the edit", {
+            retryAfter: 1,
+          });
         }
         // Unknown: keep the message locked to this edit until the echo or a read-back settles it.
         keepLease = true;
         await this.store.extendLease(head.id, owner, resolveBy);
         this.options.scheduleResolve?.(head.id, 1_000);
-        throw new OutcomeUnknownError(`the edit of ${head.id} was sent but not answered; it is being resolved`, {
-          details: { outcome: "unknown", id: head.id, status: `/v1/messages/${head.id}` },
-        });
+        throw new OutcomeUnknownError(
+          `the edit of ${head.id} was sent but not answered; it is being resolved`,
+          {
+            details: { outcome: "unknown", id: head.id, status: `/v1/messages/${head.id}` },
+          },
+        );
       }
     } finally {
       if (!keepLease) await this.store.releaseLease(found.id, owner);
@@ -264,12 +309,19 @@ export class EditService {
       { now: () => new Date(this.clock.now()) },
     );
     if (appended === "duplicate") throw new Error("unreachable: edits always append");
-    await this.store.updateIntent(id, intent.intentId, { state: "applied", deadline: this.clock.now() + this.options.echoGraceMs });
+    await this.store.updateIntent(id, intent.intentId, {
+      state: "applied",
+      deadline: this.clock.now() + this.options.echoGraceMs,
+    });
     return appended;
   }
 
   /** Claims the intent (unknown or open → applied) so that the echo and a read-back cannot both commit. */
-  private async settleApplied(head: MessageHead, intent: EditIntent, currentOwner?: string): Promise<ResolveOutcome> {
+  private async settleApplied(
+    head: MessageHead,
+    intent: EditIntent,
+    currentOwner?: string,
+  ): Promise<ResolveOutcome> {
     const from = intent.state === "open" ? "open" : "unknown";
     const claimed = await this.store.updateIntent(head.id, intent.intentId, { state: "applied" }, from);
     if (!claimed) return "applied"; // someone else settled it
@@ -317,7 +369,10 @@ export class EditService {
       const now = this.clock.now();
       if (await this.store.acquireLease(id, owner, now + this.options.leaseMs, now)) return;
       if (now + pause > deadline) {
-        throw new ConflictError(`message ${id} is being edited; try again shortly`, { code: "lease_held", retryAfter: 1 });
+        throw new ConflictError(`message ${id} is being edited; try again shortly`, {
+          code: "lease_held",
+          retryAfter: 1,
+        });
       }
       await this.clock.sleep(pause);
       pause = Math.min(250, pause * 2);
@@ -328,7 +383,11 @@ export class EditService {
    * Same key + same request → the first result, without a second call; another request → 422. Only
    * successes are remembered: a failed attempt frees the key so the client can retry it.
    */
-  private async idempotent(key: string | undefined, request: unknown, run: () => Promise<EditResult>): Promise<EditResult> {
+  private async idempotent(
+    key: string | undefined,
+    request: unknown,
+    run: () => Promise<EditResult>,
+  ): Promise<EditResult> {
     if (key === undefined) return run();
     const requestHash = contentHash({ request: canonicalJson(request) });
     const now = this.clock.now();
@@ -342,7 +401,9 @@ export class EditService {
         const record = await this.store.getIdempotencyRecord(key, this.clock.now());
         if (!record) return this.idempotent(key, request, run); // expired or released meanwhile
         if (record.requestHash !== requestHash) {
-          throw new UnprocessableError("this Idempotency-Key was used for a different request", { code: "idempotency_mismatch" });
+          throw new UnprocessableError("this Idempotency-Key was used for a different request", {
+            code: "idempotency_mismatch",
+          });
         }
         if (record.state === "done" && record.response) return record.response.body as EditResult;
         if (this.clock.now() > deadline) {
@@ -367,7 +428,9 @@ export class EditService {
   private editor(provider: ProviderName): ProviderEditor {
     const editor = this.editors.get(provider);
     if (!editor) {
-      throw new BadRequestError(`editing ${provider} messages is not configured`, { code: "provider_not_configured" });
+      throw new BadRequestError(`editing ${provider} messages is not configured`, {
+        code: "provider_not_configured",
+      });
     }
     return editor;
   }
@@ -375,13 +438,19 @@ export class EditService {
 
 /** True when every field present in `partial` equals the same field of `full`. */
 function fieldsEqual(partial: Content, full: Content): boolean {
-  return Object.entries(partial).every(([field, value]) => canonicalJson(value) === canonicalJson(full[field]));
+  return Object.entries(partial).every(
+    ([field, value]) => canonicalJson(value) === canonicalJson(full[field]),
+  );
 }
 
 /** Read-back verdict: the fields both sides have decide; equal to both (or neither) cannot decide. */
 function judge(readBack: Content, intent: EditIntent): "applied" | "not-applied" | "unknown" {
   const shared = (content: Content) =>
-    Object.fromEntries(Object.keys(readBack).filter((field) => field in content).map((field) => [field, content[field]]));
+    Object.fromEntries(
+      Object.keys(readBack)
+        .filter((field) => field in content)
+        .map((field) => [field, content[field]]),
+    );
   const matchesEdit = fieldsEqual(shared(intent.content), readBack);
   const matchesBase = fieldsEqual(shared(intent.baseContent), readBack);
   if (matchesEdit && !matchesBase) return "applied";

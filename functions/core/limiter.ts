@@ -84,10 +84,16 @@ export class SlidingWindowLimiter implements RateLimiter {
       // Slots in flight free up only when their answer arrives; poll at a fraction of the window.
       const wakeAt = Number.isFinite(earliest) ? earliest : now + Math.max(1, Math.floor(windowMs / 20));
       if (wakeAt > deadline) {
-        const retryAfter = Math.max(1, Math.ceil(((Number.isFinite(earliest) ? earliest : now + windowMs) - now) / 1000));
-        throw new TooManyRequestsError(`more than ${limit} calls in ${windowMs} ms to ${key}; try again later`, {
-          retryAfter,
-        });
+        const retryAfter = Math.max(
+          1,
+          Math.ceil(((Number.isFinite(earliest) ? earliest : now + windowMs) - now) / 1000),
+        );
+        throw new TooManyRequestsError(
+          `more than ${limit} calls in ${windowMs} ms to ${key}; try again later`,
+          {
+            retryAfter,
+          },
+        );
       }
       await this.clock.sleep(Math.max(1, wakeAt - now));
     }

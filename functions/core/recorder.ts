@@ -52,7 +52,6 @@ export interface EchoMatcher {
   isOwnEcho(event: Extract<RecorderEvent, { type: "modified" }>, head: MessageHead): Promise<boolean>;
 }
 
-
 export class Recorder {
   constructor(
     private readonly store: MessageStore,

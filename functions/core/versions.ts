@@ -77,4 +77,7 @@ export async function repairHead(store: MessageStore, id: string, now: () => Dat
 }
 
 export const contention = (id: string) =>
-  new ConflictError(`message ${id} is being changed concurrently`, { code: "write_contention", retryAfter: 1 });
+  new ConflictError(`message ${id} is being changed concurrently`, {
+    code: "write_contention",
+    retryAfter: 1,
+  });

@@ -15,7 +15,10 @@ export function createProviders(config: Config): ReadonlyMap<ProviderName, Callb
 }
 
 /** Editors for the providers whose credentials are configured; all share one rate limiter. */
-export function createEditors(config: Config, limiter: RateLimiter): ReadonlyMap<ProviderName, ProviderEditor> {
+export function createEditors(
+  config: Config,
+  limiter: RateLimiter,
+): ReadonlyMap<ProviderName, ProviderEditor> {
   const editors = new Map<ProviderName, ProviderEditor>();
   const tencent = config.tencent;
   if (tencent?.edit) {
@@ -28,7 +31,11 @@ export function createEditors(config: Config, limiter: RateLimiter): ReadonlyMap
     });
     editors.set(
       "tencent",
-      createTencentEditor({ sdkAppId: tencent.sdkAppId, adminIdentifier: tencent.edit.adminIdentifier, rest }),
+      createTencentEditor({
+        sdkAppId: tencent.sdkAppId,
+        adminIdentifier: tencent.edit.adminIdentifier,
+        rest,
+      }),
     );
   }
   return editors;

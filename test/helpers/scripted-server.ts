@@ -15,7 +15,10 @@ export async function scriptedServer(script: Script[]) {
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    received.push({ url: new URL(req.url ?? "/", "http://x"), body: JSON.parse(Buffer.concat(chunks).toString() || "null") });
+    received.push({
+      url: new URL(req.url ?? "/", "http://x"),
+      body: JSON.parse(Buffer.concat(chunks).toString() || "null"),
+    });
     const step = script.shift() ?? { json: { ActionStatus: "OK", ErrorCode: 0, ErrorInfo: "" } };
     if (step === "reset") {
       req.socket.resetAndDestroy();

@@ -265,7 +265,11 @@ export class DynamoMessageStore implements MessageStore {
   async getVersion(id: string, version: number): Promise<Version | undefined> {
     const { Item } = await guard(
       this.client.send(
-        new GetCommand({ TableName: this.tableName, Key: { pk: messagePk(id), sk: versionSk(version) }, ConsistentRead: true }),
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: messagePk(id), sk: versionSk(version) },
+          ConsistentRead: true,
+        }),
       ),
     );
     return Item && !this.expired(Item) ? (strip(Item) as unknown as Version) : undefined;
@@ -280,7 +284,13 @@ export class DynamoMessageStore implements MessageStore {
 
   async acquireLease(id: string, owner: string, untilMs: number, nowMs: number): Promise<boolean> {
     return this.conditionalPut(
-      { pk: messagePk(id), sk: LEASE_SK, owner, leaseUntil: untilMs, [TABLE.ttlAttribute]: ttlSeconds(untilMs, LEASE_TTL_SLACK_SECONDS) },
+      {
+        pk: messagePk(id),
+        sk: LEASE_SK,
+        owner,
+        leaseUntil: untilMs,
+        [TABLE.ttlAttribute]: ttlSeconds(untilMs, LEASE_TTL_SLACK_SECONDS),
+      },
       "attribute_not_exists(pk) OR leaseUntil < :now OR #owner = :owner",
       { ":now": nowMs, ":owner": owner },
       { "#owner": "owner" },
@@ -289,7 +299,13 @@ export class DynamoMessageStore implements MessageStore {
 
   async extendLease(id: string, owner: string, untilMs: number): Promise<boolean> {
     return this.conditionalPut(
-      { pk: messagePk(id), sk: LEASE_SK, owner, leaseUntil: untilMs, [TABLE.ttlAttribute]: ttlSeconds(untilMs, LEASE_TTL_SLACK_SECONDS) },
+      {
+        pk: messagePk(id),
+        sk: LEASE_SK,
+        owner,
+        leaseUntil: untilMs,
+        [TABLE.ttlAttribute]: ttlSeconds(untilMs, LEASE_TTL_SLACK_SECONDS),
+      },
       "#owner = :owner",
       { ":owner": owner },
       { "#owner": "owner" },
@@ -297,13 +313,22 @@ export class DynamoMessageStore implements MessageStore {
   }
 
   async releaseLease(id: string, owner: string): Promise<void> {
-    await this.conditionalDelete({ pk: messagePk(id), sk: LEASE_SK }, "#owner = :owner", { ":owner": owner }, { "#owner": "owner" });
+    await this.conditionalDelete(
+      { pk: messagePk(id), sk: LEASE_SK },
+      "#owner = :owner",
+      { ":owner": owner },
+      { "#owner": "owner" },
+    );
   }
 
   async getIntent(id: string): Promise<EditIntent | undefined> {
     const { Item } = await guard(
       this.client.send(
-        new GetCommand({ TableName: this.tableName, Key: { pk: messagePk(id), sk: INTENT_SK }, ConsistentRead: true }),
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: messagePk(id), sk: INTENT_SK },
+          ConsistentRead: true,
+        }),
       ),
     );
     return Item ? (strip(Item) as unknown as EditIntent) : undefined;
@@ -325,7 +350,12 @@ export class DynamoMessageStore implements MessageStore {
     );
   }
 
-  async updateIntent(id: string, intentId: string, change: IntentChange, from?: IntentState): Promise<boolean> {
+  async updateIntent(
+    id: string,
+    intentId: string,
+    change: IntentChange,
+    from?: IntentState,
+  ): Promise<boolean> {
     const entries = Object.entries(change).filter(([, value]) => value !== undefined);
     if (entries.length === 0) return true;
     try {
@@ -356,12 +386,19 @@ export class DynamoMessageStore implements MessageStore {
   }
 
   async deleteIntent(id: string, intentId: string): Promise<void> {
-    await this.conditionalDelete({ pk: messagePk(id), sk: INTENT_SK }, "intentId = :intentId", { ":intentId": intentId });
+    await this.conditionalDelete({ pk: messagePk(id), sk: INTENT_SK }, "intentId = :intentId", {
+      ":intentId": intentId,
+    });
   }
 
   async claimIdempotencyKey(record: IdempotencyRecord, nowMs: number): Promise<boolean> {
     return this.conditionalPut(
-      { ...record, pk: idempotencyPk(record.key), sk: IDEMPOTENCY_SK, [TABLE.ttlAttribute]: ttlSeconds(record.expiresAtMs) },
+      {
+        ...record,
+        pk: idempotencyPk(record.key),
+        sk: IDEMPOTENCY_SK,
+        [TABLE.ttlAttribute]: ttlSeconds(record.expiresAtMs),
+      },
       "attribute_not_exists(pk) OR expiresAtMs < :now",
       { ":now": nowMs },
     );
@@ -370,7 +407,11 @@ export class DynamoMessageStore implements MessageStore {
   async getIdempotencyRecord(key: string, nowMs: number): Promise<IdempotencyRecord | undefined> {
     const { Item } = await guard(
       this.client.send(
-        new GetCommand({ TableName: this.tableName, Key: { pk: idempotencyPk(key), sk: IDEMPOTENCY_SK }, ConsistentRead: true }),
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: idempotencyPk(key), sk: IDEMPOTENCY_SK },
+          ConsistentRead: true,
+        }),
       ),
     );
     const record = Item ? (strip(Item) as unknown as IdempotencyRecord) : undefined;
@@ -395,7 +436,9 @@ export class DynamoMessageStore implements MessageStore {
   }
 
   async releaseIdempotencyKey(key: string, requestHash: string): Promise<void> {
-    await this.conditionalDelete({ pk: idempotencyPk(key), sk: IDEMPOTENCY_SK }, "requestHash = :hash", { ":hash": requestHash });
+    await this.conditionalDelete({ pk: idempotencyPk(key), sk: IDEMPOTENCY_SK }, "requestHash = :hash", {
+      ":hash": requestHash,
+    });
   }
 
   private async conditionalPut(

@@ -12,13 +12,16 @@ import type { TencentRestClient } from "./rest.ts";
  */
 export const TencentEditBody = z
   .strictObject({
-    text: z.string().max(MAX_CONTENT_BYTES).optional(),
+    text: z.string().optional(),
     MsgBody: MsgBody.min(1).optional(),
     CloudCustomData: z.string().optional(),
   })
-  .refine((body) => body.text !== undefined || body.MsgBody !== undefined || body.CloudCustomData !== undefined, {
-    message: "send at least one of text, MsgBody, CloudCustomData",
-  })
+  .refine(
+    (body) => body.text !== undefined || body.MsgBody !== undefined || body.CloudCustomData !== undefined,
+    {
+      message: "send at least one of text, MsgBody, CloudCustomData",
+    },
+  )
   .refine((body) => body.text === undefined || body.MsgBody === undefined, {
     message: "send either text or MsgBody, not both",
   });
@@ -38,8 +41,12 @@ export function createTencentEditor(config: TencentEditorConfig): ProviderEditor
   const checkSendable = (send: Content, content: Content): void => {
     const body = send.MsgBody as Element[] | undefined;
     const problems = body ? elementProblems(body) : [];
-    const size = contentBytes(content.MsgBody as unknown[] | undefined, content.CloudCustomData as string | undefined);
-    if (size > MAX_CONTENT_BYTES) problems.push(`content is ${size} bytes; Tencent takes at most ${MAX_CONTENT_BYTES}`);
+    const size = contentBytes(
+      content.MsgBody as unknown[] | undefined,
+      content.CloudCustomData as string | undefined,
+    );
+    if (size > MAX_CONTENT_BYTES)
+      problems.push(`content is ${size} bytes; Tencent takes at most ${MAX_CONTENT_BYTES}`);
     if (problems.length > 0) {
       throw new UnprocessableError(`Tencent would refuse this content: ${problems.join("; ")}`, {
         code: "content_refused",
@@ -89,7 +96,8 @@ export function createTencentEditor(config: TencentEditorConfig): ProviderEditor
       const body = content.MsgBody;
       if (!Array.isArray(body) || body.length === 0) return "this version has no message body to send back";
       const problems = elementProblems(body);
-      if (problems.length > 0) return `this version holds elements the REST API cannot send back (${problems.join("; ")})`;
+      if (problems.length > 0)
+        return `this version holds elements the REST API cannot send back (${problems.join("; ")})`;
       if (contentBytes(body, content.CloudCustomData as string | undefined) > MAX_CONTENT_BYTES) {
         return "this version is larger than Tencent's 12 KB";
       }
@@ -101,8 +109,14 @@ export function createTencentEditor(config: TencentEditorConfig): ProviderEditor
     },
 
     async modify(head: MessageHead, send: Content, deadline: number) {
-      const [command, target] = head.kind === "c2c" ? ["modify_c2c_msg", c2cTarget(head)] : ["modify_group_msg", groupTarget(head)];
-      const reply = await rest.call("openim", command, { ...target, ...send }, { deadline, resendAfterSend: false });
+      const [command, target] =
+        head.kind === "c2c" ? ["modify_c2c_msg", c2cTarget(head)] : ["modify_group_msg", groupTarget(head)];
+      const reply = await rest.call(
+        "openim",
+        command,
+        { ...target, ...send },
+        { deadline, resendAfterSend: false },
+      );
       return reply.RequestId !== undefined ? { providerRequestId: reply.RequestId } : {};
     },
 
@@ -122,7 +136,11 @@ export function replaceText(body: readonly Element[], text: string): Element[] {
   });
 }
 
-const c2cTarget = (head: MessageHead) => ({ From_Account: head.key.from, To_Account: head.key.to, MsgKey: head.key.msgKey });
+const c2cTarget = (head: MessageHead) => ({
+  From_Account: head.key.from,
+  To_Account: head.key.to,
+  MsgKey: head.key.msgKey,
+});
 
 function groupTarget(head: MessageHead) {
   return {
@@ -139,7 +157,11 @@ const contentOf = (item: { MsgBody?: unknown; CloudCustomData?: unknown }): Cont
 });
 
 /** admin_getroammsg from the sender's side, around the message's second, paging until it is found. */
-async function readC2C(rest: TencentRestClient, head: MessageHead, deadline: number): Promise<Content | undefined> {
+async function readC2C(
+  rest: TencentRestClient,
+  head: MessageHead,
+  deadline: number,
+): Promise<Content | undefined> {
   const msgTime = Number(head.key.msgTime ?? Math.floor(Date.parse(head.createdAt) / 1000));
   let maxTime = msgTime;
   let lastMsgKey: string | undefined;
@@ -168,7 +190,11 @@ async function readC2C(rest: TencentRestClient, head: MessageHead, deadline: num
 }
 
 /** group_msg_get_simple for exactly this MsgSeq (recalled included, holes are "not there"). */
-async function readGroup(rest: TencentRestClient, head: MessageHead, deadline: number): Promise<Content | undefined> {
+async function readGroup(
+  rest: TencentRestClient,
+  head: MessageHead,
+  deadline: number,
+): Promise<Content | undefined> {
   const seq = Number(head.key.msgSeq);
   const reply = await rest.call(
     "group_open_http_svc",
@@ -182,7 +208,12 @@ async function readGroup(rest: TencentRestClient, head: MessageHead, deadline: n
     },
     { deadline, resendAfterSend: true },
   );
-  const list = (reply.RspMsgList ?? []) as { MsgSeq?: number; IsPlaceMsg?: number; MsgBody?: unknown; CloudCustomData?: unknown }[];
+  const list = (reply.RspMsgList ?? []) as {
+    MsgSeq?: number;
+    IsPlaceMsg?: number;
+    MsgBody?: unknown;
+    CloudCustomData?: unknown;
+  }[];
   const found = list.find((item) => item.MsgSeq === seq && item.IsPlaceMsg !== 1);
   return found ? contentOf(found) : undefined;
 }

@@ -13,14 +13,33 @@ const contents = {
   TIMTextElem: z.looseObject({ Text: str }),
   TIMLocationElem: z.looseObject({ Desc: str, Latitude: num, Longitude: num }),
   TIMFaceElem: z.looseObject({ Index: num, Data: str }),
-  TIMCustomElem: z.looseObject({ Data: str, Desc: str.optional(), Ext: str.optional(), Sound: str.optional() }),
-  TIMSoundElem: z.looseObject({ Url: str.min(1), UUID: str.min(1), Size: num, Second: num, Download_Flag: flag2 }),
+  TIMCustomElem: z.looseObject({
+    Data: str,
+    Desc: str.optional(),
+    Ext: str.optional(),
+    Sound: str.optional(),
+  }),
+  TIMSoundElem: z.looseObject({
+    Url: str.min(1),
+    UUID: str.min(1),
+    Size: num,
+    Second: num,
+    Download_Flag: flag2,
+  }),
   TIMImageElem: z.looseObject({
     UUID: str.min(1),
     ImageFormat: num,
-    ImageInfoArray: z.array(z.looseObject({ Type: num, Size: num, Width: num, Height: num, URL: str.min(1) })).min(1),
+    ImageInfoArray: z
+      .array(z.looseObject({ Type: num, Size: num, Width: num, Height: num, URL: str.min(1) }))
+      .min(1),
   }),
-  TIMFileElem: z.looseObject({ Url: str.min(1), UUID: str.min(1), FileSize: num, FileName: str, Download_Flag: flag2 }),
+  TIMFileElem: z.looseObject({
+    Url: str.min(1),
+    UUID: str.min(1),
+    FileSize: num,
+    FileName: str,
+    Download_Flag: flag2,
+  }),
   TIMVideoFileElem: z.looseObject({
     VideoUrl: str.min(1),
     VideoUUID: str.min(1),
@@ -49,9 +68,14 @@ export function elementProblems(body: readonly unknown[]): string[] {
   const problems: string[] = [];
   let custom = 0;
   body.forEach((element, index) => {
-    const { MsgType: type, MsgContent: content } = (element ?? {}) as { MsgType?: unknown; MsgContent?: unknown };
+    const { MsgType: type, MsgContent: content } = (element ?? {}) as {
+      MsgType?: unknown;
+      MsgContent?: unknown;
+    };
     if (typeof type !== "string" || !(type in contents)) {
-      problems.push(`MsgBody[${index}]: MsgType ${JSON.stringify(type)} is not one of ${ELEMENT_KINDS.join(", ")}`);
+      problems.push(
+        `MsgBody[${index}]: MsgType ${JSON.stringify(type)} is not one of ${ELEMENT_KINDS.join(", ")}`,
+      );
       return;
     }
     if (type === "TIMCustomElem") custom++;
@@ -65,6 +89,12 @@ export function elementProblems(body: readonly unknown[]): string[] {
   return problems;
 }
 
-export function contentBytes(msgBody: readonly unknown[] | undefined, cloudCustomData: string | undefined): number {
-  return (msgBody ? Buffer.byteLength(JSON.stringify(msgBody)) : 0) + (cloudCustomData ? Buffer.byteLength(cloudCustomData) : 0);
+export function contentBytes(
+  msgBody: readonly unknown[] | undefined,
+  cloudCustomData: string | undefined,
+): number {
+  return (
+    (msgBody ? Buffer.byteLength(JSON.stringify(msgBody)) : 0) +
+    (cloudCustomData ? Buffer.byteLength(cloudCustomData) : 0)
+  );
 }

@@ -23,10 +23,16 @@ export function tencentError(code: number, info: string): AppError {
   if (NOT_FOUND.has(code)) return new NotFoundError(`Tencent has no such message${said}`, options);
   if (code === 20023) return new ConflictError("the message was recalled", { ...options, code: "recalled" });
   if (code === 10007) {
-    return new ConflictError(`Tencent does not allow editing this message${said}`, { ...options, code: "not_editable" });
+    return new ConflictError(`Tencent does not allow editing this message${said}`, {
+      ...options,
+      code: "not_editable",
+    });
   }
   if (CONTENT_REFUSED.has(code)) {
-    return new UnprocessableError(`Tencent refused the content${said}`, { ...options, code: "content_refused" });
+    return new UnprocessableError(`Tencent refused the content${said}`, {
+      ...options,
+      code: "content_refused",
+    });
   }
   return new ProviderRejectedError(`Tencent refused the request${said}`, options);
 }

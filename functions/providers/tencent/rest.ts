@@ -1,6 +1,11 @@
 import { randomInt } from "node:crypto";
 import { Pool } from "undici";
-import { asError, OutcomeUnknownError, ProviderRejectedError, ProviderUnavailableError } from "../../core/errors.ts";
+import {
+  asError,
+  OutcomeUnknownError,
+  ProviderRejectedError,
+  ProviderUnavailableError,
+} from "../../core/errors.ts";
 import { type Clock, type RateLimiter, systemClock } from "../../core/limiter.ts";
 import { RATE_LIMITED, RENEW_USERSIG, RETRYABLE, tencentError } from "./errors.ts";
 import type { UserSigCache } from "./usersig.ts";
@@ -54,7 +59,14 @@ function poolFor(origin: string, options: TencentRestOptions): Pool {
 }
 
 /** Errors undici raises before any byte of the request could have reached the server. */
-const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+const NOT_SENT = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
 
 /**
  * Tencent's REST convention: POST JSON to `/v4/<service>/<command>` with sdkappid, identifier, usersig,
@@ -86,7 +98,10 @@ export class TencentRestClient {
         await this.clock.sleep(pause);
       }
       attempt++;
-      const slot = await this.options.limiter.acquire(`tencent:${this.options.sdkAppId}:${command}`, Math.max(0, options.deadline - this.clock.now()));
+      const slot = await this.options.limiter.acquire(
+        `tencent:${this.options.sdkAppId}:${command}`,
+        Math.max(0, options.deadline - this.clock.now()),
+      );
       let reply: TencentReply;
       try {
         reply = await this.send(service, command, payload);
@@ -127,10 +142,13 @@ export class TencentRestClient {
       }
       throw tencentError(code, reply.ErrorInfo ?? "");
     }
-    throw new ProviderUnavailableError(`Tencent ${command} kept failing (${lastFailure}); nothing was applied`, {
-      retryAfter: rateLimited ? 1 : 2,
-      details: { attempts: attempt },
-    });
+    throw new ProviderUnavailableError(
+      `Tencent ${command} kept failing (${lastFailure}); nothing was applied`,
+      {
+        retryAfter: rateLimited ? 1 : 2,
+        details: { attempts: attempt },
+      },
+    );
   }
 
   private async send(service: string, command: string, payload: string): Promise<TencentReply> {
@@ -170,7 +188,9 @@ class HttpStatusError extends Error {
 }
 
 const outcomeUnknown = (command: string, failure: string) =>
-  new OutcomeUnknownError(`Tencent ${command} was sent but not answered (${failure})`, { details: { outcome: "unknown" } });
+  new OutcomeUnknownError(`Tencent ${command} was sent but not answered (${failure})`, {
+    details: { outcome: "unknown" },
+  });
 
 /** Full-jitter exponential backoff: 50 ms doubling, capped at 800 ms (2 s when Tencent says too frequent). */
 function backoff(attempt: number, rateLimited: boolean): number {

@@ -31,7 +31,10 @@ export class UserSigCache {
   get(): string {
     const now = this.now();
     if (!this.current || now >= this.current.renewAt) {
-      this.current = { sig: this.api.genUserSig(this.identifier, this.ttlSeconds), renewAt: now + (this.ttlSeconds * 1000) / 2 };
+      this.current = {
+        sig: this.api.genUserSig(this.identifier, this.ttlSeconds),
+        renewAt: now + (this.ttlSeconds * 1000) / 2,
+      };
     }
     return this.current.sig;
   }

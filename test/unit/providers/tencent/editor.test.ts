@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BadRequestError, UnprocessableError } from "../../../../functions/core/errors.ts";
-import type { MessageHead } from "../../../../functions/core/model.ts";
 import { SlidingWindowLimiter } from "../../../../functions/core/limiter.ts";
+import type { MessageHead } from "../../../../functions/core/model.ts";
 import { createTencentEditor, replaceText } from "../../../../functions/providers/tencent/editor.ts";
 import { TencentRestClient } from "../../../../functions/providers/tencent/rest.ts";
 import { UserSigCache } from "../../../../functions/providers/tencent/usersig.ts";
@@ -48,7 +48,10 @@ describe("replaceText", () => {
 
 describe("tencent editor", () => {
   it("plans a text edit: the whole new content, sending only MsgBody", () => {
-    const plan = editor.plan(head({ MsgBody: [text("old"), face], CloudCustomData: "c" }), editor.parseChange({ text: "new" }));
+    const plan = editor.plan(
+      head({ MsgBody: [text("old"), face], CloudCustomData: "c" }),
+      editor.parseChange({ text: "new" }),
+    );
     expect(plan.send).toEqual({ MsgBody: [text("new"), face] });
     expect(plan.content).toEqual({ MsgBody: [text("new"), face], CloudCustomData: "c" });
   });
@@ -80,11 +83,15 @@ describe("tencent editor", () => {
   });
 
   it("refuses a text edit of a message whose other elements the API cannot take back", () => {
-    expect(() => editor.plan(head({ MsgBody: [text("a"), oldSound] }), editor.parseChange({ text: "b" }))).toThrow(/Url/);
+    expect(() =>
+      editor.plan(head({ MsgBody: [text("a"), oldSound] }), editor.parseChange({ text: "b" })),
+    ).toThrow(/Url/);
   });
 
   it("restores every field, with empty values for the ones the version lacks", () => {
-    const plan = editor.planRestore(head({ MsgBody: [text("now")], CloudCustomData: "now" }), { MsgBody: [text("then")] });
+    const plan = editor.planRestore(head({ MsgBody: [text("now")], CloudCustomData: "now" }), {
+      MsgBody: [text("then")],
+    });
     expect(plan.send).toEqual({ MsgBody: [text("then")], CloudCustomData: "" });
   });
 

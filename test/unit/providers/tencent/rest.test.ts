@@ -10,7 +10,9 @@ import { TencentRestClient } from "../../../../functions/providers/tencent/rest.
 import { UserSigCache } from "../../../../functions/providers/tencent/usersig.ts";
 import { type Script, scriptedServer } from "../../../helpers/scripted-server.ts";
 
-const fail = (code: number) => ({ json: { ActionStatus: "FAIL", ErrorCode: code, ErrorInfo: `error ${code}` } });
+const fail = (code: number) => ({
+  json: { ActionStatus: "FAIL", ErrorCode: code, ErrorInfo: `error ${code}` },
+});
 const ok = { json: { ActionStatus: "OK", ErrorCode: 0, ErrorInfo: "succeed", RequestId: "Id-1" } };
 
 let servers: { close(): Promise<void> }[] = [];
@@ -66,7 +68,9 @@ describe("TencentRestClient", () => {
 
   it("retries retryable codes with backoff, then succeeds", async () => {
     const { rest, server } = await client([fail(20004), fail(91000), ok]);
-    await expect(rest.call("openim", "modify_c2c_msg", {}, deadline())).resolves.toMatchObject({ ErrorCode: 0 });
+    await expect(rest.call("openim", "modify_c2c_msg", {}, deadline())).resolves.toMatchObject({
+      ErrorCode: 0,
+    });
     expect(server.received).toHaveLength(3);
   });
 
@@ -107,7 +111,12 @@ describe("TencentRestClient", () => {
     await expect(rest.call("openim", "modify_c2c_msg", {}, deadline())).rejects.toThrow(OutcomeUnknownError);
     const reads = await client([{ status: 502 }, "reset", ok]);
     await expect(
-      reads.rest.call("openim", "admin_getroammsg", {}, { deadline: Date.now() + 4_000, resendAfterSend: true }),
+      reads.rest.call(
+        "openim",
+        "admin_getroammsg",
+        {},
+        { deadline: Date.now() + 4_000, resendAfterSend: true },
+      ),
     ).resolves.toMatchObject({ ErrorCode: 0 });
   });
 

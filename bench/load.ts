@@ -1,0 +1,261 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { mkdtemp, rm } from "node:fs/promises";
+import type { ServerResponse } from "node:http";
+import type { AddressInfo, Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { contentHash, type MessageHead } from "../functions/core/model.ts";
+import { type LocalStack, startLocalStack } from "../local/stack.ts";
+import { APP_ID, fixtureContent } from "./callbacks.ts";
+import { LoadReport } from "./load-report.ts";
+import type { BenchmarkResult, Row } from "./report.ts";
+import { type Summary, summarize } from "./stats.ts";
+
+/**
+ * Benchmark 2: latency of the local server (real handlers, in-memory dynalite, this process) under an
+ * open-loop load of C2C after-send callbacks from a separate process on loopback. Then checks that
+ * the callbacks were really recorded.
+ */
+export interface LoadBenchOptions {
+  readonly ratePerSecond: number;
+  readonly durationSeconds: number;
+  /** Sequential requests before the schedule starts, not measured. */
+  readonly warmup: number;
+  /** The load client is killed after this long. */
+  readonly timeoutMs: number;
+  /** Heads spot-checked against their version item. */
+  readonly spotChecks: number;
+}
+
+const DEFAULTS: LoadBenchOptions = {
+  ratePerSecond: 200,
+  durationSeconds: 5,
+  warmup: 50,
+  timeoutMs: 15_000,
+  spotChecks: 20,
+};
+const GOAL_P99_MS = 50;
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const CLIENT = fileURLToPath(new URL("./load-client.ts", import.meta.url));
+
+export async function serverLoad(options: LoadBenchOptions = DEFAULTS): Promise<BenchmarkResult> {
+  const count = options.ratePerSecond * options.durationSeconds;
+  const intervalMs = 1000 / options.ratePerSecond;
+  const sender = `bench-${randomBytes(4).toString("hex")}`;
+  const dataDir = await mkdtemp(join(tmpdir(), "im-edit-bench-"));
+  let stack: LocalStack | undefined;
+  try {
+    stack = await startLocalStack({
+      env: { TABLE_NAME: "im-edit-bench", AWS_REGION: "local", TENCENT_SDKAPPID: APP_ID, DATA_DIR: dataDir },
+      host: "127.0.0.1",
+      port: 0,
+      apiToken: "bench",
+      persist: false,
+      // Leave anything spooled in the spool, so the check below sees it instead of a late drain.
+      drainIntervalMs: 60_000,
+    });
+    const probe = new ServerProbe(Number(new URL(stack.url).port));
+    let output: string;
+    try {
+      output = await runClient(
+        [stack.url, sender, String(count), String(intervalMs), String(options.warmup)],
+        options.timeoutMs,
+      );
+    } finally {
+      probe.close();
+    }
+    const report = LoadReport.parse(JSON.parse(output));
+    const stored = await verifyStored(stack, sender, options.spotChecks);
+    return {
+      title: `local server, open loop ${options.ratePerSecond}/s for ${options.durationSeconds} s`,
+      ...rowsOf(report, stored, probe),
+    };
+  } finally {
+    await stack?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Runs the load client with tsx under this Node, bounded by `timeoutMs`; resolves with its stdout. */
+function runClient(args: readonly string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", CLIENT, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: "SILENT", AWS_EC2_METADATA_DISABLED: "true" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0 && !timedOut) return resolve(stdout);
+      const why = timedOut ? `killed after ${timeoutMs} ms` : `exited with ${code ?? signal}`;
+      reject(new Error(`load client ${why}\n${stderr.trim()}`));
+    });
+  });
+}
+
+interface StoredCheck {
+  readonly listed: number;
+  readonly sentV1: number;
+  readonly distinctKeys: number;
+  readonly spotChecked: number;
+  readonly spotOk: number;
+  readonly spooled: number;
+}
+
+/** Lists every head of this run's sender, and spot-checks a sample against getHead and version 1. */
+async function verifyStored(stack: LocalStack, sender: string, spotChecks: number): Promise<StoredCheck> {
+  const { store } = stack.deps;
+  const heads: MessageHead[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await store.list({
+      provider: "tencent",
+      appId: APP_ID,
+      sender,
+      limit: 100,
+      ...(nextToken !== undefined ? { nextToken } : {}),
+    });
+    heads.push(...page.items);
+    nextToken = page.nextToken;
+  } while (nextToken !== undefined);
+
+  const expectedHash = contentHash(fixtureContent);
+  const step = Math.max(1, Math.floor(heads.length / spotChecks));
+  const sample = heads.filter((_, i) => i % step === 0).slice(0, spotChecks);
+  const checks = await Promise.all(
+    sample.map(async ({ id }) => {
+      const [head, version] = await Promise.all([store.getHead(id), store.getVersion(id, 1)]);
+      return (
+        head?.state === "sent" &&
+        head.version === 1 &&
+        head.contentHash === expectedHash &&
+        version?.contentHash === expectedHash &&
+        version.source === "callback"
+      );
+    }),
+  );
+  return {
+    listed: heads.length,
+    sentV1: heads.filter((head) => head.state === "sent" && head.version === 1).length,
+    distinctKeys: new Set(heads.map((head) => head.key.msgKey)).size,
+    spotChecked: sample.length,
+    spotOk: checks.filter(Boolean).length,
+    spooled: (await stack.spool.pending()).length,
+  };
+}
+
+/**
+ * Server-side view, to tell where the client's latency goes: time from the server parsing a request's
+ * headers to finishing its response (node:http diagnostics channels), and this process's event-loop delay.
+ */
+class ServerProbe {
+  private readonly started = new WeakMap<ServerResponse, number>();
+  private readonly times: number[] = [];
+  private readonly loop = monitorEventLoopDelay({ resolution: 1 });
+  private readonly onStart = (message: unknown) => {
+    const { server, response } = message as { server: Server; response: ServerResponse };
+    if ((server.address() as AddressInfo | null)?.port === this.port)
+      this.started.set(response, performance.now());
+  };
+  private readonly onFinish = (message: unknown) => {
+    const start = this.started.get((message as { response: ServerResponse }).response);
+    if (start !== undefined) this.times.push(performance.now() - start);
+  };
+
+  constructor(private readonly port: number) {
+    subscribe("http.server.request.start", this.onStart);
+    subscribe("http.server.response.finish", this.onFinish);
+    this.loop.enable();
+  }
+
+  close(): void {
+    unsubscribe("http.server.request.start", this.onStart);
+    unsubscribe("http.server.response.finish", this.onFinish);
+    this.loop.disable();
+  }
+
+  /** Includes the client's warm-up requests. */
+  serverTimes(): Summary {
+    return summarize(this.times);
+  }
+
+  loopDelayMs(): { p99: number; max: number } {
+    return { p99: this.loop.percentile(99) / 1e6, max: this.loop.max / 1e6 };
+  }
+}
+
+function rowsOf(
+  report: LoadReport,
+  stored: StoredCheck,
+  probe: ServerProbe,
+): Pick<BenchmarkResult, "rows" | "notes"> {
+  const failed = report.sent - report.answered;
+  // Unanswered requests count as slower than every answered one, so failures cannot flatter the tail.
+  const latency = summarize([...report.latenciesMs, ...Array<number>(failed).fill(Number.POSITIVE_INFINITY)]);
+  const answered = summarize(report.latenciesMs);
+  const statuses = Object.entries(report.statuses)
+    .map(([status, n]) => `${status}×${n}`)
+    .join(", ");
+  const errors = Object.entries(report.errors)
+    .map(([code, n]) => `${code}×${n}`)
+    .join(", ");
+  const server = probe.serverTimes();
+  const loop = probe.loopDelayMs();
+  const rows: Row[] = [
+    { metric: "requests scheduled / sent", value: `${report.scheduled} / ${report.sent}` },
+    { metric: "achieved send rate", value: report.sendRate, unit: "req/s", digits: 1 },
+    { metric: "answered 200 OK", value: report.ok, digits: 0 },
+    { metric: "responses by status", value: statuses === "" ? "none" : statuses },
+    { metric: "errors / unanswered", value: `${errors === "" ? "0" : errors} / ${report.unfinished}` },
+    { metric: "latency p50", value: latency.p50, unit: "ms" },
+    { metric: "latency p90", value: latency.p90, unit: "ms" },
+    { metric: "latency p99", value: latency.p99, unit: "ms", goal: { op: "<", limit: GOAL_P99_MS } },
+    { metric: "latency max", value: latency.max, unit: "ms" },
+    { metric: "latency mean (answered)", value: answered.mean, unit: "ms" },
+    { metric: "client max send lag (in latency)", value: report.maxSendLagMs, unit: "ms" },
+    {
+      metric: "server time p50 / p99 / max",
+      value: `${fmt(server.p50)} / ${fmt(server.p99)} / ${fmt(server.max)} ms`,
+    },
+    { metric: "server event-loop delay p99 / max", value: `${fmt(loop.p99)} / ${fmt(loop.max)} ms` },
+    {
+      metric: "heads stored for this run",
+      value: `${stored.listed} (${stored.sentV1} sent v1, ${stored.distinctKeys} keys)`,
+    },
+    { metric: "stored / answered 200 OK", value: `${stored.listed} / ${report.ok}` },
+    { metric: "spot checks (head + version 1)", value: `${stored.spotOk} / ${stored.spotChecked} ok` },
+    { metric: "spooled instead of stored", value: stored.spooled, digits: 0 },
+  ];
+  return {
+    rows,
+    notes: [
+      `latency = scheduled send time → response body read, in the client process; unanswered requests count as ∞`,
+      `warm-up: ${report.warmupRequests} sequential callbacks in ${report.warmupMs.toFixed(0)} ms before the schedule, not measured`,
+      "server, handlers and dynalite share this process's event loop; the client is a separate Node process",
+      "server time = request headers parsed → response finished, seen in the server process (warm-up included)",
+    ],
+  };
+}
+
+const fmt = (ms: number): string => ms.toFixed(2);
