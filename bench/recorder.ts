@@ -85,7 +85,7 @@ export async function recorderOverhead(options: RecorderBenchOptions = DEFAULTS)
         const started = performance.now();
         const result = await handler(event, context);
         const elapsed = performance.now() - started;
-        if (result.statusCode !== 200) failures++;
+        if (!("statusCode" in result) || result.statusCode !== 200) failures++;
         return elapsed;
       };
       const contentHash = createHash("sha256").update(JSON.stringify(fixtureContent)).digest("base64url");

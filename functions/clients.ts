@@ -1,7 +1,9 @@
 import { join } from "node:path";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoMessageStore } from "./adapters/dynamodb/store.ts";
 import { FileSpool } from "./adapters/spool.ts";
+import { SqsFallbackQueue, sendTask } from "./adapters/sqs.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { DurableRecorder, type FallbackQueue } from "./core/durable.ts";
 import { DEFAULT_EDIT_OPTIONS, EditService } from "./core/edits.ts";
@@ -13,9 +15,11 @@ import { MessageQueries } from "./core/queries.ts";
 import { Recorder } from "./core/recorder.ts";
 import type { MessageStore } from "./core/store.ts";
 import { logger } from "./logger.ts";
+import { count } from "./metrics.ts";
 import { createEditors, createProviders, rateRule } from "./providers/registry.ts";
+import { secretsManagerReader, withSecrets } from "./secrets.ts";
 
-/** Everything a handler needs, built once per cold start (lazily, so importing a handler does no I/O). */
+/** Everything a handler needs, built once per cold start (on first use: importing a handler does no I/O). */
 export interface Dependencies {
   readonly config: Config;
   readonly store: MessageStore;
@@ -36,13 +40,15 @@ export function createDependencies(config: Config, overrides: Partial<Dependenci
       createDocumentClient({
         region: config.region,
         ...(config.dynamodbEndpoint !== undefined ? { endpoint: config.dynamodbEndpoint } : {}),
-        // Inside a 2 s callback budget one retry is all there is time for; then the spool takes over.
+        // Inside a 2 s callback budget one retry is all there is time for; then the fallback takes over.
         maxAttempts: 2,
         requestTimeoutMs: Math.ceil(config.callbackStoreBudgetMs / 2),
       }),
       config.tableName,
       config.retentionDays !== undefined ? { retentionDays: config.retentionDays } : {},
     );
+  const sqs =
+    config.fallbackQueueUrl || config.editQueueUrl ? new SQSClient({ region: config.region }) : undefined;
   const providers = overrides.providers ?? createProviders(config);
   const queries = new MessageQueries(store, providers);
   const limiter = overrides.limiter ?? new SlidingWindowLimiter(rateRule(config));
@@ -53,8 +59,14 @@ export function createDependencies(config: Config, overrides: Partial<Dependenci
       ...DEFAULT_EDIT_OPTIONS,
       waitBudgetMs: config.editWaitMs,
       idempotencyTtlMs: config.idempotencyTtlMs,
-      // In-process timer: enough for the local stack and a warm Lambda; an edit or the echo also resolves.
       scheduleResolve: (id, delayMs) => {
+        if (sqs && config.editQueueUrl) {
+          // In AWS a delayed queue message survives this instance; the editor's queue consumer resolves.
+          sendTask(sqs, config.editQueueUrl, { action: "resolve", target: { id } }, delayMs).catch(
+            (error: unknown) => logger.warn("could not schedule resolution", { id, error: String(error) }),
+          );
+          return;
+        }
         setTimeout(() => {
           edits
             .resolve(id)
@@ -62,18 +74,26 @@ export function createDependencies(config: Config, overrides: Partial<Dependenci
         }, delayMs).unref();
       },
     });
-  const recorder = overrides.recorder ?? new Recorder(store, undefined, edits.echoMatcher());
-  const fallback = overrides.fallback ?? createFallback(config);
+  const recorder =
+    overrides.recorder ??
+    new Recorder(
+      store,
+      undefined,
+      edits.echoMatcher((provider) => providers.get(provider)?.operator),
+    );
+  const fallback = overrides.fallback ?? createFallback(config, sqs);
   const durable =
     overrides.durable ??
-    new DurableRecorder(recorder, fallback, config.callbackStoreBudgetMs, (reason) =>
-      logger.warn("store failed, callback spooled", { reason }),
-    );
+    new DurableRecorder(recorder, fallback, config.callbackStoreBudgetMs, (reason) => {
+      count("CallbackSpooled");
+      logger.warn("store failed, callback spooled", { reason });
+    });
   return { config, store, providers, recorder, durable, fallback, queries, limiter, editors, edits };
 }
 
-/** Locally: the spool under DATA_DIR. In AWS the CDK stack provides an SQS fallback (see infra/). */
-function createFallback(config: Config): FallbackQueue {
+/** Locally: the spool under DATA_DIR. In AWS: the fallback SQS queue the CDK stack creates. */
+function createFallback(config: Config, sqs: SQSClient | undefined): FallbackQueue {
+  if (sqs && config.fallbackQueueUrl) return new SqsFallbackQueue(sqs, config.fallbackQueueUrl);
   if (config.dataDir !== undefined) return new FileSpool(join(config.dataDir, "spool"));
   return {
     enqueue: async () => {
@@ -82,20 +102,28 @@ function createFallback(config: Config): FallbackQueue {
   };
 }
 
-let current: Dependencies | undefined;
+let current: Promise<Dependencies> | undefined;
 
-/** The process-wide dependencies: config parsed and clients created on first use, then reused. */
-export function dependencies(): Dependencies {
-  if (!current) {
-    current = createDependencies(loadConfig(process.env));
-    if (current.config.tencent && current.config.tencent.callbackToken === undefined) {
+/**
+ * The process-wide dependencies: secrets read, config parsed and clients created on first use, then
+ * reused by every invocation of a warm Lambda. A failure is not cached, so the next call retries.
+ */
+export function dependencies(): Promise<Dependencies> {
+  current ??= (async () => {
+    const env = await withSecrets(process.env, secretsManagerReader(process.env.AWS_REGION ?? "us-east-1"));
+    const deps = createDependencies(loadConfig(env));
+    if (deps.config.tencent && deps.config.tencent.callbackToken === undefined) {
       logger.warn("TENCENT_CALLBACK_TOKEN is not set: Tencent callbacks are accepted unsigned");
     }
-  }
+    return deps;
+  })().catch((error: unknown) => {
+    current = undefined;
+    throw error;
+  });
   return current;
 }
 
 /** Tests and the local stack install their own dependencies (same handlers, other store or clock). */
 export function setDependencies(deps: Dependencies | undefined): void {
-  current = deps;
+  current = deps ? Promise.resolve(deps) : undefined;
 }

@@ -38,6 +38,10 @@ const Env = z.object({
   CALLBACK_STORE_BUDGET_MS: positiveInt.max(1900).default(1200),
   /** Optional retention in days: messages and their versions expire (DynamoDB TTL) after it. */
   RETENTION_DAYS: positiveInt.max(36_500).optional(),
+  /** AWS: the recorder's durable fallback queue (locally the spool under DATA_DIR). */
+  FALLBACK_QUEUE_URL: z.url().optional(),
+  /** AWS: the editor's queue (queued edits, delayed resolution of unknown outcomes). */
+  EDIT_QUEUE_URL: z.url().optional(),
   /** Local durable fallback (spool) location; in AWS the fallback is an SQS queue. */
   DATA_DIR: z.string().min(1).optional(),
 });
@@ -61,6 +65,8 @@ export interface Config {
   readonly callbackStoreBudgetMs: number;
   readonly dataDir?: string;
   readonly retentionDays?: number;
+  readonly fallbackQueueUrl?: string;
+  readonly editQueueUrl?: string;
 }
 
 export class ConfigError extends Error {
@@ -87,6 +93,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       ...(e.TENCENT_CALLBACK_TOKEN !== undefined ? { callbackToken: e.TENCENT_CALLBACK_TOKEN } : {}),
       maxSkewSeconds: e.TENCENT_CALLBACK_MAX_SKEW_SECONDS,
       recordAvChatRoom: e.TENCENT_RECORD_AVCHATROOM,
+      adminIdentifier: e.TENCENT_ADMIN_IDENTIFIER,
       ...(e.TENCENT_SECRET_KEY !== undefined
         ? {
             edit: {
@@ -105,6 +112,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     callbackStoreBudgetMs: e.CALLBACK_STORE_BUDGET_MS,
     ...(e.DATA_DIR !== undefined ? { dataDir: e.DATA_DIR } : {}),
     ...(e.RETENTION_DAYS !== undefined ? { retentionDays: e.RETENTION_DAYS } : {}),
+    ...(e.FALLBACK_QUEUE_URL !== undefined ? { fallbackQueueUrl: e.FALLBACK_QUEUE_URL } : {}),
+    ...(e.EDIT_QUEUE_URL !== undefined ? { editQueueUrl: e.EDIT_QUEUE_URL } : {}),
   };
 }
 

@@ -1,34 +1,63 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
-import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { handleHttp } from "./api/http.ts";
 import { parseOperation, perform, type Reply } from "./api/operations.ts";
 import { dependencies } from "./clients.ts";
-import { httpErrors, logRoute } from "./http/middleware.ts";
+import { httpErrors, isHttpEvent, logRoute } from "./http/middleware.ts";
 import { errorResult, type HttpResult } from "./http/respond.ts";
+import { eachRecord, isSqsEvent } from "./http/sqs.ts";
 import { logger } from "./logger.ts";
+import { count, metrics } from "./metrics.ts";
 
 /**
- * The editor: `/v1` through API Gateway, and the same operations by direct invoke, e.g.
+ * The editor: `/v1` through API Gateway; the same operations by direct invoke, e.g.
  * `{ "action": "edit", "target": { "id": "c2c_…" }, "body": { "text": "…" }, "actor": "moderation" }`
- * answering `{ "status": 200, "body": <record> }` (errors: the HTTP status and error body).
+ * answering `{ "status": 200, "body": <record> }` (errors: the HTTP status and error body); and queued
+ * operations from SQS (queued edits, delayed resolution of unknown outcomes).
  */
-export type EditorEvent = APIGatewayProxyEventV2 | Record<string, unknown>;
-export type EditorResult = HttpResult | Reply;
-
-const isHttp = (event: EditorEvent): event is APIGatewayProxyEventV2 =>
-  typeof event.routeKey === "string" && typeof event.requestContext === "object";
+export type EditorEvent = APIGatewayProxyEventV2 | SQSEvent | Record<string, unknown>;
+export type EditorResult = HttpResult | Reply | SQSBatchResponse;
 
 export async function invoke(event: unknown): Promise<Reply> {
   try {
-    return await perform(dependencies(), parseOperation(event));
+    const reply = await perform(await dependencies(), parseOperation(event));
+    count("OperationSucceeded");
+    return reply;
   } catch (thrown: unknown) {
     const { result, unexpected } = errorResult(thrown);
+    count("OperationFailed");
     if (unexpected) logger.error("unhandled error", { error: unexpected.name, reason: unexpected.message });
     return { status: result.statusCode, body: JSON.parse(result.body ?? "{}") as unknown };
   }
 }
 
+/** Statuses worth another delivery: busy, rate-limited, provider trouble, unknown outcome. */
+const RETRYABLE = new Set([409, 429, 500, 502, 503, 504]);
+
+export async function consumeQueue(event: SQSEvent): Promise<SQSBatchResponse> {
+  return eachRecord(event, async (body, record) => {
+    const reply = await invoke(body);
+    if (RETRYABLE.has(reply.status)) throw new Error(`status ${reply.status}`);
+    if (reply.status >= 400) {
+      // A permanent refusal (bad request, gone, not editable): retrying cannot change it.
+      logger.error("queued operation refused", {
+        messageId: record.messageId,
+        status: reply.status,
+        reply: reply.body,
+      });
+    }
+  });
+}
+
 export const handler = middy<EditorEvent, EditorResult>()
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics))
   .use(logRoute())
   .use(httpErrors())
-  .handler(async (event) => (isHttp(event) ? handleHttp(dependencies(), event) : invoke(event)));
+  .handler(async (event) => {
+    if (isSqsEvent(event)) return consumeQueue(event);
+    if (isHttpEvent(event)) return handleHttp(await dependencies(), event as APIGatewayProxyEventV2);
+    return invoke(event);
+  });

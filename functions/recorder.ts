@@ -1,12 +1,17 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
-import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { dependencies } from "./clients.ts";
+import type { SpooledCallback } from "./core/durable.ts";
 import { NotFoundError } from "./core/errors.ts";
 import type { ProviderName } from "./core/model.ts";
 import { httpErrors, logRoute } from "./http/middleware.ts";
 import { lowerCaseHeaders, rawBody } from "./http/request.ts";
 import { type HttpResult, json } from "./http/respond.ts";
+import { eachRecord, isSqsEvent } from "./http/sqs.ts";
 import { logger } from "./logger.ts";
+import { count, metrics } from "./metrics.ts";
 
 /**
  * The recorder: `POST /callbacks/{provider}`. Verify the caller on the raw bytes, interpret the
@@ -14,7 +19,7 @@ import { logger } from "./logger.ts";
  */
 export async function recordCallback(event: APIGatewayProxyEventV2): Promise<HttpResult> {
   const receivedAt = new Date();
-  const { config, providers, durable } = dependencies();
+  const { config, providers, durable } = await dependencies();
   const provider = providers.get(event.pathParameters?.provider as ProviderName);
   if (!provider) throw new NotFoundError("no such callback route");
 
@@ -28,18 +33,30 @@ export async function recordCallback(event: APIGatewayProxyEventV2): Promise<Htt
   const events = provider.interpret(request);
   if (events.length > 0) {
     const outcome = await durable.record(provider.name, receivedAt, events);
+    count("stored" in outcome ? "CallbackStored" : "CallbackSpooled");
     logger.info("callback recorded", {
       provider: provider.name,
       events: events.map((e) => `${e.type}:${e.message.id}`),
       ...outcome,
     });
   } else {
-    logger.debug("callback ignored", { provider: provider.name });
+    count("CallbackIgnored");
   }
   return json(provider.ack.status, provider.ack.body);
 }
 
-export const handler = middy<APIGatewayProxyEventV2, HttpResult>()
+/** The durable fallback's drain: callbacks spooled while the store failed, applied now (idempotently). */
+export async function drainFallback(event: SQSEvent): Promise<SQSBatchResponse> {
+  const { durable } = await dependencies();
+  return eachRecord(event, async (body) => {
+    await durable.replay(body as SpooledCallback);
+    count("CallbackReplayed");
+  });
+}
+
+export const handler = middy<APIGatewayProxyEventV2 | SQSEvent, HttpResult | SQSBatchResponse>()
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics))
   .use(logRoute())
   .use(httpErrors())
-  .handler(recordCallback);
+  .handler((event) => (isSqsEvent(event) ? drainFallback(event) : recordCallback(event)));

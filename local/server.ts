@@ -212,7 +212,7 @@ function toEvent(
   };
 }
 
-function lambdaContext(functionName: FunctionName): Context {
+export function lambdaContext(functionName: string): Context {
   const deadline = Date.now() + 30_000;
   return {
     callbackWaitsForEmptyEventLoop: false,

@@ -1,7 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
-import { ConfigError, describeConfig } from "../functions/config.ts";
-import { startLocalStack } from "./stack.ts";
 
 /**
  * `npm start`: the whole service on this machine. Every variable has a local default, so a bare
@@ -14,8 +12,12 @@ const dataDir = resolve(env.DATA_DIR || ".data");
 const generatedToken = env.IM_EDIT_API_TOKEN ? undefined : randomBytes(24).toString("base64url");
 const apiToken = env.IM_EDIT_API_TOKEN || (generatedToken as string);
 
-// Local clients never look for AWS credentials or instance metadata.
+// Local clients never look for AWS credentials or instance metadata, and metrics (EMF) stay off.
+// Set before the handlers are imported (below, dynamically): they read these when they load.
 env.AWS_EC2_METADATA_DISABLED = "true";
+env.POWERTOOLS_METRICS_DISABLED ??= "true";
+const { ConfigError, describeConfig } = await import("../functions/config.ts");
+const { startLocalStack } = await import("./stack.ts");
 
 try {
   const stack = await startLocalStack({

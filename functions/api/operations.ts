@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Dependencies } from "../clients.ts";
-import { BadRequestError } from "../core/errors.ts";
+import { BadRequestError, OutcomeUnknownError } from "../core/errors.ts";
 import type { MessageHead, ProviderName } from "../core/model.ts";
 import { etag, recordView, versionView } from "./views.ts";
 
@@ -66,6 +66,11 @@ export const Operation = z.discriminatedUnion("action", [
     ifMatch: Version.optional(),
     idempotencyKey: z.string().min(1).max(255).optional(),
     actor: Actor,
+  }),
+  /** Settles an edit whose outcome was unknown (queued with a delay by the editor itself). */
+  z.strictObject({
+    action: z.literal("resolve"),
+    target: z.strictObject({ id: z.string().min(1).max(128) }),
   }),
   z.strictObject({
     action: z.literal("purge"),
@@ -136,6 +141,15 @@ export async function perform(deps: Dependencies, operation: Operation): Promise
       const head = await resolve(deps, operation.target);
       const result = await deps.edits.restore(head.id, operation.version, editOptions(operation));
       return recordReply(result.head);
+    }
+    case "resolve": {
+      const outcome = await deps.edits.resolve(operation.target.id);
+      if (outcome === "unknown") {
+        throw new OutcomeUnknownError("the edit's outcome is still unknown", {
+          details: { outcome: "unknown" },
+        });
+      }
+      return { status: 200, body: { id: operation.target.id, outcome } };
     }
     case "purge": {
       const head = await resolve(deps, operation.target);

@@ -179,11 +179,11 @@ export class EditService {
   }
 
   /** The recorder's hook: an after-modify from our operator matching the open intent is our own echo. */
-  echoMatcher(): EchoMatcher {
+  echoMatcher(operatorOf: (provider: ProviderName) => string | undefined): EchoMatcher {
     return {
       isOwnEcho: async (event: Extract<RecorderEvent, { type: "modified" }>, head: MessageHead) => {
-        const editor = this.editors.get(head.provider);
-        if (!editor || event.actor !== editor.operator) return false;
+        const operator = operatorOf(head.provider);
+        if (operator === undefined || event.actor !== operator) return false;
         const intent = await this.store.getIntent(head.id);
         if (!intent || !fieldsEqual(event.content, intent.content)) return false;
         if (intent.state === "open") {

@@ -28,6 +28,8 @@ export interface KeyLookup {
 export interface CallbackProvider {
   readonly name: ProviderName;
   readonly appId: string;
+  /** The operator our own edits carry in the provider's after-modify echo (Tencent: the admin account). */
+  readonly operator: string;
   /** Throws UnauthorizedError / ForbiddenError; nothing is parsed before it passes. */
   verify(request: CallbackRequest): void;
   /** Throws BadRequestError. Empty for commands im-edit does not record. */
@@ -56,8 +58,6 @@ export interface EditPlan {
 export interface ProviderEditor {
   readonly name: ProviderName;
   readonly appId: string;
-  /** The operator our own edits carry in the provider's after-modify echo (Tencent: the admin account). */
-  readonly operator: string;
   /** Validates an edit body: 400 for a malformed one, 422 for content the provider would refuse. */
   parseChange(body: unknown): EditChange;
   /** Applies a parsed change to the message's current content. */

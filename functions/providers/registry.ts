@@ -29,14 +29,7 @@ export function createEditors(
       userSig: new UserSigCache(tencent.sdkAppId, tencent.edit.secretKey, tencent.edit.adminIdentifier),
       limiter,
     });
-    editors.set(
-      "tencent",
-      createTencentEditor({
-        sdkAppId: tencent.sdkAppId,
-        adminIdentifier: tencent.edit.adminIdentifier,
-        rest,
-      }),
-    );
+    editors.set("tencent", createTencentEditor({ sdkAppId: tencent.sdkAppId, rest }));
   }
   return editors;
 }

@@ -11,6 +11,7 @@ export function tencentProvider(overrides: Partial<TencentProviderConfig> = {}) 
     sdkAppId: APP_ID,
     maxSkewSeconds: 60,
     recordAvChatRoom: false,
+    adminIdentifier: "administrator",
     ...overrides,
   });
 }

@@ -29,7 +29,6 @@ export type TencentEditBody = z.infer<typeof TencentEditBody>;
 
 export interface TencentEditorConfig {
   readonly sdkAppId: string;
-  readonly adminIdentifier: string;
   readonly rest: TencentRestClient;
 }
 
@@ -58,7 +57,6 @@ export function createTencentEditor(config: TencentEditorConfig): ProviderEditor
   return {
     name: "tencent",
     appId: config.sdkAppId,
-    operator: config.adminIdentifier,
 
     parseChange(body: unknown): EditChange {
       const parsed = TencentEditBody.safeParse(body);

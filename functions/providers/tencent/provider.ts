@@ -30,6 +30,8 @@ import {
 import { type TencentCallbackAuth, verifyTencentQuery } from "./verify.ts";
 
 export interface TencentProviderConfig extends TencentCallbackAuth {
+  /** The App admin account our own edits are made as; its after-modify echoes are matched to intents. */
+  readonly adminIdentifier: string;
   /** AVChatRoom (live) groups cannot be edited by modify_group_msg; skipping them is the default. */
   readonly recordAvChatRoom: boolean;
 }
@@ -205,6 +207,7 @@ export function createTencentProvider(config: TencentProviderConfig): CallbackPr
   return {
     name: "tencent",
     appId,
+    operator: config.adminIdentifier,
     ack: { status: 200, body: TENCENT_OK },
 
     verify(request: CallbackRequest): void {

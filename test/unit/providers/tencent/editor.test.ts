@@ -12,7 +12,6 @@ const oldSound = { MsgType: "TIMSoundElem", MsgContent: { UUID: "u", Size: 1, Se
 
 const editor = createTencentEditor({
   sdkAppId: "1400000000",
-  adminIdentifier: "administrator",
   rest: new TencentRestClient({
     baseUrl: "http://127.0.0.1:9",
     sdkAppId: "1400000000",

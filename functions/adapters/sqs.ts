@@ -1,0 +1,29 @@
+import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { FallbackQueue, SpooledCallback } from "../core/durable.ts";
+
+/** The recorder's durable fallback in AWS: the spooled callback as one SQS message, drained by the recorder. */
+export class SqsFallbackQueue implements FallbackQueue {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async enqueue(entry: SpooledCallback): Promise<void> {
+    await this.client.send(
+      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(entry) }),
+    );
+  }
+}
+
+/** Sends a task to the editor's queue, optionally delayed (SQS allows up to 15 minutes). */
+export async function sendTask(
+  client: SQSClient,
+  queueUrl: string,
+  task: unknown,
+  delayMs = 0,
+): Promise<void> {
+  const DelaySeconds = Math.min(900, Math.ceil(delayMs / 1000));
+  await client.send(
+    new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(task), DelaySeconds }),
+  );
+}

@@ -1,0 +1,52 @@
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { ConfigError } from "./config.ts";
+
+/**
+ * Secrets come from Secrets Manager in AWS: `<NAME>_SECRET_ARN` is read once per cold start and its
+ * value takes the place of `<NAME>`. Locally the plain variables are used. Values never reach a log.
+ */
+export const SECRET_VARIABLES = [
+  "TENCENT_CALLBACK_TOKEN",
+  "TENCENT_SECRET_KEY",
+  "NETEASE_APP_SECRET",
+] as const;
+
+export type SecretReader = (arn: string) => Promise<string>;
+
+export async function withSecrets(
+  env: Readonly<Record<string, string | undefined>>,
+  read: SecretReader,
+): Promise<Record<string, string | undefined>> {
+  const resolved: Record<string, string | undefined> = { ...env };
+  const problems: string[] = [];
+  await Promise.all(
+    SECRET_VARIABLES.map(async (name) => {
+      const arn = env[`${name}_SECRET_ARN`];
+      if (!arn) return;
+      if (env[name]) {
+        problems.push(`${name}: set either ${name} or ${name}_SECRET_ARN, not both`);
+        return;
+      }
+      try {
+        resolved[name] = await read(arn);
+      } catch (error: unknown) {
+        problems.push(
+          `${name}_SECRET_ARN: cannot read the secret (${error instanceof Error ? error.name : "error"})`,
+        );
+      }
+    }),
+  );
+  if (problems.length > 0) throw new ConfigError(problems);
+  return resolved;
+}
+
+/** Reads a secret's string value; the client is created on first use only (no I/O at import). */
+export function secretsManagerReader(region: string): SecretReader {
+  let client: SecretsManagerClient | undefined;
+  return async (arn) => {
+    client ??= new SecretsManagerClient({ region });
+    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: arn }));
+    if (!SecretString) throw new Error("the secret has no string value");
+    return SecretString.trim();
+  };
+}
