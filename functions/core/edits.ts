@@ -276,10 +276,10 @@ export class EditService {
             retryAfter: 1,
           });
         }
-        // Unknown: keep the message locked to this edit until the echo or a read-back settles it.
+        // Unknown: keep the message locked to this edit until the echo or a read-back settles it
+        // (`resolve` above has already scheduled the next read-back).
         keepLease = true;
         await this.store.extendLease(head.id, owner, resolveBy);
-        this.options.scheduleResolve?.(head.id, 1_000);
         throw new OutcomeUnknownError(
           `the edit of ${head.id} was sent but not answered; it is being resolved`,
           {
@@ -331,7 +331,7 @@ export class EditService {
   }
 
   private async stillUnknown(id: string, intent: EditIntent): Promise<ResolveOutcome> {
-    if (this.clock.now() < intent.deadline) this.options.scheduleResolve?.(id, 2_000);
+    if (this.clock.now() < intent.deadline) this.options.scheduleResolve?.(id, 1_000);
     return "unknown";
   }
 

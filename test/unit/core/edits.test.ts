@@ -1,0 +1,227 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createDocumentClient } from "../../../functions/adapters/dynamodb/client.ts";
+import { DynamoMessageStore } from "../../../functions/adapters/dynamodb/store.ts";
+import { DEFAULT_EDIT_OPTIONS, EditService } from "../../../functions/core/edits.ts";
+import {
+  ConflictError,
+  OutcomeUnknownError,
+  ProviderUnavailableError,
+} from "../../../functions/core/errors.ts";
+import type { Clock } from "../../../functions/core/limiter.ts";
+import { type Content, contentHash, type MessageHead, messageId } from "../../../functions/core/model.ts";
+import type { ProviderEditor } from "../../../functions/core/provider.ts";
+import { MessageQueries } from "../../../functions/core/queries.ts";
+import { ensureTable, type LocalDynamo, startDynalite } from "../../../local/dynamo.ts";
+import { tencentProvider } from "../../helpers/tencent.ts";
+
+/** Virtual time: sleeping advances it, so waits of seconds take none. */
+function manualClock(): Clock & { advance(ms: number): void } {
+  let now = Date.parse("2026-06-01T00:00:00Z");
+  return { now: () => now, advance: (ms) => void (now += ms), sleep: async (ms) => void (now += ms) };
+}
+
+/** A provider editor whose modify and read-back do what each test scripts (the protocol is under test). */
+function scriptedEditor(script: {
+  modify?: (send: Content) => Promise<void>;
+  readBack?: () => Promise<Content | undefined>;
+}): ProviderEditor & { modifies: Content[] } {
+  const modifies: Content[] = [];
+  return {
+    modifies,
+    name: "tencent",
+    appId: "1400000000",
+    parseChange: (body) => body as Record<string, unknown>,
+    plan: (head, change) => ({ content: { ...(head.content ?? {}), ...change }, send: change }),
+    planRestore: (_head, target) => ({ content: target, send: target }),
+    notRestorable: () => undefined,
+    checkEditable: () => {},
+    modify: async (_head, send) => {
+      modifies.push(send);
+      await script.modify?.(send);
+      return {};
+    },
+    readBack: async () => (script.readBack ? script.readBack() : undefined),
+  };
+}
+
+describe("EditService protocol (virtual clock, dynalite)", () => {
+  let dynamo: LocalDynamo;
+  let store: DynamoMessageStore;
+  let clock: ReturnType<typeof manualClock>;
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    await ensureTable(dynamo.endpoint, "edits");
+    store = new DynamoMessageStore(
+      createDocumentClient({ region: "local", endpoint: dynamo.endpoint }),
+      "edits",
+    );
+  });
+  afterAll(async () => {
+    await dynamo.close();
+  });
+  beforeEach(() => {
+    clock = manualClock();
+  });
+
+  async function message(content: Content = { CloudCustomData: "v1" }): Promise<MessageHead> {
+    const id = messageId("c2c", [randomUUID()]);
+    const head: MessageHead = {
+      id,
+      provider: "tencent",
+      appId: "1400000000",
+      kind: "c2c",
+      key: { from: "a", to: "b", msgKey: "1_2_3" },
+      conversation: "c2c:a:b",
+      state: "sent",
+      version: 1,
+      content,
+      contentHash: contentHash(content),
+      createdAt: "2026-06-01T00:00:00.000Z",
+      updatedAt: "2026-06-01T00:00:00.000Z",
+      rev: 1,
+    };
+    await store.putHead(head, undefined);
+    await store.putVersion(id, {
+      version: 1,
+      content,
+      contentHash: contentHash(content),
+      source: "callback",
+      at: head.createdAt,
+    });
+    return head;
+  }
+
+  const service = (editor: ProviderEditor, scheduled: string[] = []) =>
+    new EditService(
+      store,
+      new Map([["tencent", editor]]),
+      new MessageQueries(store, new Map([["tencent", tencentProvider()]])),
+      {
+        ...DEFAULT_EDIT_OPTIONS,
+        clock,
+        scheduleResolve: (id) => scheduled.push(id),
+      },
+    );
+
+  it("waits for a held lease up to the wait budget, then 409 without calling the provider", async () => {
+    const head = await message();
+    const editor = scriptedEditor({});
+    await store.acquireLease(head.id, "someone-else", clock.now() + 60_000, clock.now());
+    const started = clock.now();
+    const error = await service(editor)
+      .edit(head.id, { CloudCustomData: "v2" }, { actor: "t" })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((error as ConflictError).code).toBe("lease_held");
+    expect(clock.now() - started).toBeGreaterThanOrEqual(DEFAULT_EDIT_OPTIONS.waitBudgetMs - 250);
+    expect(editor.modifies).toEqual([]);
+  });
+
+  it("counts an echo that arrives before the provider's answer as our own: one version", async () => {
+    const head = await message();
+    let edits: EditService | undefined;
+    const editor = scriptedEditor({
+      modify: async (send) => {
+        const echo = {
+          type: "modified" as const,
+          message: { ...head, sentAt: head.createdAt },
+          content: send,
+          actor: "administrator",
+          at: "",
+        };
+        expect(await edits?.echoMatcher(() => "administrator").isOwnEcho(echo, head)).toBe(true);
+      },
+    });
+    edits = service(editor);
+    const result = await edits.edit(head.id, { CloudCustomData: "v2" }, { actor: "t" });
+    expect(result.head.version).toBe(2);
+    expect((await store.listVersions(head.id, { limit: 20 })).items.map((v) => v.source)).toEqual([
+      "callback",
+      "api",
+    ]);
+  });
+
+  it("reports a lost call that a read-back shows unapplied as 503 and frees the message", async () => {
+    const head = await message();
+    const editor = scriptedEditor({
+      modify: async () => {
+        throw new OutcomeUnknownError("lost");
+      },
+      readBack: async () => ({ CloudCustomData: "v1" }),
+    });
+    await expect(service(editor).edit(head.id, { CloudCustomData: "v2" }, { actor: "t" })).rejects.toThrow(
+      ProviderUnavailableError,
+    );
+    expect(await store.getIntent(head.id)).toBeUndefined();
+    expect(await store.acquireLease(head.id, "next", clock.now() + 1000, clock.now())).toBe(true);
+  });
+
+  it("keeps an unresolvable edit locked (504), then a later read-back settles it as applied", async () => {
+    const head = await message();
+    let provider: Content = { CloudCustomData: "v1" };
+    let reachable = false;
+    const scheduled: string[] = [];
+    const editor = scriptedEditor({
+      modify: async (send) => {
+        provider = { ...provider, ...send };
+        throw new OutcomeUnknownError("lost");
+      },
+      readBack: async () => {
+        if (!reachable) throw new ProviderUnavailableError("down");
+        return provider;
+      },
+    });
+    const edits = service(editor, scheduled);
+    await expect(edits.edit(head.id, { CloudCustomData: "v2" }, { actor: "t" })).rejects.toThrow(
+      OutcomeUnknownError,
+    );
+    expect(scheduled).toEqual([head.id]);
+    expect(await store.acquireLease(head.id, "next", clock.now() + 1000, clock.now())).toBe(false);
+    reachable = true;
+    expect(await edits.resolve(head.id)).toBe("applied");
+    expect((await store.getHead(head.id))?.content).toEqual({ CloudCustomData: "v2" });
+    expect(await store.acquireLease(head.id, "next", clock.now() + 1000, clock.now())).toBe(true);
+  });
+
+  it("settles the open intent of a crashed editor before the next edit, once its lease expired", async () => {
+    const head = await message();
+    await store.acquireLease(head.id, "crashed", clock.now() + 1_000, clock.now());
+    await store.putIntent(head.id, {
+      intentId: "i1",
+      leaseOwner: "crashed",
+      baseVersion: 1,
+      baseContent: { CloudCustomData: "v1" },
+      content: { CloudCustomData: "crashed-edit" },
+      contentHash: contentHash({ CloudCustomData: "crashed-edit" }),
+      source: "api",
+      actor: "t",
+      state: "open",
+      createdAt: new Date(clock.now()).toISOString(),
+      deadline: clock.now() + 1_000,
+    });
+    clock.advance(2_000);
+    const editor = scriptedEditor({ readBack: async () => ({ CloudCustomData: "crashed-edit" }) });
+    const result = await service(editor).edit(head.id, { CloudCustomData: "v3" }, { actor: "t" });
+    expect(result.head.version).toBe(3);
+    const history = (await store.listVersions(head.id, { limit: 20 })).items;
+    expect(history.map((v) => v.content)).toEqual([
+      { CloudCustomData: "v1" },
+      { CloudCustomData: "crashed-edit" },
+      { CloudCustomData: "v3" },
+    ]);
+  });
+
+  it("forgets an Idempotency-Key after its window", async () => {
+    const head = await message();
+    const editor = scriptedEditor({});
+    const edits = service(editor);
+    const key = randomUUID();
+    await edits.edit(head.id, { CloudCustomData: "v2" }, { actor: "t", idempotencyKey: key });
+    await edits.edit(head.id, { CloudCustomData: "v2" }, { actor: "t", idempotencyKey: key });
+    expect(editor.modifies).toHaveLength(1);
+    clock.advance(DEFAULT_EDIT_OPTIONS.idempotencyTtlMs + 1);
+    await edits.edit(head.id, { CloudCustomData: "v3" }, { actor: "t", idempotencyKey: key });
+    expect(editor.modifies).toHaveLength(2);
+  });
+});
