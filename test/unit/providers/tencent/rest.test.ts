@@ -31,7 +31,6 @@ async function client(script: Script[], base?: string) {
     identifier: "administrator",
     userSig,
     limiter: new SlidingWindowLimiter(() => ({ limit: 1000, windowMs: 1000 })),
-    headersTimeoutMs: 1_000,
   });
   return { rest, server, userSig };
 }
