@@ -6,6 +6,7 @@ import { dependencies } from "./clients.ts";
 import type { SpooledCallback } from "./core/durable.ts";
 import { NotFoundError } from "./core/errors.ts";
 import type { ProviderName } from "./core/model.ts";
+import { eventMessageId } from "./core/recorder.ts";
 import { httpErrors, logRoute } from "./http/middleware.ts";
 import { lowerCaseHeaders, rawBody } from "./http/request.ts";
 import { type HttpResult, json } from "./http/respond.ts";
@@ -36,7 +37,7 @@ export async function recordCallback(event: APIGatewayProxyEventV2): Promise<Htt
     count("stored" in outcome ? "CallbackStored" : "CallbackSpooled");
     logger.info("callback recorded", {
       provider: provider.name,
-      events: events.map((e) => `${e.type}:${e.message.id}`),
+      events: events.map((e) => `${e.type}:${eventMessageId(e)}`),
       ...outcome,
     });
   } else {

@@ -183,7 +183,7 @@ export class EditService {
     return {
       isOwnEcho: async (event: Extract<RecorderEvent, { type: "modified" }>, head: MessageHead) => {
         const operator = operatorOf(head.provider);
-        if (operator === undefined || event.actor !== operator) return false;
+        if (operator !== undefined && event.actor !== operator) return false;
         const intent = await this.store.getIntent(head.id);
         if (!intent || !fieldsEqual(event.content, intent.content)) return false;
         if (intent.state === "open") {

@@ -28,8 +28,11 @@ export interface KeyLookup {
 export interface CallbackProvider {
   readonly name: ProviderName;
   readonly appId: string;
-  /** The operator our own edits carry in the provider's after-modify echo (Tencent: the admin account). */
-  readonly operator: string;
+  /**
+   * The operator our own edits carry in the provider's after-modify echo (Tencent: the admin account).
+   * Absent when the provider's echo does not say who edited: then content alone matches the intent.
+   */
+  readonly operator?: string;
   /** Throws UnauthorizedError / ForbiddenError; nothing is parsed before it passes. */
   verify(request: CallbackRequest): void;
   /** Throws BadRequestError. Empty for commands im-edit does not record. */

@@ -27,9 +27,14 @@ export type RecorderEvent =
     }
   /** The provider could not send a message known only provisionally. */
   | { readonly type: "failed"; readonly message: ObservedMessage; readonly sendError: SendError }
+  /**
+   * Recalled. With `message`, a recall of a message never seen sent leaves a tombstone (so a late
+   * after-send stays recalled); with only the id, a message never recorded cannot be matched.
+   */
   | {
       readonly type: "recalled";
-      readonly message: ObservedMessage;
+      readonly id: string;
+      readonly message?: ObservedMessage;
       readonly actor?: string;
       readonly at: string;
     }
@@ -43,9 +48,24 @@ export type RecorderEvent =
       readonly content: Content;
       readonly actor?: string;
       readonly at: string;
+    }
+  /**
+   * A copy of the message as it is now (Yunxin's 抄送): the first one records it as sent; a later one
+   * with other content is an edit (our own, matched by the open intent, or someone else's).
+   */
+  | {
+      readonly type: "observed";
+      readonly message: ObservedMessage;
+      readonly content: Content;
+      readonly at: string;
     };
 
-export type ApplyOutcome = "created" | "updated" | "duplicate";
+/** The id of the message an event is about. */
+export const eventMessageId = (event: RecorderEvent): string =>
+  event.type === "recalled" ? event.id : event.message.id;
+
+/** `unmatched`: the event names a message im-edit never recorded and carries too little to record it. */
+export type ApplyOutcome = "created" | "updated" | "duplicate" | "unmatched";
 
 /** Hook for the editor's echo rule: lets an open edit intent claim an after-modify as its own echo. */
 export interface EchoMatcher {
@@ -74,14 +94,45 @@ export class Recorder {
           return { ...base, state: "failed", sendError: event.sendError };
         });
       case "recalled":
-        return this.upsertHead(event.message, (head) => {
-          if (head?.state === "recalled" || head?.state === "failed") return undefined;
-          // A recall of a message we never saw sent leaves a tombstone, so a late after-send stays recalled.
-          return { ...(head ?? this.newHead(event.message, "recalled")), state: "recalled" };
-        });
+        return this.applyRecalled(event);
       case "modified":
         return this.applyModified(event);
+      case "observed": {
+        const head = await this.store.getHead(event.message.id);
+        if (!head || head.version === 0)
+          return this.applySent({ type: "sent", message: event.message, content: event.content });
+        return this.applyModified({
+          type: "modified",
+          message: event.message,
+          content: event.content,
+          at: event.at,
+        });
+      }
     }
+  }
+
+  private async applyRecalled(event: Extract<RecorderEvent, { type: "recalled" }>): Promise<ApplyOutcome> {
+    const change = (head: MessageHead | undefined): MessageHead | undefined => {
+      if (head?.state === "recalled" || head?.state === "failed") return undefined;
+      if (head) return { ...head, state: "recalled" };
+      return event.message ? { ...this.newHead(event.message, "recalled"), state: "recalled" } : undefined;
+    };
+    if (event.message) return this.upsertHead(event.message, change);
+    // Only the id is known: no tombstone can be built, so the message must exist.
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const head = await this.store.getHead(event.id);
+      const next = change(head);
+      if (!head || !next) return "unmatched";
+      if (
+        await this.store.putHead(
+          { ...next, updatedAt: this.now().toISOString(), rev: head.rev + 1 },
+          head.rev,
+        )
+      ) {
+        return "updated";
+      }
+    }
+    throw contention(event.id);
   }
 
   private async applySent(event: Extract<RecorderEvent, { type: "sent" }>): Promise<ApplyOutcome> {

@@ -173,20 +173,21 @@ export function createTencentProvider(config: TencentProviderConfig): CallbackPr
     provisionalId: provisionalGroupId(appId, cb.GroupId, cb.TopicId, cb.From_Account, cb.Random),
   });
 
-  const c2cRecalled = (cb: C2CAfterMsgWithDraw, at: string): RecorderEvent => ({
-    type: "recalled",
-    message: c2cMessage(cb, at),
-    actor: cb.From_Account,
-    at,
-  });
-
+  const c2cRecalled = (cb: C2CAfterMsgWithDraw, at: string): RecorderEvent => {
+    const message = c2cMessage(cb, at);
+    return { type: "recalled", id: message.id, message, actor: cb.From_Account, at };
+  };
   const groupRecalled = (cb: GroupAfterRecallMsg, at: string): RecorderEvent[] =>
-    cb.MsgSeqList.map((item) => ({
-      type: "recalled",
-      message: groupMessage({ ...cb, MsgId: item.MsgId }, { MsgSeq: item.MsgSeq }, {}, at),
-      ...(cb.Operator_Account !== undefined ? { actor: cb.Operator_Account } : {}),
-      at,
-    }));
+    cb.MsgSeqList.map((item) => {
+      const message = groupMessage({ ...cb, MsgId: item.MsgId }, { MsgSeq: item.MsgSeq }, {}, at);
+      return {
+        type: "recalled",
+        id: message.id,
+        message,
+        ...(cb.Operator_Account !== undefined ? { actor: cb.Operator_Account } : {}),
+        at,
+      };
+    });
 
   const c2cModified = (cb: C2CAfterModifyMsg, at: string): RecorderEvent => ({
     type: "modified",

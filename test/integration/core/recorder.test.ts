@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MessageQueries } from "../../../functions/core/queries.ts";
-import { Recorder, type RecorderEvent } from "../../../functions/core/recorder.ts";
+import { eventMessageId, Recorder, type RecorderEvent } from "../../../functions/core/recorder.ts";
 import { STORE_TARGETS } from "../../helpers/dynamo.ts";
 import { fixture } from "../../helpers/fixtures.ts";
 import { useStore } from "../../helpers/store.ts";
@@ -32,8 +32,8 @@ describe.each(STORE_TARGETS)("Recorder on $name", (target) => {
     // Act
     const outcome = await recorder().apply(sent);
     // Assess
-    const head = await store().getHead(sent.message.id);
-    const versions = await store().listVersions(sent.message.id, { limit: 20 });
+    const head = await store().getHead(eventMessageId(sent));
+    const versions = await store().listVersions(eventMessageId(sent), { limit: 20 });
     expect(outcome).toBe("created");
     expect(head).toMatchObject({
       state: "sent",
@@ -49,9 +49,9 @@ describe.each(STORE_TARGETS)("Recorder on $name", (target) => {
   it("turns a pending before-send into one sent version", async () => {
     const patch = fresh();
     await recorder().apply(one("c2c-before-send", patch));
-    expect((await store().getHead(one("c2c-before-send", patch).message.id))?.state).toBe("pending");
+    expect((await store().getHead(eventMessageId(one("c2c-before-send", patch))))?.state).toBe("pending");
     await recorder().apply(one("c2c-after-send", patch));
-    const id = one("c2c-after-send", patch).message.id;
+    const id = eventMessageId(one("c2c-after-send", patch));
     expect(await store().getHead(id)).toMatchObject({ state: "sent", version: 1 });
     expect((await store().listVersions(id, { limit: 20 })).items).toHaveLength(1);
   });
@@ -60,15 +60,15 @@ describe.each(STORE_TARGETS)("Recorder on $name", (target) => {
     const sent = one("c2c-after-send", fresh());
     const outcomes = await Promise.all(Array.from({ length: 20 }, () => recorder().apply(sent)));
     expect(outcomes.filter((o) => o === "created")).toHaveLength(1);
-    expect((await store().listVersions(sent.message.id, { limit: 50 })).items).toHaveLength(1);
-    expect(await store().getHead(sent.message.id)).toMatchObject({ version: 1, state: "sent", rev: 1 });
+    expect((await store().listVersions(eventMessageId(sent), { limit: 50 })).items).toHaveLength(1);
+    expect(await store().getHead(eventMessageId(sent))).toMatchObject({ version: 1, state: "sent", rev: 1 });
   });
 
   it("keeps a recall sticky against a late after-send, which still fills in the content", async () => {
     const patch = fresh();
     await recorder().apply(one("c2c-after-withdraw", patch));
     await recorder().apply(one("c2c-after-send", patch));
-    const head = await store().getHead(one("c2c-after-send", patch).message.id);
+    const head = await store().getHead(eventMessageId(one("c2c-after-send", patch)));
     expect(head).toMatchObject({ state: "recalled", version: 1, content: { MsgBody: text("red packet") } });
     expect(head?.key).toMatchObject({ msgSeq: "48374", msgId: "144115233406643804-1727580296-4026038328" });
   });
@@ -77,7 +77,7 @@ describe.each(STORE_TARGETS)("Recorder on $name", (target) => {
     const patch = fresh();
     await recorder().apply(one("synthetic-c2c-after-send-failed", patch));
     await recorder().apply(one("c2c-after-withdraw", patch));
-    const head = await store().getHead(one("c2c-after-withdraw", patch).message.id);
+    const head = await store().getHead(eventMessageId(one("c2c-after-withdraw", patch)));
     expect(head).toMatchObject({ state: "failed", sendError: { code: 80001 } });
   });
 
@@ -87,7 +87,7 @@ describe.each(STORE_TARGETS)("Recorder on $name", (target) => {
     const modify = one("group-after-modify", patch);
     expect(await recorder().apply(modify)).toBe("updated");
     expect(await recorder().apply(modify)).toBe("duplicate");
-    const versions = await store().listVersions(modify.message.id, { limit: 20 });
+    const versions = await store().listVersions(eventMessageId(modify), { limit: 20 });
     expect(versions.items.map((v) => [v.version, v.source, v.actor])).toEqual([
       [1, "callback", "jared"],
       [2, "client", "oper-user"],
@@ -96,14 +96,16 @@ describe.each(STORE_TARGETS)("Recorder on $name", (target) => {
       MsgBody: text("2026-03-06T02:09:35.302Z"),
       CloudCustomData: "your cloud custom data",
     });
-    expect(await store().getHead(modify.message.id)).toMatchObject({ version: 2, state: "sent" });
+    expect(await store().getHead(eventMessageId(modify))).toMatchObject({ version: 2, state: "sent" });
   });
 
   it("records an after-modify of a message it never saw as a client version 1", async () => {
     const modify = one("c2c-after-modify", fresh());
     await recorder().apply(modify);
-    expect(await store().getHead(modify.message.id)).toMatchObject({ version: 1, state: "sent" });
-    expect((await store().listVersions(modify.message.id, { limit: 20 })).items[0]?.source).toBe("client");
+    expect(await store().getHead(eventMessageId(modify))).toMatchObject({ version: 1, state: "sent" });
+    expect((await store().listVersions(eventMessageId(modify), { limit: 20 })).items[0]?.source).toBe(
+      "client",
+    );
   });
 
   it("serializes concurrent different after-modifies into consecutive versions", async () => {
@@ -114,7 +116,7 @@ describe.each(STORE_TARGETS)("Recorder on $name", (target) => {
         recorder().apply(one("c2c-after-modify", { ...patch, MsgBody: text(value) })),
       ),
     );
-    const id = one("c2c-after-send", patch).message.id;
+    const id = eventMessageId(one("c2c-after-send", patch));
     const versions = await store().listVersions(id, { limit: 20 });
     expect(versions.items.map((v) => v.version)).toEqual([1, 2, 3, 4, 5]);
     const head = await store().getHead(id);
@@ -133,9 +135,9 @@ describe.each(STORE_TARGETS)("Recorder on $name", (target) => {
       source: "client" as const,
       at: "2026-01-01T00:00:00.000Z",
     };
-    await store().putVersion(sent.message.id, orphan);
+    await store().putVersion(eventMessageId(sent), orphan);
     await recorder().apply(one("c2c-after-modify", { ...patch, MsgBody: text("next") }));
-    const head = await store().getHead(sent.message.id);
+    const head = await store().getHead(eventMessageId(sent));
     expect(head).toMatchObject({ version: 3, content: { MsgBody: text("next") } });
   });
 
@@ -146,12 +148,12 @@ describe.each(STORE_TARGETS)("Recorder on $name", (target) => {
     const after = one("synthetic-group-after-send-topic", patch);
     await recorder().apply(after);
     const queries = new MessageQueries(store(), new Map([["tencent", provider]]));
-    expect(await queries.get(before.message.id)).toMatchObject({
-      id: after.message.id,
+    expect(await queries.get(eventMessageId(before))).toMatchObject({
+      id: eventMessageId(after),
       state: "sent",
       version: 1,
     });
-    expect((await store().getHead(before.message.id))?.resolvedId).toBe(after.message.id);
+    expect((await store().getHead(eventMessageId(before)))?.resolvedId).toBe(eventMessageId(after));
   });
 
   it("records a group send exception as failed and never editable", async () => {
@@ -159,7 +161,7 @@ describe.each(STORE_TARGETS)("Recorder on $name", (target) => {
     await recorder().apply(one("group-before-send", patch));
     const failed = one("synthetic-group-send-exception", patch);
     await recorder().apply(failed);
-    expect(await store().getHead(failed.message.id)).toMatchObject({
+    expect(await store().getHead(eventMessageId(failed))).toMatchObject({
       state: "failed",
       sendError: { code: 10016 },
     });
@@ -173,7 +175,7 @@ describe.each(STORE_TARGETS)("Recorder on $name", (target) => {
         async (sequence) => {
           const patch = fresh();
           for (const name of sequence) await recorder().apply(one(name, patch));
-          const id = one("c2c-after-send", patch).message.id;
+          const id = eventMessageId(one("c2c-after-send", patch));
           const head = await store().getHead(id);
           const versions = await store().listVersions(id, { limit: 20 });
           const sent = sequence.includes("c2c-after-send");

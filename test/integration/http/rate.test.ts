@@ -23,11 +23,19 @@ describe("rate contract through the editor", () => {
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
       const msgKey = await app.sendC2C(`rate-a${i}`, "rate-b", "hi");
-      ids.push(((await api(stack.url, `/v1/messages?provider=tencent&appId=${APP_ID}&msgKey=${msgKey}`)).body as { id: string }).id);
+      ids.push(
+        (
+          (await api(stack.url, `/v1/messages?provider=tencent&appId=${APP_ID}&msgKey=${msgKey}`)).body as {
+            id: string;
+          }
+        ).id,
+      );
     }
     const before = stack.tencent?.stats.calls.modify_c2c_msg ?? 0;
     // Act
-    const replies = await Promise.all(ids.map((id) => send(stack.url, "PATCH", `/v1/messages/${id}`, { text: "edited" })));
+    const replies = await Promise.all(
+      ids.map((id) => send(stack.url, "PATCH", `/v1/messages/${id}`, { text: "edited" })),
+    );
     // Assess
     const statuses = replies.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 200, 429, 429, 429, 429]);

@@ -8,18 +8,12 @@ import {
   OutcomeUnknownError,
   ProviderUnavailableError,
 } from "../../../functions/core/errors.ts";
-import type { Clock } from "../../../functions/core/limiter.ts";
 import { type Content, contentHash, type MessageHead, messageId } from "../../../functions/core/model.ts";
 import type { ProviderEditor } from "../../../functions/core/provider.ts";
 import { MessageQueries } from "../../../functions/core/queries.ts";
 import { ensureTable, type LocalDynamo, startDynalite } from "../../../local/dynamo.ts";
+import { manualClock } from "../../helpers/clock.ts";
 import { tencentProvider } from "../../helpers/tencent.ts";
-
-/** Virtual time: sleeping advances it, so waits of seconds take none. */
-function manualClock(): Clock & { advance(ms: number): void } {
-  let now = Date.parse("2026-06-01T00:00:00Z");
-  return { now: () => now, advance: (ms) => void (now += ms), sleep: async (ms) => void (now += ms) };
-}
 
 /** A provider editor whose modify and read-back do what each test scripts (the protocol is under test). */
 function scriptedEditor(script: {

@@ -1,20 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TooManyRequestsError } from "../../../functions/core/errors.ts";
-import { type Clock, SlidingWindowLimiter } from "../../../functions/core/limiter.ts";
-
-/** A manual clock: sleeping advances time, so waits are exact and instant. */
-function manualClock(): Clock & { advance(ms: number): void } {
-  let now = 1_000_000;
-  return {
-    now: () => now,
-    advance: (ms) => {
-      now += ms;
-    },
-    sleep: async (ms) => {
-      now += ms;
-    },
-  };
-}
+import { SlidingWindowLimiter } from "../../../functions/core/limiter.ts";
+import { manualClock } from "../../helpers/clock.ts";
 
 describe("SlidingWindowLimiter", () => {
   it("never lets more than R calls count inside any rolling window, counting to answer + W", async () => {

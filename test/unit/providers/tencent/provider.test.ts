@@ -1,9 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { BadRequestError } from "../../../../functions/core/errors.ts";
+import { eventMessageId, type RecorderEvent } from "../../../../functions/core/recorder.ts";
 import { fixture } from "../../../helpers/fixtures.ts";
 import { callbackRequest, tencentProvider } from "../../../helpers/tencent.ts";
 
 const provider = tencentProvider();
+
+/** The message an event carries (every Tencent event carries one). */
+function messageOf(event: RecorderEvent | undefined) {
+  if (!event || !("message" in event) || !event.message) throw new Error("event carries no message");
+  return event.message;
+}
 const interpret = (body: unknown, query?: Record<string, string>) =>
   provider.interpret(callbackRequest(body, query));
 
@@ -43,15 +50,15 @@ describe("tencent callbacks: interpretation", () => {
     const [before] = interpret(fixture("tencent", "c2c-before-send"));
     const [after] = interpret(fixture("tencent", "c2c-after-send"));
     expect(before?.type).toBe("pending");
-    expect(before?.message.id).toBe(after?.message.id);
+    expect(before && eventMessageId(before)).toBe(after && eventMessageId(after));
   });
 
   it("tells apart two recipients of one batchsendmsg MsgKey", () => {
     const payload = fixture("tencent", "c2c-after-send");
     const [a] = interpret(payload);
     const [b] = interpret({ ...payload, To_Account: "someone-else" });
-    expect(a?.message.id).not.toBe(b?.message.id);
-    expect(a?.message.lookupKey).toBe(b?.message.lookupKey);
+    expect(a && eventMessageId(a)).not.toBe(b && eventMessageId(b));
+    expect(messageOf(a).lookupKey).toBe(messageOf(b).lookupKey);
   });
 
   it("records a failed C2C send with its error", () => {
@@ -62,17 +69,17 @@ describe("tencent callbacks: interpretation", () => {
   it("accepts the legacy after-send without MsgId and EventTime", () => {
     const [event] = interpret(fixture("tencent", "synthetic-c2c-after-send-legacy"));
     expect(event?.type).toBe("sent");
-    expect(event?.message.key.msgId).toBeUndefined();
+    expect(messageOf(event).key.msgId).toBeUndefined();
   });
 
   it("keys a group before-send provisionally and completes it by the after-send with the same Random", () => {
     const [before] = interpret(fixture("tencent", "group-before-send"));
     const [after] = interpret(fixture("tencent", "synthetic-group-after-send-topic"));
     expect(before?.type).toBe("pending");
-    expect(before?.message.id).toMatch(/^pgrp_/);
-    expect(before?.message.lookupKey).toBeUndefined();
-    expect(after).toMatchObject({ type: "sent", provisionalId: before?.message.id });
-    expect(after?.message.id).toMatch(/^grp_/);
+    expect(before && eventMessageId(before)).toMatch(/^pgrp_/);
+    expect(messageOf(before).lookupKey).toBeUndefined();
+    expect(after).toMatchObject({ type: "sent", provisionalId: before && eventMessageId(before) });
+    expect(after && eventMessageId(after)).toMatch(/^grp_/);
   });
 
   it("accepts EventTime as a string, a number or absent", () => {
@@ -89,24 +96,24 @@ describe("tencent callbacks: interpretation", () => {
     const [absent] = interpret(payload);
     const [empty] = interpret({ ...payload, TopicId: "" });
     const [topic] = interpret({ ...payload, TopicId: "@TGS#_@TGS#2J4SZEAEL@TOPIC#_t" });
-    expect(empty?.message.id).toBe(absent?.message.id);
-    expect(empty?.message.conversation).toBe(absent?.message.conversation);
-    expect(empty?.message.key.topicId).toBeUndefined();
-    expect(topic?.message.id).not.toBe(absent?.message.id);
+    expect(empty && eventMessageId(empty)).toBe(absent && eventMessageId(absent));
+    expect(messageOf(empty).conversation).toBe(messageOf(absent).conversation);
+    expect(messageOf(empty).key.topicId).toBeUndefined();
+    expect(topic && eventMessageId(topic)).not.toBe(absent && eventMessageId(absent));
   });
 
   it("marks every recalled group message of the list", () => {
     const payload = fixture("tencent", "group-after-recall");
     const events = interpret({ ...payload, MsgSeqList: [{ MsgSeq: 130 }, { MsgSeq: 131, MsgId: "x" }] });
     expect(events.map((e) => e.type)).toEqual(["recalled", "recalled"]);
-    expect(events[0]?.message.id).not.toBe(events[1]?.message.id);
+    expect(messageOf(events[0]).id).not.toBe(messageOf(events[1]).id);
   });
 
   it("recognizes the C2C recall of a recorded message (and its legacy form)", () => {
     const [sent] = interpret(fixture("tencent", "c2c-after-send"));
     const [recall] = interpret(fixture("tencent", "c2c-after-withdraw"));
     const [legacy] = interpret(fixture("tencent", "synthetic-c2c-after-withdraw-legacy"));
-    expect(recall?.message.id).toBe(sent?.message.id);
+    expect(recall && eventMessageId(recall)).toBe(sent && eventMessageId(sent));
     expect(legacy?.type).toBe("recalled");
   });
 
@@ -126,13 +133,13 @@ describe("tencent callbacks: interpretation", () => {
     const payload = fixture("tencent", "synthetic-group-after-send-avchatroom");
     expect(interpret(payload)).toEqual([]);
     const [event] = tencentProvider({ recordAvChatRoom: true }).interpret(callbackRequest(payload));
-    expect(event?.message.notEditable).toMatch(/AVChatRoom/);
+    expect(messageOf(event).notEditable).toMatch(/AVChatRoom/);
   });
 
   it("records a group send exception as a failed provisional message", () => {
     const [event] = interpret(fixture("tencent", "synthetic-group-send-exception"));
     expect(event).toMatchObject({ type: "failed", sendError: { code: 10016 } });
-    expect(event?.message.id).toMatch(/^pgrp_/);
+    expect(event && eventMessageId(event)).toMatch(/^pgrp_/);
   });
 
   it("ignores commands it does not record", () => {
