@@ -3,7 +3,8 @@
  * a row with a goal gets PASS/FAIL, but missing a goal never fails the run.
  */
 export interface Goal {
-  readonly op: "<" | "<=";
+  /** `value op limit` meets the goal (">=" for floors such as an achieved rate). */
+  readonly op: "<" | "<=" | ">=";
   readonly limit: number;
 }
 
@@ -30,7 +31,14 @@ export interface Benchmark {
 }
 
 export function meets(value: number, goal: Goal): boolean {
-  return goal.op === "<" ? value < goal.limit : value <= goal.limit;
+  switch (goal.op) {
+    case "<":
+      return value < goal.limit;
+    case "<=":
+      return value <= goal.limit;
+    case ">=":
+      return value >= goal.limit;
+  }
 }
 
 export function status(row: Row): "PASS" | "FAIL" | undefined {

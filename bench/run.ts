@@ -8,6 +8,7 @@ import type { Benchmark, BenchmarkResult } from "./report.ts";
 // Set before any project module is loaded (the logger and the AWS SDK read them), hence the dynamic
 // imports below: static imports would be evaluated before these lines. Type-only imports are erased.
 process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
+process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
 process.env.AWS_EC2_METADATA_DISABLED = "true";
 
 const { formatResult, formatSummary } = await import("./report.ts");
@@ -15,6 +16,9 @@ const { formatResult, formatSummary } = await import("./report.ts");
 const benchmarks: Benchmark[] = [
   { name: "recorder-overhead", run: async () => (await import("./recorder.ts")).recorderOverhead() },
   { name: "server-load", run: async () => (await import("./load.ts")).serverLoad() },
+  { name: "bundle", run: async () => (await import("./bundle.ts")).bundleCost() },
+  { name: "edit-overhead", run: async () => (await import("./edit-overhead.ts")).editOverhead() },
+  { name: "edit-rate", run: async () => (await import("./edit-rate.ts")).editRate() },
 ];
 
 const filter = process.argv[2];

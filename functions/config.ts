@@ -1,4 +1,6 @@
 import { z } from "zod";
+import type { NeteaseProviderConfig } from "./providers/netease/provider.ts";
+import { NETEASE_REGIONS, type NeteaseRegion } from "./providers/netease/regions.ts";
 import type { TencentProviderConfig } from "./providers/tencent/provider.ts";
 import { TENCENT_REGIONS, type TencentRegion, tencentBaseUrl } from "./providers/tencent/regions.ts";
 
@@ -32,6 +34,24 @@ const Env = z.object({
   EDIT_WAIT_MS: positiveInt.max(25_000).default(5_000),
   /** How long an Idempotency-Key is remembered. */
   IDEMPOTENCY_TTL_HOURS: positiveInt.max(24 * 30).default(24),
+  /** NetEase Yunxin: set NETEASE_APP_KEY (and its secret) to record and edit Yunxin messages. */
+  NETEASE_APP_KEY: z.string().min(1).max(64).optional(),
+  NETEASE_APP_SECRET: z.string().min(1).optional(),
+  NETEASE_REGION: z.enum(Object.keys(NETEASE_REGIONS) as [NeteaseRegion, ...NeteaseRegion[]]).default("cn"),
+  /** Replaces the region's gateway (`…/nimserver`); requests go to `${it}/im/v2/...`. */
+  NETEASE_API_BASE_URL: z.url().optional(),
+  /** Allowed age of a message copy's CurTime (ms) before it is refused as stale. */
+  NETEASE_COPY_MAX_SKEW_MS: positiveInt.default(10 * 60 * 1000),
+  /** modifyMsg route_config.route_enabled: our edits come back as message copies (Yunxin's default). */
+  NETEASE_ROUTE_ENABLED: flag.default(true),
+  /** The account that edits at Yunxin; default each message's sender. */
+  NETEASE_OPERATOR: z.string().min(1).max(64).optional(),
+  NETEASE_RATE_LIMIT: positiveInt.default(100),
+  NETEASE_RATE_WINDOW_MS: positiveInt.default(1000),
+  /** At most one edit per message in this many ms (Yunxin: 1 s, else 107449). */
+  NETEASE_MESSAGE_EDIT_INTERVAL_MS: positiveInt.default(1100),
+  /** Yunxin edits messages younger than 7 days; im-edit stops a margin before. */
+  NETEASE_MAX_EDIT_AGE_MINUTES: positiveInt.max(7 * 24 * 60).default(7 * 24 * 60 - 10),
   /** Callback bodies above this many bytes get 413 (a Tencent message is at most 12 KB). */
   CALLBACK_MAX_BYTES: positiveInt.max(6 * 1024 * 1024).default(64 * 1024),
   /** Time the recorder gives the store before spooling the callback; Tencent waits 2 s in all. */
@@ -54,11 +74,22 @@ export interface TencentEditConfig {
   readonly rateWindowMs: number;
 }
 
+export interface NeteaseEditConfig {
+  readonly baseUrl: string;
+  readonly routeEnabled: boolean;
+  readonly operator?: string;
+  readonly rateLimit: number;
+  readonly rateWindowMs: number;
+  readonly messageIntervalMs: number;
+  readonly maxAgeMs: number;
+}
+
 export interface Config {
   readonly tableName: string;
   readonly region: string;
   readonly dynamodbEndpoint?: string;
   readonly tencent?: TencentProviderConfig & { readonly edit?: TencentEditConfig };
+  readonly netease?: NeteaseProviderConfig & { readonly edit: NeteaseEditConfig };
   readonly editWaitMs: number;
   readonly idempotencyTtlMs: number;
   readonly callbackMaxBytes: number;
@@ -84,6 +115,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
   }
   const e = parsed.data;
+  if (e.NETEASE_APP_KEY !== undefined && e.NETEASE_APP_SECRET === undefined) {
+    throw new ConfigError(["NETEASE_APP_SECRET: required when NETEASE_APP_KEY is set"]);
+  }
   return {
     tableName: e.TABLE_NAME,
     region: e.AWS_REGION,
@@ -106,6 +140,24 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
           }
         : {}),
     },
+    ...(e.NETEASE_APP_KEY !== undefined && e.NETEASE_APP_SECRET !== undefined
+      ? {
+          netease: {
+            appKey: e.NETEASE_APP_KEY,
+            appSecret: e.NETEASE_APP_SECRET,
+            maxSkewMs: e.NETEASE_COPY_MAX_SKEW_MS,
+            edit: {
+              baseUrl: e.NETEASE_API_BASE_URL ?? NETEASE_REGIONS[e.NETEASE_REGION],
+              routeEnabled: e.NETEASE_ROUTE_ENABLED,
+              ...(e.NETEASE_OPERATOR !== undefined ? { operator: e.NETEASE_OPERATOR } : {}),
+              rateLimit: e.NETEASE_RATE_LIMIT,
+              rateWindowMs: e.NETEASE_RATE_WINDOW_MS,
+              messageIntervalMs: e.NETEASE_MESSAGE_EDIT_INTERVAL_MS,
+              maxAgeMs: e.NETEASE_MAX_EDIT_AGE_MINUTES * 60_000,
+            },
+          },
+        }
+      : {}),
     editWaitMs: e.EDIT_WAIT_MS,
     idempotencyTtlMs: e.IDEMPOTENCY_TTL_HOURS * 3600 * 1000,
     callbackMaxBytes: e.CALLBACK_MAX_BYTES,
@@ -136,5 +188,13 @@ export function describeConfig(config: Config): Record<string, unknown> {
           }
         : "off (TENCENT_SECRET_KEY unset)",
     },
+    netease: config.netease
+      ? {
+          appKey: config.netease.appKey,
+          appSecret: "set",
+          apiOrigin: new URL(config.netease.edit.baseUrl).origin,
+          routeEnabled: config.netease.edit.routeEnabled,
+        }
+      : "off (NETEASE_APP_KEY unset)",
   };
 }

@@ -58,6 +58,10 @@ export const handler = middy<EditorEvent, EditorResult>()
   .use(httpErrors())
   .handler(async (event) => {
     if (isSqsEvent(event)) return consumeQueue(event);
-    if (isHttpEvent(event)) return handleHttp(await dependencies(), event as APIGatewayProxyEventV2);
+    if (isHttpEvent(event)) {
+      const result = await handleHttp(await dependencies(), event as APIGatewayProxyEventV2);
+      count("HttpSucceeded");
+      return result;
+    }
     return invoke(event);
   });

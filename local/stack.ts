@@ -8,6 +8,7 @@ import { handler as editor } from "../functions/editor.ts";
 import { handler as recorder } from "../functions/recorder.ts";
 import { ensureTable, type LocalDynamo, startDynalite } from "./dynamo.ts";
 import { type LambdaHandler, type RunningServer, startLocalServer } from "./server.ts";
+import { NeteaseSimulator, type NeteaseSimulatorOptions } from "./simulators/netease/api.ts";
 import { TencentSimulator, type TencentSimulatorOptions } from "./simulators/tencent/api.ts";
 
 export interface LocalStackOptions {
@@ -29,6 +30,8 @@ export interface LocalStackOptions {
    * ones). Default: when neither TENCENT_SECRET_KEY nor TENCENT_API_BASE_URL is configured.
    */
   readonly tencentSimulator?: boolean | Partial<TencentSimulatorOptions>;
+  /** Likewise for Yunxin: default when neither NETEASE_APP_SECRET nor NETEASE_API_BASE_URL is configured. */
+  readonly neteaseSimulator?: boolean | Partial<NeteaseSimulatorOptions>;
 }
 
 export interface LocalStack {
@@ -38,6 +41,8 @@ export interface LocalStack {
   readonly spool: FileSpool;
   /** The Tencent simulator, when the stack runs one. */
   readonly tencent?: TencentSimulator;
+  /** The Yunxin simulator, when the stack runs one. */
+  readonly netease?: NeteaseSimulator;
   /** Replays the spool now; resolves with what was applied. */
   drain(): Promise<{ applied: number; remaining: number }>;
   close(): Promise<void>;
@@ -72,6 +77,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     env = { ...env, TENCENT_SECRET_KEY: secretKey, TENCENT_API_BASE_URL: tencent.url };
   }
+  const simulateNetease =
+    options.neteaseSimulator ??
+    (options.env.NETEASE_APP_SECRET === undefined && options.env.NETEASE_API_BASE_URL === undefined);
+  let netease: NeteaseSimulator | undefined;
+  if (simulateNetease !== false) {
+    const appKey = env.NETEASE_APP_KEY ?? "im-edit-local-appkey";
+    const appSecret = randomBytes(16).toString("hex");
+    netease = await NeteaseSimulator.start({
+      appKey,
+      appSecret,
+      host: "127.0.0.1",
+      ...(typeof simulateNetease === "object" ? simulateNetease : {}),
+    });
+    env = {
+      ...env,
+      NETEASE_APP_KEY: appKey,
+      NETEASE_APP_SECRET: appSecret,
+      NETEASE_API_BASE_URL: netease.url,
+    };
+  }
   const config = loadConfig(env);
   // The store is ready before the server listens: the table exists and is ACTIVE.
   await ensureTable(endpoint, config.tableName);
@@ -89,6 +114,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
 
   tencent?.setCallbackUrl(`${server.url}/callbacks/tencent`);
+  netease?.setCopyUrl(`${server.url}/callbacks/netease`);
 
   let draining: Promise<{ applied: number; remaining: number }> | undefined;
   const drain = () => {
@@ -110,12 +136,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     deps,
     spool,
     ...(tencent ? { tencent } : {}),
+    ...(netease ? { netease } : {}),
     drain,
     close: async () => {
       clearInterval(timer);
       await draining?.catch(() => {});
       await server.close();
       await tencent?.close();
+      await netease?.close();
       setDependencies(undefined);
       await dynamo?.close();
     },

@@ -47,6 +47,12 @@ try {
       : "  API token:       from IM_EDIT_API_TOKEN",
     `  config:          ${JSON.stringify(describeConfig(config))}`,
   ];
+  if (stack.netease) {
+    lines.push(
+      `  Yunxin:          simulated at ${stack.netease.url} (no NETEASE_APP_SECRET / NETEASE_API_BASE_URL set)`,
+      `  Yunxin copy URL: ${stack.url}/callbacks/netease`,
+    );
+  }
   if (stack.tencent) {
     lines.push(
       `  Tencent:         simulated at ${stack.tencent.url} (no TENCENT_SECRET_KEY / TENCENT_API_BASE_URL set);`,

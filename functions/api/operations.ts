@@ -133,13 +133,13 @@ export async function perform(deps: Dependencies, operation: Operation): Promise
       };
     }
     case "edit": {
-      const head = await resolve(deps, operation.target);
-      const result = await deps.edits.edit(head.id, operation.body, editOptions(operation));
+      const id = await resolveId(deps, operation.target);
+      const result = await deps.edits.edit(id, operation.body, editOptions(operation));
       return recordReply(result.head);
     }
     case "restore": {
-      const head = await resolve(deps, operation.target);
-      const result = await deps.edits.restore(head.id, operation.version, editOptions(operation));
+      const id = await resolveId(deps, operation.target);
+      const result = await deps.edits.restore(id, operation.version, editOptions(operation));
       return recordReply(result.head);
     }
     case "resolve": {
@@ -152,11 +152,16 @@ export async function perform(deps: Dependencies, operation: Operation): Promise
       return { status: 200, body: { id: operation.target.id, outcome } };
     }
     case "purge": {
-      const head = await resolve(deps, operation.target);
-      const result = await deps.edits.purge(head.id, operation.reason, operation.actor);
+      const id = await resolveId(deps, operation.target);
+      const result = await deps.edits.purge(id, operation.reason, operation.actor);
       return { status: 200, body: { id: result.head.id, purged: result.purged } };
     }
   }
+}
+
+/** The id a target names; by id it needs no read (the operation reads the message anyway). */
+async function resolveId(deps: Dependencies, target: Target): Promise<string> {
+  return "id" in target ? target.id : (await resolve(deps, target)).id;
 }
 
 async function resolve(deps: Dependencies, target: Target): Promise<MessageHead> {

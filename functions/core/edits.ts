@@ -250,7 +250,7 @@ export class EditService {
       const deadline = started + this.options.waitBudgetMs;
       try {
         const { providerRequestId } = await editor.modify(head, planned.send, deadline);
-        return await this.commit(head.id, intent, providerRequestId);
+        return await this.commit(head.id, intent, providerRequestId, head);
       } catch (error: unknown) {
         if (!(error instanceof OutcomeUnknownError)) {
           await this.store.deleteIntent(head.id, intent.intentId);
@@ -293,7 +293,12 @@ export class EditService {
   }
 
   /** Writes the version of an applied intent and marks the intent applied (kept a while for late echoes). */
-  private async commit(id: string, intent: EditIntent, providerRequestId?: string): Promise<EditResult> {
+  private async commit(
+    id: string,
+    intent: EditIntent,
+    providerRequestId?: string,
+    head?: MessageHead,
+  ): Promise<EditResult> {
     const appended = await appendVersion(
       this.store,
       id,
@@ -306,7 +311,7 @@ export class EditService {
         ...(intent.ruleId !== undefined ? { ruleId: intent.ruleId } : {}),
         ...(providerRequestId !== undefined ? { providerRequestId } : {}),
       },
-      { now: () => new Date(this.clock.now()) },
+      { now: () => new Date(this.clock.now()), ...(head ? { head } : {}) },
     );
     if (appended === "duplicate") throw new Error("unreachable: edits always append");
     await this.store.updateIntent(id, intent.intentId, {

@@ -26,6 +26,8 @@ export const systemClock: Clock = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
+const MAX_IDLE_KEYS = 10_000;
+
 export interface RateRule {
   readonly limit: number;
   readonly windowMs: number;
@@ -48,6 +50,8 @@ export class SlidingWindowLimiter implements RateLimiter {
 
   async acquire(key: string, maxWaitMs: number): Promise<RateSlot> {
     const deadline = this.clock.now() + maxWaitMs;
+    // Per-message keys come and go: forget keys whose slots have all expired, so memory stays bounded.
+    if (this.slots.size > MAX_IDLE_KEYS) this.prune();
     const previous = this.queues.get(key) ?? Promise.resolve();
     let done: () => void = () => {};
     const mine = new Promise<void>((resolve) => {
@@ -61,6 +65,13 @@ export class SlidingWindowLimiter implements RateLimiter {
     } finally {
       done();
       if (this.queues.get(key) === chain) this.queues.delete(key);
+    }
+  }
+
+  private prune(): void {
+    const now = this.clock.now();
+    for (const [key, slots] of this.slots) {
+      if (!this.queues.has(key) && slots.every((slot) => slot.freeAt <= now)) this.slots.delete(key);
     }
   }
 

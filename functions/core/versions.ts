@@ -12,6 +12,8 @@ export interface AppendOptions {
   readonly newHead?: () => MessageHead;
   /** Treat content equal to the newest version as a duplicate (callbacks); edits always append. */
   readonly skipIfSame?: boolean;
+  /** The head as the caller just read it: the first attempt starts from it instead of reading again. */
+  readonly head?: MessageHead;
 }
 
 /**
@@ -28,7 +30,7 @@ export async function appendVersion(
 ): Promise<{ head: MessageHead; version: Version } | "duplicate"> {
   const hash = contentHash(content);
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-    const head = await store.getHead(id);
+    const head = attempt === 0 && options.head ? options.head : await store.getHead(id);
     if (!head && !options.newHead) throw new NotFoundError(`no message ${id}`);
     if (options.skipIfSame && head?.contentHash === hash) return "duplicate";
     const version: Version = { ...meta, version: (head?.version ?? 0) + 1, content, contentHash: hash };

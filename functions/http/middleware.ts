@@ -1,5 +1,6 @@
 import type { MiddlewareObj } from "@middy/core";
 import { logger } from "../logger.ts";
+import { count } from "../metrics.ts";
 import { errorResult } from "./respond.ts";
 
 /** An API Gateway HTTP API event (as opposed to an SQS batch or a direct invoke). */
@@ -24,6 +25,7 @@ export function httpErrors<TEvent, TResult>(): MiddlewareObj<TEvent, TResult> {
     onError: async (request) => {
       if (!isHttpEvent(request.event)) return;
       const { result, unexpected } = errorResult(request.error);
+      count(result.statusCode >= 500 ? "HttpServerError" : "HttpClientError");
       if (unexpected) {
         logger.error("unhandled error", {
           route: request.event.routeKey,

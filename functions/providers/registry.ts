@@ -2,6 +2,9 @@ import type { Config } from "../config.ts";
 import type { RateLimiter } from "../core/limiter.ts";
 import type { ProviderName } from "../core/model.ts";
 import type { CallbackProvider, ProviderEditor } from "../core/provider.ts";
+import { createNeteaseEditor } from "./netease/editor.ts";
+import { createNeteaseProvider } from "./netease/provider.ts";
+import { NeteaseRestClient } from "./netease/rest.ts";
 import { createTencentEditor } from "./tencent/editor.ts";
 import { createTencentProvider } from "./tencent/provider.ts";
 import { TencentRestClient } from "./tencent/rest.ts";
@@ -11,6 +14,7 @@ import { UserSigCache } from "./tencent/usersig.ts";
 export function createProviders(config: Config): ReadonlyMap<ProviderName, CallbackProvider> {
   const providers = new Map<ProviderName, CallbackProvider>();
   if (config.tencent) providers.set("tencent", createTencentProvider(config.tencent));
+  if (config.netease) providers.set("netease", createNeteaseProvider(config.netease));
   return providers;
 }
 
@@ -31,6 +35,25 @@ export function createEditors(
     });
     editors.set("tencent", createTencentEditor({ sdkAppId: tencent.sdkAppId, rest }));
   }
+  const netease = config.netease;
+  if (netease) {
+    const rest = new NeteaseRestClient({
+      baseUrl: netease.edit.baseUrl,
+      appKey: netease.appKey,
+      appSecret: netease.appSecret,
+      limiter,
+    });
+    editors.set(
+      "netease",
+      createNeteaseEditor({
+        appKey: netease.appKey,
+        rest,
+        routeEnabled: netease.edit.routeEnabled,
+        maxAgeMs: netease.edit.maxAgeMs,
+        ...(netease.edit.operator !== undefined ? { operator: netease.edit.operator } : {}),
+      }),
+    );
+  }
   return editors;
 }
 
@@ -39,6 +62,12 @@ export function rateRule(config: Config) {
   return (key: string) => {
     if (key.startsWith("tencent:") && config.tencent?.edit) {
       return { limit: config.tencent.edit.rateLimit, windowMs: config.tencent.edit.rateWindowMs };
+    }
+    if (key.startsWith("netease:") && config.netease) {
+      const { edit } = config.netease;
+      // `netease:<app>:modifyMsg:<message id>`: one edit per message per interval.
+      if (key.split(":").length > 3) return { limit: 1, windowMs: edit.messageIntervalMs };
+      return { limit: edit.rateLimit, windowMs: edit.rateWindowMs };
     }
     return { limit: 1, windowMs: 1000 };
   };

@@ -3,7 +3,11 @@ import type { AddressInfo } from "node:net";
 
 export interface Received {
   readonly url: URL;
+  readonly method: string;
+  readonly headers: Record<string, string | string[] | undefined>;
   readonly body: unknown;
+  /** The body as sent, for checks JSON.parse would blur (big integers). */
+  readonly raw: string;
 }
 
 /** What to do with the next request: answer JSON, answer a status, or drop the connection. */
@@ -15,9 +19,13 @@ export async function scriptedServer(script: Script[]) {
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString();
     received.push({
       url: new URL(req.url ?? "/", "http://x"),
-      body: JSON.parse(Buffer.concat(chunks).toString() || "null"),
+      method: req.method ?? "",
+      headers: req.headers,
+      body: JSON.parse(raw || "null"),
+      raw,
     });
     const step = script.shift() ?? { json: { ActionStatus: "OK", ErrorCode: 0, ErrorInfo: "" } };
     if (step === "reset") {

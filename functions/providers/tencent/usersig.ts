@@ -1,11 +1,7 @@
-import { createRequire } from "node:module";
+// A static import (not createRequire) so esbuild bundles it; it is CommonJS, hence the default import.
+import TLSSigAPIv2 from "tls-sig-api-v2";
 
-/** tls-sig-api-v2 is CommonJS without types; this is the one method im-edit uses. */
-interface TlsSigApi {
-  genUserSig(userId: string, expireSeconds: number): string;
-}
-const require = createRequire(import.meta.url);
-const { Api } = require("tls-sig-api-v2") as { Api: new (sdkAppId: number, key: string) => TlsSigApi };
+const { Api } = TLSSigAPIv2;
 
 /** Tencent asks for at least 24 h of validity; 48 h renewed at half-life keeps a full day of margin. */
 export const USERSIG_TTL_SECONDS = 48 * 3600;
@@ -15,7 +11,7 @@ export const USERSIG_TTL_SECONDS = 48 * 3600;
  * new one (after 20002/70001/70003). The signature is a credential: it never reaches a log line.
  */
 export class UserSigCache {
-  private readonly api: TlsSigApi;
+  private readonly api: InstanceType<typeof Api>;
   private current: { sig: string; renewAt: number } | undefined;
 
   constructor(

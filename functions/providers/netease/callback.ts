@@ -1,0 +1,86 @@
+import { z } from "zod";
+import { BadRequestError } from "../../core/errors.ts";
+import { parseJsonBody } from "../../json.ts";
+
+/**
+ * Yunxin message copies (消息抄送, netease-yunxin-notes §3.2). Every field is a string on the wire;
+ * "not every field is always sent". Ids are kept as strings end to end: `msgidServer` can exceed 2^53.
+ */
+const Digits = z.string().regex(/^\d{1,20}$/, "must be a decimal id");
+
+/** eventType "1": a conversation message (P2P, team, super team, and their custom/system variants). */
+export const ConversationCopy = z.looseObject({
+  eventType: z.literal("1"),
+  convType: z.string().min(1),
+  to: z.string().min(1).max(128),
+  fromAccount: z.string().min(1).max(128),
+  msgTimestamp: Digits,
+  msgType: z.string().min(1),
+  msgidServer: Digits,
+  msgidClient: z.string().optional(),
+  body: z.string().optional(),
+  /** A JSON string, usually; stored faithfully when it is not JSON. */
+  attach: z.string().optional(),
+  ext: z.string().optional(),
+});
+export type ConversationCopy = z.infer<typeof ConversationCopy>;
+
+/**
+ * eventType "7" (P2P) / "8" (team) recalls. Their payload is UNCONFIRMED: both readings are accepted,
+ * the V9 recall API's names (`deleteMsgid`, `from`, `timetag`) and the conversation copy's names
+ * (`msgidServer`, `fromAccount`, `msgTimestamp`).
+ */
+export const RecallCopy = z.looseObject({
+  eventType: z.enum(["7", "8"]),
+  deleteMsgid: Digits.optional(),
+  msgidServer: Digits.optional(),
+  msgid: Digits.optional(),
+  from: z.string().optional(),
+  fromAccount: z.string().optional(),
+  to: z.string().optional(),
+});
+export type RecallCopy = z.infer<typeof RecallCopy>;
+
+/** msgType → modifyMsg's `message_type` (the kinds modifyMsg can edit). */
+export const MESSAGE_TYPES: Readonly<Record<string, number>> = {
+  TEXT: 0,
+  PICTURE: 1,
+  AUDIO: 2,
+  VIDEO: 3,
+  LOCATION: 4,
+  FILE: 6,
+  TIPS: 10,
+  CUSTOM: 100,
+};
+
+/** convType → modifyMsg's `type` and im-edit's kind. CUSTOM_* are system notifications: not editable. */
+export const CONVERSATIONS: Readonly<
+  Record<string, { type: 1 | 2 | 3; kind: "p2p" | "team" | "superteam"; editable: boolean }>
+> = {
+  PERSON: { type: 1, kind: "p2p", editable: true },
+  TEAM: { type: 2, kind: "team", editable: true },
+  SUPER_TEAM: { type: 3, kind: "superteam", editable: true },
+  CUSTOM_PERSON: { type: 1, kind: "p2p", editable: false },
+  CUSTOM_TEAM: { type: 2, kind: "team", editable: false },
+};
+
+export const NETEASE_OK = { code: 200 } as const;
+
+const IDS = new Set(["msgidServer", "deleteMsgid", "msgid"]);
+
+/**
+ * Parses a copy keeping ids exact: if a sender ever writes an id as a JSON number, its digits are read
+ * from the source text (Node 24's reviver context) instead of a rounded double.
+ */
+export function parseCopy(body: Uint8Array): Record<string, unknown> {
+  const value = parseJsonBody(body, (key, parsed, context) =>
+    IDS.has(key) && typeof parsed === "number" && context?.source !== undefined ? context.source : parsed,
+  );
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new BadRequestError("message copy must be a JSON object");
+  }
+  const copy = value as Record<string, unknown>;
+  // eventType is documented as a string; a number means the same.
+  if (typeof copy.eventType === "number") copy.eventType = String(copy.eventType);
+  return copy;
+}

@@ -1,0 +1,130 @@
+import { z } from "zod";
+import { BadRequestError } from "../../core/errors.ts";
+import type { Content, ObservedMessage } from "../../core/model.ts";
+import type { CallbackProvider, CallbackRequest, KeyLookup } from "../../core/provider.ts";
+import type { RecorderEvent } from "../../core/recorder.ts";
+import { logger } from "../../logger.ts";
+import {
+  CONVERSATIONS,
+  ConversationCopy,
+  MESSAGE_TYPES,
+  NETEASE_OK,
+  parseCopy,
+  RecallCopy,
+} from "./callback.ts";
+import { neteaseConversation, neteaseId, neteaseLookupKey } from "./identity.ts";
+import { type NeteaseCopyAuth, verifyNeteaseCopy } from "./verify.ts";
+
+export type NeteaseProviderConfig = NeteaseCopyAuth;
+
+/** Message kinds Yunxin cannot edit even in an editable conversation. */
+const NOT_EDITABLE_TYPES = new Set(["NOTIFICATION", "NRTC_NETCALL"]);
+
+export function createNeteaseProvider(config: NeteaseProviderConfig): CallbackProvider {
+  const appKey = config.appKey;
+
+  const observed = (copy: ConversationCopy): ObservedMessage | undefined => {
+    const conversation = CONVERSATIONS[copy.convType];
+    if (!conversation) return undefined;
+    const messageType = MESSAGE_TYPES[copy.msgType];
+    const notEditable = !conversation.editable
+      ? `${copy.convType} messages are system notifications; Yunxin cannot edit them`
+      : NOT_EDITABLE_TYPES.has(copy.msgType) || messageType === undefined
+        ? `Yunxin cannot edit ${copy.msgType} messages`
+        : undefined;
+    return {
+      id: neteaseId(appKey, copy.msgidServer),
+      provider: "netease",
+      appId: appKey,
+      kind: conversation.kind,
+      key: {
+        msgId: copy.msgidServer,
+        from: copy.fromAccount,
+        to: copy.to,
+        type: String(conversation.type),
+        convType: copy.convType,
+        msgType: copy.msgType,
+        ...(messageType !== undefined ? { messageType: String(messageType) } : {}),
+        time: copy.msgTimestamp,
+        ...(copy.msgidClient ? { msgidClient: copy.msgidClient } : {}),
+      },
+      conversation: neteaseConversation(conversation.kind, copy.fromAccount, copy.to),
+      sender: copy.fromAccount,
+      ...(notEditable !== undefined ? { notEditable } : {}),
+      lookupKey: neteaseLookupKey(copy.msgidServer),
+      sentAt: new Date(Number(copy.msgTimestamp)).toISOString(),
+    };
+  };
+
+  return {
+    name: "netease",
+    appId: appKey,
+    // No `operator`: Yunxin's copies do not say who edited, so our own echoes are matched by content alone.
+    ack: { status: 200, body: NETEASE_OK },
+
+    verify(request: CallbackRequest): void {
+      verifyNeteaseCopy(request.headers, request.body, config, request.receivedAt);
+    },
+
+    interpret(request: CallbackRequest): RecorderEvent[] {
+      const copy = parseCopy(request.body);
+      const at = request.receivedAt.toISOString();
+      if (copy.eventType === "1") {
+        const parsed = ConversationCopy.safeParse(copy);
+        if (!parsed.success) throw invalid("conversation message copy", parsed.error);
+        const message = observed(parsed.data);
+        if (!message) {
+          logger.info("message copy of an unknown conversation type ignored", {
+            convType: parsed.data.convType,
+          });
+          return [];
+        }
+        return [{ type: "observed", message, content: contentOf(parsed.data), at }];
+      }
+      if (copy.eventType === "7" || copy.eventType === "8") {
+        const parsed = RecallCopy.safeParse(copy);
+        if (!parsed.success) throw invalid("recall copy", parsed.error);
+        const msgId = parsed.data.deleteMsgid ?? parsed.data.msgidServer ?? parsed.data.msgid;
+        if (msgId === undefined) {
+          logger.warn("recall copy without a message id ignored", { eventType: copy.eventType });
+          return [];
+        }
+        const actor = parsed.data.from ?? parsed.data.fromAccount;
+        return [
+          { type: "recalled", id: neteaseId(appKey, msgId), ...(actor !== undefined ? { actor } : {}), at },
+        ];
+      }
+      logger.info("message copy event not recorded", { eventType: String(copy.eventType) });
+      return [];
+    },
+
+    lookup(params): KeyLookup | undefined {
+      const { msgId } = params;
+      if (msgId === undefined) return undefined;
+      if (!/^\d{1,20}$/.test(msgId))
+        throw new BadRequestError("msgId must be Yunxin's decimal message server id");
+      return { lookupKey: neteaseLookupKey(msgId), matches: () => true };
+    },
+  };
+}
+
+/** `body` is the text; `attach` a JSON string kept as an object, or as the raw string when it is not JSON. */
+export function contentOf(copy: Pick<ConversationCopy, "body" | "attach" | "ext">): Content {
+  const content: Record<string, unknown> = {};
+  if (copy.body !== undefined && copy.body !== "") content.text = copy.body;
+  if (copy.attach !== undefined && copy.attach !== "") {
+    try {
+      const attachment: unknown = JSON.parse(copy.attach);
+      if (attachment !== null && typeof attachment === "object" && !Array.isArray(attachment))
+        content.attachment = attachment;
+      else content.attachmentRaw = copy.attach;
+    } catch {
+      content.attachmentRaw = copy.attach;
+    }
+  }
+  if (copy.ext !== undefined && copy.ext !== "") content.extension = copy.ext;
+  return content;
+}
+
+const invalid = (what: string, error: z.ZodError) =>
+  new BadRequestError(`invalid ${what}`, { code: "validation_failed", details: z.flattenError(error) });
