@@ -80,7 +80,7 @@ describe("Yunxin editor", () => {
       message: { receiver_id: "bob", sender_id: "alice", message_type: 0, text: "edited" },
       route_config: { route_enabled: true },
     });
-    const { nonce, curtime, checksum, appkey } = request?.headers as Record<string, string>;
+    const { nonce, curtime, checksum, appkey } = (request?.headers ?? {}) as Record<string, string>;
     expect(appkey).toBe("key");
     expect(nonce?.length).toBeLessThanOrEqual(128);
     expect(Math.abs(Number(curtime) - Date.now() / 1000)).toBeLessThan(5);
