@@ -1,8 +1,26 @@
-import { App } from "aws-cdk-lib";
+import { App, Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { PropsError } from "./constructs/props.ts";
+import { propsFromContext } from "./context.ts";
 import { ImEditStack } from "./stacks/im-edit-stack.ts";
 
+/**
+ * The CDK app (cdk.json runs it). Parameters come from context: `npx cdk deploy -c sdkAppId=… -c …`;
+ * run without them, it lists what is missing. cdk-nag's AWS Solutions checks run on every synth and fail
+ * it on any finding that is not acknowledged with a reason.
+ */
 const app = new App();
-new ImEditStack(app, "ImEdit", {
-  description: "im-edit: record and edit sent messages on Tencent Cloud Chat and NetEase Yunxin",
-});
+const context = propsFromContext((key) => app.node.tryGetContext(key));
+if (!context.ok) {
+  process.stderr.write(`im-edit: cannot synthesize.\n${context.message}\n`);
+  process.exit(1);
+}
+try {
+  new ImEditStack(app, context.stackName, context.props);
+} catch (error: unknown) {
+  if (!(error instanceof PropsError)) throw error;
+  process.stderr.write(`im-edit: cannot synthesize.\n${error.message}\n`);
+  process.exit(1);
+}
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
 app.synth();

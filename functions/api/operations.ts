@@ -1,14 +1,14 @@
 import { z } from "zod";
 import type { Dependencies } from "../clients.ts";
 import { BadRequestError, OutcomeUnknownError } from "../core/errors.ts";
-import type { MessageHead, ProviderName } from "../core/model.ts";
+import { type MessageHead, PROVIDER_NAMES, type ProviderName } from "../core/model.ts";
 import { etag, recordView, versionView } from "./views.ts";
 
 /**
  * Everything the editor can do, independent of how it was asked (HTTP through API Gateway, a direct
  * invoke, later a queue message). Each adapter parses its input into an Operation and renders the Reply.
  */
-const Provider = z.enum(["tencent", "netease"]);
+const Provider = z.enum(PROVIDER_NAMES);
 
 /** A message by im-edit id, or by natural key (the lookup parameters of `GET /v1/messages`). */
 export const Target = z.union([

@@ -4,7 +4,9 @@ import { createHash } from "node:crypto";
  * The provider-neutral message model. Provider modules translate their payloads into these shapes;
  * nothing here knows about AWS, HTTP or a particular provider's field names.
  */
-export type ProviderName = "tencent" | "netease";
+/** Every provider im-edit knows; a new one is a folder under providers/ plus its name here. */
+export const PROVIDER_NAMES = ["tencent", "netease"] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
 export type Kind = "c2c" | "group" | "p2p" | "team" | "superteam";
 export type MessageState = "pending" | "sent" | "failed" | "recalled";
 export type VersionSource = "callback" | "api" | "auto" | "restore" | "client";

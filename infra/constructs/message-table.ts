@@ -7,7 +7,7 @@ import { TABLE } from "../../functions/adapters/dynamodb/table.ts";
 export interface MessageTableProps {
   /**
    * Customer-managed KMS key for encryption at rest.
-   * @default AWS-owned key
+   * @default the AWS-managed key `aws/dynamodb` (no key charge; usable by any principal allowed the table)
    */
   readonly encryptionKey?: IKey;
   /**
@@ -20,9 +20,12 @@ export interface MessageTableProps {
 /** The message table with house defaults, its layout taken from `functions/adapters/dynamodb/table.ts`. */
 export class MessageTable extends Construct {
   readonly table: TableV2;
+  /** The customer-managed key, when one was given: functions using the table need it too. */
+  readonly encryptionKey?: IKey;
 
   constructor(scope: Construct, id: string, props: MessageTableProps = {}) {
     super(scope, id);
+    if (props.encryptionKey) this.encryptionKey = props.encryptionKey;
     const string = (name: string) => ({ name, type: AttributeType.STRING });
     this.table = new TableV2(this, "Table", {
       partitionKey: string(TABLE.partitionKey),
