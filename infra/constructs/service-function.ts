@@ -1,0 +1,199 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { TABLE } from "../../functions/adapters/dynamodb/table.ts";
+import { HOUSE_BUNDLING, PROJECT_ROOT } from "./bundling.ts";
+import type { MessageTable } from "./message-table.ts";
+import { isIntegerIn, known, Problems } from "./props.ts";
+
+export interface ServiceFunctionProps {
+  /** The handler file, relative to the repository root (e.g. `functions/recorder.ts`); it exports `handler`. */
+  readonly entry: string;
+  /** @default - none */
+  readonly description?: string;
+  /**
+   * Memory in MB (CPU scales with it).
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * @default Duration.seconds(10)
+   */
+  readonly timeout?: Duration;
+  /**
+   * How long the function's own log group keeps logs.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+  /** @default - none besides what the `bind*` methods add */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/** Lambda's SQS event source is polled in batches; a failed record is retried alone (partial batch response). */
+export interface ConsumeOptions {
+  /** @default 10 */
+  readonly batchSize?: number;
+  /**
+   * A guard on how many concurrent invocations the queue may drive (2-1000). Not a rate limit.
+   * @default - no limit beyond the function's
+   */
+  readonly maxConcurrency?: number;
+}
+
+/**
+ * A Lambda function with the house defaults: Node 24 on arm64, an ESM bundle built by the local esbuild
+ * (`HOUSE_BUNDLING`), active X-Ray tracing, its own log group with retention, and a role that starts
+ * with nothing but writing to that log group. Everything else is granted through the `bind*` methods,
+ * each of which sets the environment variable the code reads and grants exactly what the code does.
+ */
+export class ServiceFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
+    super(scope, id);
+    const memorySize = props.memorySize ?? 256;
+    const timeout = props.timeout ?? Duration.seconds(10);
+    new Problems(`ServiceFunction ${this.node.path}`)
+      .check(
+        existsSync(join(PROJECT_ROOT, props.entry)),
+        `entry: ${props.entry} does not exist under ${PROJECT_ROOT}`,
+      )
+      .check(
+        isIntegerIn(memorySize, 128, 10_240),
+        `memorySize: ${memorySize} is not an integer in 128-10240 MB`,
+      )
+      .check(
+        !known(timeout.toSeconds()) || (timeout.toSeconds() >= 1 && timeout.toSeconds() <= 900),
+        `timeout: ${timeout.toHumanString()} is not within 1 s-15 min`,
+      )
+      .throwIfAny();
+
+    this.logGroup = new LogGroup(this, "Logs", {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      // Logs expire anyway; a deleted stack should not leave them behind (the table is what is kept).
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Our own role instead of the default one with AWSLambdaBasicExecutionRole, which may write to any log group.
+    this.role = new Role(this, "Role", { assumedBy: new ServicePrincipal("lambda.amazonaws.com") });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, "Function", {
+      entry: join(PROJECT_ROOT, props.entry),
+      handler: "handler",
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, "package-lock.json"),
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize,
+      timeout,
+      tracing: Tracing.ACTIVE,
+      role: this.role,
+      logGroup: this.logGroup,
+      bundling: HOUSE_BUNDLING,
+      ...(props.description !== undefined ? { description: props.description } : {}),
+      environment: {
+        // Stack traces point into the TypeScript sources through the bundled source map.
+        NODE_OPTIONS: "--enable-source-maps",
+        ...props.environment,
+      },
+    });
+    Validations.of(this.role).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level " +
+        "permissions, so AWS requires Resource '*' (added by Lambda's Tracing.ACTIVE).",
+    });
+  }
+
+  /** Sets an environment variable the code reads. */
+  setEnvironment(name: string, value: string): this {
+    this.function.addEnvironment(name, value);
+    return this;
+  }
+
+  /**
+   * TABLE_NAME, and the item operations the store uses on the table and its indexes (no Scan, no batch
+   * writes, no transactions). With a customer-managed key, the KMS calls DynamoDB makes on our behalf.
+   */
+  bindTable(table: MessageTable, access: "RO" | "RW" = "RW"): this {
+    const tableArn = table.table.tableArn;
+    const indexArns = Object.keys(TABLE.indexes).map((name) => `${tableArn}/index/${name}`);
+    const itemActions =
+      access === "RW"
+        ? ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        : ["dynamodb:GetItem"];
+    this.setEnvironment("TABLE_NAME", table.table.tableName);
+    this.role.addToPrincipalPolicy(new PolicyStatement({ actions: itemActions, resources: [tableArn] }));
+    // Indexes answer Query only; listing each by name keeps the grant free of wildcards.
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ["dynamodb:Query"], resources: [tableArn, ...indexArns] }),
+    );
+    if (table.encryptionKey) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions:
+            access === "RW"
+              ? ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+              : ["kms:Decrypt", "kms:DescribeKey"],
+          resources: [table.encryptionKey.keyArn],
+          // Only through DynamoDB: the key is not usable directly with these credentials.
+          conditions: {
+            StringEquals: { "kms:ViaService": `dynamodb.${Stack.of(this).region}.amazonaws.com` },
+          },
+        }),
+      );
+    }
+    return this;
+  }
+
+  /** `<envName>` = the secret's ARN (the code fetches the value once per cold start), and read access to it alone. */
+  bindSecret(envName: string, secret: ISecret): this {
+    this.setEnvironment(envName, secret.secretArn);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ["secretsmanager:GetSecretValue"],
+        // A partial ARN (no random suffix) matches through `-??????`; the stack passes complete ARNs.
+        resources: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
+      }),
+    );
+    secret.encryptionKey?.grantDecrypt(this.role);
+    return this;
+  }
+
+  /** `<envName>` = the queue's URL, and sqs:SendMessage on it alone. */
+  bindQueueSender(envName: string, queue: IQueue): this {
+    this.setEnvironment(envName, queue.queueUrl);
+    queue.grant(this.role, "sqs:SendMessage");
+    queue.encryptionMasterKey?.grantEncryptDecrypt(this.role);
+    return this;
+  }
+
+  /** Drains `queue` into the handler with partial batch failure reporting (`batchItemFailures`). */
+  consume(queue: IQueue, options: ConsumeOptions = {}): this {
+    new Problems(`ServiceFunction ${this.node.path}`)
+      .check(isIntegerIn(options.batchSize ?? 10, 1, 10), `batchSize: ${options.batchSize} is not in 1-10`)
+      .check(
+        options.maxConcurrency === undefined || isIntegerIn(options.maxConcurrency, 2, 1000),
+        `maxConcurrency: ${options.maxConcurrency} is not an integer in 2-1000`,
+      )
+      .throwIfAny();
+    this.function.addEventSource(
+      new SqsEventSource(queue, {
+        batchSize: options.batchSize ?? 10,
+        reportBatchItemFailures: true,
+        ...(options.maxConcurrency !== undefined ? { maxConcurrency: options.maxConcurrency } : {}),
+      }),
+    );
+    return this;
+  }
+}

@@ -1,0 +1,126 @@
+import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { NeteaseRegion } from "../functions/providers/netease/regions.ts";
+import type { TencentRegion } from "../functions/providers/tencent/regions.ts";
+import type { ImEditStackProps } from "./stacks/im-edit-stack.ts";
+
+/**
+ * The app's parameters, read from CDK context (`-c key=value` or cdk.json "context"). Only presence and
+ * type are checked here; the stack validates the values themselves and reports every problem at once.
+ */
+export const CONTEXT = {
+  sdkAppId: "required: Tencent SDKAppID (numeric)",
+  callbackTokenSecretArn: "required: ARN of the secret holding the Tencent callback token",
+  secretKeySecretArn: "required: ARN of the secret holding the Tencent app secret key",
+  tencentRegion: "Tencent data center: cn, sgp, kr, jpn, ger, ind, usa, idn (default cn)",
+  adminIdentifier: "Tencent admin account the editor acts as (default administrator)",
+  recordAvChatRoom: "true to record live-group messages (default false)",
+  neteaseAppKey: "NetEase Yunxin AppKey (with neteaseRegion and neteaseAppSecretSecretArn)",
+  neteaseRegion: "NetEase Yunxin region: cn or sg",
+  neteaseAppSecretSecretArn: "ARN of the secret holding the NetEase AppSecret",
+  tableKmsKeyArn:
+    "customer-managed KMS key ARN for the table (default aws/dynamodb); deploys to the key's region",
+  alarmEmail: "email address subscribed to the alarm topic",
+  retentionDays: "expire messages after this many days (default never)",
+  logRetentionDays: "log retention in days, one of CloudWatch's values (default 30)",
+  stackName: "stack name (default ImEdit), to deploy more than one copy",
+} as const;
+
+export type ContextKey = keyof typeof CONTEXT;
+
+export type ContextResult =
+  | { readonly ok: true; readonly stackName: string; readonly props: ImEditStackProps }
+  | { readonly ok: false; readonly message: string };
+
+/** `read` is `(key) => app.node.tryGetContext(key)`. */
+export function propsFromContext(read: (key: ContextKey) => unknown): ContextResult {
+  const problems: string[] = [];
+  const text = (key: ContextKey): string | undefined => {
+    const value = read(key);
+    if (value === undefined || value === null || value === "") return undefined;
+    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean")
+      return String(value);
+    problems.push(`-c ${key}: expected a string, got ${JSON.stringify(value)}`);
+    return undefined;
+  };
+  const integer = (key: ContextKey): number | undefined => {
+    const value = text(key);
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value)) problems.push(`-c ${key}: ${JSON.stringify(value)} is not a whole number`);
+    return Number(value);
+  };
+
+  const missing: ContextKey[] = (
+    ["sdkAppId", "callbackTokenSecretArn", "secretKeySecretArn"] as const
+  ).filter((key) => text(key) === undefined);
+  const neteaseKeys = ["neteaseAppKey", "neteaseRegion", "neteaseAppSecretSecretArn"] as const;
+  const neteaseGiven = neteaseKeys.filter((key) => text(key) !== undefined);
+  if (neteaseGiven.length > 0 && neteaseGiven.length < neteaseKeys.length) {
+    missing.push(...neteaseKeys.filter((key) => !neteaseGiven.includes(key)));
+  }
+  const recordAvChatRoom = text("recordAvChatRoom");
+  if (recordAvChatRoom !== undefined && recordAvChatRoom !== "true" && recordAvChatRoom !== "false") {
+    problems.push(`-c recordAvChatRoom: ${JSON.stringify(recordAvChatRoom)} is not true or false`);
+  }
+  const logRetentionDays = integer("logRetentionDays");
+  if (logRetentionDays !== undefined && !Object.values(RetentionDays).includes(logRetentionDays)) {
+    problems.push(
+      `-c logRetentionDays: ${logRetentionDays} is not a CloudWatch retention (1, 3, 5, 7, 14, 30, 60, 90, ...)`,
+    );
+  }
+  const retentionDays = integer("retentionDays");
+
+  if (missing.length > 0 || problems.length > 0) {
+    const lines = [
+      ...(missing.length > 0
+        ? ["Missing context:", ...missing.map((key) => `  -c ${key}=...   ${CONTEXT[key]}`)]
+        : []),
+      ...problems,
+      "",
+      "For example (see README, Deploy to AWS):",
+      "  npx cdk deploy -c sdkAppId=1400000000 \\",
+      "    -c callbackTokenSecretArn=arn:aws:secretsmanager:<region>:<account>:secret:im-edit/tencent-callback-token-AbCdEf \\",
+      "    -c secretKeySecretArn=arn:aws:secretsmanager:<region>:<account>:secret:im-edit/tencent-secret-key-AbCdEf",
+      "",
+      "All parameters:",
+      ...Object.entries(CONTEXT).map(([key, description]) => `  ${key.padEnd(26)} ${description}`),
+    ];
+    return { ok: false, message: lines.join("\n") };
+  }
+
+  const neteaseAppKey = text("neteaseAppKey");
+  const adminIdentifier = text("adminIdentifier");
+  const tableKmsKeyArn = text("tableKmsKeyArn");
+  const alarmEmail = text("alarmEmail");
+  return {
+    ok: true,
+    stackName: text("stackName") ?? "ImEdit",
+    props: {
+      // A customer-managed table key pins the stack to the key's region (DynamoDB needs them together).
+      ...(tableKmsKeyArn !== undefined ? { env: { region: tableKmsKeyArn.split(":")[3] ?? "" } } : {}),
+      description: "im-edit: record and edit sent messages on Tencent Cloud Chat and NetEase Yunxin",
+      tencent: {
+        // Checked for presence above.
+        sdkAppId: text("sdkAppId") ?? "",
+        callbackTokenSecretArn: text("callbackTokenSecretArn") ?? "",
+        secretKeySecretArn: text("secretKeySecretArn") ?? "",
+        ...(adminIdentifier !== undefined ? { adminIdentifier } : {}),
+        // The stack checks the value against the region table.
+        ...(text("tencentRegion") !== undefined ? { region: text("tencentRegion") as TencentRegion } : {}),
+        ...(recordAvChatRoom === "true" ? { recordAvChatRoom: true } : {}),
+      },
+      ...(neteaseAppKey !== undefined
+        ? {
+            netease: {
+              appKey: neteaseAppKey,
+              region: text("neteaseRegion") as NeteaseRegion,
+              appSecretSecretArn: text("neteaseAppSecretSecretArn") ?? "",
+            },
+          }
+        : {}),
+      ...(tableKmsKeyArn !== undefined ? { tableEncryptionKeyArn: tableKmsKeyArn } : {}),
+      ...(alarmEmail !== undefined ? { alarmEmail } : {}),
+      ...(retentionDays !== undefined ? { retentionDays } : {}),
+      ...(logRetentionDays !== undefined ? { logRetention: logRetentionDays as RetentionDays } : {}),
+    },
+  };
+}

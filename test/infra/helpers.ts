@@ -1,0 +1,75 @@
+import { App, type CfnResource, Stack } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import type { IConstruct } from "constructs";
+import { ImEditStack, type ImEditStackProps } from "../../infra/stacks/im-edit-stack.ts";
+
+export const secretArn = (name: string): string =>
+  `arn:aws:secretsmanager:us-east-1:123456789012:secret:im-edit/test/${name}-AbCdEf`;
+
+export const CALLBACK_TOKEN_ARN = secretArn("tencent-callback-token");
+export const SECRET_KEY_ARN = secretArn("tencent-secret-key");
+export const NETEASE_SECRET_ARN = secretArn("netease-app-secret");
+export const TABLE_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555";
+
+export const PROPS: ImEditStackProps = {
+  tencent: {
+    sdkAppId: "1400000000",
+    callbackTokenSecretArn: CALLBACK_TOKEN_ARN,
+    secretKeySecretArn: SECRET_KEY_ARN,
+  },
+};
+
+/** Every optional branch switched on. */
+export const FULL_PROPS: ImEditStackProps = {
+  // A table key ties the stack to the key's region.
+  env: { region: "us-east-1" },
+  tencent: { ...PROPS.tencent, region: "sgp", adminIdentifier: "im_admin", recordAvChatRoom: true },
+  netease: { appKey: "0123456789abcdef", region: "sg", appSecretSecretArn: NETEASE_SECRET_ARN },
+  tableEncryptionKeyArn: TABLE_KEY_ARN,
+  alarmEmail: "ops@example.com",
+  retentionDays: 365,
+};
+
+/** Builds the stack with bundling skipped (STYLE 10): tests of the template need no esbuild run. */
+export function buildStack(props: ImEditStackProps = PROPS): { stack: ImEditStack; template: Template } {
+  const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+  const stack = new ImEditStack(app, "Test", props);
+  return { stack, template: Template.fromStack(stack) };
+}
+
+/** The template value a construct attribute resolves to (a Ref, GetAtt or Join). */
+export const resolved = (stack: Stack, value: unknown): unknown => stack.resolve(value);
+
+export const logicalId = (construct: IConstruct): string =>
+  Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnResource);
+
+/**
+ * Every (action, resource) pair a role's policies allow, as `action resource-json` strings: statements can
+ * be split or merged in many ways that grant the same, so compare what is granted, not how it is written.
+ */
+export function grantsOf(template: Template, roleLogicalId: string): string[] {
+  const pairs: string[] = [];
+  for (const policy of Object.values(template.findResources("AWS::IAM::Policy"))) {
+    const roles = (policy.Properties.Roles ?? []) as unknown[];
+    if (!roles.some((role) => JSON.stringify(role) === JSON.stringify({ Ref: roleLogicalId }))) continue;
+    for (const statement of policy.Properties.PolicyDocument.Statement as Statement[]) {
+      if (statement.Effect !== "Allow") continue;
+      for (const action of [statement.Action].flat()) {
+        for (const resource of [statement.Resource].flat())
+          pairs.push(`${action} ${JSON.stringify(resource)}`);
+      }
+    }
+  }
+  return pairs.sort();
+}
+
+export interface Statement {
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Condition?: unknown;
+}
+
+/** The pairs for `actions` on each of `resources`, as `grantsOf` writes them. */
+export const pairs = (actions: readonly string[], resources: readonly unknown[]): string[] =>
+  actions.flatMap((action) => resources.map((resource) => `${action} ${JSON.stringify(resource)}`));

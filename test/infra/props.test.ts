@@ -1,0 +1,209 @@
+import { App, Duration, Stack } from "aws-cdk-lib";
+import { describe, expect, it } from "vitest";
+import { PropsError } from "../../infra/constructs/props.ts";
+import { ServiceFunction } from "../../infra/constructs/service-function.ts";
+import { WorkQueue } from "../../infra/constructs/work-queue.ts";
+import { type ContextKey, propsFromContext } from "../../infra/context.ts";
+import { ImEditStack, type ImEditStackProps } from "../../infra/stacks/im-edit-stack.ts";
+import { CALLBACK_TOKEN_ARN, FULL_PROPS, PROPS, SECRET_KEY_ARN, TABLE_KEY_ARN } from "./helpers.ts";
+
+const appWithoutBundling = () => new App({ context: { "aws:cdk:bundling-stacks": [] } });
+
+/** The problems a construct reports, or [] when it builds. */
+function problemsOf(build: () => void): readonly string[] {
+  try {
+    build();
+    return [];
+  } catch (error: unknown) {
+    if (error instanceof PropsError) return error.problems;
+    throw error;
+  }
+}
+
+const stackProblems = (props: ImEditStackProps) =>
+  problemsOf(() => new ImEditStack(appWithoutBundling(), "Test", props));
+
+describe("ImEditStack props", () => {
+  it("the callback token secret is mandatory: a stack without it does not synthesize", () => {
+    // Prepare: what a JavaScript caller or a bad cast can pass despite the types.
+    const { callbackTokenSecretArn: _, ...tencent } = PROPS.tencent;
+
+    // Act
+    const problems = stackProblems({ tencent } as unknown as ImEditStackProps);
+
+    // Assess
+    expect(problems).toEqual([
+      expect.stringMatching(/^tencent\.callbackTokenSecretArn: missing; .*mandatory/),
+    ]);
+  });
+
+  it("reports every conflict at once, before building anything", () => {
+    // Act
+    const problems = stackProblems({
+      tencent: {
+        sdkAppId: "my-app",
+        callbackTokenSecretArn: "",
+        secretKeySecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:mine",
+        adminIdentifier: "x".repeat(33),
+        region: "mars" as never,
+      },
+      netease: { appKey: "", region: "eu" as never, appSecretSecretArn: "not-an-arn" },
+      retentionDays: 0,
+      editQueueMaxConcurrency: 1,
+      recorderP99AlarmMs: 2500,
+      apiThrottle: { rateLimit: 0, burstLimit: 100 },
+      alarmEmail: "ops",
+    });
+
+    // Assess
+    expect(problems.map((problem) => problem.split(":")[0])).toEqual([
+      "tencent.sdkAppId",
+      "tencent.callbackTokenSecretArn",
+      "tencent.secretKeySecretArn",
+      "tencent.adminIdentifier",
+      "tencent.region",
+      "netease.appKey",
+      "netease.region",
+      "netease.appSecretSecretArn",
+      "retentionDays",
+      "editQueueMaxConcurrency",
+      "recorderP99AlarmMs",
+      "apiThrottle.rateLimit",
+      "alarm email",
+    ]);
+  });
+
+  it("a table key must live in the stack's region, which must be known", () => {
+    expect(stackProblems({ ...PROPS, tableEncryptionKeyArn: TABLE_KEY_ARN })).toEqual([
+      expect.stringContaining("needs a region-specific stack"),
+    ]);
+    expect(
+      stackProblems({ ...PROPS, env: { region: "eu-west-1" }, tableEncryptionKeyArn: TABLE_KEY_ARN }),
+    ).toEqual([expect.stringContaining("the key is in us-east-1, the stack in eu-west-1")]);
+    expect(
+      stackProblems({ ...PROPS, env: { region: "us-east-1" }, tableEncryptionKeyArn: "alias/mine" }),
+    ).toEqual([expect.stringContaining("is not a KMS key ARN")]);
+  });
+
+  it("valid props, minimal and full, build", () => {
+    expect(stackProblems(PROPS)).toEqual([]);
+    expect(stackProblems(FULL_PROPS)).toEqual([]);
+  });
+});
+
+describe("ServiceFunction and WorkQueue props", () => {
+  it("ServiceFunction reports a missing entry, bad memory and bad timeout together", () => {
+    // Act
+    const problems = problemsOf(
+      () =>
+        new ServiceFunction(new Stack(appWithoutBundling(), "S"), "Fn", {
+          entry: "functions/nope.ts",
+          memorySize: 64,
+          timeout: Duration.minutes(20),
+        }),
+    );
+
+    // Assess
+    expect(problems.map((problem) => problem.split(":")[0])).toEqual(["entry", "memorySize", "timeout"]);
+  });
+
+  it("ServiceFunction.consume rejects a concurrency guard SQS does not allow", () => {
+    // Prepare
+    const stack = new Stack(appWithoutBundling(), "S");
+    const fn = new ServiceFunction(stack, "Fn", { entry: "functions/editor.ts" });
+    const queue = new WorkQueue(stack, "Q", { consumerTimeout: Duration.seconds(10) });
+
+    // Act
+    const problems = problemsOf(() => fn.consume(queue.queue, { batchSize: 11, maxConcurrency: 1 }));
+
+    // Assess
+    expect(problems.map((problem) => problem.split(":")[0])).toEqual(["batchSize", "maxConcurrency"]);
+  });
+
+  it("WorkQueue rejects a receive count of 0 and a visibility timeout beyond SQS's 12 h", () => {
+    const problems = problemsOf(
+      () =>
+        new WorkQueue(new Stack(appWithoutBundling(), "S"), "Q", {
+          consumerTimeout: Duration.hours(3),
+          maxReceiveCount: 0,
+        }),
+    );
+    expect(problems.map((problem) => problem.split(":")[0])).toEqual(["maxReceiveCount", "consumerTimeout"]);
+  });
+});
+
+describe("app context (-c key=value)", () => {
+  const read =
+    (values: Partial<Record<ContextKey, unknown>>) =>
+    (key: ContextKey): unknown =>
+      values[key];
+  const required = {
+    sdkAppId: "1400000000",
+    callbackTokenSecretArn: CALLBACK_TOKEN_ARN,
+    secretKeySecretArn: SECRET_KEY_ARN,
+  };
+
+  it("without parameters, says which are missing and how to pass them", () => {
+    // Act
+    const result = propsFromContext(read({}));
+
+    // Assess
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    for (const key of ["sdkAppId", "callbackTokenSecretArn", "secretKeySecretArn"]) {
+      expect(result.message).toContain(`-c ${key}=...`);
+    }
+    expect(result.message).toContain("npx cdk deploy");
+  });
+
+  it("NetEase settings come as a set of three", () => {
+    const result = propsFromContext(read({ ...required, neteaseAppKey: "k" }));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.message).toContain("-c neteaseRegion=...");
+    expect(result.message).toContain("-c neteaseAppSecretSecretArn=...");
+  });
+
+  it("maps every parameter onto the stack props", () => {
+    // Act
+    const result = propsFromContext(
+      read({
+        ...required,
+        tencentRegion: "sgp",
+        adminIdentifier: "im_admin",
+        recordAvChatRoom: "true",
+        neteaseAppKey: "0123456789abcdef",
+        neteaseRegion: "sg",
+        neteaseAppSecretSecretArn: FULL_PROPS.netease?.appSecretSecretArn,
+        tableKmsKeyArn: TABLE_KEY_ARN,
+        alarmEmail: "ops@example.com",
+        retentionDays: "365",
+        logRetentionDays: 90,
+        stackName: "ImEditStaging",
+      }),
+    );
+
+    // Assess
+    expect(result).toEqual({
+      ok: true,
+      stackName: "ImEditStaging",
+      props: {
+        ...FULL_PROPS,
+        description: expect.any(String),
+        logRetention: 90,
+      },
+    });
+    expect(result.ok && stackProblems(result.props)).toEqual([]);
+  });
+
+  it("rejects values of the wrong shape", () => {
+    const result = propsFromContext(
+      read({ ...required, recordAvChatRoom: "yes", retentionDays: "a year", logRetentionDays: 31 }),
+    );
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.message).toMatch(/recordAvChatRoom.*not true or false/);
+    expect(result.message).toMatch(/retentionDays.*not a whole number/);
+    expect(result.message).toMatch(/logRetentionDays: 31 is not a CloudWatch retention/);
+  });
+});

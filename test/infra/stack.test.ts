@@ -1,0 +1,520 @@
+import { Match } from "aws-cdk-lib/assertions";
+import { describe, expect, it } from "vitest";
+import { createTableInput, TABLE } from "../../functions/adapters/dynamodb/table.ts";
+import { ROUTES, routeKey } from "../../functions/http/routes.ts";
+import type { ServiceFunction } from "../../infra/constructs/service-function.ts";
+import type { WorkQueue } from "../../infra/constructs/work-queue.ts";
+import type { ImEditStack } from "../../infra/stacks/im-edit-stack.ts";
+import {
+  buildStack,
+  CALLBACK_TOKEN_ARN,
+  FULL_PROPS,
+  grantsOf,
+  logicalId,
+  NETEASE_SECRET_ARN,
+  pairs,
+  resolved,
+  SECRET_KEY_ARN,
+  type Statement,
+  TABLE_KEY_ARN,
+} from "./helpers.ts";
+
+// One synthesis per configuration, shared by the tests that read it (each takes about a second).
+const base = buildStack();
+const full = buildStack(FULL_PROPS);
+
+const ITEM_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"];
+const CONSUME_ACTIONS = [
+  "sqs:ReceiveMessage",
+  "sqs:ChangeMessageVisibility",
+  "sqs:GetQueueUrl",
+  "sqs:DeleteMessage",
+  "sqs:GetQueueAttributes",
+];
+
+/** What every function may do with the table and its own logs and traces. */
+function baseGrants(stack: ImEditStack, fn: ServiceFunction): string[] {
+  const tableArn = resolved(stack, stack.table.table.tableArn);
+  const indexArns = Object.keys(TABLE.indexes).map((name) =>
+    resolved(stack, `${stack.table.table.tableArn}/index/${name}`),
+  );
+  return [
+    ...pairs(["logs:CreateLogStream", "logs:PutLogEvents"], [resolved(stack, fn.logGroup.logGroupArn)]),
+    ...pairs(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
+    ...pairs(ITEM_ACTIONS, [tableArn]),
+    ...pairs(["dynamodb:Query"], [tableArn, ...indexArns]),
+  ];
+}
+
+const queueGrants = (stack: ImEditStack, queue: WorkQueue): string[] =>
+  pairs(["sqs:SendMessage", ...CONSUME_ACTIONS], [resolved(stack, queue.queue.queueArn)]);
+
+describe("IAM: each function gets exactly what its code uses", () => {
+  it("recorder: table, callback token secret, fallback queue (send + drain); nothing of the editor's", () => {
+    // Prepare
+    const { stack, template } = base;
+
+    // Act
+    const grants = grantsOf(template, logicalId(stack.recorder.role));
+
+    // Assess
+    expect(grants).toEqual(
+      [
+        ...baseGrants(stack, stack.recorder),
+        ...pairs(["secretsmanager:GetSecretValue"], [CALLBACK_TOKEN_ARN]),
+        ...queueGrants(stack, stack.fallbackQueue),
+      ].sort(),
+    );
+  });
+
+  it("editor: table, Tencent secret key, edit queue (send + consume); nothing of the recorder's", () => {
+    // Prepare
+    const { stack, template } = base;
+
+    // Act
+    const grants = grantsOf(template, logicalId(stack.editor.role));
+
+    // Assess
+    expect(grants).toEqual(
+      [
+        ...baseGrants(stack, stack.editor),
+        ...pairs(["secretsmanager:GetSecretValue"], [SECRET_KEY_ARN]),
+        ...queueGrants(stack, stack.editQueue),
+      ].sort(),
+    );
+  });
+
+  it("with NetEase and a table key: both functions read the AppSecret and use the key only through DynamoDB", () => {
+    // Prepare
+    const { stack, template } = full;
+    const kms = pairs(
+      ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+      [TABLE_KEY_ARN],
+    );
+
+    // Act
+    const recorder = grantsOf(template, logicalId(stack.recorder.role));
+    const editor = grantsOf(template, logicalId(stack.editor.role));
+
+    // Assess
+    expect(recorder).toEqual(
+      [
+        ...baseGrants(stack, stack.recorder),
+        ...pairs(["secretsmanager:GetSecretValue"], [CALLBACK_TOKEN_ARN, NETEASE_SECRET_ARN]),
+        ...queueGrants(stack, stack.fallbackQueue),
+        ...kms,
+      ].sort(),
+    );
+    expect(editor).toEqual(
+      [
+        ...baseGrants(stack, stack.editor),
+        ...pairs(["secretsmanager:GetSecretValue"], [SECRET_KEY_ARN, NETEASE_SECRET_ARN]),
+        ...queueGrants(stack, stack.editQueue),
+        ...kms,
+      ].sort(),
+    );
+    template.hasResourceProperties("AWS::IAM::Policy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(["kms:Decrypt"]),
+            Condition: {
+              StringEquals: {
+                "kms:ViaService": "dynamodb.us-east-1.amazonaws.com",
+              },
+            },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it("no wildcard action anywhere, and Resource '*' only for X-Ray (which supports nothing narrower)", () => {
+    for (const { template } of [base, full]) {
+      // Act
+      const statements = Object.values(template.findResources("AWS::IAM::Policy")).flatMap(
+        (policy) => policy.Properties.PolicyDocument.Statement as Statement[],
+      );
+
+      // Assess
+      for (const statement of statements) {
+        const actions = [statement.Action].flat();
+        expect(actions.filter((action) => action.includes("*"))).toEqual([]);
+        if ([statement.Resource].flat().includes("*")) {
+          expect(actions.every((action) => action.startsWith("xray:"))).toBe(true);
+        }
+      }
+      // No role carries a managed policy (AWSLambdaBasicExecutionRole would allow writing to any log group).
+      template.allResourcesProperties("AWS::IAM::Role", { ManagedPolicyArns: Match.absent() });
+    }
+  });
+});
+
+describe("functions", () => {
+  const { stack, template } = base;
+  const common = {
+    NODE_OPTIONS: "--enable-source-maps",
+    POWERTOOLS_SERVICE_NAME: "im-edit",
+    POWERTOOLS_METRICS_NAMESPACE: "ImEdit",
+    TENCENT_SDKAPPID: "1400000000",
+    TENCENT_ADMIN_IDENTIFIER: "administrator",
+    TABLE_NAME: resolved(stack, stack.table.table.tableName),
+  };
+
+  it("house defaults: Node 24, arm64, active tracing, 256 MB, own log group with 30-day retention", () => {
+    for (const fn of [stack.recorder, stack.editor]) {
+      template.hasResourceProperties("AWS::Lambda::Function", {
+        Role: resolved(stack, fn.role.roleArn),
+        Runtime: "nodejs24.x",
+        Architectures: ["arm64"],
+        Handler: "index.handler",
+        MemorySize: 256,
+        TracingConfig: { Mode: "Active" },
+        LoggingConfig: { LogGroup: resolved(stack, fn.logGroup.logGroupName) },
+      });
+    }
+    template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 3);
+  });
+
+  it("recorder environment: exactly what its config reads, secrets by ARN only", () => {
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Role: resolved(stack, stack.recorder.role.roleArn),
+      Timeout: 10,
+      Environment: {
+        Variables: Match.objectEquals({
+          ...common,
+          TENCENT_CALLBACK_TOKEN_SECRET_ARN: CALLBACK_TOKEN_ARN,
+          FALLBACK_QUEUE_URL: resolved(stack, stack.fallbackQueue.queue.queueUrl),
+        }),
+      },
+    });
+  });
+
+  it("editor environment: exactly what its config reads, secrets by ARN only; fits API Gateway's 30 s", () => {
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Role: resolved(stack, stack.editor.role.roleArn),
+      Timeout: 29,
+      Environment: {
+        Variables: Match.objectEquals({
+          ...common,
+          TENCENT_REGION: "cn",
+          TENCENT_SECRET_KEY_SECRET_ARN: SECRET_KEY_ARN,
+          EDIT_QUEUE_URL: resolved(stack, stack.editQueue.queue.queueUrl),
+        }),
+      },
+    });
+  });
+
+  it("optional settings reach both functions' environment", () => {
+    const { stack: fullStack, template: fullTemplate } = full;
+    const shared = {
+      TENCENT_ADMIN_IDENTIFIER: "im_admin",
+      RETENTION_DAYS: "365",
+      NETEASE_APP_KEY: "0123456789abcdef",
+      NETEASE_REGION: "sg",
+      NETEASE_APP_SECRET_SECRET_ARN: NETEASE_SECRET_ARN,
+    };
+    fullTemplate.hasResourceProperties("AWS::Lambda::Function", {
+      Role: resolved(fullStack, fullStack.recorder.role.roleArn),
+      Environment: { Variables: Match.objectLike({ ...shared, TENCENT_RECORD_AVCHATROOM: "true" }) },
+    });
+    fullTemplate.hasResourceProperties("AWS::Lambda::Function", {
+      Role: resolved(fullStack, fullStack.editor.role.roleArn),
+      Environment: { Variables: Match.objectLike({ ...shared, TENCENT_REGION: "sgp" }) },
+    });
+  });
+
+  it("no hard-coded physical names", () => {
+    for (const [type, property] of [
+      ["AWS::Lambda::Function", "FunctionName"],
+      ["AWS::IAM::Role", "RoleName"],
+      ["AWS::SQS::Queue", "QueueName"],
+      ["AWS::SNS::Topic", "TopicName"],
+      ["AWS::DynamoDB::GlobalTable", "TableName"],
+      ["AWS::Logs::LogGroup", "LogGroupName"],
+    ] as const) {
+      template.allResourcesProperties(type, { [property]: Match.absent() });
+    }
+  });
+});
+
+describe("table", () => {
+  it("key schema and GSIs come from TABLE, the same definition the local stores create", () => {
+    // Prepare
+    const local = createTableInput("unused");
+
+    // Assess
+    base.template.hasResourceProperties("AWS::DynamoDB::GlobalTable", {
+      KeySchema: local.KeySchema,
+      AttributeDefinitions: Match.arrayEquals(local.AttributeDefinitions),
+      GlobalSecondaryIndexes: Match.arrayEquals(
+        local.GlobalSecondaryIndexes.map((index) => ({
+          IndexName: index.IndexName,
+          KeySchema: index.KeySchema,
+          Projection: index.Projection,
+        })),
+      ),
+      TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
+    });
+  });
+
+  it("on-demand, point-in-time recovery, deletion protection, retained with the stack", () => {
+    base.template.hasResource("AWS::DynamoDB::GlobalTable", {
+      DeletionPolicy: "Retain",
+      UpdateReplacePolicy: "Retain",
+      Properties: Match.objectLike({
+        BillingMode: "PAY_PER_REQUEST",
+        Replicas: [
+          Match.objectLike({
+            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+            DeletionProtectionEnabled: true,
+          }),
+        ],
+      }),
+    });
+  });
+
+  it("encrypted with the AWS-managed key by default, the customer's key when given", () => {
+    base.template.hasResourceProperties("AWS::DynamoDB::GlobalTable", {
+      SSESpecification: { SSEEnabled: true, SSEType: "KMS" },
+    });
+    full.template.hasResourceProperties("AWS::DynamoDB::GlobalTable", {
+      SSESpecification: { SSEEnabled: true, SSEType: "KMS" },
+      Replicas: [Match.objectLike({ SSESpecification: { KMSMasterKeyId: TABLE_KEY_ARN } })],
+    });
+  });
+});
+
+describe("HTTP API", () => {
+  const { stack, template } = base;
+  const functionFor = { recorder: stack.recorder, editor: stack.editor } as const;
+
+  it("one route per ROUTES entry: callbacks open (verified in code), /v1 behind IAM", () => {
+    template.resourceCountIs("AWS::ApiGatewayV2::Route", ROUTES.length);
+    template.resourceCountIs("AWS::ApiGatewayV2::Authorizer", 0);
+    for (const route of ROUTES) {
+      template.hasResourceProperties("AWS::ApiGatewayV2::Route", {
+        RouteKey: routeKey(route),
+        AuthorizationType: route.auth === "api" ? "AWS_IAM" : "NONE",
+      });
+    }
+    expect(
+      ROUTES.filter((route) => route.path.startsWith("/v1/") || route.path === "/v1").every(
+        (r) => r.auth === "api",
+      ),
+    ).toBe(true);
+  });
+
+  it("each route reaches its function, and each function may be invoked only by its own routes", () => {
+    const integrations = template.findResources("AWS::ApiGatewayV2::Integration");
+    const routes = template.findResources("AWS::ApiGatewayV2::Route");
+    for (const route of ROUTES) {
+      // Prepare
+      const [found] = Object.values(routes).filter((r) => r.Properties.RouteKey === routeKey(route));
+      const target = JSON.stringify(found?.Properties.Target);
+      const [integrationId] = Object.keys(integrations).filter((id) => target.includes(`"${id}"`));
+
+      // Assess
+      expect(integrations[integrationId ?? ""]?.Properties).toMatchObject({
+        IntegrationType: "AWS_PROXY",
+        PayloadFormatVersion: "2.0",
+        IntegrationUri: resolved(stack, functionFor[route.function].function.functionArn),
+      });
+      template.hasResourceProperties("AWS::Lambda::Permission", {
+        FunctionName: resolved(stack, functionFor[route.function].function.functionArn),
+        Principal: "apigateway.amazonaws.com",
+        SourceArn: {
+          "Fn::Join": ["", Match.arrayWith([Match.stringLikeRegexp(`^/\\*/\\*${literal(route.path)}$`)])],
+        },
+      });
+    }
+  });
+
+  it("throttled: the stage default for /v1, a higher per-route limit for callbacks", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      StageName: "$default",
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      RouteSettings: Object.fromEntries(
+        ROUTES.filter((r) => r.auth === "none").map((r) => [
+          routeKey(r),
+          { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
+        ]),
+      ),
+    });
+  });
+
+  it("access logs: JSON with request id and route key, never the path or query string (Tencent's Sign)", () => {
+    // Prepare
+    const [stage] = Object.values(template.findResources("AWS::ApiGatewayV2::Stage"));
+    const settings = stage?.Properties.AccessLogSettings as { DestinationArn: unknown; Format: string };
+
+    // Act
+    const fields = Object.values(JSON.parse(settings.Format) as Record<string, string>);
+
+    // Assess
+    expect(settings.DestinationArn).toEqual(resolved(stack, stack.api.accessLogs.logGroupArn));
+    expect(fields).toEqual(
+      expect.arrayContaining(["$context.requestId", "$context.routeKey", "$context.status"]),
+    );
+    for (const field of fields) expect(field).not.toMatch(/path|query|uri|override/i);
+  });
+  it("outputs what a deployer needs: callback URL, API URL, invoke ARN for /v1 only, editor, queue, table", () => {
+    template.hasOutput("TencentCallbackUrl", {
+      Value: { "Fn::Join": ["", Match.arrayWith(["/callbacks/tencent"])] },
+    });
+    template.hasOutput("ApiInvokeArn", {
+      Value: { "Fn::Join": ["", Match.arrayWith(["/$default/*/v1/*"])] },
+    });
+    for (const name of ["ApiUrl", "EditorFunctionName", "EditQueueUrl", "TableName", "AlarmTopicArn"]) {
+      template.hasOutput(name, {});
+    }
+  });
+});
+
+describe("queues", () => {
+  const { stack, template } = base;
+
+  it.each([
+    ["edit queue → editor", "editQueue", "editor", 29],
+    ["fallback queue → recorder", "fallbackQueue", "recorder", 10],
+  ] as const)(
+    "%s: dead-letter queue after 5 receives, visibility 6× the consumer's timeout",
+    (_, queueName, fnName, timeout) => {
+      // Prepare
+      const queue = stack[queueName];
+
+      // Assess
+      template.hasResourceProperties("AWS::SQS::Queue", {
+        RedrivePolicy: {
+          deadLetterTargetArn: resolved(stack, queue.deadLetterQueue.queueArn),
+          maxReceiveCount: 5,
+        },
+        VisibilityTimeout: 6 * timeout,
+        SqsManagedSseEnabled: true,
+      });
+      template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+        EventSourceArn: resolved(stack, queue.queue.queueArn),
+        FunctionName: resolved(stack, stack[fnName].function.functionName),
+        FunctionResponseTypes: ["ReportBatchItemFailures"],
+      });
+    },
+  );
+
+  it("only the editor's event source carries a concurrency guard", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: resolved(stack, stack.editQueue.queue.queueArn),
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: resolved(stack, stack.fallbackQueue.queue.queueArn),
+      ScalingConfig: Match.absent(),
+    });
+    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
+  });
+
+  it("every queue is encrypted, TLS-only, and dead letters are kept 14 days", () => {
+    template.resourceCountIs("AWS::SQS::Queue", 4);
+    template.allResourcesProperties("AWS::SQS::Queue", { SqsManagedSseEnabled: true });
+    template.resourcePropertiesCountIs("AWS::SQS::Queue", { MessageRetentionPeriod: 14 * 24 * 3600 }, 2);
+    template.resourcePropertiesCountIs(
+      "AWS::SQS::QueuePolicy",
+      {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+          ]),
+        },
+      },
+      4,
+    );
+  });
+});
+
+describe("alarms", () => {
+  const { stack, template } = base;
+  const topic = resolved(stack, stack.alarms.topic.topicArn);
+  const fnDimension = (fn: ServiceFunction) => [
+    { Name: "FunctionName", Value: resolved(stack, fn.function.functionName) },
+  ];
+  const queueDimension = (queueName: unknown) => [{ Name: "QueueName", Value: queueName }];
+
+  it.each([
+    ["recorder errors", "Errors", "AWS/Lambda", () => fnDimension(stack.recorder)],
+    ["recorder throttles", "Throttles", "AWS/Lambda", () => fnDimension(stack.recorder)],
+    ["editor errors", "Errors", "AWS/Lambda", () => fnDimension(stack.editor)],
+    ["editor throttles", "Throttles", "AWS/Lambda", () => fnDimension(stack.editor)],
+    [
+      "edit DLQ depth",
+      "ApproximateNumberOfMessagesVisible",
+      "AWS/SQS",
+      () => queueDimension(resolved(stack, stack.editQueue.deadLetterQueue.queueName)),
+    ],
+    [
+      "fallback DLQ depth",
+      "ApproximateNumberOfMessagesVisible",
+      "AWS/SQS",
+      () => queueDimension(resolved(stack, stack.fallbackQueue.deadLetterQueue.queueName)),
+    ],
+    [
+      "fallback queue depth",
+      "ApproximateNumberOfMessagesVisible",
+      "AWS/SQS",
+      () => queueDimension(resolved(stack, stack.fallbackQueue.queue.queueName)),
+    ],
+  ])("%s: fires at the first occurrence and notifies the topic", (_, metricName, namespace, dimensions) => {
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: metricName,
+      Namespace: namespace,
+      Dimensions: dimensions(),
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      TreatMissingData: "notBreaching",
+      AlarmActions: [topic],
+    });
+  });
+
+  it("recorder p99 duration above 1500 ms, against Tencent's 2 s callback budget", () => {
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "Duration",
+      Dimensions: fnDimension(stack.recorder),
+      ExtendedStatistic: "p99",
+      Threshold: 1500,
+      ComparisonOperator: "GreaterThanThreshold",
+      AlarmActions: [topic],
+    });
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 8);
+  });
+
+  it("the topic is encrypted with a rotated key CloudWatch may use, TLS-only; email subscription when asked", () => {
+    template.hasResourceProperties("AWS::SNS::Topic", {
+      KmsMasterKeyId: resolved(stack, stack.alarms.key.keyArn),
+    });
+    template.hasResourceProperties("AWS::KMS::Key", {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+          }),
+        ]),
+      },
+    });
+    template.hasResourceProperties("AWS::SNS::TopicPolicy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        ]),
+      },
+    });
+    template.resourceCountIs("AWS::SNS::Subscription", 0);
+    full.template.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "email",
+      Endpoint: "ops@example.com",
+    });
+  });
+});
+
+/** A route path as it appears, literally, at the end of a permission's source ARN. */
+const literal = (path: string): string => path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
