@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FileSpool } from "../functions/adapters/spool.ts";
 import { createDependencies, type Dependencies, setDependencies } from "../functions/clients.ts";
@@ -10,6 +10,9 @@ import { ensureTable, type LocalDynamo, startDynalite } from "./dynamo.ts";
 import { type LambdaHandler, type RunningServer, startLocalServer } from "./server.ts";
 import { NeteaseSimulator, type NeteaseSimulatorOptions } from "./simulators/netease/api.ts";
 import { TencentSimulator, type TencentSimulatorOptions } from "./simulators/tencent/api.ts";
+
+/** Where `npm start` leaves the simulators' generated credentials for `npm run send` (mode 0600). */
+export const SIMULATORS_FILE = "simulators.json";
 
 export interface LocalStackOptions {
   /** Environment in the same shape as the Lambda's (defaults already applied by the caller). */
@@ -113,6 +116,29 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     maxBodyBytes: config.callbackMaxBytes,
   });
 
+  // Local dev convenience: the simulators' generated credentials (never real ones) for `npm run send`.
+  const credentialsFile = join(dataDir, SIMULATORS_FILE);
+  if (tencent || netease) {
+    const simulators = {
+      api: { url: server.url },
+      ...(tencent && config.tencent?.edit
+        ? {
+            tencent: {
+              url: tencent.url,
+              sdkAppId: config.tencent.sdkAppId,
+              adminIdentifier: config.tencent.edit.adminIdentifier,
+              secretKey: config.tencent.edit.secretKey,
+            },
+          }
+        : {}),
+      ...(netease && config.netease
+        ? {
+            netease: { url: netease.url, appKey: config.netease.appKey, appSecret: config.netease.appSecret },
+          }
+        : {}),
+    };
+    await writeFile(credentialsFile, JSON.stringify(simulators), { mode: 0o600 });
+  }
   tencent?.setCallbackUrl(`${server.url}/callbacks/tencent`);
   netease?.setCopyUrl(`${server.url}/callbacks/netease`);
 
@@ -144,6 +170,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await server.close();
       await tencent?.close();
       await netease?.close();
+      await rm(credentialsFile, { force: true });
       setDependencies(undefined);
       await dynamo?.close();
     },

@@ -51,12 +51,13 @@ try {
     lines.push(
       `  Yunxin:          simulated at ${stack.netease.url} (no NETEASE_APP_SECRET / NETEASE_API_BASE_URL set)`,
       `  Yunxin copy URL: ${stack.url}/callbacks/netease`,
+      '                   send a message through it: npm run send -- netease alice bob "hello"',
     );
   }
   if (stack.tencent) {
     lines.push(
       `  Tencent:         simulated at ${stack.tencent.url} (no TENCENT_SECRET_KEY / TENCENT_API_BASE_URL set);`,
-      "                   send messages with its sendmsg / send_group_msg REST APIs (see README), edit them here",
+      '                   send a message through it: npm run send -- tencent alice bob "hello"',
     );
   }
   if (config.tencent?.callbackToken === undefined) {
