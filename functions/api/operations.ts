@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Dependencies } from "../clients.ts";
 import { BadRequestError, OutcomeUnknownError } from "../core/errors.ts";
 import { type MessageHead, PROVIDER_NAMES, type ProviderName } from "../core/model.ts";
+import { parseWith } from "../validation.ts";
 import { etag, recordView, versionView } from "./views.ts";
 
 /**
@@ -195,12 +196,5 @@ export function withoutUndefined<T extends Record<string, unknown>>(
 }
 
 export function parseOperation(input: unknown): Operation {
-  const parsed = Operation.safeParse(input);
-  if (!parsed.success) {
-    throw new BadRequestError("invalid request", {
-      code: "validation_failed",
-      details: z.flattenError(parsed.error),
-    });
-  }
-  return parsed.data;
+  return parseWith(Operation, input, "invalid request");
 }

@@ -47,7 +47,7 @@ export interface MessageHead {
   readonly sendError?: SendError;
   /** Set on provisional records (group before-send) once the real message is known. */
   readonly resolvedId?: string;
-  /** Natural-key index entry, see `ObservedMessage.lookupKey`. */
+  /** Natural-key index entry (`findByKey`); absent for provisional records that have no key yet. */
   readonly lookupKey?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -69,21 +69,22 @@ export interface Version {
 }
 
 /** What a provider observed about a message, enough to create its head. */
-export interface ObservedMessage {
-  readonly id: string;
-  readonly provider: ProviderName;
-  readonly appId: string;
-  readonly kind: Kind;
-  readonly key: MessageKey;
-  readonly conversation: string;
-  readonly sender?: string;
-  readonly operator?: string;
-  readonly notEditable?: string;
-  /** Natural-key index entry (`findByKey`); absent for provisional records that have no key yet. */
-  readonly lookupKey?: string;
+export type ObservedMessage = Pick<
+  MessageHead,
+  | "id"
+  | "provider"
+  | "appId"
+  | "kind"
+  | "key"
+  | "conversation"
+  | "sender"
+  | "operator"
+  | "notEditable"
+  | "lookupKey"
+> & {
   /** When the message was sent, as the provider tells it (falls back to when we received it). */
   readonly sentAt: string;
-}
+};
 
 export function isEditable(head: Pick<MessageHead, "state" | "notEditable" | "resolvedId">): boolean {
   return head.state === "sent" && head.notEditable === undefined && head.resolvedId === undefined;

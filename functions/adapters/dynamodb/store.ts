@@ -67,6 +67,17 @@ async function guard<T>(call: Promise<T>): Promise<T> {
   }
 }
 
+/** Runs a conditional write: true when it happened, false when its condition did not hold. */
+async function conditionally(call: Promise<unknown>): Promise<boolean> {
+  try {
+    await guard(call);
+    return true;
+  } catch (error: unknown) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
 function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === "ConditionalCheckFailedException";
 }
@@ -358,31 +369,25 @@ export class DynamoMessageStore implements MessageStore {
   ): Promise<boolean> {
     const entries = Object.entries(change).filter(([, value]) => value !== undefined);
     if (entries.length === 0) return true;
-    try {
-      await guard(
-        this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { pk: messagePk(id), sk: INTENT_SK },
-            UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :v${i}`).join(", ")}`,
-            ConditionExpression: `intentId = :intentId${from !== undefined ? " AND #state = :from" : ""}`,
-            ExpressionAttributeNames: {
-              ...Object.fromEntries(entries.map(([name], i) => [`#f${i}`, name])),
-              ...(from !== undefined ? { "#state": "state" } : {}),
-            },
-            ExpressionAttributeValues: {
-              ...Object.fromEntries(entries.map(([, value], i) => [`:v${i}`, value])),
-              ":intentId": intentId,
-              ...(from !== undefined ? { ":from": from } : {}),
-            },
-          }),
-        ),
-      );
-      return true;
-    } catch (error: unknown) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionally(
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: messagePk(id), sk: INTENT_SK },
+          UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :v${i}`).join(", ")}`,
+          ConditionExpression: `intentId = :intentId${from !== undefined ? " AND #state = :from" : ""}`,
+          ExpressionAttributeNames: {
+            ...Object.fromEntries(entries.map(([name], i) => [`#f${i}`, name])),
+            ...(from !== undefined ? { "#state": "state" } : {}),
+          },
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(entries.map(([, value], i) => [`:v${i}`, value])),
+            ":intentId": intentId,
+            ...(from !== undefined ? { ":from": from } : {}),
+          },
+        }),
+      ),
+    );
   }
 
   async deleteIntent(id: string, intentId: string): Promise<void> {
@@ -419,7 +424,8 @@ export class DynamoMessageStore implements MessageStore {
   }
 
   async completeIdempotencyKey(key: string, requestHash: string, response: StoredResponse): Promise<void> {
-    await guard(
+    // A key released or reclaimed meanwhile keeps its new owner's record.
+    await conditionally(
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
@@ -430,9 +436,7 @@ export class DynamoMessageStore implements MessageStore {
           ExpressionAttributeValues: { ":done": "done", ":response": response, ":hash": requestHash },
         }),
       ),
-    ).catch((error: unknown) => {
-      if (!isConditionFailure(error)) throw error;
-    });
+    );
   }
 
   async releaseIdempotencyKey(key: string, requestHash: string): Promise<void> {
@@ -441,29 +445,23 @@ export class DynamoMessageStore implements MessageStore {
     });
   }
 
-  private async conditionalPut(
+  private conditionalPut(
     item: Record<string, unknown>,
     condition: string,
     values?: Record<string, unknown>,
     names?: Record<string, string>,
   ): Promise<boolean> {
-    try {
-      await guard(
-        this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: item,
-            ConditionExpression: condition,
-            ...(values ? { ExpressionAttributeValues: values } : {}),
-            ...(names ? { ExpressionAttributeNames: names } : {}),
-          }),
-        ),
-      );
-      return true;
-    } catch (error: unknown) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionally(
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: condition,
+          ...(values ? { ExpressionAttributeValues: values } : {}),
+          ...(names ? { ExpressionAttributeNames: names } : {}),
+        }),
+      ),
+    );
   }
 
   /** Deletes only if the condition holds; someone else's item (a newer lease, intent or key) stays. */
@@ -473,21 +471,17 @@ export class DynamoMessageStore implements MessageStore {
     values: Record<string, unknown>,
     names?: Record<string, string>,
   ): Promise<void> {
-    try {
-      await guard(
-        this.client.send(
-          new DeleteCommand({
-            TableName: this.tableName,
-            Key: key,
-            ConditionExpression: condition,
-            ExpressionAttributeValues: values,
-            ...(names ? { ExpressionAttributeNames: names } : {}),
-          }),
-        ),
-      );
-    } catch (error: unknown) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await conditionally(
+      this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: key,
+          ConditionExpression: condition,
+          ExpressionAttributeValues: values,
+          ...(names ? { ExpressionAttributeNames: names } : {}),
+        }),
+      ),
+    );
   }
 
   /** TTL for retention: each item expires RETENTION_DAYS after its own time (a head: the message's send time). */

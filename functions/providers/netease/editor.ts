@@ -1,7 +1,8 @@
 import { z } from "zod";
-import { BadRequestError, ConflictError, NotFoundError, UnprocessableError } from "../../core/errors.ts";
+import { ConflictError, NotFoundError, UnprocessableError } from "../../core/errors.ts";
 import type { Content, MessageHead } from "../../core/model.ts";
 import type { EditChange, EditPlan, ProviderEditor } from "../../core/provider.ts";
+import { parseWith } from "../../validation.ts";
 import type { NeteaseRestClient } from "./rest.ts";
 
 /** modifyMsg's documented limits (netease-yunxin-notes §2.2-2.3). */
@@ -122,14 +123,7 @@ export function createNeteaseEditor(config: NeteaseEditorConfig): ProviderEditor
     appId: config.appKey,
 
     parseChange(body: unknown): EditChange {
-      const parsed = NeteaseEditBody.safeParse(body);
-      if (!parsed.success) {
-        throw new BadRequestError("invalid edit for a Yunxin message", {
-          code: "validation_failed",
-          details: z.flattenError(parsed.error),
-        });
-      }
-      return parsed.data;
+      return parseWith(NeteaseEditBody, body, "invalid edit for a Yunxin message");
     },
 
     plan(head: MessageHead, change: EditChange): EditPlan {

@@ -1,9 +1,9 @@
-import { z } from "zod";
 import { BadRequestError } from "../../core/errors.ts";
 import type { Content, ObservedMessage } from "../../core/model.ts";
 import type { CallbackProvider, CallbackRequest, KeyLookup } from "../../core/provider.ts";
 import type { RecorderEvent } from "../../core/recorder.ts";
 import { logger } from "../../logger.ts";
+import { parseWith } from "../../validation.ts";
 import {
   CONVERSATIONS,
   ConversationCopy,
@@ -70,26 +70,24 @@ export function createNeteaseProvider(config: NeteaseProviderConfig): CallbackPr
       const copy = parseCopy(request.body);
       const at = request.receivedAt.toISOString();
       if (copy.eventType === "1") {
-        const parsed = ConversationCopy.safeParse(copy);
-        if (!parsed.success) throw invalid("conversation message copy", parsed.error);
-        const message = observed(parsed.data);
+        const conversation = parseWith(ConversationCopy, copy, "invalid conversation message copy");
+        const message = observed(conversation);
         if (!message) {
           logger.info("message copy of an unknown conversation type ignored", {
-            convType: parsed.data.convType,
+            convType: conversation.convType,
           });
           return [];
         }
-        return [{ type: "observed", message, content: contentOf(parsed.data), at }];
+        return [{ type: "observed", message, content: contentOf(conversation), at }];
       }
       if (copy.eventType === "7" || copy.eventType === "8") {
-        const parsed = RecallCopy.safeParse(copy);
-        if (!parsed.success) throw invalid("recall copy", parsed.error);
-        const msgId = parsed.data.deleteMsgid ?? parsed.data.msgidServer ?? parsed.data.msgid;
+        const recall = parseWith(RecallCopy, copy, "invalid recall copy");
+        const msgId = recall.deleteMsgid ?? recall.msgidServer ?? recall.msgid;
         if (msgId === undefined) {
           logger.warn("recall copy without a message id ignored", { eventType: copy.eventType });
           return [];
         }
-        const actor = parsed.data.from ?? parsed.data.fromAccount;
+        const actor = recall.from ?? recall.fromAccount;
         return [
           { type: "recalled", id: neteaseId(appKey, msgId), ...(actor !== undefined ? { actor } : {}), at },
         ];
@@ -125,6 +123,3 @@ export function contentOf(copy: Pick<ConversationCopy, "body" | "attach" | "ext"
   if (copy.ext !== undefined && copy.ext !== "") content.extension = copy.ext;
   return content;
 }
-
-const invalid = (what: string, error: z.ZodError) =>
-  new BadRequestError(`invalid ${what}`, { code: "validation_failed", details: z.flattenError(error) });

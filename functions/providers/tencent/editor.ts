@@ -1,7 +1,8 @@
 import { z } from "zod";
-import { BadRequestError, UnprocessableError } from "../../core/errors.ts";
+import { UnprocessableError } from "../../core/errors.ts";
 import type { Content, MessageHead } from "../../core/model.ts";
 import type { EditChange, EditPlan, ProviderEditor } from "../../core/provider.ts";
+import { parseWith } from "../../validation.ts";
 import { MsgBody } from "./callback.ts";
 import { contentBytes, elementProblems, MAX_CONTENT_BYTES } from "./elements.ts";
 import type { TencentRestClient } from "./rest.ts";
@@ -59,14 +60,7 @@ export function createTencentEditor(config: TencentEditorConfig): ProviderEditor
     appId: config.sdkAppId,
 
     parseChange(body: unknown): EditChange {
-      const parsed = TencentEditBody.safeParse(body);
-      if (!parsed.success) {
-        throw new BadRequestError("invalid edit for a Tencent message", {
-          code: "validation_failed",
-          details: z.flattenError(parsed.error),
-        });
-      }
-      return parsed.data;
+      return parseWith(TencentEditBody, body, "invalid edit for a Tencent message");
     },
 
     plan(head: MessageHead, change: EditChange): EditPlan {

@@ -1,9 +1,9 @@
-import { z } from "zod";
 import { BadRequestError } from "../../core/errors.ts";
 import type { Content, MessageHead, MessageKey, ObservedMessage } from "../../core/model.ts";
 import type { CallbackProvider, CallbackRequest, KeyLookup } from "../../core/provider.ts";
 import type { RecorderEvent } from "../../core/recorder.ts";
 import { parseJsonBody } from "../../json.ts";
+import { parseWith } from "../../validation.ts";
 import {
   type C2CAfterModifyMsg,
   type C2CAfterMsgWithDraw,
@@ -223,14 +223,12 @@ export function createTencentProvider(config: TencentProviderConfig): CallbackPr
         throw new BadRequestError("CallbackCommand in the URL and in the body differ");
       }
       if (!RECORDED_COMMANDS.has(command)) return [];
-      const parsed = TencentCallback.safeParse({ ...(json as object), CallbackCommand: command });
-      if (!parsed.success) {
-        throw new BadRequestError(`invalid ${command} callback`, {
-          code: "validation_failed",
-          details: z.flattenError(parsed.error),
-        });
-      }
-      return toEvents(parsed.data, request.receivedAt);
+      const callback = parseWith(
+        TencentCallback,
+        { ...(json as object), CallbackCommand: command },
+        `invalid ${command} callback`,
+      );
+      return toEvents(callback, request.receivedAt);
     },
 
     lookup(params): KeyLookup | undefined {

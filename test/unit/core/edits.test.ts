@@ -13,6 +13,7 @@ import type { ProviderEditor } from "../../../functions/core/provider.ts";
 import { MessageQueries } from "../../../functions/core/queries.ts";
 import { ensureTable, type LocalDynamo, startDynalite } from "../../../local/dynamo.ts";
 import { manualClock } from "../../helpers/clock.ts";
+import { c2cHead } from "../../helpers/heads.ts";
 import { tencentProvider } from "../../helpers/tencent.ts";
 
 /** A provider editor whose modify and read-back do what each test scripts (the protocol is under test). */
@@ -60,21 +61,7 @@ describe("EditService protocol (virtual clock, dynalite)", () => {
 
   async function message(content: Content = { CloudCustomData: "v1" }): Promise<MessageHead> {
     const id = messageId("c2c", [randomUUID()]);
-    const head: MessageHead = {
-      id,
-      provider: "tencent",
-      appId: "1400000000",
-      kind: "c2c",
-      key: { from: "a", to: "b", msgKey: "1_2_3" },
-      conversation: "c2c:a:b",
-      state: "sent",
-      version: 1,
-      content,
-      contentHash: contentHash(content),
-      createdAt: "2026-06-01T00:00:00.000Z",
-      updatedAt: "2026-06-01T00:00:00.000Z",
-      rev: 1,
-    };
+    const head = c2cHead(content, { id });
     await store.putHead(head, undefined);
     await store.putVersion(id, {
       version: 1,

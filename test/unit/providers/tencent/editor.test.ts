@@ -5,6 +5,7 @@ import type { MessageHead } from "../../../../functions/core/model.ts";
 import { createTencentEditor, replaceText } from "../../../../functions/providers/tencent/editor.ts";
 import { TencentRestClient } from "../../../../functions/providers/tencent/rest.ts";
 import { UserSigCache } from "../../../../functions/providers/tencent/usersig.ts";
+import { c2cHead } from "../../../helpers/heads.ts";
 
 const text = (value: string) => ({ MsgType: "TIMTextElem", MsgContent: { Text: value } });
 const face = { MsgType: "TIMFaceElem", MsgContent: { Index: 1, Data: "smile" } };
@@ -21,20 +22,7 @@ const editor = createTencentEditor({
   }),
 });
 
-const head = (content: Record<string, unknown>): MessageHead => ({
-  id: "c2c_aaaaaaaaaaaaaaaaaaaaaaaaaa",
-  provider: "tencent",
-  appId: "1400000000",
-  kind: "c2c",
-  key: { from: "a", to: "b", msgKey: "1_2_3" },
-  conversation: "c2c:a:b",
-  state: "sent",
-  version: 1,
-  content,
-  createdAt: "2026-01-01T00:00:00.000Z",
-  updatedAt: "2026-01-01T00:00:00.000Z",
-  rev: 1,
-});
+const head = (content: Record<string, unknown>): MessageHead => c2cHead(content);
 
 describe("replaceText", () => {
   it("puts the text into the first text element, drops other text elements and keeps the rest", () => {
