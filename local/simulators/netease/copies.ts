@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { Agent, request } from "undici";
+import type { Signing } from "../common/sender.ts";
 import type { MessageRecord, Team } from "./store.ts";
 
 /**
@@ -79,7 +79,7 @@ export function recallCopy(record: MessageRecord, recalledBy: string, msg: strin
   return body;
 }
 
-export interface CopySenderOptions {
+export interface CopySigningOptions {
   readonly appKey: string;
   readonly appSecret: string;
   readonly now: () => number;
@@ -87,57 +87,20 @@ export interface CopySenderOptions {
   readonly failed: () => void;
 }
 
-/** How long the receiver gets to answer; Yunxin's 抄送 timeout is UNCONFIRMED (2 s like its callbacks, §3.3). */
-const COPY_TIMEOUT_MS = 2_000;
-
 /**
- * Posts copies as Yunxin does: one configured URL, JSON body, headers AppKey / CurTime (ms) / MD5 /
- * CheckSum. One attempt (Yunxin's retry policy is UNCONFIRMED). Never throws: a network error, a timeout
- * or a non-200 HTTP status counts as a failure; the answer body is read and otherwise ignored.
+ * Copies posted as Yunxin does (by the shared Sender: one configured URL, one attempt, 2 s): JSON body,
+ * headers AppKey / CurTime (ms) / MD5 / CheckSum. Yunxin's retry policy is UNCONFIRMED. Delivered =
+ * HTTP 200; the answer body is read and otherwise ignored.
  */
-export class CopySender {
-  readonly #options: CopySenderOptions;
-  readonly #agent = new Agent({ keepAliveTimeout: 10_000, connections: 8 });
-  readonly #inFlight = new Set<Promise<void>>();
-  #url: string | undefined;
-
-  constructor(options: CopySenderOptions, url: string | undefined) {
-    this.#options = options;
-    this.#url = url;
-  }
-
-  setUrl(url: string | undefined): void {
-    this.#url = url;
-  }
-
-  /** Resolves once the receiver answered or the delivery failed; no-op without a copy URL. */
-  send(body: CopyBody): Promise<void> {
-    const url = this.#url;
-    if (url === undefined) return Promise.resolve();
-    const delivery = this.#deliver(url, body);
-    this.#inFlight.add(delivery);
-    void delivery.finally(() => this.#inFlight.delete(delivery));
-    return delivery;
-  }
-
-  async idle(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
-  }
-
-  async close(): Promise<void> {
-    await this.idle();
-    await this.#agent.close();
-  }
-
-  async #deliver(url: string, body: CopyBody): Promise<void> {
-    const { appKey, appSecret, now } = this.#options;
-    try {
+export function copySigning(options: CopySigningOptions): Signing<CopyBody> {
+  const { appKey, appSecret, now } = options;
+  return {
+    post(url, body) {
       const bytes = Buffer.from(JSON.stringify(body), "utf8");
       const md5 = md5Hex(bytes);
       const curTime = String(now());
-      const response = await request(url, {
-        method: "POST",
-        dispatcher: this.#agent,
+      return {
+        url,
         headers: {
           "content-type": "application/json",
           AppKey: appKey,
@@ -146,13 +109,10 @@ export class CopySender {
           CheckSum: copyCheckSum(appSecret, md5, curTime),
         },
         body: bytes,
-        signal: AbortSignal.timeout(COPY_TIMEOUT_MS),
-      });
-      await response.body.text();
-      if (response.statusCode !== 200) throw new Error(`answered ${response.statusCode}`);
-      this.#options.delivered();
-    } catch {
-      this.#options.failed();
-    }
-  }
+      };
+    },
+    accepts: () => true,
+    delivered: options.delivered,
+    failed: options.failed,
+  };
 }

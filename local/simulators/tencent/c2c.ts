@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import { customData, readChange } from "./change.ts";
+import { customData, modify, readChange } from "./change.ts";
 import { parseMsgBody } from "./elements.ts";
 import { Code, TencentError } from "./errors.ts";
 import {
@@ -13,7 +13,7 @@ import {
   requireUint32,
 } from "./fields.ts";
 import { type ApiSpec, seconds, takeWithinBudget } from "./handler.ts";
-import { applyChange, markRecalled } from "./store.ts";
+import { markRecalled } from "./store.ts";
 
 /** Recalled messages stay in roaming history, flagged (tencent-chat-notes §5.4). */
 const RECALLED_FLAG = 8;
@@ -79,35 +79,20 @@ export const modifyC2CMsg: ApiSpec = {
   command: "modify_c2c_msg",
   carriesMessage: true,
   echoes: true,
-  handle({ admin, nowMs, store }, body) {
+  handle(context, body) {
     const from = requireString(body, "From_Account", Code.fromAccount);
     const to = requireString(body, "To_Account", Code.toAccount);
     const msgKey = requireMsgKey(body);
-    const change = readChange(body, nowMs);
-    const message = store.c2c(from, to, msgKey);
-    if (message === undefined) throw new TencentError(Code.messageNotFound, "message not found");
-    if (message.recalled) throw new TencentError(Code.messageRecalled, "message has been recalled");
-    applyChange(message, change);
-    return {
-      info: "succeed",
-      callbacks: [
-        {
-          command: "C2C.CallbackAfterModifyMsg",
-          body: {
-            Operator_Account: admin,
-            From_Account: message.From_Account,
-            To_Account: message.To_Account,
-            MsgRandom: message.MsgRandom,
-            MsgSeq: message.MsgSeq,
-            MsgTime: message.MsgTime,
-            MsgKey: message.MsgKey,
-            MsgBody: message.MsgBody,
-            ...customData(message.CloudCustomData),
-            EventTime: nowMs,
-          },
-        },
-      ],
-    };
+    const change = readChange(body, context.nowMs);
+    const message = context.store.c2c(from, to, msgKey);
+    return modify(context, message, change, "C2C.CallbackAfterModifyMsg", (m) => ({
+      From_Account: m.From_Account,
+      To_Account: m.To_Account,
+      MsgRandom: m.MsgRandom,
+      MsgSeq: m.MsgSeq,
+      MsgTime: m.MsgTime,
+      MsgKey: m.MsgKey,
+    }));
   },
 };
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { customData, readChange } from "./change.ts";
+import { customData, modify, readChange } from "./change.ts";
 import { parseMsgBody } from "./elements.ts";
 import { Code, TencentError } from "./errors.ts";
 import {
@@ -13,7 +13,7 @@ import {
   requireUint32,
 } from "./fields.ts";
 import { type ApiContext, type ApiSpec, seconds, takeWithinBudget } from "./handler.ts";
-import { applyChange, GROUP_TYPES, type Group, type GroupType, markRecalled } from "./store.ts";
+import { GROUP_TYPES, type Group, type GroupType, markRecalled } from "./store.ts";
 
 /** Group ids are at most 48 bytes (create_group page). */
 const MAX_GROUP_ID_BYTES = 48;
@@ -109,36 +109,20 @@ export const modifyGroupMsg: ApiSpec = {
   carriesMessage: true,
   echoes: true,
   handle(context, body) {
-    const { admin, nowMs, store } = context;
     const msgSeq = requireInteger(body, "MsgSeq", Code.invalidRequest, 1);
-    const change = readChange(body, nowMs);
+    const change = readChange(body, context.nowMs);
     const group = requireGroup(context, body);
     // Documented as unsupported for live groups; the code is synthetic (Tencent's is not documented).
     if (group.type === "AVChatRoom") {
       throw new TencentError(Code.groupNoPermission, "messages of AVChatRoom groups cannot be modified");
     }
     const topicId = topicOf(group, body);
-    const message = store.groupMessage(group, topicId, msgSeq);
-    if (message === undefined) throw new TencentError(Code.messageNotFound, "message not found");
-    if (message.recalled) throw new TencentError(Code.messageRecalled, "message has been recalled");
-    applyChange(message, change);
-    return {
-      info: "succeed",
-      callbacks: [
-        {
-          command: "Group.CallbackAfterModifyMsg",
-          body: {
-            Operator_Account: admin,
-            GroupId: group.id,
-            TopicId: topicId ?? "",
-            MsgSeq: message.MsgSeq,
-            MsgBody: message.MsgBody,
-            ...customData(message.CloudCustomData),
-            EventTime: nowMs,
-          },
-        },
-      ],
-    };
+    const message = context.store.groupMessage(group, topicId, msgSeq);
+    return modify(context, message, change, "Group.CallbackAfterModifyMsg", (m) => ({
+      GroupId: group.id,
+      TopicId: topicId ?? "",
+      MsgSeq: m.MsgSeq,
+    }));
   },
 };
 

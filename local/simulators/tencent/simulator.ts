@@ -1,11 +1,22 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
+import type { IncomingMessage } from "node:http";
+import { Counter } from "../common/counter.ts";
+import { Sender } from "../common/sender.ts";
+import {
+  type Listening,
+  type ListenOptions,
+  listen,
+  type Outcome,
+  REQUEST_LIMIT_BYTES,
+  type RequestBody,
+  type RequestStats,
+  type Routed,
+  SimulatorServer,
+  type Timing,
+} from "../common/server.ts";
 import { C2C_APIS } from "./c2c.ts";
-import { type CallbackJob, CallbackSender } from "./callbacks.ts";
-import { Counter } from "./counter.ts";
+import { type Callback, callbackSigning } from "./callbacks.ts";
 import { Code, TencentError } from "./errors.ts";
-import { FaultQueue, type TencentFault } from "./faults.ts";
+import type { TencentErrorFault } from "./faults.ts";
 import type { JsonObject } from "./fields.ts";
 import { GROUP_APIS, isGroupType } from "./group.ts";
 import type { ApiSpec } from "./handler.ts";
@@ -19,9 +30,9 @@ import {
 } from "./store.ts";
 import { verifyUserSig } from "./usersig.ts";
 
-export type EchoTiming = "before-answer" | "after-answer" | "none";
+export type EchoTiming = Timing;
 
-export interface TencentSimulatorOptions {
+export interface TencentSimulatorOptions extends ListenOptions {
   readonly sdkAppId: string;
   /** Verifies UserSigs (HMAC key, as in the console). */
   readonly secretKey: string;
@@ -39,21 +50,15 @@ export interface TencentSimulatorOptions {
    * Other callbacks (send, recall) are always delivered before the answer.
    */
   readonly echo?: EchoTiming;
-  readonly host?: string;
-  readonly port?: number;
   /** Milliseconds clock for MsgTime, EventTime, RequestTime, UserSig expiry and rate limits. */
   readonly now?: () => number;
 }
 
-export interface TencentSimulatorStats {
-  /** Every request that arrived, by command name (last path segment). */
-  readonly calls: Readonly<Record<string, number>>;
-  /** Requests refused with 60007. */
-  readonly rateLimited: Readonly<Record<string, number>>;
-  /** Requests handled with ErrorCode 0 (for writes: the change took effect), answered or not. */
-  readonly applied: Readonly<Record<string, number>>;
-  /** Requests that consumed an injected fault. */
-  readonly faulted: Readonly<Record<string, number>>;
+/**
+ * Request counts by command name (the last path segment): `rateLimited` are the 60007 refusals,
+ * `applied` the ErrorCode 0 answers.
+ */
+export interface TencentSimulatorStats extends RequestStats {
   /** Callbacks the receiver answered with HTTP 200 and JSON, by CallbackCommand. */
   readonly callbacksDelivered: Readonly<Record<string, number>>;
   /** Callbacks that failed (network, timeout, non-200, non-JSON), by CallbackCommand. */
@@ -69,97 +74,52 @@ const APIS: ReadonlyMap<string, ApiSpec> = new Map(
 
 /** Send and modify requests above 12 KB are refused (93000, §4.4); other bodies get a generous cap. */
 const MESSAGE_LIMIT_BYTES = 12 * 1024;
-const REQUEST_LIMIT_BYTES = 1024 * 1024;
 const UINT32_MAX = 4_294_967_295;
-
-interface Outcome {
-  readonly envelope: JsonObject;
-  readonly callbacks: readonly CallbackJob[];
-  readonly timing: EchoTiming;
-}
 
 /**
  * Tencent Cloud Chat's REST API on loopback, for tests and the local stack: the URL, UserSig, rate and
  * body checks of the real service (tencent-chat-notes §4, §5, §6, §7), an in-memory message store, and
  * the message callbacks it triggers posted to the configured URL (§1, §2). Faults can be injected.
  */
-export class TencentSimulator {
-  readonly url: string;
+export class TencentSimulator extends SimulatorServer<TencentErrorFault, Callback> {
+  protected readonly sender: Sender<Callback>;
   readonly #options: TencentSimulatorOptions;
-  readonly #server: Server;
   readonly #now: () => number;
   readonly #echo: EchoTiming;
   readonly #store = new MessageStore();
-  readonly #faults = new FaultQueue();
   readonly #limiter: RateLimiter;
-  readonly #callbacks: CallbackSender;
-  readonly #closing = new AbortController();
-  readonly #counters = {
-    calls: new Counter(),
-    rateLimited: new Counter(),
-    applied: new Counter(),
-    faulted: new Counter(),
-    callbacksDelivered: new Counter(),
-    callbackFailures: new Counter(),
-  };
-  #closed: Promise<void> | undefined;
+  readonly #callbacks = { delivered: new Counter(), failed: new Counter() };
 
   static async start(options: TencentSimulatorOptions): Promise<TencentSimulator> {
     checkOptions(options);
-    const server = createServer();
-    server.keepAliveTimeout = 65_000;
-    const host = options.host ?? "127.0.0.1";
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(options.port ?? 0, host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-    const { port } = server.address() as AddressInfo;
-    return new TencentSimulator(options, server, `http://${host.includes(":") ? `[${host}]` : host}:${port}`);
+    return new TencentSimulator(options, await listen(options));
   }
 
-  private constructor(options: TencentSimulatorOptions, server: Server, url: string) {
-    this.url = url;
+  private constructor(options: TencentSimulatorOptions, listening: Listening) {
+    super(listening, {
+      name: "tencent",
+      contentType: "application/json; charset=utf-8",
+      // An unexpected error is answered like Tencent's 70500.
+      internalCode: Code.internal,
+      fail,
+      errorText: (fault) => fault.info,
+    });
     this.#options = options;
-    this.#server = server;
     this.#now = options.now ?? Date.now;
     this.#echo = options.echo ?? "before-answer";
     this.#limiter = new RateLimiter(options.ratePerSecond ?? 200);
-    this.#callbacks = new CallbackSender(
-      {
-        sdkAppId: options.sdkAppId,
-        ...(options.callbackToken !== undefined ? { callbackToken: options.callbackToken } : {}),
-        now: this.#now,
-        delivered: this.#counters.callbacksDelivered,
-        failed: this.#counters.callbackFailures,
-      },
-      options.callbackUrl,
-    );
-    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-      this.#serve(req, res).catch((error: unknown) => {
-        // Handlers refuse with TencentError; anything else is a simulator bug, answered like Tencent's 70500.
-        const reason = error instanceof Error ? error.message : String(error);
-        process.stderr.write(`tencent simulator error: ${reason}\n`);
-        if (!res.headersSent && !res.destroyed) answer(res, fail(Code.internal, "internal error"));
-      });
+    const signing = callbackSigning({
+      sdkAppId: options.sdkAppId,
+      ...(options.callbackToken !== undefined ? { callbackToken: options.callbackToken } : {}),
+      now: this.#now,
+      delivered: this.#callbacks.delivered,
+      failed: this.#callbacks.failed,
     });
+    this.sender = new Sender(signing, options.callbackUrl);
   }
 
   setCallbackUrl(url: string | undefined): void {
-    if (url !== undefined) new URL(url);
-    this.#callbacks.setUrl(url);
-  }
-
-  /** Queues a fault; faults are consumed in order, `times` (default 1) each, by requests they match. */
-  inject(fault: TencentFault): void {
-    this.#faults.add(fault);
-  }
-
-  /** Injected faults not consumed yet. */
-  get pendingFaults(): number {
-    return this.#faults.size;
+    this.sender.setUrl(url);
   }
 
   /** Test back door: creates a group without REST validation (use create_group to test those). */
@@ -182,94 +142,34 @@ export class TencentSimulator {
   }
 
   get stats(): TencentSimulatorStats {
-    const c = this.#counters;
     return {
-      calls: c.calls.snapshot(),
-      rateLimited: c.rateLimited.snapshot(),
-      applied: c.applied.snapshot(),
-      faulted: c.faulted.snapshot(),
-      callbacksDelivered: c.callbacksDelivered.snapshot(),
-      callbackFailures: c.callbackFailures.snapshot(),
+      ...this.requestStats(),
+      callbacksDelivered: this.#callbacks.delivered.snapshot(),
+      callbackFailures: this.#callbacks.failed.snapshot(),
     };
   }
 
-  /** Resolves once every callback sent so far has been answered or has failed. */
-  idle(): Promise<void> {
-    return this.#callbacks.idle();
-  }
-
-  /** Stops listening, drops open connections, lets started callbacks finish (≤ 2 s each). Idempotent. */
-  close(): Promise<void> {
-    this.#closed ??= (async () => {
-      this.#closing.abort();
-      await new Promise<void>((resolve) => {
-        this.#server.close(() => resolve());
-        this.#server.closeAllConnections();
-      });
-      await this.#callbacks.close();
-    })();
-    return this.#closed;
-  }
-
-  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // Read the whole body first, whatever happens next, so keep-alive connections stay usable.
-    let body: { bytes: Buffer; size: number };
-    try {
-      body = await readBody(req);
-    } catch {
-      return; // the client went away mid-body: nobody to answer
-    }
-    const url = new URL(req.url ?? "/", "http://simulator");
+  /** The API is the command name, the last path segment. */
+  protected route(req: IncomingMessage, url: URL, body: RequestBody): Routed<Callback> {
     const path = /^\/v4\/([^/]+)\/([^/]+)$/.exec(url.pathname);
-    const api = path?.[2] ?? url.pathname;
-    this.#counters.calls.bump(api);
-
-    const fault = this.#faults.take(api);
-    if (fault !== undefined) this.#counters.faulted.bump(api);
-    switch (fault?.kind) {
-      case "error":
-        return answer(res, fail(fault.code, fault.info ?? "injected fault"));
-      case "http-status":
-        return gatewayPage(res, fault.status);
-      case "reset-before-apply":
-        return reset(res);
-      case "delay":
-        try {
-          await sleep(fault.ms, undefined, { signal: this.#closing.signal });
-        } catch {
-          return reset(res);
-        }
-        break;
-    }
-
-    const handled = this.#handle(req.method, url, path, body);
-    const outcome =
-      fault?.kind === "reset-after-apply-silently" ? { ...handled, timing: "none" as const } : handled;
-    const clientIp = (req.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, "");
-    const deliver = async () => {
-      for (const job of outcome.callbacks) await this.#callbacks.send(job, clientIp);
-    };
-    if (outcome.timing === "before-answer") await deliver();
-    if (fault?.kind === "reset-after-apply" || fault?.kind === "reset-after-apply-silently") reset(res);
-    else await answer(res, outcome.envelope);
-    if (outcome.timing === "after-answer") void deliver();
+    return { api: path?.[2] ?? url.pathname, handle: () => this.#handle(req, url, path, body) };
   }
 
   /** Everything Tencent checks, in order; a TencentError anywhere means nothing was applied. */
   #handle(
-    method: string | undefined,
+    req: IncomingMessage,
     url: URL,
     path: RegExpExecArray | null,
-    body: { bytes: Buffer; size: number },
-  ): Outcome {
+    body: RequestBody,
+  ): Outcome<Callback> {
     try {
       const nowMs = this.#now();
-      if (method !== "POST") throw new TencentError(Code.urlParse, "only POST is supported");
+      if (req.method !== "POST") throw new TencentError(Code.urlParse, "only POST is supported");
       this.#authenticate(url.searchParams, nowMs);
       const spec = path === null ? undefined : APIS.get(`${path[1]}/${path[2]}`);
       if (spec === undefined) throw new TencentError(Code.badResource, `no such API: ${url.pathname}`);
       if (!this.#limiter.admit(spec.command, nowMs)) {
-        this.#counters.rateLimited.bump(spec.command);
+        this.requests.rateLimited.bump(spec.command);
         throw new TencentError(Code.rateLimited, "REST API call frequency exceeds the limit");
       }
       if (body.size > (spec.carriesMessage ? MESSAGE_LIMIT_BYTES : REQUEST_LIMIT_BYTES)) {
@@ -277,15 +177,16 @@ export class TencentSimulator {
       }
       const json = parseJson(body.bytes, spec.service === "openim" ? Code.json : Code.jsonParse);
       const handled = spec.handle({ admin: this.#options.adminIdentifier, nowMs, store: this.#store }, json);
-      this.#counters.applied.bump(spec.command);
+      this.requests.applied.bump(spec.command);
+      const clientIp = (req.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, "");
       return {
         envelope: { ActionStatus: "OK", ErrorInfo: handled.info ?? "", ErrorCode: 0, ...handled.answer },
-        callbacks: handled.callbacks ?? [],
+        notifications: (handled.callbacks ?? []).map((job) => ({ ...job, clientIp })),
         timing: spec.echoes ? this.#echo : "before-answer",
       };
     } catch (error: unknown) {
       if (!(error instanceof TencentError)) throw error;
-      return { envelope: fail(error.code, error.info), callbacks: [], timing: "none" };
+      return { envelope: fail(error.code, error.info), notifications: [], timing: "none" };
     }
   }
 
@@ -324,17 +225,6 @@ function checkOptions(options: TencentSimulatorOptions): void {
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<{ bytes: Buffer; size: number }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    // Past the cap the rest is still read (and dropped): the answer is 93000 either way.
-    if (size <= REQUEST_LIMIT_BYTES) chunks.push(chunk);
-  }
-  return { bytes: Buffer.concat(chunks), size };
-}
-
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The body must be a JSON object; openim answers 90001 otherwise, the group service 60003. */
@@ -356,31 +246,3 @@ const fail = (code: number, info: string): JsonObject => ({
   ErrorInfo: info,
   ErrorCode: code,
 });
-
-/** Writes the JSON answer; resolves when it was handed to the socket (or the socket went away). */
-function answer(res: ServerResponse, envelope: JsonObject): Promise<void> {
-  if (res.destroyed || res.writableEnded) return Promise.resolve();
-  const text = JSON.stringify(envelope);
-  return new Promise((resolve) => {
-    res.once("close", resolve);
-    res.writeHead(200, {
-      "content-type": "application/json; charset=utf-8",
-      "content-length": Buffer.byteLength(text),
-    });
-    res.end(text, resolve);
-  });
-}
-
-/** What a gateway in front of Tencent answers on trouble: an HTML page, not the JSON envelope. */
-function gatewayPage(res: ServerResponse, status: number): void {
-  const text = `<html><head><title>${status}</title></head><body><center><h1>${status}</h1></center></body></html>`;
-  res.writeHead(status, { "content-type": "text/html", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-}
-
-/** A TCP reset, as when a connection drops mid-request; the client sees ECONNRESET / "other side closed". */
-function reset(res: ServerResponse): void {
-  const socket = res.socket;
-  if (socket !== null && !socket.destroyed) socket.resetAndDestroy();
-  else res.destroy();
-}

@@ -44,6 +44,8 @@ export interface StoredGroupMessage extends StoredBase {
 export type StoredMessage = StoredC2CMessage | StoredGroupMessage;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+/** A stored message of either kind, as the handlers change it. */
+export type MessageRecord = Mutable<StoredBase>;
 type C2CRecord = Mutable<StoredC2CMessage> & { readonly order: number };
 type GroupRecord = Mutable<StoredGroupMessage>;
 
@@ -197,14 +199,14 @@ export class MessageStore {
 }
 
 /** Overwrites only the fields the modify request carried (modify_c2c_msg / modify_group_msg). */
-export function applyChange(record: Mutable<StoredBase>, change: Change): void {
+export function applyChange(record: MessageRecord, change: Change): void {
   if (change.msgBody !== undefined) record.MsgBody = change.msgBody;
   if (change.cloudCustomData !== undefined) record.CloudCustomData = change.cloudCustomData;
   record.modifiedAtMs = change.nowMs;
   record.modifications += 1;
 }
 
-export function markRecalled(record: Mutable<StoredBase>, nowMs: number): void {
+export function markRecalled(record: MessageRecord, nowMs: number): void {
   record.recalled = true;
   record.recalledAtMs = nowMs;
 }
