@@ -47,8 +47,15 @@ export function createDependencies(config: Config, overrides: Partial<Dependenci
       config.tableName,
       config.retentionDays !== undefined ? { retentionDays: config.retentionDays } : {},
     );
+  // Short timeouts: the fallback queue is the recorder's last resort inside Tencent's 2 s.
   const sqs =
-    config.fallbackQueueUrl || config.editQueueUrl ? new SQSClient({ region: config.region }) : undefined;
+    config.fallbackQueueUrl || config.editQueueUrl
+      ? new SQSClient({
+          region: config.region,
+          maxAttempts: 2,
+          requestHandler: { connectionTimeout: 300, requestTimeout: 600 },
+        })
+      : undefined;
   const providers = overrides.providers ?? createProviders(config);
   const queries = new MessageQueries(store, providers);
   const limiter = overrides.limiter ?? new SlidingWindowLimiter(rateRule(config));
@@ -59,10 +66,10 @@ export function createDependencies(config: Config, overrides: Partial<Dependenci
       ...DEFAULT_EDIT_OPTIONS,
       waitBudgetMs: config.editWaitMs,
       idempotencyTtlMs: config.idempotencyTtlMs,
-      scheduleResolve: (id, delayMs) => {
+      scheduleResolve: async (id, delayMs) => {
         if (sqs && config.editQueueUrl) {
-          // In AWS a delayed queue message survives this instance; the editor's queue consumer resolves.
-          sendTask(sqs, config.editQueueUrl, { action: "resolve", target: { id } }, delayMs).catch(
+          // In AWS a delayed queue message survives this instance (awaited: a frozen Lambda sends nothing).
+          await sendTask(sqs, config.editQueueUrl, { action: "resolve", target: { id } }, delayMs).catch(
             (error: unknown) => logger.warn("could not schedule resolution", { id, error: String(error) }),
           );
           return;

@@ -33,13 +33,26 @@ export async function invoke(event: unknown): Promise<Reply> {
   }
 }
 
-/** Statuses worth another delivery: busy, rate-limited, provider trouble, unknown outcome. */
-const RETRYABLE = new Set([409, 429, 500, 502, 503, 504]);
+/** Statuses worth another delivery: rate-limited, provider or store trouble, unknown outcome. */
+const RETRYABLE = new Set([429, 500, 502, 503, 504]);
+/** 409s that pass (a busy message), unlike recalled or not editable. */
+const RETRYABLE_CONFLICTS = new Set([
+  "lease_held",
+  "previous_edit_unknown",
+  "write_contention",
+  "idempotency_in_progress",
+]);
+
+function retryable(reply: Reply): boolean {
+  if (RETRYABLE.has(reply.status)) return true;
+  const code = (reply.body as { error?: { code?: string } } | undefined)?.error?.code;
+  return reply.status === 409 && code !== undefined && RETRYABLE_CONFLICTS.has(code);
+}
 
 export async function consumeQueue(event: SQSEvent): Promise<SQSBatchResponse> {
   return eachRecord(event, async (body, record) => {
     const reply = await invoke(body);
-    if (RETRYABLE.has(reply.status)) throw new Error(`status ${reply.status}`);
+    if (retryable(reply)) throw new Error(`status ${reply.status}`);
     if (reply.status >= 400) {
       // A permanent refusal (bad request, gone, not editable): retrying cannot change it.
       logger.error("queued operation refused", {

@@ -20,7 +20,7 @@ import {
 } from "./model.ts";
 import type { EditPlan, ProviderEditor } from "./provider.ts";
 import type { MessageQueries } from "./queries.ts";
-import type { EchoMatcher, RecorderEvent } from "./recorder.ts";
+import type { EchoMatcher } from "./recorder.ts";
 import type { EditIntent, MessageStore } from "./store.ts";
 import { appendVersion } from "./versions.ts";
 
@@ -52,7 +52,7 @@ export interface EditServiceOptions {
   readonly echoGraceMs: number;
   readonly clock?: Clock;
   /** Asks for `resolve(id)` to run again after a delay (a timer locally, a delayed queue message in AWS). */
-  readonly scheduleResolve?: (id: string, delayMs: number) => void;
+  readonly scheduleResolve?: (id: string, delayMs: number) => Promise<void> | void;
 }
 
 export const DEFAULT_EDIT_OPTIONS: EditServiceOptions = {
@@ -63,7 +63,11 @@ export const DEFAULT_EDIT_OPTIONS: EditServiceOptions = {
   echoGraceMs: 120_000,
 };
 
-export type ResolveOutcome = "applied" | "not-applied" | "unknown" | "none";
+/** `abandoned`: still unknown long past its deadline; dropped so that the next edit can proceed. */
+export type ResolveOutcome = "applied" | "not-applied" | "abandoned" | "unknown" | "none";
+
+/** Versions im-edit itself wrote: their late echoes are not someone else's edits. */
+const OWN_SOURCES: ReadonlySet<string> = new Set(["api", "auto", "restore"]);
 
 /**
  * The edit protocol (ARCHITECTURE.md "Storage rules"), one message at a time:
@@ -138,10 +142,17 @@ export class EditService {
             content: {},
             purged: { at, by: actor, reason },
           });
+          // The idempotent replay of that edit would show the purged content again.
+          if (version.idempotencyKey !== undefined)
+            await this.store.forgetIdempotencyKey(version.idempotencyKey);
           purged++;
         }
         nextToken = page.nextToken;
       } while (nextToken);
+      // A settled intent keeps the content before and after its edit until its TTL: it goes with the purge.
+      const intent = await this.store.getIntent(head.id);
+      if (intent?.state === "applied")
+        await this.store.deleteIntent(head.id, intent.intentId, { evenIfApplied: true });
       return { head, purged };
     } finally {
       await this.store.releaseLease(head.id, owner);
@@ -149,54 +160,75 @@ export class EditService {
   }
 
   /**
-   * Settles an edit whose outcome was unknown: the echo (already matched) or a read-back decides.
-   * Called by the scheduler, and before any new edit of the same message.
+   * Settles an edit whose outcome was unknown: the echo (already matched) or a read-back decides. Called
+   * by the scheduler, and (with `currentOwner`, the caller's lease) before any new edit of the message.
    */
   async resolve(id: string, currentOwner?: string): Promise<ResolveOutcome> {
     const intent = await this.store.getIntent(id);
     if (!intent || intent.state === "applied") return "none";
     const head = await this.store.getHead(id);
     if (!head) return "none";
-    if (intent.state === "open" && intent.deadline > this.clock.now() && currentOwner === undefined) {
+    const now = this.clock.now();
+    if (intent.state === "open" && intent.deadline > now && currentOwner === undefined) {
       return "none"; // still in flight with its own editor: not ours to settle
     }
     if (intent.echoedAt !== undefined) return this.settleApplied(head, intent, currentOwner);
-    let readBack: Content | undefined;
+    let readBack: Content | null | undefined;
     try {
-      const editor = this.editor(head.provider);
-      readBack = await editor.readBack(head, this.clock.now() + Math.min(this.options.waitBudgetMs, 3_000));
+      readBack = await this.editor(head.provider).readBack(
+        head,
+        now + Math.min(this.options.waitBudgetMs, 3_000),
+      );
     } catch {
-      return this.stillUnknown(id, intent);
+      readBack = undefined;
     }
-    const verdict = readBack === undefined ? "not-applied" : judge(readBack, intent);
+    // null: the provider says the message is gone, so the edit cannot have landed.
+    const verdict =
+      readBack === null ? "not-applied" : readBack === undefined ? "unknown" : judge(readBack, intent);
     if (verdict === "applied") return this.settleApplied(head, intent, currentOwner);
-    if (verdict === "not-applied") {
-      await this.store.deleteIntent(id, intent.intentId);
-      if (currentOwner === undefined) await this.store.releaseLease(id, intent.leaseOwner);
-      return "not-applied";
+    if (verdict === "not-applied") return this.drop(id, intent, currentOwner, "not-applied");
+    if (now < intent.deadline) {
+      await this.options.scheduleResolve?.(id, 1_000);
+      return "unknown";
     }
-    return this.stillUnknown(id, intent);
+    // Nothing could tell, long after the fact: let the next edit supersede it rather than block forever.
+    if (now > intent.deadline + this.options.echoGraceMs)
+      return this.drop(id, intent, currentOwner, "abandoned");
+    return "unknown";
   }
 
-  /** The recorder's hook: an after-modify from our operator matching the open intent is our own echo. */
+  /** The recorder's hook: an after-modify matching our open (or just applied) intent is our own echo. */
   echoMatcher(operatorOf: (provider: ProviderName) => string | undefined): EchoMatcher {
     return {
-      isOwnEcho: async (event: Extract<RecorderEvent, { type: "modified" }>, head: MessageHead) => {
+      isOwnEcho: async (event: { content: Content; actor?: string }, head: MessageHead) => {
         const operator = operatorOf(head.provider);
         if (operator !== undefined && event.actor !== operator) return false;
+        const now = this.clock.now();
         const intent = await this.store.getIntent(head.id);
-        if (!intent || !fieldsEqual(event.content, intent.content)) return false;
-        if (intent.state === "open") {
+        if (intent && fieldsEqual(event.content, intent.content)) {
+          if (intent.state === "applied") return intent.deadline > now;
+          if (intent.state === "unknown" || intent.deadline <= now) {
+            // Unanswered, or its editor is gone: the echo is the proof it was applied.
+            await this.settleApplied(head, intent);
+            return true;
+          }
           await this.store.updateIntent(
             head.id,
             intent.intentId,
-            { echoedAt: new Date(this.clock.now()).toISOString() },
+            { echoedAt: new Date(now).toISOString() },
             "open",
           );
           return true;
         }
-        if (intent.state === "unknown") await this.settleApplied(head, intent);
-        return true;
+        // A late echo of an earlier edit of ours (A→B→C, B's echo after C's): not someone else's edit.
+        const merged = contentHash({ ...(head.content ?? {}), ...event.content });
+        const recent = await this.store.recentVersions(head.id, 10);
+        return recent.some(
+          (version) =>
+            OWN_SOURCES.has(version.source) &&
+            version.contentHash === merged &&
+            Date.parse(version.at) > now - this.options.echoGraceMs,
+        );
       },
     };
   }
@@ -237,6 +269,9 @@ export class EditService {
         baseVersion: head.version,
         baseContent: head.content ?? {},
         content: planned.content,
+        changed: Object.fromEntries(
+          Object.entries(planned.content).filter(([field]) => field in planned.send),
+        ),
         contentHash: contentHash(planned.content),
         source: source === "restore" ? "restore" : (options.source ?? "api"),
         actor: options.actor,
@@ -247,49 +282,89 @@ export class EditService {
         deadline: now + this.options.leaseMs,
       };
       await this.store.putIntent(head.id, intent);
-      const deadline = started + this.options.waitBudgetMs;
+      let providerRequestId: string | undefined;
       try {
-        const { providerRequestId } = await editor.modify(head, planned.send, deadline);
+        ({ providerRequestId } = await editor.modify(
+          head,
+          planned.send,
+          started + this.options.waitBudgetMs,
+        ));
+      } catch (error: unknown) {
+        if (error instanceof OutcomeUnknownError) {
+          const settled = await this.settleUnanswered(head, intent, owner);
+          if (settled) return settled;
+          keepLease = true;
+          throw new OutcomeUnknownError(
+            `the edit of ${head.id} was sent but not answered; it is being resolved`,
+            {
+              details: { outcome: "unknown", id: head.id, status: `/v1/messages/${head.id}` },
+            },
+          );
+        }
+        // A refusal after the echo arrived (retries that ran out) still means the provider applied it.
+        const latest = await this.store.getIntent(head.id);
+        if (latest?.intentId === intent.intentId && latest.echoedAt !== undefined) {
+          await this.settleApplied(head, latest, owner);
+          return this.appliedResult(head.id, intent);
+        }
+        await this.store.deleteIntent(head.id, intent.intentId);
+        throw error;
+      }
+      try {
         return await this.commit(head.id, intent, providerRequestId, head);
       } catch (error: unknown) {
-        if (!(error instanceof OutcomeUnknownError)) {
-          await this.store.deleteIntent(head.id, intent.intentId);
-          throw error;
-        }
-        const resolveBy = this.clock.now() + this.options.resolveWindowMs;
-        await this.store.updateIntent(
-          head.id,
-          intent.intentId,
-          { state: "unknown", deadline: resolveBy },
-          "open",
-        );
-        const outcome = await this.resolve(head.id, owner);
-        // "none": the echo settled it between the two calls above.
-        if (
-          outcome === "applied" ||
-          (outcome === "none" && (await this.store.getIntent(head.id))?.state === "applied")
-        ) {
-          return { head: await this.mustGet(head.id), ...(await this.appliedVersion(head.id, intent)) };
-        }
-        if (outcome === "not-applied") {
-          throw new ProviderUnavailableError("the provider did not answer and did not apply the edit", {
-            retryAfter: 1,
-          });
-        }
-        // Unknown: keep the message locked to this edit until the echo or a read-back settles it
-        // (`resolve` above has already scheduled the next read-back).
+        // Applied at the provider but not recorded (store trouble): keep the intent, a read-back records it.
         keepLease = true;
-        await this.store.extendLease(head.id, owner, resolveBy);
+        await this.store
+          .updateIntent(head.id, intent.intentId, {
+            state: "unknown",
+            deadline: this.clock.now() + this.options.resolveWindowMs,
+          })
+          .catch(() => {});
+        await this.options.scheduleResolve?.(head.id, 1_000);
         throw new OutcomeUnknownError(
-          `the edit of ${head.id} was sent but not answered; it is being resolved`,
+          `the edit of ${head.id} was applied but could not be recorded yet; it is being resolved`,
           {
             details: { outcome: "unknown", id: head.id, status: `/v1/messages/${head.id}` },
+            cause: error,
           },
         );
       }
     } finally {
       if (!keepLease) await this.store.releaseLease(found.id, owner);
     }
+  }
+
+  /**
+   * The modify was sent but not answered: the echo or a read-back decides at once; when neither can,
+   * the message stays locked to this edit (undefined is returned) until a scheduled read-back settles it.
+   */
+  private async settleUnanswered(
+    head: MessageHead,
+    intent: EditIntent,
+    owner: string,
+  ): Promise<EditResult | undefined> {
+    const resolveBy = this.clock.now() + this.options.resolveWindowMs;
+    await this.store.updateIntent(
+      head.id,
+      intent.intentId,
+      { state: "unknown", deadline: resolveBy },
+      "open",
+    );
+    const outcome = await this.resolve(head.id, owner);
+    const applied = async () => (await this.store.getIntent(head.id))?.state === "applied";
+    // "none": the echo settled it between the two calls above.
+    if (outcome === "applied" || (outcome === "none" && (await applied())))
+      return this.appliedResult(head.id, intent);
+    if (outcome === "not-applied" || outcome === "abandoned") {
+      throw new ProviderUnavailableError("the provider did not answer and did not apply the edit", {
+        retryAfter: 1,
+      });
+    }
+    if (!(await this.store.extendLease(head.id, owner, resolveBy)) && (await applied())) {
+      return this.appliedResult(head.id, intent);
+    }
+    return undefined;
   }
 
   /** Writes the version of an applied intent and marks the intent applied (kept a while for late echoes). */
@@ -302,7 +377,11 @@ export class EditService {
     const appended = await appendVersion(
       this.store,
       id,
-      intent.content,
+      // Someone else's version landed during the call: our fields go over it, theirs stay.
+      (current) =>
+        current && current.version !== intent.baseVersion
+          ? { ...(current.content ?? {}), ...intent.changed }
+          : intent.content,
       {
         source: intent.source,
         actor: intent.actor,
@@ -335,15 +414,24 @@ export class EditService {
     return "applied";
   }
 
-  private async stillUnknown(id: string, intent: EditIntent): Promise<ResolveOutcome> {
-    if (this.clock.now() < intent.deadline) this.options.scheduleResolve?.(id, 1_000);
-    return "unknown";
+  /** Forgets an intent that did not (or cannot be shown to) apply; if it was applied meanwhile, says so. */
+  private async drop(
+    id: string,
+    intent: EditIntent,
+    currentOwner: string | undefined,
+    outcome: "not-applied" | "abandoned",
+  ): Promise<ResolveOutcome> {
+    if (!(await this.store.deleteIntent(id, intent.intentId))) {
+      return (await this.store.getIntent(id))?.state === "applied" ? "applied" : outcome;
+    }
+    if (currentOwner === undefined) await this.store.releaseLease(id, intent.leaseOwner);
+    return outcome;
   }
 
-  private async appliedVersion(id: string, intent: EditIntent): Promise<{ version?: Version }> {
+  private async appliedResult(id: string, intent: EditIntent): Promise<EditResult> {
     const head = await this.mustGet(id);
     const version = await this.store.getVersion(id, head.version);
-    return version && version.contentHash === intent.contentHash ? { version } : {};
+    return { head, ...(version && version.contentHash === intent.contentHash ? { version } : {}) };
   }
 
   private async mustGet(id: string): Promise<MessageHead> {
@@ -397,8 +485,14 @@ export class EditService {
     const requestHash = contentHash({ request: canonicalJson(request) });
     const now = this.clock.now();
     const deadline = now + this.options.waitBudgetMs;
+    // While pending, the key holds only as long as an attempt can run: a crashed attempt frees it soon.
     const claimed = await this.store.claimIdempotencyKey(
-      { key, requestHash, state: "pending", expiresAtMs: now + this.options.idempotencyTtlMs },
+      {
+        key,
+        requestHash,
+        state: "pending",
+        expiresAtMs: now + this.options.waitBudgetMs * 2 + this.options.leaseMs,
+      },
       now,
     );
     if (!claimed) {
@@ -422,7 +516,12 @@ export class EditService {
     }
     try {
       const result = await run();
-      await this.store.completeIdempotencyKey(key, requestHash, { status: 200, body: result });
+      await this.store.completeIdempotencyKey(
+        key,
+        requestHash,
+        { status: 200, body: result },
+        this.clock.now() + this.options.idempotencyTtlMs,
+      );
       return result;
     } catch (error: unknown) {
       await this.store.releaseIdempotencyKey(key, requestHash);

@@ -73,8 +73,12 @@ export interface ProviderEditor {
   checkEditable(head: MessageHead, now: Date): void;
   /** The modify call. Throws typed errors; OutcomeUnknownError when it was sent but not answered. */
   modify(head: MessageHead, send: Content, deadline: number): Promise<{ providerRequestId?: string }>;
-  /** The message's content as the provider has it now; undefined when the provider no longer has it. */
-  readBack(head: MessageHead, deadline: number): Promise<Content | undefined>;
+  /**
+   * The message's content as the provider has it now. `null`: the provider says it does not exist (so
+   * no edit can have landed); `undefined`: it could not be found where the provider keeps history
+   * (outside the roaming window, a hole): that decides nothing.
+   */
+  readBack(head: MessageHead, deadline: number): Promise<Content | null | undefined>;
 }
 
 /** A provider's parsed edit body; only the provider that parsed it reads it. */

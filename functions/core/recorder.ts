@@ -67,9 +67,12 @@ export const eventMessageId = (event: RecorderEvent): string =>
 /** `unmatched`: the event names a message im-edit never recorded and carries too little to record it. */
 export type ApplyOutcome = "created" | "updated" | "duplicate" | "unmatched";
 
-/** Hook for the editor's echo rule: lets an open edit intent claim an after-modify as its own echo. */
+/** Hook for the editor's echo rule: lets an edit intent claim an after-modify (or a copy) as its own echo. */
 export interface EchoMatcher {
-  isOwnEcho(event: Extract<RecorderEvent, { type: "modified" }>, head: MessageHead): Promise<boolean>;
+  isOwnEcho(
+    event: { readonly content: Content; readonly actor?: string },
+    head: MessageHead,
+  ): Promise<boolean>;
 }
 
 export class Recorder {
@@ -99,14 +102,19 @@ export class Recorder {
         return this.applyModified(event);
       case "observed": {
         const head = await this.store.getHead(event.message.id);
-        if (!head || head.version === 0)
+        if (!head || head.version === 0) {
           return this.applySent({ type: "sent", message: event.message, content: event.content });
-        return this.applyModified({
-          type: "modified",
-          message: event.message,
-          content: event.content,
-          at: event.at,
-        });
+        }
+        // A copy is the whole message: it replaces the content. One equal to what the provider first
+        // copied is a redelivery of that copy, not an edit back.
+        const recent = await this.store.recentVersions(head.id, 10);
+        const hash = contentHash(event.content);
+        if (recent.some((version) => version.source === "callback" && version.contentHash === hash))
+          return "duplicate";
+        return this.applyModified(
+          { type: "modified", message: event.message, content: event.content, at: event.at },
+          true,
+        );
       }
     }
   }
@@ -152,15 +160,18 @@ export class Recorder {
         ...(advances ? { version: 1, content: event.content, contentHash: version.contentHash } : {}),
       };
     });
-    if (event.provisionalId) await this.resolveProvisional(event.provisionalId, event.message.id);
+    if (event.provisionalId) await this.resolveProvisional(event.provisionalId, event.message);
     return versionCreated ? (outcome === "duplicate" ? "updated" : outcome) : outcome;
   }
 
-  private async applyModified(event: Extract<RecorderEvent, { type: "modified" }>): Promise<ApplyOutcome> {
+  private async applyModified(
+    event: Extract<RecorderEvent, { type: "modified" }>,
+    replace = false,
+  ): Promise<ApplyOutcome> {
     const id = event.message.id;
     const head = await this.store.getHead(id);
-    // Fields the callback left out keep their value: the modify APIs overwrite only what is sent.
-    const content = { ...(head?.content ?? {}), ...event.content };
+    // Fields an after-modify left out keep their value: the modify APIs overwrite only what is sent.
+    const content = replace ? event.content : { ...(head?.content ?? {}), ...event.content };
     if (head && head.contentHash === contentHash(content)) return "duplicate";
     if (head && this.echo && (await this.echo.isOwnEcho(event, head))) return "duplicate";
     const appended = await appendVersion(
@@ -174,18 +185,24 @@ export class Recorder {
     return head ? "updated" : "created";
   }
 
-  private async resolveProvisional(provisionalId: string, realId: string): Promise<void> {
+  /**
+   * Points the provisional record (group before-send, keyed by Random) at the real message. When it is
+   * absent (no before-send, or the before-send is still in the spool), a redirect is left in its place,
+   * so a late before-send or send exception finds it and cannot leave a pending ghost behind.
+   */
+  private async resolveProvisional(provisionalId: string, real: ObservedMessage): Promise<void> {
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       const head = await this.store.getHead(provisionalId);
-      if (!head || head.resolvedId !== undefined || head.state !== "pending") return;
-      const resolved: MessageHead = {
-        ...head,
-        state: "sent",
-        resolvedId: realId,
-        updatedAt: this.now().toISOString(),
-        rev: head.rev + 1,
-      };
-      if (await this.store.putHead(resolved, head.rev)) return;
+      if (head && (head.resolvedId !== undefined || head.state !== "pending")) return;
+      const now = this.now().toISOString();
+      const resolved: MessageHead = head
+        ? { ...head, state: "sent", resolvedId: real.id, updatedAt: now, rev: head.rev + 1 }
+        : {
+            ...this.newHead({ ...real, id: provisionalId, key: {} }, "sent"),
+            resolvedId: real.id,
+            rev: 1,
+          };
+      if (await this.store.putHead(resolved, head?.rev)) return;
     }
   }
 

@@ -14,8 +14,8 @@ export interface MessageStore {
   putHead(head: MessageHead, expectedRev: number | undefined): Promise<boolean>;
   /** Writes a version item unless that version number exists. Returns false when it exists. */
   putVersion(id: string, version: Version): Promise<boolean>;
-  /** The newest version item, used to repair a head that lags behind its versions. */
-  latestVersion(id: string): Promise<Version | undefined>;
+  /** The newest version items, newest first (head repair, recognizing stale echoes). */
+  recentVersions(id: string, limit: number): Promise<Version[]>;
   listVersions(id: string, page: PageRequest): Promise<Page<Version>>;
   /** All heads whose natural-key index entry equals `primary` (tiny candidate sets). */
   findByKey(provider: ProviderName, appId: string, primary: string): Promise<MessageHead[]>;
@@ -36,13 +36,22 @@ export interface MessageStore {
   putIntent(id: string, intent: EditIntent): Promise<void>;
   /** Changes the intent if it is still `intentId` (and, when given, still in state `from`). */
   updateIntent(id: string, intentId: string, change: IntentChange, from?: IntentState): Promise<boolean>;
-  deleteIntent(id: string, intentId: string): Promise<void>;
+  /** Deletes the intent unless it was applied meanwhile (or `evenIfApplied`); false when it was kept or gone. */
+  deleteIntent(id: string, intentId: string, options?: { evenIfApplied?: boolean }): Promise<boolean>;
 
   /** Claims an idempotency key (absent or expired); false when a live record exists. */
   claimIdempotencyKey(record: IdempotencyRecord, nowMs: number): Promise<boolean>;
   getIdempotencyRecord(key: string, nowMs: number): Promise<IdempotencyRecord | undefined>;
-  completeIdempotencyKey(key: string, requestHash: string, response: StoredResponse): Promise<void>;
+  /** Records the first result; the key is then remembered until `expiresAtMs`. */
+  completeIdempotencyKey(
+    key: string,
+    requestHash: string,
+    response: StoredResponse,
+    expiresAtMs: number,
+  ): Promise<void>;
   releaseIdempotencyKey(key: string, requestHash: string): Promise<void>;
+  /** Forgets a key and the result it remembers (purge: the result carries the purged content). */
+  forgetIdempotencyKey(key: string): Promise<void>;
 }
 
 export type IntentState = "open" | "unknown" | "applied";
@@ -57,7 +66,10 @@ export interface EditIntent {
   readonly baseVersion: number;
   /** The content before the edit: a read-back equal to it means the edit was not applied. */
   readonly baseContent: Content;
+  /** The whole content after the edit. */
   readonly content: Content;
+  /** Only the fields the edit sets: a commit after someone else's version lays these over it. */
+  readonly changed: Content;
   readonly contentHash: string;
   readonly source: VersionSource;
   readonly actor: string;

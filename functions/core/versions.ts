@@ -24,14 +24,16 @@ export interface AppendOptions {
 export async function appendVersion(
   store: MessageStore,
   id: string,
-  content: Content,
+  /** The new content, or how to derive it from the head it lands on (an edit laid over a newer version). */
+  contentFor: Content | ((head: MessageHead | undefined) => Content),
   meta: VersionMeta,
   options: AppendOptions,
 ): Promise<{ head: MessageHead; version: Version } | "duplicate"> {
-  const hash = contentHash(content);
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const head = attempt === 0 && options.head ? options.head : await store.getHead(id);
     if (!head && !options.newHead) throw new NotFoundError(`no message ${id}`);
+    const content = typeof contentFor === "function" ? contentFor(head) : contentFor;
+    const hash = contentHash(content);
     if (options.skipIfSame && head?.contentHash === hash) return "duplicate";
     const version: Version = { ...meta, version: (head?.version ?? 0) + 1, content, contentHash: hash };
     if (!(await store.putVersion(id, version))) {
@@ -60,7 +62,7 @@ export async function appendVersion(
 
 /** Brings a head up to its newest version item (the head is only a cache of the versions). */
 export async function repairHead(store: MessageStore, id: string, now: () => Date): Promise<void> {
-  const latest = await store.latestVersion(id);
+  const [latest] = await store.recentVersions(id, 1);
   if (!latest) return;
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const head = await store.getHead(id);

@@ -32,12 +32,12 @@ const LEASE_TTL_SLACK_SECONDS = 3_600;
 const INTENT_TTL_SLACK_SECONDS = 7 * 86_400;
 const VERSION_PREFIX = "V#";
 /** Attributes that exist only for DynamoDB (keys, index keys, TTL); stripped before returning domain objects. */
-const STORAGE_ATTRIBUTES = new Set<string>([
+const KEY_ATTRIBUTES = new Set<string>([
   TABLE.partitionKey,
   TABLE.sortKey,
-  TABLE.ttlAttribute,
   ...Object.values(TABLE.indexes).flatMap((index) => [index.partitionKey, index.sortKey]),
 ]);
+const STORAGE_ATTRIBUTES = new Set<string>([...KEY_ATTRIBUTES, TABLE.ttlAttribute]);
 
 const messagePk = (id: string): string => `M#${id}`;
 const idempotencyPk = (key: string): string => `IDEM#${key}`;
@@ -132,7 +132,7 @@ export class DynamoMessageStore implements MessageStore {
     );
   }
 
-  async latestVersion(id: string): Promise<Version | undefined> {
+  async recentVersions(id: string, limit: number): Promise<Version[]> {
     const { Items } = await guard(
       this.client.send(
         new QueryCommand({
@@ -140,13 +140,12 @@ export class DynamoMessageStore implements MessageStore {
           KeyConditionExpression: "pk = :pk AND begins_with(sk, :v)",
           ExpressionAttributeValues: { ":pk": messagePk(id), ":v": VERSION_PREFIX },
           ScanIndexForward: false,
-          Limit: 1,
+          Limit: limit,
           ConsistentRead: true,
         }),
       ),
     );
-    const item = Items?.[0];
-    return item ? (strip(item) as unknown as Version) : undefined;
+    return (Items ?? []).map((item) => strip(item) as unknown as Version);
   }
 
   async listVersions(id: string, page: PageRequest): Promise<Page<Version>> {
@@ -390,10 +389,29 @@ export class DynamoMessageStore implements MessageStore {
     );
   }
 
-  async deleteIntent(id: string, intentId: string): Promise<void> {
-    await this.conditionalDelete({ pk: messagePk(id), sk: INTENT_SK }, "intentId = :intentId", {
-      ":intentId": intentId,
-    });
+  async deleteIntent(
+    id: string,
+    intentId: string,
+    options: { evenIfApplied?: boolean } = {},
+  ): Promise<boolean> {
+    return conditionally(
+      this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: messagePk(id), sk: INTENT_SK },
+          ...(options.evenIfApplied
+            ? {
+                ConditionExpression: "intentId = :intentId",
+                ExpressionAttributeValues: { ":intentId": intentId },
+              }
+            : {
+                ConditionExpression: "intentId = :intentId AND #state <> :applied",
+                ExpressionAttributeNames: { "#state": "state" },
+                ExpressionAttributeValues: { ":intentId": intentId, ":applied": "applied" },
+              }),
+        }),
+      ),
+    );
   }
 
   async claimIdempotencyKey(record: IdempotencyRecord, nowMs: number): Promise<boolean> {
@@ -423,17 +441,32 @@ export class DynamoMessageStore implements MessageStore {
     return record && record.expiresAtMs > nowMs ? record : undefined;
   }
 
-  async completeIdempotencyKey(key: string, requestHash: string, response: StoredResponse): Promise<void> {
+  async completeIdempotencyKey(
+    key: string,
+    requestHash: string,
+    response: StoredResponse,
+    expiresAtMs: number,
+  ): Promise<void> {
     // A key released or reclaimed meanwhile keeps its new owner's record.
     await conditionally(
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: idempotencyPk(key), sk: IDEMPOTENCY_SK },
-          UpdateExpression: "SET #state = :done, #response = :response",
+          UpdateExpression: "SET #state = :done, #response = :response, expiresAtMs = :expires, #ttl = :ttl",
           ConditionExpression: "requestHash = :hash",
-          ExpressionAttributeNames: { "#state": "state", "#response": "response" },
-          ExpressionAttributeValues: { ":done": "done", ":response": response, ":hash": requestHash },
+          ExpressionAttributeNames: {
+            "#state": "state",
+            "#response": "response",
+            "#ttl": TABLE.ttlAttribute,
+          },
+          ExpressionAttributeValues: {
+            ":done": "done",
+            ":response": response,
+            ":hash": requestHash,
+            ":expires": expiresAtMs,
+            ":ttl": ttlSeconds(expiresAtMs),
+          },
         }),
       ),
     );
@@ -443,6 +476,14 @@ export class DynamoMessageStore implements MessageStore {
     await this.conditionalDelete({ pk: idempotencyPk(key), sk: IDEMPOTENCY_SK }, "requestHash = :hash", {
       ":hash": requestHash,
     });
+  }
+
+  async forgetIdempotencyKey(key: string): Promise<void> {
+    await guard(
+      this.client.send(
+        new DeleteCommand({ TableName: this.tableName, Key: { pk: idempotencyPk(key), sk: IDEMPOTENCY_SK } }),
+      ),
+    );
   }
 
   private conditionalPut(
@@ -559,6 +600,15 @@ function startKey(
   const key = decodeToken(token);
   if (key === undefined) return {};
   if (key[partitionAttribute] !== partition) throw new InvalidPageTokenError();
+  // Only key attributes, the table's among them: anything else would reach DynamoDB as a bad request.
+  const names = Object.keys(key);
+  if (
+    !names.every((name) => KEY_ATTRIBUTES.has(name)) ||
+    !(TABLE.partitionKey in key) ||
+    !(TABLE.sortKey in key)
+  ) {
+    throw new InvalidPageTokenError();
+  }
   return { ExclusiveStartKey: key };
 }
 

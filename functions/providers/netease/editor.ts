@@ -205,7 +205,7 @@ export function createNeteaseEditor(config: NeteaseEditorConfig): ProviderEditor
       return {};
     },
 
-    async readBack(head: MessageHead, deadline: number): Promise<Content | undefined> {
+    async readBack(head: MessageHead, deadline: number): Promise<Content | null | undefined> {
       const conversation = encodeURIComponent(`${head.key.from}|${head.key.type}|${head.key.to}`);
       const reply = await rest
         .call(
@@ -220,10 +220,11 @@ export function createNeteaseEditor(config: NeteaseEditorConfig): ProviderEditor
           },
         )
         .catch((error: unknown) => {
-          if (error instanceof NotFoundError) return undefined;
+          if (error instanceof NotFoundError) return null; // Yunxin says the message does not exist
           throw error;
         });
-      const data = reply?.data;
+      if (reply === null) return null;
+      const data = reply.data;
       if (!data) return undefined;
       return {
         ...(typeof data.text === "string" && data.text !== "" ? { text: data.text } : {}),

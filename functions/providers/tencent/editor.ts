@@ -112,6 +112,7 @@ export function createTencentEditor(config: TencentEditorConfig): ProviderEditor
       return reply.RequestId !== undefined ? { providerRequestId: reply.RequestId } : {};
     },
 
+    /** Not found in the history APIs decides nothing (7-day roaming window, holes): undefined. */
     async readBack(head: MessageHead, deadline: number): Promise<Content | undefined> {
       return head.kind === "c2c" ? readC2C(rest, head, deadline) : readGroup(rest, head, deadline);
     },

@@ -20,6 +20,10 @@ const one = (name: string, patch: Record<string, unknown> = {}): RecorderEvent =
   return event;
 };
 const fresh = () => ({ MsgKey: `k_${randomUUID()}` });
+const messageOf = (event: RecorderEvent) => {
+  if (!("message" in event) || !event.message) throw new Error("event carries no message");
+  return event.message;
+};
 const text = (value: string) => [{ MsgType: "TIMTextElem", MsgContent: { Text: value } }];
 
 describe.each(STORE_TARGETS)("Recorder on $name", (target) => {
@@ -165,6 +169,34 @@ describe.each(STORE_TARGETS)("Recorder on $name", (target) => {
       state: "failed",
       sendError: { code: 10016 },
     });
+  });
+
+  it("leaves no pending ghost when a group after-send is stored before its (spooled) before-send", async () => {
+    const patch = { GroupId: `@TGS#${randomUUID()}` };
+    const after = one("synthetic-group-after-send-topic", patch);
+    const before = one("group-before-send", patch);
+    await recorder().apply(after);
+    await recorder().apply(before);
+    const provisional = await store().getHead(eventMessageId(before));
+    expect(provisional).toMatchObject({ state: "sent", resolvedId: eventMessageId(after) });
+  });
+
+  it("takes a provider copy whole, and a redelivered first copy as a duplicate, not an edit back", async () => {
+    const message = {
+      ...messageOf(one("c2c-after-send", fresh())),
+      provider: "netease" as const,
+      kind: "p2p" as const,
+    };
+    const copy = (content: Record<string, unknown>) => ({
+      type: "observed" as const,
+      message,
+      content,
+      at: new Date().toISOString(),
+    });
+    await recorder().apply(copy({ text: "A", extension: "e" }));
+    expect(await recorder().apply(copy({ text: "B" }))).toBe("updated");
+    expect(await recorder().apply(copy({ text: "A", extension: "e" }))).toBe("duplicate");
+    expect(await store().getHead(message.id)).toMatchObject({ version: 2, content: { text: "B" } });
   });
 
   it("converges to the same record whatever the order and repetition of callbacks", async () => {

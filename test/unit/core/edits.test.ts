@@ -7,10 +7,12 @@ import {
   ConflictError,
   OutcomeUnknownError,
   ProviderUnavailableError,
+  StoreUnavailableError,
 } from "../../../functions/core/errors.ts";
 import { type Content, contentHash, type MessageHead, messageId } from "../../../functions/core/model.ts";
 import type { ProviderEditor } from "../../../functions/core/provider.ts";
 import { MessageQueries } from "../../../functions/core/queries.ts";
+import { Recorder } from "../../../functions/core/recorder.ts";
 import { ensureTable, type LocalDynamo, startDynalite } from "../../../local/dynamo.ts";
 import { manualClock } from "../../helpers/clock.ts";
 import { c2cHead } from "../../helpers/heads.ts";
@@ -81,7 +83,9 @@ describe("EditService protocol (virtual clock, dynalite)", () => {
       {
         ...DEFAULT_EDIT_OPTIONS,
         clock,
-        scheduleResolve: (id) => scheduled.push(id),
+        scheduleResolve: (id) => {
+          scheduled.push(id);
+        },
       },
     );
 
@@ -174,6 +178,7 @@ describe("EditService protocol (virtual clock, dynalite)", () => {
       baseVersion: 1,
       baseContent: { CloudCustomData: "v1" },
       content: { CloudCustomData: "crashed-edit" },
+      changed: { CloudCustomData: "crashed-edit" },
       contentHash: contentHash({ CloudCustomData: "crashed-edit" }),
       source: "api",
       actor: "t",
@@ -204,5 +209,144 @@ describe("EditService protocol (virtual clock, dynalite)", () => {
     clock.advance(DEFAULT_EDIT_OPTIONS.idempotencyTtlMs + 1);
     await edits.edit(head.id, { CloudCustomData: "v3" }, { actor: "t", idempotencyKey: key });
     expect(editor.modifies).toHaveLength(2);
+  });
+
+  describe("regressions found in review", () => {
+    const echoOf = (head: MessageHead, content: Content, actor = "administrator") => ({
+      type: "modified" as const,
+      message: { ...head, sentAt: head.createdAt },
+      content,
+      actor,
+      at: new Date(clock.now()).toISOString(),
+    });
+    const recorderFor = (edits: EditService) =>
+      new Recorder(
+        store,
+        () => new Date(clock.now()),
+        edits.echoMatcher(() => "administrator"),
+      );
+
+    it("gives up on an edit whose outcome no read-back can tell, once well past its deadline", async () => {
+      const head = await message({ text: "A", CloudCustomData: "v1" });
+      const editor = scriptedEditor({
+        modify: async (send) => {
+          if (send.CloudCustomData === "v2") throw new OutcomeUnknownError("lost");
+        },
+        readBack: async () => ({ text: "A" }), // history without CloudCustomData cannot decide
+      });
+      const edits = service(editor);
+      await expect(edits.edit(head.id, { CloudCustomData: "v2" }, { actor: "t" })).rejects.toThrow(
+        OutcomeUnknownError,
+      );
+      clock.advance(DEFAULT_EDIT_OPTIONS.resolveWindowMs + DEFAULT_EDIT_OPTIONS.echoGraceMs + 1);
+      const next = await edits.edit(head.id, { CloudCustomData: "v3" }, { actor: "t" });
+      expect(next.head.content).toEqual({ text: "A", CloudCustomData: "v3" });
+    });
+
+    it("takes an applied intent as our echo only within the grace period", async () => {
+      const head = await message({ text: "A" });
+      const edits = service(scriptedEditor({}));
+      await edits.edit(head.id, { text: "B" }, { actor: "t" });
+      const recorder = recorderFor(edits);
+      clock.advance(10 * 60_000);
+      expect(await recorder.apply(echoOf(head, { text: "A" }, "someone"))).toBe("updated");
+      clock.advance(24 * 3600_000);
+      expect(await recorder.apply(echoOf(head, { text: "B" }))).toBe("updated"); // someone changed it back, later
+      expect((await store.getHead(head.id))?.content).toEqual({ text: "B" });
+    });
+
+    it("counts an edit as applied when its echo came before the call failed for good", async () => {
+      const head = await message({ text: "A" });
+      let edits: EditService | undefined;
+      const editor = scriptedEditor({
+        modify: async (send) => {
+          if (edits) await recorderFor(edits).apply(echoOf(head, send));
+          throw new ProviderUnavailableError("kept failing");
+        },
+      });
+      edits = service(editor);
+      const result = await edits.edit(head.id, { text: "B" }, { actor: "t" });
+      expect(result.head).toMatchObject({ version: 2, content: { text: "B" } });
+    });
+
+    it("keeps the intent when the provider applied but the version could not be written: 504, then resolved", async () => {
+      const head = await message({ text: "A" });
+      let failWrites = false;
+      const flaky = Object.create(store) as DynamoMessageStore;
+      flaky.putVersion = async (id, version) => {
+        if (failWrites) throw new StoreUnavailableError("down");
+        return store.putVersion(id, version);
+      };
+      const editor = scriptedEditor({
+        modify: async () => {
+          failWrites = true;
+        },
+        readBack: async () => ({ text: "B" }),
+      });
+      const edits = new EditService(
+        flaky,
+        new Map([["tencent", editor]]),
+        new MessageQueries(flaky, new Map([["tencent", tencentProvider()]])),
+        {
+          ...DEFAULT_EDIT_OPTIONS,
+          clock,
+        },
+      );
+      await expect(edits.edit(head.id, { text: "B" }, { actor: "t" })).rejects.toThrow(OutcomeUnknownError);
+      failWrites = false;
+      expect(await edits.resolve(head.id)).toBe("applied");
+      expect((await store.getHead(head.id))?.content).toEqual({ text: "B" });
+    });
+
+    it("reports applied when the echo settles the edit while a stale read-back says otherwise", async () => {
+      const head = await message({ text: "A" });
+      let edits: EditService | undefined;
+      let sent: Content = {};
+      const editor = scriptedEditor({
+        modify: async (send) => {
+          sent = send;
+          throw new OutcomeUnknownError("lost");
+        },
+        readBack: async () => {
+          if (edits) await recorderFor(edits).apply(echoOf(head, sent));
+          return { text: "A" };
+        },
+      });
+      edits = service(editor);
+      const result = await edits.edit(head.id, { text: "B" }, { actor: "t" });
+      expect(result.head).toMatchObject({ version: 2, content: { text: "B" } });
+    });
+
+    it("does not let a late echo of an earlier edit of ours roll the message back", async () => {
+      const head = await message({ text: "A" });
+      const edits = service(scriptedEditor({}));
+      await edits.edit(head.id, { text: "B" }, { actor: "t" });
+      clock.advance(2_000);
+      await edits.edit(head.id, { text: "C" }, { actor: "t" });
+      const recorder = recorderFor(edits);
+      expect(await recorder.apply(echoOf(head, { text: "C" }))).toBe("duplicate");
+      expect(await recorder.apply(echoOf(head, { text: "B" }))).toBe("duplicate");
+      expect(await store.getHead(head.id)).toMatchObject({ version: 3, content: { text: "C" } });
+    });
+
+    it("lays a partial edit over a version someone else wrote during the call", async () => {
+      const text = (value: string) => [{ MsgType: "TIMTextElem", MsgContent: { Text: value } }];
+      const head = await message({ MsgBody: text("old"), CloudCustomData: "c1" });
+      let edits: EditService | undefined;
+      const editor = scriptedEditor({
+        modify: async () => {
+          if (edits)
+            await recorderFor(edits).apply(
+              echoOf(head, { MsgBody: text("user fixed typo"), CloudCustomData: "c1" }, "jared"),
+            );
+        },
+      });
+      edits = service(editor);
+      const result = await edits.edit(head.id, { CloudCustomData: "c2" }, { actor: "t" });
+      expect(result.head).toMatchObject({
+        version: 3,
+        content: { MsgBody: text("user fixed typo"), CloudCustomData: "c2" },
+      });
+    });
   });
 });

@@ -157,13 +157,13 @@ describe("Yunxin editor", () => {
     expect(edit.notRestorable({ attachmentRaw: "thisisattach" })).toMatch(/not JSON/);
   });
 
-  it("reads a message back, and says absent on 404", async () => {
+  it("reads a message back, and says gone (null) on 404", async () => {
     const { edit, server } = await editor([
       { json: { code: 200, msg: "success", data: { text: "now", extension: "", message_server_id: 1 } } },
       { json: { code: 404, msg: "not found", data: {} } },
     ]);
     expect(await edit.readBack(head(), Date.now() + 2_000)).toEqual({ text: "now" });
-    expect(await edit.readBack(head(), Date.now() + 2_000)).toBeUndefined();
+    expect(await edit.readBack(head(), Date.now() + 2_000)).toBeNull();
     expect(server.received[0]?.url.pathname).toBe(
       `/nimserver/im/v2.1/conversations/alice%7C1%7Cbob/messages/${BIG_ID}`,
     );
