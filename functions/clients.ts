@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
+import { DynamoRateLimiter } from "./adapters/dynamodb/limiter.ts";
 import { DynamoMessageStore } from "./adapters/dynamodb/store.ts";
 import { FileSpool } from "./adapters/spool.ts";
 import { SqsFallbackQueue, sendTask } from "./adapters/sqs.ts";
@@ -34,16 +35,17 @@ export interface Dependencies {
 }
 
 export function createDependencies(config: Config, overrides: Partial<Dependencies> = {}): Dependencies {
+  const documents = createDocumentClient({
+    region: config.region,
+    ...(config.dynamodbEndpoint !== undefined ? { endpoint: config.dynamodbEndpoint } : {}),
+    // Inside a 2 s callback budget one retry is all there is time for; then the fallback takes over.
+    maxAttempts: 2,
+    requestTimeoutMs: Math.ceil(config.callbackStoreBudgetMs / 2),
+  });
   const store =
     overrides.store ??
     new DynamoMessageStore(
-      createDocumentClient({
-        region: config.region,
-        ...(config.dynamodbEndpoint !== undefined ? { endpoint: config.dynamodbEndpoint } : {}),
-        // Inside a 2 s callback budget one retry is all there is time for; then the fallback takes over.
-        maxAttempts: 2,
-        requestTimeoutMs: Math.ceil(config.callbackStoreBudgetMs / 2),
-      }),
+      documents,
       config.tableName,
       config.retentionDays !== undefined ? { retentionDays: config.retentionDays } : {},
     );
@@ -58,7 +60,11 @@ export function createDependencies(config: Config, overrides: Partial<Dependenci
       : undefined;
   const providers = overrides.providers ?? createProviders(config);
   const queries = new MessageQueries(store, providers);
-  const limiter = overrides.limiter ?? new SlidingWindowLimiter(rateRule(config));
+  const limiter =
+    overrides.limiter ??
+    (config.rateLimiter === "dynamodb"
+      ? new DynamoRateLimiter(documents, config.tableName, rateRule(config))
+      : new SlidingWindowLimiter(rateRule(config)));
   const editors = overrides.editors ?? createEditors(config, limiter);
   const edits: EditService =
     overrides.edits ??

@@ -32,6 +32,11 @@ const Env = z.object({
   TENCENT_RATE_WINDOW_MS: positiveInt.default(1000),
   /** How long an edit waits for a busy message, a rate slot or provider retries before 409/429/503. */
   EDIT_WAIT_MS: positiveInt.max(25_000).default(5_000),
+  /**
+   * Where the rate limiter keeps its slots: `dynamodb` shares them across every process (the default
+   * in AWS, where each warm Lambda is a process); `memory` is exact for one process (the local stack).
+   */
+  RATE_LIMITER: z.enum(["dynamodb", "memory"]).optional(),
   /** How long an Idempotency-Key is remembered. */
   IDEMPOTENCY_TTL_HOURS: positiveInt.max(24 * 30).default(24),
   /** NetEase Yunxin: set NETEASE_APP_KEY (and its secret) to record and edit Yunxin messages. */
@@ -92,6 +97,7 @@ export interface Config {
   readonly netease?: NeteaseProviderConfig & { readonly edit: NeteaseEditConfig };
   readonly editWaitMs: number;
   readonly idempotencyTtlMs: number;
+  readonly rateLimiter: "dynamodb" | "memory";
   readonly callbackMaxBytes: number;
   readonly callbackStoreBudgetMs: number;
   readonly dataDir?: string;
@@ -159,6 +165,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         }
       : {}),
     editWaitMs: e.EDIT_WAIT_MS,
+    rateLimiter: e.RATE_LIMITER ?? (e.DYNAMODB_ENDPOINT === undefined ? "dynamodb" : "memory"),
     idempotencyTtlMs: e.IDEMPOTENCY_TTL_HOURS * 3600 * 1000,
     callbackMaxBytes: e.CALLBACK_MAX_BYTES,
     callbackStoreBudgetMs: e.CALLBACK_STORE_BUDGET_MS,

@@ -8,7 +8,7 @@ import { TooManyRequestsError } from "./errors.ts";
  */
 export interface RateSlot {
   /** Call when the answer (or failure) arrived; the slot stays taken for one more window. */
-  release(): void;
+  release(): Promise<void> | void;
 }
 
 export interface RateLimiter {

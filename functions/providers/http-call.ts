@@ -106,7 +106,7 @@ export class ProviderHttp {
         if (!policy.resendAfterSend) throw unknown(policy, lastFailure);
         continue;
       } finally {
-        for (const slot of slots) slot.release();
+        await Promise.all(slots.map((slot) => slot.release()));
       }
       if (response.status >= 500) {
         lastFailure = `HTTP ${response.status}`;
@@ -139,7 +139,7 @@ export class ProviderHttp {
       }
       return slots;
     } catch (error: unknown) {
-      for (const slot of slots) slot.release();
+      await Promise.all(slots.map((slot) => slot.release()));
       throw error;
     }
   }

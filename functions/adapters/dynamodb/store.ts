@@ -7,7 +7,6 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { StoreUnavailableError } from "../../core/errors.ts";
 import type { MessageHead, ProviderName, Version } from "../../core/model.ts";
 import {
   type EditIntent,
@@ -21,6 +20,7 @@ import {
   type PageRequest,
   type StoredResponse,
 } from "../../core/store.ts";
+import { conditionally, guard } from "./calls.ts";
 import { APP_SHARDS, type IndexName, TABLE } from "./table.ts";
 
 const HEAD_SK = "H";
@@ -48,38 +48,6 @@ const scope = (provider: ProviderName, appId: string): string => `${provider}#${
 /** The id's last character picks one of 16 `byApp` shards: ids are hashes, so shards fill evenly. */
 export function appShard(id: string): number {
   return id.charCodeAt(id.length - 1) % APP_SHARDS;
-}
-
-/**
- * Every store call goes through here: condition failures pass through for the callers that expect
- * them; anything else (network, throttling, timeouts) becomes a StoreUnavailableError (503, or spool).
- */
-async function guard<T>(call: Promise<T>): Promise<T> {
-  try {
-    return await call;
-  } catch (error: unknown) {
-    if (isConditionFailure(error)) throw error;
-    const name = error instanceof Error ? error.name : "Error";
-    throw new StoreUnavailableError(`the message store is unavailable (${name})`, {
-      retryAfter: 1,
-      cause: error,
-    });
-  }
-}
-
-/** Runs a conditional write: true when it happened, false when its condition did not hold. */
-async function conditionally(call: Promise<unknown>): Promise<boolean> {
-  try {
-    await guard(call);
-    return true;
-  } catch (error: unknown) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === "ConditionalCheckFailedException";
 }
 
 export interface DynamoStoreOptions {

@@ -5,12 +5,17 @@ import { api, startTestStack } from "../../helpers/stack.ts";
 import { APP_ID } from "../../helpers/tencent.ts";
 import { tencentApp } from "../../helpers/tencent-app.ts";
 
-describe("rate contract through the editor", () => {
+describe.each(["memory", "dynamodb"])("rate contract through the editor (%s limiter)", (rateLimiter) => {
   let stack: LocalStack;
   beforeAll(async () => {
     stack = await startTestStack({
       tencentSimulator: true,
-      env: { TENCENT_RATE_LIMIT: "2", TENCENT_RATE_WINDOW_MS: "1000", EDIT_WAIT_MS: "300" },
+      env: {
+        TENCENT_RATE_LIMIT: "2",
+        TENCENT_RATE_WINDOW_MS: "1000",
+        EDIT_WAIT_MS: "300",
+        RATE_LIMITER: rateLimiter,
+      },
     });
   });
   afterAll(async () => {

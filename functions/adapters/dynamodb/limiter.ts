@@ -1,0 +1,123 @@
+import { randomInt, randomUUID } from "node:crypto";
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { TooManyRequestsError } from "../../core/errors.ts";
+import {
+  type Clock,
+  type RateLimiter,
+  type RateRule,
+  type RateSlot,
+  systemClock,
+} from "../../core/limiter.ts";
+import { conditionally, guard } from "./calls.ts";
+import { TABLE } from "./table.ts";
+
+/**
+ * The rate contract shared by every process (every warm Lambda, queued and API edits alike): a key's
+ * R slots are R items `RATE#<key>` / `S#<i>` in the message table. Taking a slot is a conditional put
+ * on a free one (free = absent or `freeAt` passed), so two processes never hold the same slot; while
+ * its call is in flight a slot is held for `maxHoldMs` (a crashed caller's slot frees itself), and
+ * its release keeps it one more window after the answer, as the provider may count it that late.
+ */
+export class DynamoRateLimiter implements RateLimiter {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly rule: (key: string) => RateRule,
+    private readonly clock: Clock = systemClock,
+    private readonly maxHoldMs = 60_000,
+  ) {}
+
+  async acquire(key: string, maxWaitMs: number): Promise<RateSlot> {
+    const { limit, windowMs } = this.rule(key);
+    const deadline = this.clock.now() + maxWaitMs;
+    const pk = `RATE#${key}`;
+    for (;;) {
+      const now = this.clock.now();
+      const taken = await this.takenSlots(pk);
+      const free = Array.from({ length: limit }, (_, i) => i).filter((i) => (taken.get(i) ?? 0) <= now);
+      if (free.length > 0) {
+        // A random free slot: concurrent callers rarely pick the same one, and a loser just looks again.
+        const index = free[randomInt(free.length)] as number;
+        const owner = randomUUID();
+        if (await this.take(pk, index, owner, now)) {
+          return { release: () => this.release(pk, index, owner, windowMs) };
+        }
+        continue;
+      }
+      const earliest = Math.min(...taken.values());
+      const wakeAt = Math.min(earliest, now + Math.max(5, Math.floor(windowMs / 20)));
+      if (wakeAt > deadline) {
+        throw new TooManyRequestsError(
+          `more than ${limit} calls in ${windowMs} ms to ${key}; try again later`,
+          {
+            retryAfter: Math.max(1, Math.ceil((earliest - now) / 1000)),
+          },
+        );
+      }
+      await this.clock.sleep(Math.max(1, wakeAt - now));
+    }
+  }
+
+  /** Slot index → the time it frees up, for every slot item of the key. */
+  private async takenSlots(pk: string): Promise<Map<number, number>> {
+    const taken = new Map<number, number>();
+    let exclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await guard(
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: "pk = :pk",
+            ExpressionAttributeValues: { ":pk": pk },
+            ConsistentRead: true,
+            ExclusiveStartKey: exclusiveStartKey,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) taken.set(Number(String(item.sk).slice(2)), Number(item.freeAt));
+      exclusiveStartKey = page.LastEvaluatedKey;
+    } while (exclusiveStartKey);
+    return taken;
+  }
+
+  private take(pk: string, index: number, owner: string, now: number): Promise<boolean> {
+    const freeAt = now + this.maxHoldMs;
+    return conditionally(
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk,
+            sk: `S#${index}`,
+            owner,
+            freeAt,
+            [TABLE.ttlAttribute]: Math.ceil(freeAt / 1000) + 3_600,
+          },
+          ConditionExpression: "attribute_not_exists(pk) OR freeAt <= :now",
+          ExpressionAttributeValues: { ":now": now },
+        }),
+      ),
+    );
+  }
+
+  private async release(pk: string, index: number, owner: string, windowMs: number): Promise<void> {
+    const freeAt = this.clock.now() + windowMs;
+    // Not ours any more (held past maxHoldMs), or the store is down: either way the slot frees itself.
+    await conditionally(
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk, sk: `S#${index}` },
+          UpdateExpression: "SET freeAt = :freeAt, #ttl = :ttl",
+          ConditionExpression: "#owner = :owner",
+          ExpressionAttributeNames: { "#owner": "owner", "#ttl": TABLE.ttlAttribute },
+          ExpressionAttributeValues: {
+            ":freeAt": freeAt,
+            ":owner": owner,
+            ":ttl": Math.ceil(freeAt / 1000) + 3_600,
+          },
+        }),
+      ),
+    ).catch(() => false);
+  }
+}
