@@ -9,7 +9,7 @@ import { type Config, loadConfig } from "./config.ts";
 import { DurableRecorder, type FallbackQueue } from "./core/durable.ts";
 import { DEFAULT_EDIT_OPTIONS, EditService } from "./core/edits.ts";
 import { StoreUnavailableError } from "./core/errors.ts";
-import { type RateLimiter, SlidingWindowLimiter } from "./core/limiter.ts";
+import { type RateLimiter, type RateRule, SlidingWindowLimiter } from "./core/limiter.ts";
 import type { ProviderName } from "./core/model.ts";
 import type { CallbackProvider, ProviderEditor } from "./core/provider.ts";
 import { MessageQueries } from "./core/queries.ts";
@@ -17,7 +17,7 @@ import { Recorder } from "./core/recorder.ts";
 import type { MessageStore } from "./core/store.ts";
 import { logger } from "./logger.ts";
 import { count } from "./metrics.ts";
-import { createEditors, createProviders, rateRule } from "./providers/registry.ts";
+import { createProviders } from "./providers/registry.ts";
 import { secretsManagerReader, withSecrets } from "./secrets.ts";
 
 /** Everything a handler needs, built once per cold start (on first use: importing a handler does no I/O). */
@@ -34,7 +34,20 @@ export interface Dependencies {
   readonly edits: EditService;
 }
 
-export function createDependencies(config: Config, overrides: Partial<Dependencies> = {}): Dependencies {
+/**
+ * How to edit: the providers' editors and their rate rule. Only the editor function passes it, so the
+ * recorder's bundle carries no REST client (see providers/editing.ts).
+ */
+export interface Editing {
+  createEditors(config: Config, limiter: RateLimiter): ReadonlyMap<ProviderName, ProviderEditor>;
+  rateRule(config: Config): (key: string) => RateRule;
+}
+
+export function createDependencies(
+  config: Config,
+  overrides: Partial<Dependencies> = {},
+  editing?: Editing,
+): Dependencies {
   const documents = createDocumentClient({
     region: config.region,
     ...(config.dynamodbEndpoint !== undefined ? { endpoint: config.dynamodbEndpoint } : {}),
@@ -60,12 +73,13 @@ export function createDependencies(config: Config, overrides: Partial<Dependenci
       : undefined;
   const providers = overrides.providers ?? createProviders(config);
   const queries = new MessageQueries(store, providers);
+  const rule = editing?.rateRule(config) ?? (() => ({ limit: 1, windowMs: 1000 }));
   const limiter =
     overrides.limiter ??
     (config.rateLimiter === "dynamodb"
-      ? new DynamoRateLimiter(documents, config.tableName, rateRule(config))
-      : new SlidingWindowLimiter(rateRule(config)));
-  const editors = overrides.editors ?? createEditors(config, limiter);
+      ? new DynamoRateLimiter(documents, config.tableName, rule)
+      : new SlidingWindowLimiter(rule));
+  const editors = overrides.editors ?? editing?.createEditors(config, limiter) ?? new Map();
   const edits: EditService =
     overrides.edits ??
     new EditService(store, editors, queries, {
@@ -121,10 +135,10 @@ let current: Promise<Dependencies> | undefined;
  * The process-wide dependencies: secrets read, config parsed and clients created on first use, then
  * reused by every invocation of a warm Lambda. A failure is not cached, so the next call retries.
  */
-export function dependencies(): Promise<Dependencies> {
+export function dependencies(editing?: Editing): Promise<Dependencies> {
   current ??= (async () => {
     const env = await withSecrets(process.env, secretsManagerReader(process.env.AWS_REGION ?? "us-east-1"));
-    const deps = createDependencies(loadConfig(env));
+    const deps = createDependencies(loadConfig(env), {}, editing);
     if (deps.config.tencent && deps.config.tencent.callbackToken === undefined) {
       logger.warn("TENCENT_CALLBACK_TOKEN is not set: Tencent callbacks are accepted unsigned");
     }

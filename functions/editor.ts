@@ -10,6 +10,7 @@ import { errorResult, type HttpResult } from "./http/respond.ts";
 import { eachRecord, isSqsEvent } from "./http/sqs.ts";
 import { logger } from "./logger.ts";
 import { count, metrics } from "./metrics.ts";
+import * as editing from "./providers/editing.ts";
 
 /**
  * The editor: `/v1` through API Gateway; the same operations by direct invoke, e.g.
@@ -22,7 +23,7 @@ export type EditorResult = HttpResult | Reply | SQSBatchResponse;
 
 export async function invoke(event: unknown): Promise<Reply> {
   try {
-    const reply = await perform(await dependencies(), parseOperation(event));
+    const reply = await perform(await dependencies(editing), parseOperation(event));
     count("OperationSucceeded");
     return reply;
   } catch (thrown: unknown) {
@@ -72,7 +73,7 @@ export const handler = middy<EditorEvent, EditorResult>()
   .handler(async (event) => {
     if (isSqsEvent(event)) return consumeQueue(event);
     if (isHttpEvent(event)) {
-      const result = await handleHttp(await dependencies(), event as APIGatewayProxyEventV2);
+      const result = await handleHttp(await dependencies(editing), event as APIGatewayProxyEventV2);
       count("HttpSucceeded");
       return result;
     }

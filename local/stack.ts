@@ -5,6 +5,7 @@ import { FileSpool } from "../functions/adapters/spool.ts";
 import { createDependencies, type Dependencies, setDependencies } from "../functions/clients.ts";
 import { type Config, loadConfig } from "../functions/config.ts";
 import { handler as editor } from "../functions/editor.ts";
+import * as editing from "../functions/providers/editing.ts";
 import { handler as recorder } from "../functions/recorder.ts";
 import { ensureTable, type LocalDynamo, startDynalite } from "./dynamo.ts";
 import { type LambdaHandler, type RunningServer, startLocalServer } from "./server.ts";
@@ -105,7 +106,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   await ensureTable(endpoint, config.tableName);
 
   const spool = new FileSpool(join(dataDir, "spool"));
-  const deps = createDependencies(config, { fallback: spool, ...options.overrides });
+  const deps = createDependencies(config, { fallback: spool, ...options.overrides }, editing);
   setDependencies(deps);
 
   const server: RunningServer = await startLocalServer({

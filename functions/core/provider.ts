@@ -23,7 +23,7 @@ export interface KeyLookup {
 
 /**
  * Everything provider-specific about receiving callbacks. A provider is one folder implementing this
- * plus one line in `providers/registry.ts`; the handlers and the core never branch on the provider.
+ * plus one line in `providers/registry.ts` (and one in `providers/editing.ts`); the handlers and the core never branch on the provider.
  */
 export interface CallbackProvider {
   readonly name: ProviderName;
