@@ -262,13 +262,7 @@ export class DynamoMessageStore implements MessageStore {
 
   async acquireLease(id: string, owner: string, untilMs: number, nowMs: number): Promise<boolean> {
     return this.conditionalPut(
-      {
-        pk: messagePk(id),
-        sk: LEASE_SK,
-        owner,
-        leaseUntil: untilMs,
-        [TABLE.ttlAttribute]: ttlSeconds(untilMs, LEASE_TTL_SLACK_SECONDS),
-      },
+      leaseItem(id, owner, untilMs),
       "attribute_not_exists(pk) OR leaseUntil < :now OR #owner = :owner",
       { ":now": nowMs, ":owner": owner },
       { "#owner": "owner" },
@@ -277,13 +271,7 @@ export class DynamoMessageStore implements MessageStore {
 
   async extendLease(id: string, owner: string, untilMs: number): Promise<boolean> {
     return this.conditionalPut(
-      {
-        pk: messagePk(id),
-        sk: LEASE_SK,
-        owner,
-        leaseUntil: untilMs,
-        [TABLE.ttlAttribute]: ttlSeconds(untilMs, LEASE_TTL_SLACK_SECONDS),
-      },
+      leaseItem(id, owner, untilMs),
       "#owner = :owner",
       { ":owner": owner },
       { "#owner": "owner" },
@@ -504,6 +492,16 @@ export class DynamoMessageStore implements MessageStore {
     const expiresAt = item[TABLE.ttlAttribute];
     return typeof expiresAt === "number" && expiresAt * 1000 <= this.now().getTime();
   }
+}
+
+function leaseItem(id: string, owner: string, untilMs: number): Record<string, unknown> {
+  return {
+    pk: messagePk(id),
+    sk: LEASE_SK,
+    owner,
+    leaseUntil: untilMs,
+    [TABLE.ttlAttribute]: ttlSeconds(untilMs, LEASE_TTL_SLACK_SECONDS),
+  };
 }
 
 /** Index attributes of a head. Resolved provisional heads leave every index: they only redirect. */
