@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Dependencies } from "../clients.ts";
-import { BadRequestError, OutcomeUnknownError } from "../core/errors.ts";
+import { BadRequestError } from "../core/errors.ts";
 import { type MessageHead, PROVIDER_NAMES, type ProviderName } from "../core/model.ts";
 import { parseWith } from "../validation.ts";
 import { etag, recordView, versionView } from "./views.ts";
@@ -144,13 +144,9 @@ export async function perform(deps: Dependencies, operation: Operation): Promise
       return recordReply(result.head);
     }
     case "resolve": {
+      // Still unknown is an answer, not a failure: resolution has already scheduled its next attempt.
       const outcome = await deps.edits.resolve(operation.target.id);
-      if (outcome === "unknown") {
-        throw new OutcomeUnknownError("the edit's outcome is still unknown", {
-          details: { outcome: "unknown" },
-        });
-      }
-      return { status: 200, body: { id: operation.target.id, outcome } };
+      return { status: outcome === "unknown" ? 202 : 200, body: { id: operation.target.id, outcome } };
     }
     case "purge": {
       const id = await resolveId(deps, operation.target);

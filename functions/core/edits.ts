@@ -128,6 +128,7 @@ export class EditService {
     try {
       let purged = 0;
       let nextToken: string | undefined;
+      const redactKeys: string[] = [];
       const at = new Date(this.clock.now()).toISOString();
       do {
         const page = await this.store.listVersions(head.id, {
@@ -142,13 +143,19 @@ export class EditService {
             content: {},
             purged: { at, by: actor, reason },
           });
-          // The idempotent replay of that edit would show the purged content again.
-          if (version.idempotencyKey !== undefined)
-            await this.store.forgetIdempotencyKey(version.idempotencyKey);
+          if (version.idempotencyKey !== undefined) redactKeys.push(version.idempotencyKey);
           purged++;
         }
         nextToken = page.nextToken;
       } while (nextToken);
+      // A replay of those edits' Idempotency-Keys must neither show the purged content nor run them
+      // again: the key stays used, its remembered result becomes the message as it is now.
+      for (const key of redactKeys) {
+        await this.store.replaceIdempotencyResponse(key, {
+          status: 200,
+          body: { head } satisfies EditResult,
+        });
+      }
       // A settled intent keeps the content before and after its edit until its TTL: it goes with the purge.
       const intent = await this.store.getIntent(head.id);
       if (intent?.state === "applied")
@@ -172,7 +179,7 @@ export class EditService {
     if (intent.state === "open" && intent.deadline > now && currentOwner === undefined) {
       return "none"; // still in flight with its own editor: not ours to settle
     }
-    if (intent.echoedAt !== undefined) return this.settleApplied(head, intent, currentOwner);
+    if (intent.confirmedAt !== undefined) return this.settleApplied(head, intent, currentOwner);
     let readBack: Content | null | undefined;
     try {
       readBack = await this.editor(head.provider).readBack(
@@ -200,37 +207,47 @@ export class EditService {
   /** The recorder's hook: an after-modify matching our open (or just applied) intent is our own echo. */
   echoMatcher(operatorOf: (provider: ProviderName) => string | undefined): EchoMatcher {
     return {
-      isOwnEcho: async (event: { content: Content; actor?: string }, head: MessageHead) => {
+      isOwnEcho: async (event, head) => {
         const operator = operatorOf(head.provider);
         if (operator !== undefined && event.actor !== operator) return false;
         const now = this.clock.now();
         const intent = await this.store.getIntent(head.id);
-        if (intent && fieldsEqual(event.content, intent.content)) {
-          if (intent.state === "applied") return intent.deadline > now;
-          if (intent.state === "unknown" || intent.deadline <= now) {
-            // Unanswered, or its editor is gone: the echo is the proof it was applied.
-            await this.settleApplied(head, intent);
-            return true;
-          }
-          await this.store.updateIntent(
-            head.id,
-            intent.intentId,
-            { echoedAt: new Date(now).toISOString() },
-            "open",
-          );
-          return true;
-        }
-        // A late echo of an earlier edit of ours (A→B→C, B's echo after C's): not someone else's edit.
-        const merged = contentHash({ ...(head.content ?? {}), ...event.content });
+        if (intent && fieldsEqual(event.content, intent.content)) return this.claimEcho(head, intent, now);
+        // A late echo of an earlier edit of ours (A→B→C, B's echo after C's): not someone else's edit,
+        // provided only our own versions came after it.
+        const hash = contentHash(
+          event.replace ? event.content : { ...(head.content ?? {}), ...event.content },
+        );
         const recent = await this.store.recentVersions(head.id, 10);
-        return recent.some(
-          (version) =>
-            OWN_SOURCES.has(version.source) &&
-            version.contentHash === merged &&
-            Date.parse(version.at) > now - this.options.echoGraceMs,
+        const match = recent.findIndex((version) => version.contentHash === hash);
+        return (
+          match >= 0 &&
+          recent.slice(0, match + 1).every((version) => OWN_SOURCES.has(version.source)) &&
+          Date.parse(recent[match]?.at ?? "") > now - this.options.echoGraceMs
         );
       },
     };
+  }
+
+  /** The echo matches the intent: it proves the edit applied. Re-reads on any race, so evidence is never lost. */
+  private async claimEcho(head: MessageHead, intent: EditIntent, now: number): Promise<boolean> {
+    // Applied and recorded: an event that still differs from the record came after someone else's
+    // version (the same content set again, e.g. from the console). Late echoes are matched by version.
+    if (intent.state === "applied") return false;
+    if (intent.state === "unknown" || intent.deadline <= now) {
+      // Unanswered, or its editor is gone: the echo settles it.
+      return (await this.settleApplied(head, intent)) === "applied";
+    }
+    const marked = await this.store.updateIntent(
+      head.id,
+      intent.intentId,
+      { confirmedAt: new Date(now).toISOString() },
+      "open",
+    );
+    if (marked) return true;
+    const latest = await this.store.getIntent(head.id);
+    if (latest?.intentId !== intent.intentId) return false; // dropped meanwhile: record the echo as a version
+    return this.claimEcho(head, latest, now);
   }
 
   private async run(
@@ -303,7 +320,7 @@ export class EditService {
         }
         // A refusal after the echo arrived (retries that ran out) still means the provider applied it.
         const latest = await this.store.getIntent(head.id);
-        if (latest?.intentId === intent.intentId && latest.echoedAt !== undefined) {
+        if (latest?.intentId === intent.intentId && latest.confirmedAt !== undefined) {
           await this.settleApplied(head, latest, owner);
           return this.appliedResult(head.id, intent);
         }
@@ -315,9 +332,11 @@ export class EditService {
       } catch (error: unknown) {
         // Applied at the provider but not recorded (store trouble): keep the intent, a read-back records it.
         keepLease = true;
+        // The provider said OK: confirmed, so resolution records it and never abandons it.
         await this.store
           .updateIntent(head.id, intent.intentId, {
             state: "unknown",
+            confirmedAt: new Date(this.clock.now()).toISOString(),
             deadline: this.clock.now() + this.options.resolveWindowMs,
           })
           .catch(() => {});
@@ -389,6 +408,7 @@ export class EditService {
         ...(intent.idempotencyKey !== undefined ? { idempotencyKey: intent.idempotencyKey } : {}),
         ...(intent.ruleId !== undefined ? { ruleId: intent.ruleId } : {}),
         ...(providerRequestId !== undefined ? { providerRequestId } : {}),
+        intentId: intent.intentId,
       },
       { now: () => new Date(this.clock.now()), ...(head ? { head } : {}) },
     );
@@ -408,8 +428,17 @@ export class EditService {
   ): Promise<ResolveOutcome> {
     const from = intent.state === "open" ? "open" : "unknown";
     const claimed = await this.store.updateIntent(head.id, intent.intentId, { state: "applied" }, from);
-    if (!claimed) return "applied"; // someone else settled it
-    await this.commit(head.id, { ...intent, state: "applied" });
+    if (!claimed) {
+      // Settled by someone else, or dropped as not applied meanwhile.
+      return (await this.store.getIntent(head.id))?.state === "applied" ? "applied" : "not-applied";
+    }
+    try {
+      await this.commit(head.id, { ...intent, state: "applied" });
+    } catch (error: unknown) {
+      // Not recorded: give the claim back so that the next resolution (or echo) tries again.
+      await this.store.updateIntent(head.id, intent.intentId, { state: from }, "applied").catch(() => false);
+      throw error;
+    }
     if (currentOwner === undefined) await this.store.releaseLease(head.id, intent.leaseOwner);
     return "applied";
   }

@@ -64,6 +64,8 @@ export interface Version {
   readonly ruleId?: string;
   readonly idempotencyKey?: string;
   readonly providerRequestId?: string;
+  /** The edit intent that wrote it: committing the same intent twice finds it instead of a second version. */
+  readonly intentId?: string;
   /** Set when the content was purged: `content` is then empty and only the hash remains. */
   readonly purged?: { readonly at: string; readonly by: string; readonly reason: string };
 }

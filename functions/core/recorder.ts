@@ -69,8 +69,9 @@ export type ApplyOutcome = "created" | "updated" | "duplicate" | "unmatched";
 
 /** Hook for the editor's echo rule: lets an edit intent claim an after-modify (or a copy) as its own echo. */
 export interface EchoMatcher {
+  /** `replace`: the event carries the whole content (a provider copy), not only the changed fields. */
   isOwnEcho(
-    event: { readonly content: Content; readonly actor?: string },
+    event: { readonly content: Content; readonly actor?: string; readonly replace?: boolean },
     head: MessageHead,
   ): Promise<boolean>;
 }
@@ -109,8 +110,13 @@ export class Recorder {
         // copied is a redelivery of that copy, not an edit back.
         const recent = await this.store.recentVersions(head.id, 10);
         const hash = contentHash(event.content);
-        if (recent.some((version) => version.source === "callback" && version.contentHash === hash))
+        const first = recent.findIndex(
+          (version) => version.source === "callback" && version.contentHash === hash,
+        );
+        // A redelivery only if no one edited since (a user may well edit back to the original).
+        if (first >= 0 && recent.slice(0, first).every((version) => version.source !== "client")) {
           return "duplicate";
+        }
         return this.applyModified(
           { type: "modified", message: event.message, content: event.content, at: event.at },
           true,
@@ -173,7 +179,7 @@ export class Recorder {
     // Fields an after-modify left out keep their value: the modify APIs overwrite only what is sent.
     const content = replace ? event.content : { ...(head?.content ?? {}), ...event.content };
     if (head && head.contentHash === contentHash(content)) return "duplicate";
-    if (head && this.echo && (await this.echo.isOwnEcho(event, head))) return "duplicate";
+    if (head && this.echo && (await this.echo.isOwnEcho({ ...event, replace }, head))) return "duplicate";
     const appended = await appendVersion(
       this.store,
       id,

@@ -50,8 +50,8 @@ export interface MessageStore {
     expiresAtMs: number,
   ): Promise<void>;
   releaseIdempotencyKey(key: string, requestHash: string): Promise<void>;
-  /** Forgets a key and the result it remembers (purge: the result carries the purged content). */
-  forgetIdempotencyKey(key: string): Promise<void>;
+  /** Replaces a remembered result (purge: the old one carries purged content); the key stays used. */
+  replaceIdempotencyResponse(key: string, response: StoredResponse): Promise<void>;
 }
 
 export type IntentState = "open" | "unknown" | "applied";
@@ -76,14 +76,14 @@ export interface EditIntent {
   readonly idempotencyKey?: string;
   readonly ruleId?: string;
   readonly state: IntentState;
-  /** When the provider's after-modify echo matched this intent. */
-  readonly echoedAt?: string;
+  /** When the provider confirmed the edit applied: its echo matched, or it answered OK. */
+  readonly confirmedAt?: string;
   readonly createdAt: string;
   /** Epoch ms by which the outcome must be known (the lease is held at least that long). */
   readonly deadline: number;
 }
 
-export type IntentChange = Partial<Pick<EditIntent, "state" | "echoedAt" | "deadline">>;
+export type IntentChange = Partial<Pick<EditIntent, "state" | "confirmedAt" | "deadline">>;
 
 export interface StoredResponse {
   readonly status: number;

@@ -37,7 +37,14 @@ export async function appendVersion(
     if (options.skipIfSame && head?.contentHash === hash) return "duplicate";
     const version: Version = { ...meta, version: (head?.version ?? 0) + 1, content, contentHash: hash };
     if (!(await store.putVersion(id, version))) {
+      // Taken: by someone else (retry as the next number), or by this same intent in an earlier attempt
+      // whose head write failed (then it is ours: repair the head and stop).
+      const existing = meta.intentId !== undefined ? await store.getVersion(id, version.version) : undefined;
       await repairHead(store, id, options.now);
+      if (existing && existing.intentId === meta.intentId) {
+        const repaired = await store.getHead(id);
+        if (repaired) return { head: repaired, version: existing };
+      }
       continue;
     }
     let current = head;

@@ -44,9 +44,10 @@ export class DynamoRateLimiter implements RateLimiter {
         }
         continue;
       }
-      const earliest = Math.min(...taken.values());
+      // Only slots below the current limit count (items of a once higher limit linger until their TTL).
+      const earliest = Math.min(...Array.from({ length: limit }, (_, i) => taken.get(i) ?? now));
       const wakeAt = Math.min(earliest, now + Math.max(5, Math.floor(windowMs / 20)));
-      if (wakeAt > deadline) {
+      if (wakeAt > deadline || now >= deadline) {
         throw new TooManyRequestsError(
           `more than ${limit} calls in ${windowMs} ms to ${key}; try again later`,
           {

@@ -434,10 +434,17 @@ export class DynamoMessageStore implements MessageStore {
     });
   }
 
-  async forgetIdempotencyKey(key: string): Promise<void> {
-    await guard(
+  async replaceIdempotencyResponse(key: string, response: StoredResponse): Promise<void> {
+    await conditionally(
       this.client.send(
-        new DeleteCommand({ TableName: this.tableName, Key: { pk: idempotencyPk(key), sk: IDEMPOTENCY_SK } }),
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: idempotencyPk(key), sk: IDEMPOTENCY_SK },
+          UpdateExpression: "SET #response = :response",
+          ConditionExpression: "attribute_exists(pk) AND #state = :done",
+          ExpressionAttributeNames: { "#response": "response", "#state": "state" },
+          ExpressionAttributeValues: { ":response": response, ":done": "done" },
+        }),
       ),
     );
   }

@@ -243,7 +243,7 @@ describe("EditService protocol (virtual clock, dynalite)", () => {
       expect(next.head.content).toEqual({ text: "A", CloudCustomData: "v3" });
     });
 
-    it("takes an applied intent as our echo only within the grace period", async () => {
+    it("records a later event equal to our applied edit once someone else changed the message", async () => {
       const head = await message({ text: "A" });
       const edits = service(scriptedEditor({}));
       await edits.edit(head.id, { text: "B" }, { actor: "t" });
@@ -347,6 +347,116 @@ describe("EditService protocol (virtual clock, dynalite)", () => {
         version: 3,
         content: { MsgBody: text("user fixed typo"), CloudCustomData: "c2" },
       });
+    });
+
+    it("writes one version for one edit even when its head write failed and resolution commits again", async () => {
+      const head = await message({ text: "A" });
+      let failHeads = false;
+      const flaky = Object.create(store) as DynamoMessageStore;
+      flaky.putHead = async (next, rev) => {
+        if (failHeads) throw new StoreUnavailableError("down");
+        return store.putHead(next, rev);
+      };
+      const editor = scriptedEditor({
+        modify: async () => {
+          failHeads = true;
+        },
+        readBack: async () => ({ text: "B" }),
+      });
+      const edits = new EditService(
+        flaky,
+        new Map([["tencent", editor]]),
+        new MessageQueries(flaky, new Map([["tencent", tencentProvider()]])),
+        {
+          ...DEFAULT_EDIT_OPTIONS,
+          clock,
+        },
+      );
+      await expect(edits.edit(head.id, { text: "B" }, { actor: "t" })).rejects.toThrow(OutcomeUnknownError);
+      failHeads = false;
+      expect(await edits.resolve(head.id)).toBe("applied");
+      const versions = (await store.listVersions(head.id, { limit: 20 })).items;
+      expect(versions.map((v) => [v.version, v.content])).toEqual([
+        [1, { text: "A" }],
+        [2, { text: "B" }],
+      ]);
+      expect((await store.getHead(head.id))?.version).toBe(2);
+    });
+
+    it("never abandons an edit the provider confirmed, even when no read-back can tell", async () => {
+      const head = await message({ text: "A" });
+      let failVersions = false;
+      const flaky = Object.create(store) as DynamoMessageStore;
+      flaky.putVersion = async (id, version) => {
+        if (failVersions) throw new StoreUnavailableError("down");
+        return store.putVersion(id, version);
+      };
+      const editor = scriptedEditor({
+        modify: async () => {
+          failVersions = true;
+        },
+        readBack: async () => undefined, // outside the history window
+      });
+      const edits = new EditService(
+        flaky,
+        new Map([["tencent", editor]]),
+        new MessageQueries(flaky, new Map([["tencent", tencentProvider()]])),
+        {
+          ...DEFAULT_EDIT_OPTIONS,
+          clock,
+        },
+      );
+      await expect(edits.edit(head.id, { text: "B" }, { actor: "t" })).rejects.toThrow(OutcomeUnknownError);
+      failVersions = false;
+      clock.advance(DEFAULT_EDIT_OPTIONS.resolveWindowMs + DEFAULT_EDIT_OPTIONS.echoGraceMs + 1);
+      expect(await edits.resolve(head.id)).toBe("applied");
+      expect((await store.getHead(head.id))?.content).toEqual({ text: "B" });
+    });
+
+    it("keeps a purged edit's Idempotency-Key used: a replay neither calls again nor shows purged content", async () => {
+      const head = await message({ text: "secret" });
+      const editor = scriptedEditor({});
+      const edits = service(editor);
+      await edits.edit(head.id, { text: "oops" }, { actor: "t", idempotencyKey: "k-purge" });
+      await edits.edit(head.id, { text: "clean" }, { actor: "t" });
+      await edits.purge(head.id, "GDPR", "dpo");
+      const replay = await edits.edit(head.id, { text: "oops" }, { actor: "t", idempotencyKey: "k-purge" });
+      expect(editor.modifies).toHaveLength(2);
+      expect(JSON.stringify(replay)).not.toContain("oops");
+      expect(replay.head.content).toEqual({ text: "clean" });
+    });
+
+    it("records a genuine edit back to one of our versions once someone else edited in between", async () => {
+      const head = await message({ text: "A" });
+      const edits = service(scriptedEditor({}));
+      await edits.edit(head.id, { text: "B" }, { actor: "t" });
+      const recorder = recorderFor(edits);
+      expect(await recorder.apply(echoOf(head, { text: "B" }))).toBe("duplicate"); // our echo, once
+      expect(await recorder.apply(echoOf(head, { text: "X" }))).toBe("updated"); // the console, as admin
+      expect(await recorder.apply(echoOf(head, { text: "B" }))).toBe("updated"); // and back
+      expect((await store.getHead(head.id))?.content).toEqual({ text: "B" });
+    });
+
+    it("does not let a late copy of an earlier edit roll back a provider that copies whole messages", async () => {
+      const head = await message({ text: "a" });
+      const edits = service(scriptedEditor({}));
+      await edits.edit(head.id, { text: "b" }, { actor: "t" });
+      clock.advance(2_000);
+      await edits.edit(head.id, { text: "c", extension: "x" }, { actor: "t" });
+      const recorder = new Recorder(
+        store,
+        () => new Date(clock.now()),
+        edits.echoMatcher(() => undefined),
+      );
+      const copy = (content: Content) => ({
+        type: "observed" as const,
+        message: { ...head, sentAt: head.createdAt },
+        content,
+        at: "t",
+      });
+      expect(await recorder.apply(copy({ text: "c", extension: "x" }))).toBe("duplicate");
+      expect(await recorder.apply(copy({ text: "b" }))).toBe("duplicate");
+      expect((await store.getHead(head.id))?.content).toEqual({ text: "c", extension: "x" });
     });
   });
 });

@@ -72,4 +72,15 @@ describe.each(STORE_TARGETS)("DynamoRateLimiter on $name (shared by every proces
     await limiter(clock, 1).acquire(`a-${randomUUID()}`, 0);
     await expect(limiter(clock, 1).acquire(`b-${randomUUID()}`, 0)).resolves.toBeDefined();
   });
+
+  it("ignores slots of a once higher limit and refuses at once when waiting is not allowed", async () => {
+    const clock = manualClock();
+    const key = `k-${randomUUID()}`;
+    for (let i = 0; i < 3; i++) await (await limiter(clock, 3).acquire(key, 0)).release();
+    clock.advance(5_000); // the three old slots are long free, but above the new limit of 1
+    await limiter(clock, 1).acquire(key, 0); // held
+    const started = clock.now();
+    await expect(limiter(clock, 1).acquire(key, 0)).rejects.toThrow(TooManyRequestsError);
+    expect(clock.now() - started).toBe(0);
+  });
 });
