@@ -106,10 +106,11 @@ export class Recorder {
         if (!head || head.version === 0) {
           return this.applySent({ type: "sent", message: event.message, content: event.content });
         }
-        // A copy is the whole message: it replaces the content. One equal to what the provider first
-        // copied is a redelivery of that copy, not an edit back.
-        const recent = await this.store.recentVersions(head.id, 10);
+        // A copy is the whole message: it replaces the content. One equal to the record changes nothing;
+        // one equal to what the provider first copied is a redelivery of that copy, not an edit back.
         const hash = contentHash(event.content);
+        if (hash === head.contentHash) return "duplicate";
+        const recent = await this.store.recentVersions(head.id, 10);
         const first = recent.findIndex(
           (version) => version.source === "callback" && version.contentHash === hash,
         );
