@@ -75,11 +75,11 @@ describe("EditService protocol (virtual clock, dynalite)", () => {
     return head;
   }
 
-  const service = (editor: ProviderEditor, scheduled: string[] = []) =>
+  const service = (editor: ProviderEditor, scheduled: string[] = [], on: DynamoMessageStore = store) =>
     new EditService(
-      store,
+      on,
       new Map([["tencent", editor]]),
-      new MessageQueries(store, new Map([["tencent", tencentProvider()]])),
+      new MessageQueries(on, new Map([["tencent", tencentProvider()]])),
       {
         ...DEFAULT_EDIT_OPTIONS,
         clock,
@@ -88,6 +88,16 @@ describe("EditService protocol (virtual clock, dynalite)", () => {
         },
       },
     );
+
+  /** The store with one write failing while `down()` says so: an outage in the middle of the protocol. */
+  function failing(method: "putVersion" | "putHead", down: () => boolean): DynamoMessageStore {
+    const flaky = Object.create(store) as DynamoMessageStore;
+    flaky[method] = async (...args: Parameters<DynamoMessageStore[typeof method]>) => {
+      if (down()) throw new StoreUnavailableError("down");
+      return (store[method] as (...a: typeof args) => Promise<boolean>)(...args);
+    };
+    return flaky;
+  }
 
   it("waits for a held lease up to the wait budget, then 409 without calling the provider", async () => {
     const head = await message();
@@ -272,26 +282,14 @@ describe("EditService protocol (virtual clock, dynalite)", () => {
     it("keeps the intent when the provider applied but the version could not be written: 504, then resolved", async () => {
       const head = await message({ text: "A" });
       let failWrites = false;
-      const flaky = Object.create(store) as DynamoMessageStore;
-      flaky.putVersion = async (id, version) => {
-        if (failWrites) throw new StoreUnavailableError("down");
-        return store.putVersion(id, version);
-      };
+      const flaky = failing("putVersion", () => failWrites);
       const editor = scriptedEditor({
         modify: async () => {
           failWrites = true;
         },
         readBack: async () => ({ text: "B" }),
       });
-      const edits = new EditService(
-        flaky,
-        new Map([["tencent", editor]]),
-        new MessageQueries(flaky, new Map([["tencent", tencentProvider()]])),
-        {
-          ...DEFAULT_EDIT_OPTIONS,
-          clock,
-        },
-      );
+      const edits = service(editor, [], flaky);
       await expect(edits.edit(head.id, { text: "B" }, { actor: "t" })).rejects.toThrow(OutcomeUnknownError);
       failWrites = false;
       expect(await edits.resolve(head.id)).toBe("applied");
@@ -352,26 +350,14 @@ describe("EditService protocol (virtual clock, dynalite)", () => {
     it("writes one version for one edit even when its head write failed and resolution commits again", async () => {
       const head = await message({ text: "A" });
       let failHeads = false;
-      const flaky = Object.create(store) as DynamoMessageStore;
-      flaky.putHead = async (next, rev) => {
-        if (failHeads) throw new StoreUnavailableError("down");
-        return store.putHead(next, rev);
-      };
+      const flaky = failing("putHead", () => failHeads);
       const editor = scriptedEditor({
         modify: async () => {
           failHeads = true;
         },
         readBack: async () => ({ text: "B" }),
       });
-      const edits = new EditService(
-        flaky,
-        new Map([["tencent", editor]]),
-        new MessageQueries(flaky, new Map([["tencent", tencentProvider()]])),
-        {
-          ...DEFAULT_EDIT_OPTIONS,
-          clock,
-        },
-      );
+      const edits = service(editor, [], flaky);
       await expect(edits.edit(head.id, { text: "B" }, { actor: "t" })).rejects.toThrow(OutcomeUnknownError);
       failHeads = false;
       expect(await edits.resolve(head.id)).toBe("applied");
@@ -386,26 +372,14 @@ describe("EditService protocol (virtual clock, dynalite)", () => {
     it("never abandons an edit the provider confirmed, even when no read-back can tell", async () => {
       const head = await message({ text: "A" });
       let failVersions = false;
-      const flaky = Object.create(store) as DynamoMessageStore;
-      flaky.putVersion = async (id, version) => {
-        if (failVersions) throw new StoreUnavailableError("down");
-        return store.putVersion(id, version);
-      };
+      const flaky = failing("putVersion", () => failVersions);
       const editor = scriptedEditor({
         modify: async () => {
           failVersions = true;
         },
         readBack: async () => undefined, // outside the history window
       });
-      const edits = new EditService(
-        flaky,
-        new Map([["tencent", editor]]),
-        new MessageQueries(flaky, new Map([["tencent", tencentProvider()]])),
-        {
-          ...DEFAULT_EDIT_OPTIONS,
-          clock,
-        },
-      );
+      const edits = service(editor, [], flaky);
       await expect(edits.edit(head.id, { text: "B" }, { actor: "t" })).rejects.toThrow(OutcomeUnknownError);
       failVersions = false;
       clock.advance(DEFAULT_EDIT_OPTIONS.resolveWindowMs + DEFAULT_EDIT_OPTIONS.echoGraceMs + 1);
