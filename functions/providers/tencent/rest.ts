@@ -2,7 +2,7 @@ import { randomInt } from "node:crypto";
 import { OutcomeUnknownError } from "../../core/errors.ts";
 import type { Clock, RateLimiter } from "../../core/limiter.ts";
 import { type AttemptResult, exchange, ProviderHttp, type RawResponse } from "../http-call.ts";
-import { RATE_LIMITED, RENEW_USERSIG, RETRYABLE, tencentError } from "./errors.ts";
+import { AMBIGUOUS, RATE_LIMITED, RENEW_USERSIG, RETRYABLE, tencentError } from "./errors.ts";
 import type { UserSigCache } from "./usersig.ts";
 
 export interface TencentReply {
@@ -74,6 +74,16 @@ export class TencentRestClient {
         }
         if (RATE_LIMITED.has(code)) return { retry: "rate", reason: `ErrorCode ${code}` };
         if (RETRYABLE.has(code)) return { retry: "transient", reason: `ErrorCode ${code}` };
+        if (AMBIGUOUS.has(code)) {
+          // Tencent may have applied it: a modify is never sent again nor reported as not applied.
+          if (!options.resendAfterSend) {
+            throw new OutcomeUnknownError(
+              `Tencent answered ${command} with ${code}${reply.ErrorInfo ? ` (${reply.ErrorInfo})` : ""}, which does not say whether it was applied`,
+              { providerCode: code, details: { outcome: "unknown", providerCode: code } },
+            );
+          }
+          return { retry: "transient", reason: `ErrorCode ${code}` };
+        }
         throw tencentError(code, reply.ErrorInfo ?? "");
       },
     );

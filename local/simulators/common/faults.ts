@@ -19,7 +19,25 @@ export type Fault<ErrorFault extends BaseErrorFault> = {
   | { readonly kind: "reset-after-apply-silently" }
   /** Answer with this HTTP status and a non-JSON body (what a gateway in front of the provider does); nothing applied. */
   | { readonly kind: "http-status"; readonly status: number }
+  /**
+   * Apply the request, then answer the provider's failure envelope as the "error" kind does: the work
+   * was done but the answer says it failed (Tencent 60008 "service timeout", an internal error after the
+   * write). Its notifications (callbacks, copies) go out as usual, or none when `silently`.
+   */
+  | AfterApplyErrorFault<ErrorFault>
 );
+
+/** The "error-after-apply" kind: the provider's "error" fields, applied first. */
+export type AfterApplyErrorFault<ErrorFault extends BaseErrorFault> = Omit<ErrorFault, "kind"> & {
+  readonly kind: "error-after-apply";
+  readonly silently?: boolean;
+};
+
+/** The provider's "error" fault carried by an "error-after-apply" one (same code and text). */
+export function asErrorFault<E extends BaseErrorFault>(fault: AfterApplyErrorFault<E>): E {
+  const { silently: _, ...fields } = fault;
+  return { ...fields, kind: "error" } as unknown as E;
+}
 
 /** What every provider's "error" fault carries: the code its failure envelope answers. */
 export interface BaseErrorFault {
@@ -48,6 +66,7 @@ export class FaultQueue<E extends BaseErrorFault> {
       throw new RangeError("fault.times must be a positive integer");
     if (fault.kind === "delay" && !(fault.ms >= 0)) throw new RangeError("delay fault needs ms >= 0");
     if (fault.kind === "error") this.#checkError(fault);
+    if (fault.kind === "error-after-apply") this.#checkError(asErrorFault(fault));
     if (fault.kind === "http-status" && !(fault.status >= 100 && fault.status <= 599)) {
       throw new RangeError("http-status fault needs a status in 100..599");
     }

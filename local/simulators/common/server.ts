@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Counter } from "./counter.ts";
-import { type BaseErrorFault, type Fault, FaultQueue } from "./faults.ts";
+import { asErrorFault, type BaseErrorFault, type Fault, FaultQueue } from "./faults.ts";
 import type { Sender } from "./sender.ts";
 
 /** Request bodies are always read to the end, but only this much is kept: past it the provider refuses by size. */
@@ -198,13 +198,20 @@ export abstract class SimulatorServer<E extends BaseErrorFault, N> {
     }
 
     const outcome = routed.handle();
-    const timing = fault?.kind === "reset-after-apply-silently" ? "none" : outcome.timing;
+    const silent =
+      fault?.kind === "reset-after-apply-silently" ||
+      (fault?.kind === "error-after-apply" && fault.silently === true);
+    const timing = silent ? "none" : outcome.timing;
     const notify = async () => {
       for (const notification of outcome.notifications) await this.sender.send(notification);
     };
     if (timing === "before-answer") await notify();
     if (fault?.kind === "reset-after-apply" || fault?.kind === "reset-after-apply-silently") reset(res);
-    else await this.#answer(res, outcome.envelope);
+    else if (fault?.kind === "error-after-apply") {
+      const error = asErrorFault(fault);
+      const text = this.#provider.errorText(error) ?? "injected fault";
+      await this.#answer(res, this.#provider.fail(error.code, text));
+    } else await this.#answer(res, outcome.envelope);
     if (timing === "after-answer") void notify();
   }
 

@@ -14,3 +14,7 @@ export interface TencentErrorFault {
 export type TencentFault = Fault<TencentErrorFault>;
 
 export type FaultKind = TencentFault["kind"];
+
+export function checkErrorFault(fault: TencentErrorFault): void {
+  if (!Number.isSafeInteger(fault.code)) throw new RangeError("error fault needs an integer code");
+}

@@ -16,7 +16,7 @@ import {
 import { C2C_APIS } from "./c2c.ts";
 import { type Callback, callbackSigning } from "./callbacks.ts";
 import { Code, TencentError } from "./errors.ts";
-import type { TencentErrorFault } from "./faults.ts";
+import { checkErrorFault, type TencentErrorFault } from "./faults.ts";
 import type { JsonObject } from "./fields.ts";
 import { GROUP_APIS, isGroupType } from "./group.ts";
 import type { ApiSpec } from "./handler.ts";
@@ -103,6 +103,7 @@ export class TencentSimulator extends SimulatorServer<TencentErrorFault, Callbac
       internalCode: Code.internal,
       fail,
       errorText: (fault) => fault.info,
+      checkErrorFault,
     });
     this.#options = options;
     this.#now = options.now ?? Date.now;

@@ -164,9 +164,11 @@ describe("editor over HTTP against the Tencent simulator", () => {
     expect(history.at(-1)?.content).toEqual(head.content);
   });
 
-  it("retries retryable provider codes and reports definite refusals with the provider's code", async () => {
+  it("retries definite refusals and reports terminal ones with the provider's code", async () => {
     const message = await sentMessage();
-    sim.inject({ api: "modify_c2c_msg", kind: "error", code: 20004, times: 2 });
+    // 20028 (concurrent modification conflict) and 60007 (frequency) say nothing was done: sent again.
+    sim.inject({ api: "modify_c2c_msg", kind: "error", code: 20028 });
+    sim.inject({ api: "modify_c2c_msg", kind: "error", code: 60007 });
     expect(
       (await send(stack.url, "PATCH", `/v1/messages/${message.record.id}`, { text: "after retries" })).status,
     ).toBe(200);
@@ -177,6 +179,110 @@ describe("editor over HTTP against the Tencent simulator", () => {
     expect(refused.status).toBe(422);
     expect(refused.body).toMatchObject({ error: { providerCode: 80001 } });
     expect(await versions(message.record.id)).toHaveLength(2);
+  });
+
+  // Issue 13 defect 3: an answer that does not say whether the modify was applied is an unknown
+  // outcome, settled by the echo or a read-back; never sent again, never "nothing applied" unproven.
+  describe("ambiguous answers to a modify (60008, 70500, 91000...)", () => {
+    const modifyCalls = () => sim.stats.calls.modify_c2c_msg ?? 0;
+
+    it("applied but answered 60008, echoed: the edit is applied, one version, no resend", async () => {
+      const message = await sentMessage();
+      const calls = modifyCalls();
+      sim.inject({ api: "modify_c2c_msg", kind: "error-after-apply", code: 60008, info: "service timeout" });
+      const edited = await send(stack.url, "PATCH", `/v1/messages/${message.record.id}`, {
+        text: "applied despite 60008",
+      });
+      expect(edited.status).toBe(200);
+      expect(edited.body).toMatchObject({ version: 2, content: { MsgBody: text("applied despite 60008") } });
+      expect(modifyCalls()).toBe(calls + 1);
+      expect(providerContent(message).MsgBody).toEqual(text("applied despite 60008"));
+      expect((await versions(message.record.id)).map((v) => [v.version, v.source])).toEqual([
+        [1, "callback"],
+        [2, "api"],
+      ]);
+    });
+
+    it("applied silently but answered 70500: settled applied by a read-back, one version, no resend", async () => {
+      const message = await sentMessage();
+      const calls = modifyCalls();
+      sim.inject({ api: "modify_c2c_msg", kind: "error-after-apply", code: 70500, silently: true });
+      const edited = await send(stack.url, "PATCH", `/v1/messages/${message.record.id}`, {
+        text: "quietly applied",
+      });
+      // Settled at once by the read-back (200), or later (504 then applied): never 503.
+      expect([200, 504]).toContain(edited.status);
+      expect(modifyCalls()).toBe(calls + 1);
+      // The next edit waits for the settlement, so history is final once it is through.
+      const next = await send(stack.url, "PATCH", `/v1/messages/${message.record.id}`, { text: "next" });
+      expect(next.status).toBe(200);
+      const history = await versions(message.record.id);
+      expect(history.map((v) => [v.version, v.source, v.content])).toEqual([
+        [1, "callback", { MsgBody: text("hello") }],
+        [2, "api", { MsgBody: text("quietly applied") }],
+        [3, "api", { MsgBody: text("next") }],
+      ]);
+    });
+
+    it("not applied, answered 60008: settled not applied by a read-back, nothing recorded, no resend", async () => {
+      const message = await sentMessage();
+      const calls = modifyCalls();
+      sim.inject({ api: "modify_c2c_msg", kind: "error", code: 60008, info: "service timeout" });
+      const edited = await send(stack.url, "PATCH", `/v1/messages/${message.record.id}`, { text: "lost" });
+      expect(modifyCalls()).toBe(calls + 1);
+      expect(providerContent(message).MsgBody).toEqual(text("hello"));
+      // 503 only with the read-back's evidence, never the retry loop's "nothing was applied".
+      expect([503, 504]).toContain(edited.status);
+      const said = JSON.stringify(edited.body);
+      expect(said).not.toMatch(/kept failing|nothing was applied/);
+      if (edited.status === 503) expect(said).toMatch(/did not apply/);
+      expect(await versions(message.record.id)).toHaveLength(1);
+      const next = await send(stack.url, "PATCH", `/v1/messages/${message.record.id}`, { text: "now" });
+      expect(next.status).toBe(200);
+      expect((await versions(message.record.id)).map((v) => v.content)).toEqual([
+        { MsgBody: text("hello") },
+        { MsgBody: text("now") },
+      ]);
+    });
+
+    it("not applied, answered 91000, first read-back fails: 504 unknown, then settled not applied", async () => {
+      const message = await sentMessage();
+      const calls = modifyCalls();
+      sim.inject({ api: "modify_c2c_msg", kind: "error", code: 91000 });
+      sim.inject({ api: "admin_getroammsg", kind: "error", code: 90009 });
+      const edited = await send(stack.url, "PATCH", `/v1/messages/${message.record.id}`, { text: "lost" });
+      expect(edited.status).toBe(504);
+      expect(edited.body).toMatchObject({ outcome: "unknown", error: { code: "outcome_unknown" } });
+      // The next edit waits for the scheduled read-back, which finds the old content: not applied.
+      const next = await send(stack.url, "PATCH", `/v1/messages/${message.record.id}`, { text: "now" });
+      expect(next.status).toBe(200);
+      expect(next.body).toMatchObject({ version: 2, content: { MsgBody: text("now") } });
+      expect(modifyCalls()).toBe(calls + 2);
+      expect((await versions(message.record.id)).map((v) => v.content)).toEqual([
+        { MsgBody: text("hello") },
+        { MsgBody: text("now") },
+      ]);
+    });
+
+    it("a group modify applied silently and answered 91000 is settled by group_msg_get_simple", async () => {
+      const groupId = `@TGS#${randomUUID().slice(0, 8)}`;
+      sim.createGroup(groupId, "Public");
+      const seq = await app.sendGroup(groupId, "member", "group hello");
+      const query = `provider=tencent&appId=${APP_ID}&groupId=${encodeURIComponent(groupId)}&msgSeq=${seq}`;
+      const record = (await api(stack.url, `/v1/messages?${query}`)).body as RecordBody;
+      const calls = sim.stats.calls.modify_group_msg ?? 0;
+      sim.inject({ api: "modify_group_msg", kind: "error-after-apply", code: 91000, silently: true });
+      const edited = await send(stack.url, "PATCH", `/v1/messages/${record.id}`, { text: "group, quietly" });
+      expect([200, 504]).toContain(edited.status);
+      expect(sim.stats.calls.modify_group_msg).toBe(calls + 1);
+      const next = await send(stack.url, "PATCH", `/v1/messages/${record.id}`, { text: "group next" });
+      expect(next.status).toBe(200);
+      expect((await versions(record.id)).map((v) => v.content)).toEqual([
+        { MsgBody: text("group hello") },
+        { MsgBody: text("group, quietly") },
+        { MsgBody: text("group next") },
+      ]);
+    });
   });
 
   it("settles a modify whose answer was lost after it was applied: one version, no resend", async () => {

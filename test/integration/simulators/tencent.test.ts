@@ -906,6 +906,43 @@ describe("Tencent simulator: faults", () => {
     expect(recorder.commands()).toEqual(["C2C.CallbackAfterSendMsg"]);
   });
 
+  it("error-after-apply: applies and calls back, then answers the error code (60008 service timeout)", async () => {
+    // Prepare
+    const recorder = await receiver();
+    const sim = await simulator({ callbackUrl: recorder.url });
+    const msgKey = await sendC2C(sim);
+    sim.inject({ api: "modify_c2c_msg", kind: "error-after-apply", code: 60008, info: "service timeout" });
+    // Act
+    const reply = await modifyC2C(sim, msgKey, { MsgBody: text("applied anyway") });
+    // Assess
+    expect(reply.json).toEqual({ ActionStatus: "FAIL", ErrorInfo: "service timeout", ErrorCode: 60008 });
+    expect(sim.c2cMessage("alice", "bob", msgKey)?.MsgBody).toEqual(text("applied anyway"));
+    expect(recorder.commands()).toEqual(["C2C.CallbackAfterSendMsg", "C2C.CallbackAfterModifyMsg"]);
+    expect(sim.stats.applied.modify_c2c_msg).toBe(1);
+    expect(sim.stats.faulted).toEqual({ modify_c2c_msg: 1 });
+  });
+
+  it("error-after-apply silently: applies without a callback, then answers the error code", async () => {
+    // Prepare
+    const recorder = await receiver();
+    const sim = await simulator({ callbackUrl: recorder.url });
+    const msgKey = await sendC2C(sim);
+    sim.inject({ api: "modify_c2c_msg", kind: "error-after-apply", code: 70500, silently: true });
+    // Act
+    const reply = await modifyC2C(sim, msgKey, { MsgBody: text("quietly applied") });
+    await sim.idle();
+    // Assess
+    expect(reply.json).toMatchObject({ ActionStatus: "FAIL", ErrorCode: 70500 });
+    expect(sim.c2cMessage("alice", "bob", msgKey)?.MsgBody).toEqual(text("quietly applied"));
+    expect(recorder.commands()).toEqual(["C2C.CallbackAfterSendMsg"]);
+  });
+
+  it("refuses error faults without an integer code", async () => {
+    const sim = await simulator();
+    expect(() => sim.inject({ kind: "error-after-apply", code: 1.5 })).toThrow(RangeError);
+    expect(() => sim.inject({ kind: "error", code: Number.NaN })).toThrow(RangeError);
+  });
+
   it("http-status: a gateway error page, nothing applied", async () => {
     // Prepare
     const sim = await simulator();

@@ -65,11 +65,43 @@ describe("TencentRestClient", () => {
     expect(new Set(server.received.map((r) => r.url.searchParams.get("random"))).size).toBe(3);
   });
 
-  it("retries retryable codes with backoff, then succeeds", async () => {
-    const { rest, server } = await client([fail(20004), fail(91000), ok]);
+  // Issue 13 defect 3: answers that do not say whether a modify was applied are unknown outcomes.
+  it.each([60008, 90992, 91000, 20005, 20004, 70169, 70500, 10002])(
+    "reports ErrorCode %i to a modify as an unknown outcome, without resending it",
+    async (code) => {
+      const { rest, server } = await client([fail(code), ok]);
+      const error = await rest.call("openim", "modify_c2c_msg", {}, deadline()).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OutcomeUnknownError);
+      expect(error).toMatchObject({
+        status: 504,
+        providerCode: code,
+        details: { outcome: "unknown", providerCode: code },
+      });
+      expect(server.received).toHaveLength(1);
+    },
+  );
+
+  it("retries the same ambiguous codes on reads, then succeeds", async () => {
+    const { rest, server } = await client([fail(60008), fail(20004), fail(91000), fail(90992), ok]);
+    const read = { deadline: Date.now() + 4_000, resendAfterSend: true };
+    await expect(rest.call("openim", "admin_getroammsg", {}, read)).resolves.toMatchObject({
+      ErrorCode: 0,
+    });
+    expect(server.received).toHaveLength(5);
+  });
+
+  it("retries a modify after definite refusals (20028 conflict, 60007 rate), then succeeds", async () => {
+    const { rest, server } = await client([fail(20028), fail(60007), ok]);
     await expect(rest.call("openim", "modify_c2c_msg", {}, deadline())).resolves.toMatchObject({
       ErrorCode: 0,
     });
+    expect(server.received).toHaveLength(3);
+  });
+
+  it("says unknown, not 'nothing applied', when an ambiguous answer follows definite refusals", async () => {
+    const { rest, server } = await client([fail(60007), fail(20028), fail(60008), ok]);
+    const error = await rest.call("openim", "modify_c2c_msg", {}, deadline()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OutcomeUnknownError);
     expect(server.received).toHaveLength(3);
   });
 
@@ -88,14 +120,22 @@ describe("TencentRestClient", () => {
     expect(server.received).toHaveLength(2);
   });
 
-  it("reports 503 with Retry-After when retryable failures outlast the budget, after at least 2 retries", async () => {
-    const { rest, server } = await client(Array.from({ length: 50 }, () => fail(20005)));
+  it("reports 503 with Retry-After when definite refusals outlast the budget, after at least 2 retries", async () => {
+    const { rest, server } = await client(Array.from({ length: 50 }, () => fail(20028)));
     const error = await rest
       .call("openim", "modify_c2c_msg", {}, { deadline: Date.now() + 1_500, resendAfterSend: false })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderUnavailableError);
     expect((error as ProviderUnavailableError).retryAfter).toBeGreaterThan(0);
     expect(server.received.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("reports 503 for reads whose ambiguous answers outlast the budget", async () => {
+    const { rest } = await client(Array.from({ length: 50 }, () => fail(20005)));
+    const error = await rest
+      .call("openim", "admin_getroammsg", {}, { deadline: Date.now() + 1_000, resendAfterSend: true })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderUnavailableError);
   });
 
   it("reports an unknown outcome when a modify was sent but not answered, and does not resend it", async () => {
