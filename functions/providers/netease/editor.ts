@@ -1,12 +1,27 @@
 import { z } from "zod";
-import { ConflictError, NotFoundError, UnprocessableError } from "../../core/errors.ts";
+import {
+  ConflictError,
+  isAppError,
+  NotFoundError,
+  OutcomeUnknownError,
+  UnprocessableError,
+} from "../../core/errors.ts";
 import type { Content, MessageHead } from "../../core/model.ts";
 import type { EditChange, EditPlan, ProviderEditor } from "../../core/provider.ts";
 import { parseWith } from "../../validation.ts";
-import type { NeteaseRestClient } from "./rest.ts";
+import { neteaseError } from "./errors.ts";
+import type { NeteaseReply, NeteaseRestClient } from "./rest.ts";
 
-/** modifyMsg's documented limits (netease-yunxin-notes §2.2-2.3). */
-export const LIMITS = { text: 5000, attachment: 5000, extension: 1024 } as const;
+/**
+ * modifyMsg's documented limits (netease-yunxin-modifyMsg.zh.txt, notes §2.2-2.3): `text` is the message
+ * for text (0) and tip (10) messages, at most 5000 characters, and a searchable description of at most 500
+ * for the other types; `attachment` at most 5000 as JSON; `extension` 1024 (the 2024 doc).
+ */
+export const LIMITS = { text: 5000, description: 500, attachment: 5000, extension: 1024 } as const;
+
+/** modifyMsg message_types whose `text` is the message itself, required on every call. */
+const TEXTUAL_TYPES: ReadonlySet<string> = new Set(["0", "10"]);
+const isTextual = (head: MessageHead): boolean => TEXTUAL_TYPES.has(String(head.key.messageType));
 
 const bool = z.boolean().optional();
 const str = (max: number) => z.string().max(max).optional();
@@ -96,11 +111,19 @@ export interface NeteaseEditorConfig {
 export function createNeteaseEditor(config: NeteaseEditorConfig): ProviderEditor {
   const { rest } = config;
 
-  const checkLimits = (content: Content): void => {
+  /** Problems Yunxin would answer 414 for; per message type when the message is known. */
+  const problemsOf = (content: Content, head?: MessageHead): string[] => {
     const problems: string[] = [];
     const text = content.text as string | undefined;
-    if (text !== undefined && text.length > LIMITS.text)
-      problems.push(`text is ${text.length} characters (at most ${LIMITS.text})`);
+    const textual = head !== undefined && isTextual(head);
+    const max = head === undefined || textual ? LIMITS.text : LIMITS.description;
+    if (text !== undefined && text.length > max) {
+      problems.push(
+        textual || head === undefined
+          ? `text is ${text.length} characters (at most ${LIMITS.text})`
+          : `text is ${text.length} characters; for message_type ${head.key.messageType} it is a description of at most ${LIMITS.description}`,
+      );
+    }
     if (content.attachment !== undefined) {
       const length = JSON.stringify(content.attachment).length;
       if (length > LIMITS.attachment)
@@ -110,12 +133,61 @@ export function createNeteaseEditor(config: NeteaseEditorConfig): ProviderEditor
     if (extension !== undefined && extension.length > LIMITS.extension) {
       problems.push(`extension is ${extension.length} characters (at most ${LIMITS.extension})`);
     }
-    if (problems.length > 0) {
-      throw new UnprocessableError(`Yunxin would refuse this content: ${problems.join("; ")}`, {
-        code: "content_refused",
-        details: { problems },
-      });
+    if (head !== undefined && textual && (typeof text !== "string" || text === "")) {
+      problems.push(
+        `text is required for message_type ${head.key.messageType} (text and tip messages), and this message would have none`,
+      );
     }
+    if (head !== undefined && !textual && content.attachment === undefined) {
+      problems.push(
+        content.attachmentRaw !== undefined
+          ? `attachment is required for message_type ${head.key.messageType}, and this message's attachment is not JSON (modifyMsg takes an object): send attachment`
+          : `attachment is required for message_type ${head.key.messageType}, and this message has none: send attachment`,
+      );
+    }
+    return problems;
+  };
+
+  const refuse = (problems: string[], code: "content_refused" | "not_restorable"): never => {
+    throw new UnprocessableError(`Yunxin would refuse this content: ${problems.join("; ")}`, {
+      code,
+      details: { problems },
+    });
+  };
+
+  /**
+   * What modifyMsg must carry besides the changed fields: the message's current text for text and tip
+   * messages, its current attachment for the others (both required on every call).
+   */
+  const required = (head: MessageHead, content: Content): Content => {
+    if (isTextual(head)) return content.text !== undefined ? { text: content.text } : {};
+    return content.attachment !== undefined ? { attachment: content.attachment } : {};
+  };
+
+  /** A signed read of the message: accepted (even as 404) proves our AppKey, CheckSum and CurTime. */
+  const identityAccepted = async (head: MessageHead, deadline: number): Promise<boolean | undefined> => {
+    try {
+      await readMessage(head, Math.min(deadline, Date.now() + 1_500));
+      return true;
+    } catch (error: unknown) {
+      if (!isAppError(error) || error.providerCode === undefined) return undefined;
+      return error.providerCode !== 414;
+    }
+  };
+
+  const readMessage = (head: MessageHead, deadline: number) => {
+    const conversation = encodeURIComponent(`${head.key.from}|${head.key.type}|${head.key.to}`);
+    return rest.call(
+      "GET",
+      `/im/v2.1/conversations/${conversation}/messages/${head.key.msgId}?message_time=${head.key.time}`,
+      undefined,
+      {
+        operation: "queryMessage",
+        deadline,
+        resendAfterSend: true,
+        rateKeys: [`netease:${config.appKey}:queryMessage`],
+      },
+    );
   };
 
   return {
@@ -134,13 +206,18 @@ export function createNeteaseEditor(config: NeteaseEditorConfig): ProviderEditor
       // A new attachment object replaces an attachment that was stored raw (not JSON).
       if (edit.attachment !== undefined) delete base.attachmentRaw;
       const content = { ...base, ...changed };
-      checkLimits(content);
-      return { content, send: { ...changed, ...optionsOf(edit) } };
+      const problems = problemsOf(content, head);
+      if (problems.length > 0) refuse(problems, "content_refused");
+      return { content, send: { ...required(head, content), ...changed, ...optionsOf(edit) } };
     },
 
     planRestore(head: MessageHead, target: Content): EditPlan {
       const reason = this.notRestorable(target);
       if (reason !== undefined) throw new UnprocessableError(reason, { code: "not_restorable" });
+      // The version must meet its message type's rules: text for text and tip messages, an attachment
+      // for the others (modifyMsg requires them on every call, so they cannot be sent back empty).
+      const problems = problemsOf(target, head);
+      if (problems.length > 0) refuse(problems, "not_restorable");
       // modifyMsg overwrites only what is sent: send every field, empty where the version had none.
       const send: Content = {
         text: target.text ?? "",
@@ -152,15 +229,12 @@ export function createNeteaseEditor(config: NeteaseEditorConfig): ProviderEditor
       return { content: send, send };
     },
 
+    /** Without the message, only the rules every type shares (the per-type ones apply in planRestore). */
     notRestorable(content: Content): string | undefined {
       if (content.attachmentRaw !== undefined)
         return "this version's attachment is not JSON; modifyMsg takes an object";
-      try {
-        checkLimits(content);
-      } catch (error: unknown) {
-        return error instanceof Error ? error.message : "over Yunxin's limits";
-      }
-      return undefined;
+      const problems = problemsOf(content);
+      return problems.length > 0 ? `Yunxin would refuse this content: ${problems.join("; ")}` : undefined;
     },
 
     checkEditable(head: MessageHead, now: Date): void {
@@ -193,36 +267,32 @@ export function createNeteaseEditor(config: NeteaseEditorConfig): ProviderEditor
         ...withoutKeys(options, ["operator", "sub_type", "route_config"]),
         route_config: { route_enabled: config.routeEnabled, ...(options.route_config as object | undefined) },
       };
-      await rest.call("POST", "/im/v2/messages/actions/modifyMsg", JSON.stringify(body), {
-        operation: "modifyMsg",
-        deadline,
-        resendAfterSend: false,
-        rateKeys: [
-          `netease:${config.appKey}:modifyMsg`,
-          `netease:${config.appKey}:modifyMsg:${head.key.msgId}`,
-        ],
-      });
-      return {};
+      let reply: NeteaseReply;
+      try {
+        reply = await rest.call("POST", "/im/v2/messages/actions/modifyMsg", JSON.stringify(body), {
+          operation: "modifyMsg",
+          deadline,
+          resendAfterSend: false,
+          rateKeys: [
+            `netease:${config.appKey}:modifyMsg`,
+            `netease:${config.appKey}:modifyMsg:${head.key.msgId}`,
+          ],
+        });
+      } catch (error: unknown) {
+        if (!isAppError(error) || error.providerCode !== 414) throw error;
+        // 414: our identity or the edit's fields? A signed read of the same message tells (errors.ts).
+        const accepted = await identityAccepted(head, deadline);
+        const msg = (error.details as { msg?: string } | undefined)?.msg ?? "";
+        throw accepted === undefined ? error : neteaseError(414, msg, accepted ? "parameters" : "identity");
+      }
+      return notModified(reply);
     },
 
     async readBack(head: MessageHead, deadline: number): Promise<Content | null | undefined> {
-      const conversation = encodeURIComponent(`${head.key.from}|${head.key.type}|${head.key.to}`);
-      const reply = await rest
-        .call(
-          "GET",
-          `/im/v2.1/conversations/${conversation}/messages/${head.key.msgId}?message_time=${head.key.time}`,
-          undefined,
-          {
-            operation: "queryMessage",
-            deadline,
-            resendAfterSend: true,
-            rateKeys: [`netease:${config.appKey}:queryMessage`],
-          },
-        )
-        .catch((error: unknown) => {
-          if (error instanceof NotFoundError) return null; // Yunxin says the message does not exist
-          throw error;
-        });
+      const reply = await readMessage(head, deadline).catch((error: unknown) => {
+        if (error instanceof NotFoundError) return null; // Yunxin says the message does not exist
+        throw error;
+      });
       if (reply === null) return null;
       const data = reply.data;
       if (!data) return undefined;
@@ -235,6 +305,28 @@ export function createNeteaseEditor(config: NeteaseEditorConfig): ProviderEditor
       };
     },
   };
+}
+
+/**
+ * modifyMsg's 200 `data` carries `modify_account_id` and `modify_time` "only when the message was
+ * updated" (只有消息被更新才会返回该字段, the modifyMsg page): without them Yunxin says it changed
+ * nothing, so there is no new version (409 `not_modified`; the intent is dropped). A 200 with no `data`
+ * object at all says neither: unknown, settled by the copy or a read-back.
+ */
+function notModified(reply: NeteaseReply): Record<string, never> {
+  const data = reply.data;
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    throw new OutcomeUnknownError("Yunxin answered modifyMsg with 200 but no data", {
+      details: { outcome: "unknown" },
+    });
+  }
+  if (data.modify_time === undefined && data.modify_account_id === undefined) {
+    throw new ConflictError(
+      "Yunxin answered modifyMsg with success but reports no modification (no modify_time in its data): nothing was changed or recorded",
+      { code: "not_modified" },
+    );
+  }
+  return {};
 }
 
 /** The modifyMsg options of an edit body, sent along but not part of the message's content. */

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { OutcomeUnknownError } from "../../core/errors.ts";
 import type { Clock, RateLimiter } from "../../core/limiter.ts";
 import { type AttemptResult, exchange, ProviderHttp, type RawResponse } from "../http-call.ts";
-import { NETEASE_RATE_LIMITED, NETEASE_RETRYABLE, neteaseError } from "./errors.ts";
+import { NETEASE_AMBIGUOUS, NETEASE_RATE_LIMITED, neteaseError } from "./errors.ts";
 import { sha1Hex } from "./verify.ts";
 
 export interface NeteaseReply {
@@ -72,7 +72,16 @@ export class NeteaseRestClient {
         }
         if (reply.code === 200) return { value: reply };
         if (NETEASE_RATE_LIMITED.has(reply.code)) return { retry: "rate", reason: `code ${reply.code}` };
-        if (NETEASE_RETRYABLE.has(reply.code)) return { retry: "transient", reason: `code ${reply.code}` };
+        if (NETEASE_AMBIGUOUS.has(reply.code)) {
+          // Yunxin may have applied it: a modify is never sent again nor reported as not applied.
+          if (!options.resendAfterSend) {
+            throw new OutcomeUnknownError(
+              `Yunxin answered ${options.operation} with ${reply.code}${reply.msg ? ` (${reply.msg})` : ""}, which does not say whether it was applied`,
+              { providerCode: reply.code, details: { outcome: "unknown", providerCode: reply.code } },
+            );
+          }
+          return { retry: "transient", reason: `code ${reply.code}` };
+        }
         throw neteaseError(reply.code, reply.msg ?? "");
       },
     );

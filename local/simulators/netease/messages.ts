@@ -29,6 +29,8 @@ export interface ApiContext {
 export interface Handled {
   readonly data: JsonObject;
   readonly copies: readonly CopyBody[];
+  /** False when a write changed nothing (modifyMsg with the stored content): not counted as applied. */
+  readonly applied?: boolean;
 }
 
 const param = (msg: string) => new YunxinError(Code.param, msg);
@@ -175,6 +177,14 @@ export function modifyMessage(context: ApiContext, body: JsonObject): Handled {
   const time = requiredInteger(message, "time", "message.time");
   const senderId = requiredString(message, "sender_id", "message.sender_id");
   const content = readContent(message);
+  // The modifyMsg page: text "对于文本消息和提示消息,该字段必填", attachment "对于非文本消息/提示消息,该字段必填".
+  if (content.messageType === 0 || content.messageType === 10) {
+    if (content.text === undefined || content.text === "") {
+      throw param("message.text is required for text and tip messages");
+    }
+  } else if (content.attachmentJson === undefined) {
+    throw param("message.attachment is required for this message_type");
+  }
   const { routeEnabled } = readOptions(body);
 
   // 2. The message, exactly as identified (404 / 414).
@@ -208,6 +218,16 @@ export function modifyMessage(context: ApiContext, body: JsonObject): Handled {
     throw new YunxinError(Code.tooFrequent, "the message was modified too frequently");
   }
 
+  // 5. Nothing to change: success, but `data` without modify_account_id / modify_time
+  // ("只有消息被更新才会返回该字段"), no copy, nothing applied. What makes Yunxin leave a message
+  // "not updated" is not documented; a request equal to the stored message is this simulator's reading.
+  const unchanged =
+    (content.text === undefined || content.text === record.text) &&
+    (content.attachmentJson === undefined || content.attachmentJson === record.attachmentJson) &&
+    (content.subType === undefined || content.subType === record.sub_type) &&
+    (extension === undefined || extension === record.extension);
+  if (unchanged) return { data: modifyData(record), copies: [], applied: false };
+
   // Apply: overwrite what was sent.
   limiter.record(record.message_server_id, nowMs);
   if (content.text !== undefined) record.text = content.text;
@@ -219,8 +239,16 @@ export function modifyMessage(context: ApiContext, body: JsonObject): Handled {
   record.modifications += 1;
 
   const data: JsonObject = {
-    modify_account_id: record.modify_account_id,
-    modify_time: record.modify_time,
+    modify_account_id: operator,
+    modify_time: nowMs,
+    ...modifyData(record),
+  };
+  return { data, copies: routeEnabled ? [messageCopy(record, team)] : [] };
+}
+
+/** modifyMsg's `data` (the Java SDK's ModifyMessageResponseV2) without the modification fields. */
+function modifyData(record: MessageRecord): JsonObject {
+  return {
     message_server_id: rawNumber(record.message_server_id),
     sender_id: record.sender_id,
     receiver_id: record.receiver_id,
@@ -231,7 +259,6 @@ export function modifyMessage(context: ApiContext, body: JsonObject): Handled {
     attachment: attachmentValue(record),
     extension: record.extension,
   };
-  return { data, copies: routeEnabled ? [messageCopy(record, team)] : [] };
 }
 
 /** `GET /im/v2.1/conversations/{conversation_id}/messages/{message_server_id}` (notes §5). */

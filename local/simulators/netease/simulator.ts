@@ -177,7 +177,7 @@ export class NeteaseSimulator extends SimulatorServer<NeteaseErrorFault, CopyBod
             ? sendMessage(context, route.conversationId, json)
             : modifyMessage(context, json);
       }
-      this.requests.applied.bump(route.api);
+      if (handled.applied !== false) this.requests.applied.bump(route.api);
       return {
         envelope: { code: Code.ok, msg: "success", data: handled.data },
         notifications: handled.copies,

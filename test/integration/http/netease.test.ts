@@ -1,5 +1,7 @@
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SlidingWindowLimiter } from "../../../functions/core/limiter.ts";
+import { NeteaseRestClient } from "../../../functions/providers/netease/rest.ts";
 import type { NeteaseSimulator } from "../../../local/simulators/netease/api.ts";
 import type { LocalStack } from "../../../local/stack.ts";
 import { fixture } from "../../helpers/fixtures.ts";
@@ -159,6 +161,99 @@ describe("Yunxin end to end (local stack + Yunxin simulator)", () => {
     expect(
       (await api(stack.url, `/v1/messages?provider=netease&appId=${app.appKey}&msgId=${msgId}`)).status,
     ).toBe(404);
+  });
+
+  // Issue 13 defect 4: modifyMsg needs `text` for text and tip messages and `attachment` for the others.
+  it("sends the current text with an extension-only edit of a text message", async () => {
+    const msgId = await app.sendText("hana", "ivan", "keep me");
+    const { id } = await byMsgId(msgId);
+    const edited = await send(stack.url, "PATCH", `/v1/messages/${id}`, { extension: '{"flag":1}' });
+    expect(edited.status).toBe(200);
+    expect(edited.body).toMatchObject({ version: 2, content: { text: "keep me", extension: '{"flag":1}' } });
+    expect(sim.message(msgId)).toMatchObject({ text: "keep me", extension: '{"flag":1}', modifications: 1 });
+  });
+
+  it("checks the text limit per type before calling (500 for an image's description) and sends the attachment", async () => {
+    const image = { url: "http://x/y.jpg", name: "y.jpg", ext: "jpg", w: 10, h: 10, size: 1, md5: "00" };
+    const msgId = await app.send("jack", "kate", { message_type: 1, attachment: image });
+    const { id } = await byMsgId(msgId);
+    const calls = sim.stats.calls.modifyMsg ?? 0;
+    const tooLong = await send(stack.url, "PATCH", `/v1/messages/${id}`, { text: "d".repeat(501) });
+    expect(tooLong.status).toBe(422);
+    expect(JSON.stringify(tooLong.body)).toMatch(/at most 500/);
+    expect(sim.stats.calls.modifyMsg ?? 0).toBe(calls);
+    const described = await send(stack.url, "PATCH", `/v1/messages/${id}`, { text: "a cat" });
+    expect(described.status).toBe(200);
+    expect(sim.message(msgId)).toMatchObject({ text: "a cat", attachment: image });
+  });
+
+  it("does not record a version when Yunxin answers 200 without a modification (409 not_modified)", async () => {
+    const msgId = await app.sendText("lena", "mark", "before");
+    const record = await byMsgId(msgId);
+    // Someone changed it at Yunxin without a copy (route disabled): im-edit still shows "before".
+    const netease = stack.config.netease;
+    if (!netease) throw new Error("no Yunxin config");
+    const rest = new NeteaseRestClient({
+      baseUrl: netease.edit.baseUrl,
+      appKey: netease.appKey,
+      appSecret: netease.appSecret,
+      limiter: new SlidingWindowLimiter(() => ({ limit: 1000, windowMs: 1000 })),
+    });
+    const quiet = `{"operator":"lena","type":1,"message":{"message_server_id":${msgId},"receiver_id":"mark","time":${record.key.time},"sender_id":"lena","message_type":0,"text":"elsewhere"},"route_config":{"route_enabled":false}}`;
+    await rest.call("POST", "/im/v2/messages/actions/modifyMsg", quiet, {
+      operation: "modifyMsg",
+      deadline: Date.now() + 3_000,
+      resendAfterSend: false,
+      rateKeys: [],
+    });
+    // Act: asking for the content Yunxin already has changes nothing there.
+    const edited = await send(stack.url, "PATCH", `/v1/messages/${record.id}`, { text: "elsewhere" });
+    // Assess
+    expect(edited.status).toBe(409);
+    expect(edited.body).toMatchObject({ error: { code: "not_modified" } });
+    expect(await versions(record.id)).toHaveLength(1);
+    expect(sim.message(msgId)?.modifications).toBe(1);
+  });
+
+  it("classifies a 414 by a signed read, not by its message: edit refused 422, our identity refused 502", async () => {
+    const msgId = await app.sendText("nina", "omar", "hello");
+    const { id } = await byMsgId(msgId);
+    sim.inject({ api: "modifyMsg", kind: "error", code: 414, msg: "CheckSum check failed" });
+    const content = await send(stack.url, "PATCH", `/v1/messages/${id}`, { text: "x" });
+    expect(content.status).toBe(422);
+    expect(content.body).toMatchObject({ error: { code: "content_refused", providerCode: 414 } });
+    sim.inject({ api: "modifyMsg", kind: "error", code: 414, msg: "parameter error" });
+    sim.inject({ api: "queryMessage", kind: "error", code: 414, msg: "parameter error" });
+    const identity = await send(stack.url, "PATCH", `/v1/messages/${id}`, { text: "y" });
+    expect(identity.status).toBe(502);
+    expect(identity.body).toMatchObject({ error: { code: "provider_rejected", providerCode: 414 } });
+    expect(await versions(id)).toHaveLength(1);
+  });
+
+  // Issue 13 defect 3 for Yunxin: 408 / 500 / 503 / 514 do not say whether modifyMsg was applied.
+  it("settles a modifyMsg applied but answered 500 by its copy: one version, no resend", async () => {
+    const msgId = await app.sendText("paul", "rita", "before");
+    const { id } = await byMsgId(msgId);
+    const calls = sim.stats.calls.modifyMsg ?? 0;
+    sim.inject({ api: "modifyMsg", kind: "error-after-apply", code: 500, msg: "internal error" });
+    const edited = await send(stack.url, "PATCH", `/v1/messages/${id}`, { text: "applied anyway" });
+    expect(edited.status).toBe(200);
+    expect(edited.body).toMatchObject({ version: 2, content: { text: "applied anyway" } });
+    expect(sim.stats.calls.modifyMsg).toBe(calls + 1);
+    expect((await versions(id)).map((v) => v.source)).toEqual(["callback", "api"]);
+  });
+
+  it("settles a modifyMsg not applied but answered 503 by a read-back: nothing recorded, no resend", async () => {
+    const msgId = await app.sendText("sara", "tom", "before");
+    const { id } = await byMsgId(msgId);
+    const calls = sim.stats.calls.modifyMsg ?? 0;
+    sim.inject({ api: "modifyMsg", kind: "error", code: 503, msg: "server busy" });
+    const edited = await send(stack.url, "PATCH", `/v1/messages/${id}`, { text: "lost" });
+    expect([503, 504]).toContain(edited.status);
+    expect(JSON.stringify(edited.body)).not.toMatch(/kept failing|nothing was applied/);
+    expect(sim.stats.calls.modifyMsg).toBe(calls + 1);
+    expect(sim.message(msgId)?.text).toBe("before");
+    expect(await versions(id)).toHaveLength(1);
   });
 
   it("edits team messages with the team type, attachment objects included", async () => {

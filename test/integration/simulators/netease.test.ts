@@ -547,12 +547,13 @@ describe("NetEase simulator: modifyMsg (§2)", () => {
     const other = await api.send(P2P, hello);
     // Act
     const codes: unknown[] = [];
-    codes.push((await api.modify(edit(first.time), first.id)).json.code);
+    const change = (text: string) => ({ text });
+    codes.push((await api.modify(edit(first.time, {}, change("one")), first.id)).json.code);
     clock += 999;
-    codes.push((await api.modify(edit(first.time), first.id)).json.code);
+    codes.push((await api.modify(edit(first.time, {}, change("two")), first.id)).json.code);
     codes.push((await api.modify(edit(other.time), other.id)).json.code);
     clock += 1;
-    codes.push((await api.modify(edit(first.time), first.id)).json.code);
+    codes.push((await api.modify(edit(first.time, {}, change("three")), first.id)).json.code);
     // Assess
     expect(codes).toEqual([200, 107449, 200, 200]);
     expect(sim.stats.rateLimited).toEqual({ modifyMsg: 1 });
@@ -567,7 +568,8 @@ describe("NetEase simulator: modifyMsg (§2)", () => {
     const { id, time } = await api.send(P2P, hello);
     // Act
     const codes: unknown[] = [];
-    for (let i = 0; i < 3; i += 1) codes.push((await api.modify(edit(time), id)).json.code);
+    for (let i = 0; i < 3; i += 1)
+      codes.push((await api.modify(edit(time, {}, { text: `edit ${i}` }), id)).json.code);
     // Assess
     expect(codes).toEqual([200, 200, 107449]);
   });
@@ -596,7 +598,11 @@ describe("NetEase simulator: modifyMsg (§2)", () => {
     const text = await api.send(P2P, hello);
     const picture = await api.send(P2P, { message_type: 1, attachment: { url: "http://x/y" } });
     const pic = (message: Record<string, unknown>) =>
-      edit(picture.time, {}, { message_type: 1, text: undefined, ...message });
+      edit(
+        picture.time,
+        {},
+        { message_type: 1, text: undefined, attachment: { url: "http://x/z" }, ...message },
+      );
     // Act
     const max = await api.modify(edit(text.time, {}, { text: "字".repeat(5000) }), text.id);
     const over = await api.modify(edit(text.time, {}, { text: "字".repeat(5001) }), text.id);
@@ -613,6 +619,66 @@ describe("NetEase simulator: modifyMsg (§2)", () => {
       414, 414, 414, 414, 414,
     ]);
     expect(sim.message(text.id)?.text).toHaveLength(5000);
+  });
+
+  // Issue 13 defect 4 (the modifyMsg page): `text` is required for text (0) and tip (10) messages, at
+  // most 500 characters for the others, whose `attachment` is required.
+  it("requires text for text and tip messages, and an attachment for the others (414)", async () => {
+    // Prepare
+    const sim = await simulator({ editsPerMessagePerSecond: 100 });
+    const api = client(sim);
+    const text = await api.send(P2P, hello);
+    const tip = await api.send(P2P, { message_type: 10, text: "alice joined" });
+    const picture = await api.send(P2P, { message_type: 1, attachment: { url: "http://x/y" } });
+    const noText = { text: undefined };
+    // Act
+    const textWithout = await api.modify(edit(text.time, { extension: "e" }, noText), text.id);
+    const textEmpty = await api.modify(edit(text.time, {}, { text: "" }), text.id);
+    const tipWithout = await api.modify(
+      edit(tip.time, { extension: "e" }, { message_type: 10, ...noText }),
+      tip.id,
+    );
+    const pictureTextOnly = await api.modify(
+      edit(picture.time, {}, { message_type: 1, text: "d" }),
+      picture.id,
+    );
+    const pictureOk = await api.modify(
+      edit(picture.time, {}, { message_type: 1, text: "d".repeat(500), attachment: { url: "http://x/z" } }),
+      picture.id,
+    );
+    const textWith = await api.modify(edit(text.time, { extension: "e" }, { text: "hello" }), text.id);
+    // Assess
+    expect([textWithout, textEmpty, tipWithout, pictureTextOnly].map((r) => r.json.code)).toEqual([
+      414, 414, 414, 414,
+    ]);
+    expect(textWithout.json.msg).toMatch(/text is required/);
+    expect(pictureTextOnly.json.msg).toMatch(/attachment is required/);
+    expect(pictureOk.json.code).toBe(200);
+    expect(textWith.json.code).toBe(200);
+    expect(sim.message(text.id)).toMatchObject({ text: "hello", extension: "e", modifications: 1 });
+    expect(sim.message(tip.id)?.modifications).toBe(0);
+  });
+
+  it("answers a request that changes nothing with 200 but no modify_account_id / modify_time, and applies and copies nothing", async () => {
+    // Prepare
+    const recorder = await receiver();
+    let clock = 1_760_000_000_000;
+    const sim = await simulator({ copyUrl: recorder.url, now: () => clock });
+    const api = client(sim, () => clock);
+    const { id, time } = await api.send(P2P, hello, { extension: "x" });
+    clock += 5_000;
+    // Act
+    const same = await api.modify(edit(time, { extension: "x" }, { text: "hello" }), id);
+    await sim.idle();
+    // Assess
+    expect(same.json.code).toBe(200);
+    expect(same.json.data).toMatchObject({ message_type: 0, text: "hello", sender_id: "alice" });
+    expect(same.json.data).not.toHaveProperty("modify_account_id");
+    expect(same.json.data).not.toHaveProperty("modify_time");
+    expect(exactId(same.text)).toBe(id);
+    expect(recorder.copies).toHaveLength(1);
+    expect(sim.message(id)?.modifications).toBe(0);
+    expect(sim.stats.applied).toEqual({ send: 1 });
   });
 
   it("lets the sender and the team owner modify, nobody else (403)", async () => {

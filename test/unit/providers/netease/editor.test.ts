@@ -1,6 +1,11 @@
 import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { BadRequestError, ConflictError, UnprocessableError } from "../../../../functions/core/errors.ts";
+import {
+  BadRequestError,
+  ConflictError,
+  OutcomeUnknownError,
+  UnprocessableError,
+} from "../../../../functions/core/errors.ts";
 import { SlidingWindowLimiter } from "../../../../functions/core/limiter.ts";
 import type { MessageHead } from "../../../../functions/core/model.ts";
 import { createNeteaseEditor } from "../../../../functions/providers/netease/editor.ts";
@@ -61,7 +66,21 @@ const head = (
   rev: 1,
 });
 
-const ok = { json: { code: 200, msg: "success", data: {} } };
+/** modifyMsg's 200 answer: `data` carries modify_account_id and modify_time only when it modified. */
+const ok = {
+  json: {
+    code: 200,
+    msg: "success",
+    data: { modify_account_id: "alice", modify_time: Date.now(), message_type: 0, text: "x" },
+  },
+};
+
+/** A message of another modifyMsg message_type (1 image, 10 tip, 100 custom...). */
+const typed = (messageType: number, content: Record<string, unknown>): MessageHead => {
+  const base = head(content);
+  return { ...base, key: { ...base.key, messageType: String(messageType) } };
+};
+const picture = { url: "http://x/y.jpg", name: "y.jpg", ext: "jpg", w: 1, h: 1, size: 1, md5: "0" };
 
 describe("Yunxin editor", () => {
   it("sends modifyMsg with signed headers and the id as an exact JSON number", async () => {
@@ -117,14 +136,158 @@ describe("Yunxin editor", () => {
   });
 
   it.each([
-    [414, "checksum check failed", "provider_rejected", 502],
-    [414, "text too long", "content_refused", 422],
     [404, "not found", "not_found", 404],
     [403, "no permission", "not_permitted", 409],
   ])("maps code %i (%s) to %s", async (code, msg, expectedCode, status) => {
     const { edit } = await editor([{ json: { code, msg, data: {} } }]);
     const error = await edit.modify(head(), { text: "x" }, Date.now() + 2_000).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: expectedCode, status, providerCode: code });
+  });
+
+  // Issue 13 defect 4: 414 is both "parameter error" and "CheckSum refused"; its message is not a
+  // contract. A signed read of the same message tells which: refused again → our identity, else the edit.
+  it.each([
+    ["CheckSum check failed", { json: { code: 200, msg: "success", data: { text: "hi" } } }, 422],
+    ["CheckSum check failed", { json: { code: 404, msg: "not found", data: {} } }, 422],
+    ["text too long", { json: { code: 414, msg: "bad checksum", data: {} } }, 502],
+  ] as const)(
+    "classifies 414 (%s) by a signed read: %j → %i, whatever its message says",
+    async (msg, probe, status) => {
+      const { edit, server } = await editor([{ json: { code: 414, msg, data: {} } }, probe]);
+      const error = await edit.modify(head(), { text: "x" }, Date.now() + 2_000).catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        status,
+        code: status === 422 ? "content_refused" : "provider_rejected",
+        providerCode: 414,
+      });
+      expect(server.received.map((r) => r.method)).toEqual(["POST", "GET"]);
+    },
+  );
+
+  it("reports a 414 it cannot classify (the read fails too) as a refusal of our request (502)", async () => {
+    const { edit } = await editor([
+      { json: { code: 414, msg: "parameter error", data: {} } },
+      ...Array.from({ length: 40 }, () => ({ status: 502 }) as const),
+    ]);
+    const error = await edit.modify(head(), { text: "x" }, Date.now() + 1_500).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 502, code: "provider_rejected", providerCode: 414 });
+  });
+
+  // Issue 13 defect 3 for Yunxin: 408 timeout, 500 internal, 503 busy, 514 unavailable do not say
+  // whether modifyMsg was applied.
+  it.each([408, 500, 503, 514])(
+    "reports code %i to modifyMsg as an unknown outcome, without resending it",
+    async (code) => {
+      const { edit, server } = await editor([{ json: { code, msg: "trouble", data: {} } }, ok]);
+      const error = await edit.modify(head(), { text: "x" }, Date.now() + 2_000).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OutcomeUnknownError);
+      expect(error).toMatchObject({ providerCode: code, details: { outcome: "unknown" } });
+      expect(server.received).toHaveLength(1);
+    },
+  );
+
+  it("retries the same codes on the read-back", async () => {
+    const { edit, server } = await editor([
+      { json: { code: 500, msg: "internal", data: {} } },
+      { json: { code: 514, msg: "unavailable", data: {} } },
+      { json: { code: 200, msg: "success", data: { text: "now" } } },
+    ]);
+    expect(await edit.readBack(head(), Date.now() + 3_000)).toEqual({ text: "now" });
+    expect(server.received).toHaveLength(3);
+  });
+
+  // Issue 13 defect 4: a 200 whose data has neither modify_time nor modify_account_id did not modify.
+  it("refuses to call a 200 without modify_time / modify_account_id a modification (409 not_modified)", async () => {
+    const { edit } = await editor([
+      { json: { code: 200, msg: "success", data: { message_type: 0, text: "hi", message_server_id: 1 } } },
+    ]);
+    const error = await edit.modify(head(), { text: "x" }, Date.now() + 2_000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error).toMatchObject({ status: 409, code: "not_modified" });
+  });
+
+  it("treats a 200 without any data as an unknown outcome (the read-back decides)", async () => {
+    const { edit } = await editor([{ json: { code: 200, msg: "success" } }]);
+    const error = await edit.modify(head(), { text: "x" }, Date.now() + 2_000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OutcomeUnknownError);
+  });
+
+  it("accepts a 200 whose data carries the modification fields", async () => {
+    const { edit } = await editor([ok]);
+    await expect(edit.modify(head(), { text: "x" }, Date.now() + 2_000)).resolves.toEqual({});
+  });
+
+  // Issue 13 defect 4: modifyMsg needs `text` for text (0) and tip (10) messages, and `attachment` for
+  // every other type (netease-yunxin-modifyMsg.zh.txt): edits of other fields send the current ones.
+  it("sends the current text with an extension-only or attachment-only edit of a text or tip message", async () => {
+    const { edit, server } = await editor([ok, ok]);
+    const extensionOnly = edit.plan(head({ text: "hi" }), edit.parseChange({ extension: '{"k":1}' }));
+    expect(extensionOnly.send).toEqual({ text: "hi", extension: '{"k":1}' });
+    expect(extensionOnly.content).toEqual({ text: "hi", extension: '{"k":1}' });
+    const tip = typed(10, { text: "joined" });
+    const attachmentOnly = edit.plan(tip, edit.parseChange({ attachment: { a: 1 } }));
+    expect(attachmentOnly.send).toEqual({ text: "joined", attachment: { a: 1 } });
+    await edit.modify(head({ text: "hi" }), extensionOnly.send, Date.now() + 2_000);
+    await edit.modify(tip, attachmentOnly.send, Date.now() + 2_000);
+    expect(server.received.map((r) => (r.body as { message: { text?: string } }).message.text)).toEqual([
+      "hi",
+      "joined",
+    ]);
+  });
+
+  it("refuses (422) an edit that would leave a text or tip message without text", async () => {
+    const { edit } = await editor();
+    expect(() => edit.plan(head({ text: "hi" }), edit.parseChange({ text: "" }))).toThrow(/text/);
+    expect(() => edit.plan(head({}), edit.parseChange({ extension: "e" }))).toThrow(UnprocessableError);
+    expect(() => edit.plan(typed(10, {}), edit.parseChange({ extension: "e" }))).toThrow(UnprocessableError);
+  });
+
+  it("sends the current attachment with a text-only edit of another type, and refuses when it has none", async () => {
+    const { edit } = await editor();
+    const image = typed(1, { attachment: picture });
+    expect(edit.plan(image, edit.parseChange({ text: "a description" })).send).toEqual({
+      text: "a description",
+      attachment: picture,
+    });
+    expect(edit.plan(image, edit.parseChange({ extension: "e" })).send).toEqual({
+      extension: "e",
+      attachment: picture,
+    });
+    const raw = typed(100, { attachmentRaw: "thisisattach" });
+    expect(() => edit.plan(raw, edit.parseChange({ text: "d" }))).toThrow(/attachment/);
+    expect(edit.plan(raw, edit.parseChange({ attachment: { b: 2 } })).send).toEqual({ attachment: { b: 2 } });
+  });
+
+  it("limits text per type: 5000 characters for text and tip messages, 500 for the others", async () => {
+    const { edit } = await editor();
+    expect(() => edit.plan(head(), edit.parseChange({ text: "x".repeat(5000) }))).not.toThrow();
+    expect(() => edit.plan(typed(10, { text: "t" }), edit.parseChange({ text: "x".repeat(5001) }))).toThrow(
+      /5000/,
+    );
+    const image = typed(1, { attachment: picture });
+    expect(() => edit.plan(image, edit.parseChange({ text: "x".repeat(500) }))).not.toThrow();
+    const error = (() => {
+      try {
+        edit.plan(image, edit.parseChange({ text: "x".repeat(501) }));
+      } catch (thrown: unknown) {
+        return thrown;
+      }
+    })();
+    expect(error).toBeInstanceOf(UnprocessableError);
+    expect(String((error as Error).message)).toMatch(/500/);
+  });
+
+  it("restores by the same rules: text for text messages, the attachment for the others", async () => {
+    const { edit } = await editor();
+    expect(() => edit.planRestore(head({ text: "now" }), { extension: "only" })).toThrow(UnprocessableError);
+    const image = typed(1, { attachment: picture, text: "new description" });
+    expect(edit.planRestore(image, { attachment: { ...picture, w: 2 } }).send).toEqual({
+      text: "",
+      extension: "",
+      attachment: { ...picture, w: 2 },
+    });
+    expect(() => edit.planRestore(image, { text: "old" })).toThrow(/attachment/);
+    expect(() => edit.planRestore(image, { attachment: picture, text: "d".repeat(501) })).toThrow(/500/);
   });
 
   it("refuses content over Yunxin's limits with 422 before sending", async () => {
