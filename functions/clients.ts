@@ -5,10 +5,10 @@ import { DynamoRateLimiter } from "./adapters/dynamodb/limiter.ts";
 import { DynamoMessageStore } from "./adapters/dynamodb/store.ts";
 import { FileSpool } from "./adapters/spool.ts";
 import { SqsFallbackQueue, sendTask } from "./adapters/sqs.ts";
-import { type Config, loadConfig } from "./config.ts";
+import { type Config, ConfigError, loadConfig, type SecuredWork, type UnusableSecret } from "./config.ts";
 import { DurableRecorder, type FallbackQueue } from "./core/durable.ts";
 import { DEFAULT_EDIT_OPTIONS, EditService } from "./core/edits.ts";
-import { StoreUnavailableError } from "./core/errors.ts";
+import { MisconfiguredError, StoreUnavailableError } from "./core/errors.ts";
 import { type RateLimiter, type RateRule, SlidingWindowLimiter } from "./core/limiter.ts";
 import type { ProviderName } from "./core/model.ts";
 import type { CallbackProvider, ProviderEditor } from "./core/provider.ts";
@@ -16,7 +16,7 @@ import { MessageQueries } from "./core/queries.ts";
 import { Recorder } from "./core/recorder.ts";
 import type { MessageStore } from "./core/store.ts";
 import { logger } from "./logger.ts";
-import { count } from "./metrics.ts";
+import { count, MISCONFIGURED_METRIC } from "./metrics.ts";
 import { createProviders } from "./providers/registry.ts";
 import { secretsManagerReader, withSecrets } from "./secrets.ts";
 
@@ -71,7 +71,7 @@ export function createDependencies(
           requestHandler: { connectionTimeout: 300, requestTimeout: 600 },
         })
       : undefined;
-  const providers = overrides.providers ?? createProviders(config);
+  const providers = overrides.providers ?? guardProviders(createProviders(config), config.unusableSecrets);
   const queries = new MessageQueries(store, providers);
   const rule = editing?.rateRule(config) ?? (() => ({ limit: 1, windowMs: 1000 }));
   const limiter =
@@ -79,7 +79,9 @@ export function createDependencies(
     (config.rateLimiter === "dynamodb"
       ? new DynamoRateLimiter(documents, config.tableName, rule)
       : new SlidingWindowLimiter(rule));
-  const editors = overrides.editors ?? editing?.createEditors(config, limiter) ?? new Map();
+  const editors =
+    overrides.editors ??
+    (editing ? guardEditors(editing.createEditors(config, limiter), config.unusableSecrets) : new Map());
   const edits: EditService =
     overrides.edits ??
     new EditService(store, editors, queries, {
@@ -118,6 +120,91 @@ export function createDependencies(
   return { config, store, providers, recorder, durable, fallback, queries, limiter, editors, edits };
 }
 
+/**
+ * Fail closed. A provider whose callback secret is unusable answers every callback with 503
+ * `misconfigured` (logged at error level and counted: the stack alarms on it) instead of verifying
+ * without the secret; reads by natural key keep working where the provider is built. Its other
+ * providers are untouched: one blank secret does not take the whole function down.
+ */
+function guardProviders(
+  providers: ReadonlyMap<ProviderName, CallbackProvider>,
+  unusable: readonly UnusableSecret[],
+): ReadonlyMap<ProviderName, CallbackProvider> {
+  const guarded = new Map(providers);
+  for (const secret of unusable) {
+    if (!secret.refuses.includes("callbacks")) continue;
+    const inner = providers.get(secret.provider);
+    const refuse = (): never => {
+      throw refusal(secret, "callbacks");
+    };
+    guarded.set(secret.provider, {
+      name: secret.provider,
+      appId: inner?.appId ?? secret.appId,
+      ...(inner?.operator !== undefined ? { operator: inner.operator } : {}),
+      // Never sent: verify throws first.
+      ack: inner?.ack ?? { status: 503, body: {} },
+      verify: refuse,
+      interpret: refuse,
+      lookup: inner
+        ? (params) => inner.lookup(params)
+        : () => {
+            // Not built without its secret (NetEase): lists still work, natural-key lookups do not.
+            throw refusal(secret, "lookups");
+          },
+    });
+  }
+  return guarded;
+}
+
+/**
+ * Likewise for edits: a provider whose signing secret is unusable refuses every edit with 503
+ * `misconfigured` before any lease, intent or provider call (never a request signed with an empty key).
+ */
+function guardEditors(
+  editors: ReadonlyMap<ProviderName, ProviderEditor>,
+  unusable: readonly UnusableSecret[],
+): ReadonlyMap<ProviderName, ProviderEditor> {
+  const guarded = new Map(editors);
+  for (const secret of unusable) {
+    if (!secret.refuses.includes("edits")) continue;
+    const refuse = (): never => {
+      throw refusal(secret, "edits");
+    };
+    guarded.set(secret.provider, {
+      name: secret.provider,
+      appId: secret.appId,
+      parseChange: refuse,
+      plan: refuse,
+      planRestore: refuse,
+      notRestorable: () => `editing ${secret.provider} messages is refused: a secret is unusable`,
+      checkEditable: refuse,
+      modify: async () => refuse(),
+      readBack: async () => refuse(),
+    });
+  }
+  return guarded;
+}
+
+/** Logs (error level) and counts a refusal, and returns the error to throw; the caller learns no more. */
+function refusal(secret: UnusableSecret, work: SecuredWork | "lookups"): MisconfiguredError {
+  logger.error(
+    `${secret.provider} ${work} refused: ${secret.variable} is unusable`,
+    describeUnusable(secret),
+  );
+  count(MISCONFIGURED_METRIC);
+  return new MisconfiguredError(
+    `${secret.provider} ${work} are refused: this deployment's ${secret.provider} configuration is incomplete`,
+  );
+}
+
+const describeUnusable = (secret: UnusableSecret) => ({
+  variable: secret.variable,
+  provider: secret.provider,
+  appId: secret.appId,
+  refuses: secret.refuses,
+  reason: secret.reason === "blank" ? "configured but empty or whitespace" : "missing (required in AWS)",
+});
+
 /** Locally: the spool under DATA_DIR. In AWS: the fallback SQS queue the CDK stack creates. */
 function createFallback(config: Config, sqs: SQSClient | undefined): FallbackQueue {
   if (sqs && config.fallbackQueueUrl) return new SqsFallbackQueue(sqs, config.fallbackQueueUrl);
@@ -130,18 +217,43 @@ function createFallback(config: Config, sqs: SQSClient | undefined): FallbackQue
 }
 
 let current: Promise<Dependencies> | undefined;
+/** While a secret this function needs is unusable: when to read the secrets again. */
+let recheckAt: number | undefined;
+
+/**
+ * How often a warm instance that refuses work for an unusable secret reads its secrets again, so that
+ * fixing the secret's value takes effect within a minute, without a redeploy (and the refusal keeps
+ * being logged and counted meanwhile).
+ */
+export const UNUSABLE_SECRET_RECHECK_MS = 60_000;
 
 /**
  * The process-wide dependencies: secrets read, config parsed and clients created on first use, then
- * reused by every invocation of a warm Lambda. A failure is not cached, so the next call retries.
+ * reused by every invocation of a warm Lambda. A failure is not cached, so the next call retries; a
+ * configuration that cannot load (an unreadable secret, a bad value) answers 503 `misconfigured`,
+ * logged and counted. The recorder calls it without `editing`, the editor with it: each reports, once
+ * per cold start, only what concerns its own work (the editor says nothing about callback signing).
  */
 export function dependencies(editing?: Editing): Promise<Dependencies> {
+  if (recheckAt !== undefined && Date.now() >= recheckAt) {
+    current = undefined;
+    recheckAt = undefined;
+  }
   current ??= (async () => {
-    const env = await withSecrets(process.env, secretsManagerReader(process.env.AWS_REGION ?? "us-east-1"));
-    const deps = createDependencies(loadConfig(env), {}, editing);
-    if (deps.config.tencent && deps.config.tencent.callbackToken === undefined) {
-      logger.warn("TENCENT_CALLBACK_TOKEN is not set: Tencent callbacks are accepted unsigned");
+    let config: Config;
+    try {
+      const env = await withSecrets(process.env, secretsManagerReader(process.env.AWS_REGION ?? "us-east-1"));
+      config = loadConfig(env);
+    } catch (error: unknown) {
+      if (!(error instanceof ConfigError)) throw error;
+      // Problems name variables, never values.
+      logger.error("configuration cannot be loaded: every request is refused", { problems: error.problems });
+      count(MISCONFIGURED_METRIC);
+      throw new MisconfiguredError("this deployment is misconfigured", { cause: error });
     }
+    const deps = createDependencies(config, {}, editing);
+    const refusing = reportColdStart(config, editing ? "edits" : "callbacks");
+    recheckAt = refusing ? Date.now() + UNUSABLE_SECRET_RECHECK_MS : undefined;
     return deps;
   })().catch((error: unknown) => {
     current = undefined;
@@ -150,7 +262,35 @@ export function dependencies(editing?: Editing): Promise<Dependencies> {
   return current;
 }
 
+/**
+ * Once per cold start, what this function (the recorder: callbacks; the editor: edits) will refuse or
+ * allow unsigned. True when it refuses work for an unusable secret.
+ */
+function reportColdStart(config: Config, work: SecuredWork): boolean {
+  let refusing = false;
+  for (const secret of config.unusableSecrets) {
+    if (!secret.refuses.includes(work)) continue;
+    refusing = true;
+    logger.error(
+      `${secret.provider} ${work} will be refused (503 misconfigured): ${secret.variable} is unusable`,
+      describeUnusable(secret),
+    );
+    count(MISCONFIGURED_METRIC);
+  }
+  const tokenUnusable = config.unusableSecrets.some((s) => s.variable === "TENCENT_CALLBACK_TOKEN");
+  if (
+    work === "callbacks" &&
+    config.tencent &&
+    config.tencent.callbackToken === undefined &&
+    !tokenUnusable
+  ) {
+    logger.warn("TENCENT_CALLBACK_TOKEN is not set: Tencent callbacks are accepted unsigned");
+  }
+  return refusing;
+}
+
 /** Tests and the local stack install their own dependencies (same handlers, other store or clock). */
 export function setDependencies(deps: Dependencies | undefined): void {
   current = deps ? Promise.resolve(deps) : undefined;
+  recheckAt = undefined;
 }

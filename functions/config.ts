@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { ProviderName } from "./core/model.ts";
 import type { NeteaseProviderConfig } from "./providers/netease/provider.ts";
 import { NETEASE_REGIONS, type NeteaseRegion } from "./providers/netease/regions.ts";
 import type { TencentProviderConfig } from "./providers/tencent/provider.ts";
@@ -71,6 +72,37 @@ const Env = z.object({
   DATA_DIR: z.string().min(1).optional(),
 });
 
+/**
+ * The secrets, and what each one guards. In AWS each comes from Secrets Manager through
+ * `<NAME>_SECRET_ARN` (see secrets.ts). Fail closed: a secret that cannot be used refuses the work it
+ * guards, for its provider only, with 503 `misconfigured`; it never turns a check off.
+ */
+export const SECRETS = {
+  /** Verifies Tencent callbacks (`Sign`). Unset locally: accepted unsigned, with a warning. */
+  TENCENT_CALLBACK_TOKEN: { provider: "tencent", refuses: ["callbacks"] },
+  /** Signs the admin UserSig for edits. Unset: editing Tencent messages is off. */
+  TENCENT_SECRET_KEY: { provider: "tencent", refuses: ["edits"] },
+  /** Verifies NetEase message copies (CheckSum) and signs REST calls. */
+  NETEASE_APP_SECRET: { provider: "netease", refuses: ["callbacks", "edits"] },
+} as const satisfies Record<string, { provider: ProviderName; refuses: readonly SecuredWork[] }>;
+
+export type SecretName = keyof typeof SECRETS;
+export type SecuredWork = "callbacks" | "edits";
+
+/** A secret that was configured but cannot be used: its provider's callbacks and/or edits are refused. */
+export interface UnusableSecret {
+  readonly variable: SecretName;
+  readonly provider: ProviderName;
+  /** The provider's app (Tencent SDKAppID, NetEase AppKey). */
+  readonly appId: string;
+  readonly refuses: readonly SecuredWork[];
+  /**
+   * `blank`: it resolved empty or to whitespace (from Secrets Manager, or a plain value in AWS);
+   * `missing`: AWS needs it (the callback token; the NetEase AppSecret with an AppKey) and it is absent.
+   */
+  readonly reason: "blank" | "missing";
+}
+
 export interface TencentEditConfig {
   readonly adminIdentifier: string;
   readonly secretKey: string;
@@ -104,6 +136,11 @@ export interface Config {
   readonly retentionDays?: number;
   readonly fallbackQueueUrl?: string;
   readonly editQueueUrl?: string;
+  /**
+   * Secrets that were configured but cannot be used (fail closed): the providers they guard are built
+   * without them, and `createDependencies` refuses those providers' callbacks or edits with 503.
+   */
+  readonly unusableSecrets: readonly UnusableSecret[];
 }
 
 export class ConfigError extends Error {
@@ -113,17 +150,68 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
-  // Empty strings count as unset, as a shell `FOO= npm start` means.
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
-  const parsed = Env.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
+const blank = (value: string | undefined): boolean => value === undefined || value.trim() === "";
+
+/**
+ * Which secrets are blank, and what that means here. A secret that is blank although it was configured
+ * (its `_SECRET_ARN` is set) or, in AWS (a Lambda), set plainly to whitespace, or that AWS needs and
+ * is absent, is unusable: the function keeps running for everything else and refuses what it guards.
+ * Locally a whitespace-only value is a typo and fails at start; an empty one is unset.
+ */
+function checkSecrets(env: Readonly<Record<string, string | undefined>>): {
+  unusable: Map<SecretName, UnusableSecret["reason"]>;
+  problems: string[];
+} {
+  const inAws = !blank(env.AWS_LAMBDA_FUNCTION_NAME);
+  const unusable = new Map<SecretName, UnusableSecret["reason"]>();
+  const problems: string[] = [];
+  for (const variable of Object.keys(SECRETS) as SecretName[]) {
+    const value = env[variable];
+    if (!blank(value)) continue;
+    // A NetEase secret matters only with a NetEase AppKey.
+    if (variable === "NETEASE_APP_SECRET" && blank(env.NETEASE_APP_KEY)) continue;
+    const whitespace = value !== undefined && value !== "";
+    if (!blank(env[`${variable}_SECRET_ARN`]) || (inAws && whitespace)) unusable.set(variable, "blank");
+    else if (whitespace) {
+      problems.push(`${variable}: only whitespace; set the real value, or set it empty to leave it unset`);
+    } else if (inAws && variable !== "TENCENT_SECRET_KEY") unusable.set(variable, "missing");
   }
+  return { unusable, problems };
+}
+
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const secrets = checkSecrets(env);
+  // Empty strings count as unset, as a shell `FOO= npm start` means; blank secrets are handled above.
+  const present = Object.fromEntries(
+    Object.entries(env).filter(
+      ([name, v]) => v !== undefined && v !== "" && !(Object.hasOwn(SECRETS, name) && blank(v)),
+    ),
+  );
+  const parsed = Env.safeParse(present);
+  const problems = [
+    ...secrets.problems,
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`)),
+  ];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
-  if (e.NETEASE_APP_KEY !== undefined && e.NETEASE_APP_SECRET === undefined) {
+  if (
+    e.NETEASE_APP_KEY !== undefined &&
+    e.NETEASE_APP_SECRET === undefined &&
+    !secrets.unusable.has("NETEASE_APP_SECRET")
+  ) {
     throw new ConfigError(["NETEASE_APP_SECRET: required when NETEASE_APP_KEY is set"]);
   }
+  const unusableSecrets = [...secrets.unusable].map(
+    ([variable, reason]): UnusableSecret => ({
+      variable,
+      provider: SECRETS[variable].provider,
+      appId: SECRETS[variable].provider === "netease" ? (e.NETEASE_APP_KEY ?? "") : e.TENCENT_SDKAPPID,
+      refuses: SECRETS[variable].refuses,
+      reason,
+    }),
+  );
   return {
     tableName: e.TABLE_NAME,
     region: e.AWS_REGION,
@@ -173,17 +261,30 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ...(e.RETENTION_DAYS !== undefined ? { retentionDays: e.RETENTION_DAYS } : {}),
     ...(e.FALLBACK_QUEUE_URL !== undefined ? { fallbackQueueUrl: e.FALLBACK_QUEUE_URL } : {}),
     ...(e.EDIT_QUEUE_URL !== undefined ? { editQueueUrl: e.EDIT_QUEUE_URL } : {}),
+    unusableSecrets,
   };
 }
 
+/** How a secret's state reads in `describeConfig`. */
+const describeUnusable = (secret: UnusableSecret): string =>
+  `UNUSABLE (${secret.reason === "blank" ? "empty or whitespace" : "missing"}): ${secret.provider} ${secret.refuses.join(" and ")} refused with 503`;
+
 /** A loggable summary: which secrets are set, never their values. */
 export function describeConfig(config: Config): Record<string, unknown> {
+  const unusable = (variable: SecretName): UnusableSecret | undefined =>
+    config.unusableSecrets.find((secret) => secret.variable === variable);
+  const state = (variable: SecretName, set: boolean): string => {
+    const secret = unusable(variable);
+    return secret ? `${variable} ${describeUnusable(secret)}` : set ? "set" : "unset";
+  };
+  const neteaseSecret = unusable("NETEASE_APP_SECRET");
+  const tencentKey = unusable("TENCENT_SECRET_KEY");
   return {
     tableName: config.tableName,
     region: config.region,
     tencent: config.tencent && {
       sdkAppId: config.tencent.sdkAppId,
-      callbackToken: config.tencent.callbackToken === undefined ? "unset" : "set",
+      callbackToken: state("TENCENT_CALLBACK_TOKEN", config.tencent.callbackToken !== undefined),
       recordAvChatRoom: config.tencent.recordAvChatRoom,
       editing: config.tencent.edit
         ? {
@@ -193,7 +294,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
             apiOrigin: new URL(config.tencent.edit.baseUrl).origin,
             rate: `${config.tencent.edit.rateLimit}/${config.tencent.edit.rateWindowMs}ms`,
           }
-        : "off (TENCENT_SECRET_KEY unset)",
+        : tencentKey
+          ? `TENCENT_SECRET_KEY ${describeUnusable(tencentKey)}`
+          : "off (TENCENT_SECRET_KEY unset)",
     },
     netease: config.netease
       ? {
@@ -202,6 +305,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
           apiOrigin: new URL(config.netease.edit.baseUrl).origin,
           routeEnabled: config.netease.edit.routeEnabled,
         }
-      : "off (NETEASE_APP_KEY unset)",
+      : neteaseSecret
+        ? { appKey: neteaseSecret.appId, appSecret: `NETEASE_APP_SECRET ${describeUnusable(neteaseSecret)}` }
+        : "off (NETEASE_APP_KEY unset)",
   };
 }

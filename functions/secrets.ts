@@ -1,15 +1,12 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { ConfigError } from "./config.ts";
+import { ConfigError, SECRETS, type SecretName } from "./config.ts";
 
 /**
  * Secrets come from Secrets Manager in AWS: `<NAME>_SECRET_ARN` is read once per cold start and its
  * value takes the place of `<NAME>`. Locally the plain variables are used. Values never reach a log.
+ * A secret that reads empty stays empty here: `loadConfig` then refuses what it guards (fail closed).
  */
-export const SECRET_VARIABLES = [
-  "TENCENT_CALLBACK_TOKEN",
-  "TENCENT_SECRET_KEY",
-  "NETEASE_APP_SECRET",
-] as const;
+export const SECRET_VARIABLES = Object.keys(SECRETS) as SecretName[];
 
 export type SecretReader = (arn: string) => Promise<string>;
 
@@ -40,13 +37,16 @@ export async function withSecrets(
   return resolved;
 }
 
-/** Reads a secret's string value; the client is created on first use only (no I/O at import). */
+/**
+ * Reads a secret's string value, without surrounding whitespace (a secret saved from a file often ends
+ * in a newline). A secret without a string value (binary) or with nothing but whitespace reads as "":
+ * that provider is refused, the others keep working. The client is created on first use only.
+ */
 export function secretsManagerReader(region: string): SecretReader {
   let client: SecretsManagerClient | undefined;
   return async (arn) => {
     client ??= new SecretsManagerClient({ region });
     const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: arn }));
-    if (!SecretString) throw new Error("the secret has no string value");
-    return SecretString.trim();
+    return (SecretString ?? "").trim();
   };
 }

@@ -132,6 +132,17 @@ export class StoreUnavailableError extends AppError {
   }
 }
 
+/**
+ * im-edit's own configuration forbids the work (a secret resolved empty): fail closed, never run
+ * unsigned or sign with an empty key. The message never names a secret's value.
+ */
+export class MisconfiguredError extends AppError {
+  readonly status = 503;
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, "misconfigured", options);
+  }
+}
+
 export function isAppError(error: unknown): error is AppError {
   return error instanceof AppError;
 }

@@ -1,9 +1,11 @@
 import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import type { ThrottleSettings } from "aws-cdk-lib/aws-apigatewayv2";
+import { Metric } from "aws-cdk-lib/aws-cloudwatch";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
+import { METRICS_NAMESPACE, MISCONFIGURED_METRIC, SERVICE_NAME } from "../../functions/metrics.ts";
 import { NETEASE_REGIONS, type NeteaseRegion } from "../../functions/providers/netease/regions.ts";
 import { TENCENT_REGIONS, type TencentRegion } from "../../functions/providers/tencent/regions.ts";
 import { AlarmTopic } from "../constructs/alarm-topic.ts";
@@ -113,8 +115,8 @@ export class ImEditStack extends Stack {
     });
 
     const common: Record<string, string> = {
-      POWERTOOLS_SERVICE_NAME: "im-edit",
-      POWERTOOLS_METRICS_NAMESPACE: "ImEdit",
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       TENCENT_SDKAPPID: tencent.sdkAppId,
       TENCENT_ADMIN_IDENTIFIER: tencent.adminIdentifier ?? "administrator",
       ...(props.retentionDays !== undefined ? { RETENTION_DAYS: String(props.retentionDays) } : {}),
@@ -235,6 +237,21 @@ export class ImEditStack extends Stack {
       metric: this.fallbackQueue.queue.metricApproximateNumberOfMessagesVisible({
         period: ALARM_PERIOD,
         statistic: "Maximum",
+      }),
+      threshold: 1,
+    });
+    this.alarms.alarm("Misconfigured", {
+      description:
+        "Fail closed: a function refused work with 503 misconfigured. A secret resolved empty or to whitespace " +
+        "(the recorder then refuses that provider's callbacks, the editor its edits; other providers keep " +
+        "working), or the configuration could not be loaded at all. The functions' ERROR log lines name the " +
+        "variable. Fix the secret's value: warm functions read it again within a minute.",
+      metric: new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: MISCONFIGURED_METRIC,
+        dimensionsMap: { service: SERVICE_NAME },
+        period: ALARM_PERIOD,
+        statistic: "Sum",
       }),
       threshold: 1,
     });

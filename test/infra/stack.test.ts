@@ -474,6 +474,22 @@ describe("alarms", () => {
     });
   });
 
+  it("fail closed: fires at the first request refused because a secret resolved empty (either function)", () => {
+    // The functions count `Misconfigured` (EMF, namespace ImEdit, service dimension) at each cold start
+    // that finds an unusable secret and at each callback or edit refused for it.
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "Misconfigured",
+      Namespace: "ImEdit",
+      Dimensions: [{ Name: "service", Value: "im-edit" }],
+      Statistic: "Sum",
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      TreatMissingData: "notBreaching",
+      AlarmActions: [topic],
+      AlarmDescription: Match.stringLikeRegexp("503"),
+    });
+  });
+
   it("recorder p99 duration above 1500 ms, against Tencent's 2 s callback budget", () => {
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       MetricName: "Duration",
@@ -483,7 +499,7 @@ describe("alarms", () => {
       ComparisonOperator: "GreaterThanThreshold",
       AlarmActions: [topic],
     });
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 8);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 9);
   });
 
   it("the topic is encrypted with a rotated key CloudWatch may use, TLS-only; email subscription when asked", () => {

@@ -1,6 +1,8 @@
-import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../functions/config.ts";
-import { withSecrets } from "../../functions/secrets.ts";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../functions/config.ts";
+import { secretsManagerReader, withSecrets } from "../../functions/secrets.ts";
 
 describe("withSecrets", () => {
   const read = async (arn: string) => {
@@ -37,5 +39,45 @@ describe("withSecrets", () => {
     expect(await withSecrets({ TENCENT_CALLBACK_TOKEN: "local" }, read)).toEqual({
       TENCENT_CALLBACK_TOKEN: "local",
     });
+  });
+});
+
+describe("secretsManagerReader", () => {
+  const secretsManager = mockClient(SecretsManagerClient);
+  afterEach(() => {
+    secretsManager.reset();
+  });
+
+  it("trims the surrounding whitespace a secret saved from a file carries (a trailing newline)", async () => {
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: "token\n" });
+    expect(await secretsManagerReader("local")("arn:t")).toBe("token");
+  });
+
+  it.each([
+    ["whitespace only", { SecretString: " \n\t " }],
+    ["empty", { SecretString: "" }],
+    ["binary (no string value)", { SecretBinary: new Uint8Array([1]) }],
+  ])("a secret that is %s reads as empty, for the config to refuse that provider", async (_, reply) => {
+    secretsManager.on(GetSecretValueCommand).resolves(reply);
+    expect(await secretsManagerReader("local")("arn:t")).toBe("");
+  });
+
+  it("an empty callback-token secret never yields a token-less config (which would accept unsigned callbacks)", async () => {
+    // Prepare
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: "  \n" });
+    const env = {
+      TABLE_NAME: "t",
+      TENCENT_SDKAPPID: "1400000000",
+      TENCENT_CALLBACK_TOKEN_SECRET_ARN: "arn:t",
+    };
+
+    // Act
+    const config = loadConfig(await withSecrets(env, secretsManagerReader("local")));
+
+    // Assess
+    expect(config.tencent?.callbackToken).toBeUndefined();
+    expect(config.unusableSecrets).toMatchObject([
+      { variable: "TENCENT_CALLBACK_TOKEN", refuses: ["callbacks"] },
+    ]);
   });
 });

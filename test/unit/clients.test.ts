@@ -1,0 +1,216 @@
+import { createHash } from "node:crypto";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createDependencies, dependencies, setDependencies } from "../../functions/clients.ts";
+import { loadConfig } from "../../functions/config.ts";
+import type { CallbackRequest } from "../../functions/core/provider.ts";
+import { logger } from "../../functions/logger.ts";
+import { metrics } from "../../functions/metrics.ts";
+import * as editing from "../../functions/providers/editing.ts";
+import { c2cHead } from "../helpers/heads.ts";
+import { callbackRequest } from "../helpers/tencent.ts";
+
+const BASE = { TABLE_NAME: "t", AWS_REGION: "local", TENCENT_SDKAPPID: "1400000000" } as const;
+const MISCONFIGURED = { status: 503, code: "misconfigured" };
+
+const thrown = (run: () => unknown): unknown => {
+  try {
+    run();
+  } catch (error: unknown) {
+    return error;
+  }
+  return undefined;
+};
+
+/** A NetEase copy signed with an empty AppSecret: what an attacker can forge when the secret is blank. */
+function copySignedWithEmptySecret(appKey: string): CallbackRequest {
+  const body = Buffer.from('{"eventType":"1"}');
+  const md5 = createHash("md5").update(body).digest("hex");
+  const curtime = String(Date.now());
+  const checksum = createHash("sha1").update(`${md5}${curtime}`).digest("hex");
+  return { query: {}, headers: { appkey: appKey, md5, curtime, checksum }, body, receivedAt: new Date() };
+}
+
+describe("createDependencies: a provider whose secret is unusable is refused, never run unsigned", () => {
+  it("Tencent callbacks answer 503 misconfigured when the callback-token secret resolved empty", () => {
+    // Prepare
+    const config = loadConfig({
+      ...BASE,
+      TENCENT_CALLBACK_TOKEN_SECRET_ARN: "arn:t",
+      TENCENT_CALLBACK_TOKEN: "",
+    });
+    const tencent = createDependencies(config).providers.get("tencent");
+    const unsigned = callbackRequest({ CallbackCommand: "C2C.CallbackAfterSendMsg" });
+
+    // Act
+    const verified = thrown(() => tencent?.verify(unsigned));
+    const interpreted = thrown(() => tencent?.interpret(unsigned));
+
+    // Assess
+    expect(verified).toMatchObject(MISCONFIGURED);
+    expect(interpreted).toMatchObject(MISCONFIGURED);
+    // The caller learns that the service is misconfigured, not which variable (the log names it).
+    expect(String((verified as Error).message)).not.toContain("TENCENT_CALLBACK_TOKEN");
+  });
+
+  it("NetEase copies, lookups and edits answer 503 when the AppSecret resolved empty; Tencent is unaffected", () => {
+    // Prepare
+    const config = loadConfig({
+      ...BASE,
+      TENCENT_CALLBACK_TOKEN: "tok",
+      TENCENT_SECRET_KEY: "key",
+      NETEASE_APP_KEY: "appkey",
+      NETEASE_APP_SECRET_SECRET_ARN: "arn:n",
+      NETEASE_APP_SECRET: "",
+    });
+    const deps = createDependencies(config, {}, editing);
+    const netease = deps.providers.get("netease");
+
+    // Act / Assess
+    expect(netease?.appId).toBe("appkey");
+    expect(thrown(() => netease?.verify(copySignedWithEmptySecret("appkey")))).toMatchObject(MISCONFIGURED);
+    expect(thrown(() => netease?.lookup({ msgId: "1" }))).toMatchObject(MISCONFIGURED);
+    expect(thrown(() => deps.editors.get("netease")?.parseChange({ text: "x" }))).toMatchObject(
+      MISCONFIGURED,
+    );
+    expect(thrown(() => deps.providers.get("tencent")?.verify(callbackRequest({})))).toMatchObject({
+      status: 401,
+    });
+    expect(deps.editors.get("tencent")?.parseChange({ text: "x" })).toBeDefined();
+  });
+
+  it("Tencent edits answer 503 misconfigured (not the provider's 502) when the secret key resolved empty", async () => {
+    // Prepare
+    const config = loadConfig({
+      ...BASE,
+      TENCENT_CALLBACK_TOKEN: "tok",
+      TENCENT_SECRET_KEY_SECRET_ARN: "arn:k",
+      TENCENT_SECRET_KEY: "",
+    });
+    const editor = createDependencies(config, {}, editing).editors.get("tencent");
+    const head = c2cHead({ MsgBody: [] });
+
+    // Act / Assess: refused before any lease, intent or provider call; never signs with an empty key.
+    expect(thrown(() => editor?.parseChange({ text: "x" }))).toMatchObject(MISCONFIGURED);
+    expect(thrown(() => editor?.checkEditable(head, new Date()))).toMatchObject(MISCONFIGURED);
+    await expect(editor?.modify(head, {}, Date.now() + 1000)).rejects.toMatchObject(MISCONFIGURED);
+    expect(editor?.notRestorable({})).toMatch(/refused/);
+  });
+});
+
+describe("dependencies(): cold-start reports by function", () => {
+  const saved = { ...process.env };
+  const secretsManager = mockClient(SecretsManagerClient);
+  let warn: ReturnType<typeof vi.spyOn>;
+  let error: ReturnType<typeof vi.spyOn>;
+  let addMetric: ReturnType<typeof vi.spyOn>;
+  beforeEach(() => {
+    setDependencies(undefined);
+    warn = vi.spyOn(logger, "warn").mockImplementation(() => {});
+    error = vi.spyOn(logger, "error").mockImplementation(() => {});
+    addMetric = vi.spyOn(metrics, "addMetric");
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    secretsManager.reset();
+    setDependencies(undefined);
+    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+    Object.assign(process.env, saved);
+  });
+
+  it("the editor does not warn about an unsigned recorder; the recorder warns once per cold start", async () => {
+    // Prepare: no callback token (local).
+    Object.assign(process.env, BASE);
+    delete process.env.TENCENT_CALLBACK_TOKEN;
+
+    // Act
+    await dependencies(editing);
+    const editorWarnings = warn.mock.calls.length;
+    setDependencies(undefined);
+    await dependencies();
+    await dependencies();
+
+    // Assess
+    expect(editorWarnings).toBe(0);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]?.[0])).toMatch(/TENCENT_CALLBACK_TOKEN.*unsigned/);
+  });
+
+  it("the recorder logs an error and counts Misconfigured once at cold start for a blank token secret", async () => {
+    // Prepare
+    Object.assign(process.env, BASE, { TENCENT_CALLBACK_TOKEN_SECRET_ARN: "arn:t" });
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: " \n" });
+
+    // Act
+    await dependencies();
+    await dependencies();
+
+    // Assess
+    expect(error).toHaveBeenCalledTimes(1);
+    expect(error.mock.calls[0]?.[1]).toMatchObject({
+      variable: "TENCENT_CALLBACK_TOKEN",
+      provider: "tencent",
+    });
+    expect(addMetric).toHaveBeenCalledWith("Misconfigured", expect.anything(), 1);
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it("the editor does not report the recorder's callback token; it reports its own secret key", async () => {
+    // Prepare: in AWS the editor has no callback token (only the recorder reads it).
+    Object.assign(process.env, BASE, {
+      AWS_LAMBDA_FUNCTION_NAME: "ImEdit-Editor",
+      TENCENT_SECRET_KEY_SECRET_ARN: "arn:k",
+    });
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: "" });
+
+    // Act
+    await dependencies(editing);
+
+    // Assess
+    expect(warn).not.toHaveBeenCalled();
+    expect(error).toHaveBeenCalledTimes(1);
+    expect(error.mock.calls[0]?.[1]).toMatchObject({ variable: "TENCENT_SECRET_KEY", refuses: ["edits"] });
+  });
+
+  it("while a secret is unusable, warm instances read it again every minute: a fixed secret needs no redeploy", async () => {
+    // Prepare
+    Object.assign(process.env, BASE, { TENCENT_CALLBACK_TOKEN_SECRET_ARN: "arn:t" });
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: "" });
+    const start = Date.now();
+    const now = vi.spyOn(Date, "now").mockReturnValue(start);
+    const refused = await dependencies();
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: "fixed" });
+
+    // Act
+    now.mockReturnValue(start + 30_000);
+    const soon = await dependencies();
+    now.mockReturnValue(start + 61_000);
+    const later = await dependencies();
+
+    // Assess
+    expect(refused.config.unusableSecrets).toHaveLength(1);
+    expect(soon).toBe(refused);
+    expect(later.config.tencent?.callbackToken).toBe("fixed");
+    expect(later.config.unusableSecrets).toEqual([]);
+  });
+
+  it("a configuration that cannot load answers 503 misconfigured (typed), logged and counted, and is retried", async () => {
+    // Prepare
+    Object.assign(process.env, BASE, { TENCENT_CALLBACK_TOKEN_SECRET_ARN: "arn:t" });
+    secretsManager
+      .on(GetSecretValueCommand)
+      .rejectsOnce(Object.assign(new Error("denied"), { name: "AccessDeniedException" }))
+      .resolves({ SecretString: "tok" });
+
+    // Act
+    const failure = await dependencies().catch((e: unknown) => e);
+    const retried = await dependencies();
+
+    // Assess
+    expect(failure).toMatchObject(MISCONFIGURED);
+    expect(JSON.stringify(error.mock.calls)).toContain("TENCENT_CALLBACK_TOKEN_SECRET_ARN");
+    expect(addMetric).toHaveBeenCalledWith("Misconfigured", expect.anything(), 1);
+    expect(retried.config.tencent?.callbackToken).toBe("tok");
+  });
+});
