@@ -100,7 +100,18 @@ async function serve(
       }),
     );
   }
-  const event = toEvent(req, url, routeKey(route), pathParameters, body);
+  const event = apiGatewayEvent(
+    {
+      method,
+      url,
+      headers: req.headers,
+      body,
+      sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
+      httpVersion: req.httpVersion,
+    },
+    routeKey(route),
+    pathParameters,
+  );
   const handler = options.handlers[route.function];
   send(res, await handler(event, lambdaContext(route.function)));
 }
@@ -154,23 +165,40 @@ function send(res: ServerResponse, result: HttpResult): void {
 const TEXTUAL = /json|text|xml|x-www-form-urlencoded/i;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** The API Gateway HTTP API (payload 2.0) event for this request. */
-function toEvent(
-  req: IncomingMessage,
-  url: URL,
+/** What the local server knows of a request before it becomes an event (exported for in-process tests). */
+export interface LocalRequest {
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Buffer;
+  readonly sourceIp?: string;
+  readonly httpVersion?: string;
+}
+
+/**
+ * The API Gateway HTTP API (payload 2.0) event for a request. Repeated query parameters are joined with
+ * commas, as API Gateway does. Names are collected in a Map and become own properties, so a parameter
+ * called `constructor`, `toString` or `__proto__` is a parameter like any other, never an inherited member.
+ */
+export function apiGatewayEvent(
+  request: LocalRequest,
   key: string,
   pathParameters: Record<string, string>,
-  body: Buffer,
 ): APIGatewayProxyEventV2 {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(",") : value;
+  const { url, body } = request;
+  const headerValues = new Map<string, string>();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headerValues.set(name, Array.isArray(value) ? value.join(",") : value);
   }
-  const query: Record<string, string> = {};
-  for (const [name, value] of url.searchParams)
-    query[name] = name in query ? `${query[name]},${value}` : value;
+  const headers = Object.fromEntries(headerValues);
+  const parameters = new Map<string, string>();
+  for (const [name, value] of url.searchParams) {
+    const earlier = parameters.get(name);
+    parameters.set(name, earlier === undefined ? value : `${earlier},${value}`);
+  }
+  const query = Object.fromEntries(parameters);
   let text: string | undefined;
-  if (TEXTUAL.test(headers["content-type"] ?? "")) {
+  if (TEXTUAL.test(headerValues.get("content-type") ?? "")) {
     try {
       text = utf8.decode(body);
     } catch {
@@ -197,11 +225,11 @@ function toEvent(
       domainName: url.host,
       domainPrefix: "local",
       http: {
-        method: req.method ?? "GET",
+        method: request.method,
         path: url.pathname,
-        protocol: `HTTP/${req.httpVersion}`,
-        sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
-        userAgent: headers["user-agent"] ?? "",
+        protocol: `HTTP/${request.httpVersion ?? "1.1"}`,
+        sourceIp: request.sourceIp ?? "127.0.0.1",
+        userAgent: headerValues.get("user-agent") ?? "",
       },
       requestId: randomUUID(),
       routeKey: key,

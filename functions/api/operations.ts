@@ -1,8 +1,8 @@
 import { z } from "zod";
 import type { Dependencies } from "../clients.ts";
-import { BadRequestError } from "../core/errors.ts";
-import { type MessageHead, PROVIDER_NAMES, type ProviderName } from "../core/model.ts";
-import { parseWith } from "../validation.ts";
+import { BadRequestError, NotFoundError } from "../core/errors.ts";
+import { MESSAGE_ID_PATTERN, type MessageHead, PROVIDER_NAMES, type ProviderName } from "../core/model.ts";
+import { parseWith, storable } from "../validation.ts";
 import { etag, recordView, versionView } from "./views.ts";
 
 /**
@@ -10,14 +10,26 @@ import { etag, recordView, versionView } from "./views.ts";
  * invoke, later a queue message). Each adapter parses its input into an Operation and renders the Reply.
  */
 const Provider = z.enum(PROVIDER_NAMES);
+/**
+ * Strings that become parts of DynamoDB keys are bounded in UTF-8 bytes (a partition key holds 2048,
+ * a sort key 1024), so no parameter can make the store refuse a query with a 5xx.
+ */
+const keyPart = (maxBytes: number) =>
+  z
+    .string()
+    .refine((value) => Buffer.byteLength(value) <= maxBytes, `must be at most ${maxBytes} bytes of UTF-8`);
+const AppId = z.string().min(1).max(64).pipe(keyPart(64));
+const KeyValue = keyPart(1024);
 
-/** A message by im-edit id, or by natural key (the lookup parameters of `GET /v1/messages`). */
+/**
+ * A message by im-edit id, or by natural key (the lookup parameters of `GET /v1/messages`). Any id string
+ * is accepted here: one that is not an im-edit id names no message, a 404 (ARCHITECTURE.md: "unknown id
+ * or key, malformed or not"), decided before the store is asked.
+ */
 export const Target = z.union([
-  z.strictObject({ id: z.string().min(1).max(128) }),
+  z.strictObject({ id: z.string() }),
   z.strictObject({
-    key: z
-      .looseObject({ provider: Provider, appId: z.string().min(1).max(64) })
-      .catchall(z.string().max(1024)),
+    key: z.looseObject({ provider: Provider, appId: AppId }).catchall(KeyValue),
   }),
 ]);
 export type Target = z.infer<typeof Target>;
@@ -42,20 +54,21 @@ export const Operation = z.discriminatedUnion("action", [
   z.strictObject({
     action: z.literal("list"),
     provider: Provider,
-    appId: z.string().min(1).max(64),
-    conversation: z.string().min(1).max(1024).optional(),
-    sender: z.string().min(1).max(256).optional(),
+    appId: AppId,
+    conversation: z.string().min(1).pipe(keyPart(1800)).optional(),
+    sender: z.string().min(1).pipe(keyPart(1024)).optional(),
     since: Timestamp.optional(),
     until: Timestamp.optional(),
     /** Natural-key parameters: when they name a key, the answer is that one record, not a list. */
-    key: z.record(z.string(), z.string().max(1024)).optional(),
+    key: z.record(z.string(), KeyValue).optional(),
     limit: z.number().int().min(1).max(100).default(50),
     nextToken: PageToken.optional(),
   }),
   z.strictObject({
     action: z.literal("edit"),
     target: Target,
-    body: z.unknown(),
+    /** Whatever the provider's editor accepts, but nothing the store could not keep as a version. */
+    body: z.unknown().superRefine(storable),
     ifMatch: Version.optional(),
     idempotencyKey: z.string().min(1).max(255).optional(),
     actor: Actor,
@@ -158,7 +171,13 @@ export async function perform(deps: Dependencies, operation: Operation): Promise
 
 /** The id a target names; by id it needs no read (the operation reads the message anyway). */
 async function resolveId(deps: Dependencies, target: Target): Promise<string> {
-  return "id" in target ? target.id : (await resolve(deps, target)).id;
+  return "id" in target ? knownShape(target.id) : (await resolve(deps, target)).id;
+}
+
+/** An id that cannot be an im-edit id is an unknown id: 404, and no store call (DynamoDB keys are bounded). */
+function knownShape(id: string): string {
+  if (!MESSAGE_ID_PATTERN.test(id)) throw new NotFoundError(`no message ${JSON.stringify(id.slice(0, 80))}`);
+  return id;
 }
 
 async function resolve(deps: Dependencies, target: Target): Promise<MessageHead> {

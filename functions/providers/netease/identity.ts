@@ -10,7 +10,10 @@ export const neteaseId = (appKey: string, msgidServer: string): string =>
 export const neteaseLookupKey = (msgidServer: string): string => `msg|${msgidServer}`;
 
 export function neteaseConversation(kind: "p2p" | "team" | "superteam", from: string, to: string): string {
-  if (kind !== "p2p") return `${kind}:${encodeURIComponent(to)}`;
+  if (kind !== "p2p") return `${kind}:${part(to)}`;
   const [x, y] = from <= to ? [from, to] : [to, from];
-  return `p2p:${encodeURIComponent(x)}:${encodeURIComponent(y)}`;
+  return `p2p:${part(x)}:${part(y)}`;
 }
+
+/** Percent-encoded; `toWellFormed` so no input can make `encodeURIComponent` throw (ill-formed text is refused earlier). */
+const part = (value: string): string => encodeURIComponent(value.toWellFormed());

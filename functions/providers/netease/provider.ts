@@ -2,6 +2,7 @@ import { BadRequestError } from "../../core/errors.ts";
 import type { Content, ObservedMessage } from "../../core/model.ts";
 import type { CallbackProvider, CallbackRequest, KeyLookup } from "../../core/provider.ts";
 import type { RecorderEvent } from "../../core/recorder.ts";
+import { jsonProblem } from "../../json.ts";
 import { logger } from "../../logger.ts";
 import { parseWith } from "../../validation.ts";
 import {
@@ -24,9 +25,9 @@ export function createNeteaseProvider(config: NeteaseProviderConfig): CallbackPr
   const appKey = config.appKey;
 
   const observed = (copy: ConversationCopy): ObservedMessage | undefined => {
-    const conversation = CONVERSATIONS[copy.convType];
+    const conversation = CONVERSATIONS.get(copy.convType);
     if (!conversation) return undefined;
-    const messageType = MESSAGE_TYPES[copy.msgType];
+    const messageType = MESSAGE_TYPES.get(copy.msgType);
     const notEditable = !conversation.editable
       ? `${copy.convType} messages are system notifications; Yunxin cannot edit them`
       : NOT_EDITABLE_TYPES.has(copy.msgType) || messageType === undefined
@@ -92,7 +93,9 @@ export function createNeteaseProvider(config: NeteaseProviderConfig): CallbackPr
           { type: "recalled", id: neteaseId(appKey, msgId), ...(actor !== undefined ? { actor } : {}), at },
         ];
       }
-      logger.info("message copy event not recorded", { eventType: String(copy.eventType) });
+      logger.info("message copy event not recorded", {
+        eventType: String(copy.eventType ?? "").slice(0, 64),
+      });
       return [];
     },
 
@@ -106,20 +109,34 @@ export function createNeteaseProvider(config: NeteaseProviderConfig): CallbackPr
   };
 }
 
-/** `body` is the text; `attach` a JSON string kept as an object, or as the raw string when it is not JSON. */
+/**
+ * `body` is the text; `attach` (a JSON string, or an object as in Yunxin's samples) is kept as an object
+ * when it is a JSON object the store can hold exactly, else as its raw text: not JSON, not an object,
+ * or holding what DynamoDB cannot keep (an integer above 2^53 such as a Java long, nesting too deep, a
+ * lone surrogate). Raw text loses nothing; a rounded number would.
+ */
 export function contentOf(copy: Pick<ConversationCopy, "body" | "attach" | "ext">): Content {
   const content: Record<string, unknown> = {};
   if (copy.body !== undefined && copy.body !== "") content.text = copy.body;
   if (copy.attach !== undefined && copy.attach !== "") {
-    try {
-      const attachment: unknown = JSON.parse(copy.attach);
-      if (attachment !== null && typeof attachment === "object" && !Array.isArray(attachment))
-        content.attachment = attachment;
-      else content.attachmentRaw = copy.attach;
-    } catch {
-      content.attachmentRaw = copy.attach;
-    }
+    const text = typeof copy.attach === "string" ? copy.attach : JSON.stringify(copy.attach);
+    const attachment = parseAttachment(text);
+    if (attachment !== undefined) content.attachment = attachment;
+    else content.attachmentRaw = text;
   }
   if (copy.ext !== undefined && copy.ext !== "") content.extension = copy.ext;
   return content;
+}
+
+function parseAttachment(text: string): Record<string, unknown> | undefined {
+  let attachment: unknown;
+  try {
+    attachment = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (attachment === null || typeof attachment !== "object" || Array.isArray(attachment)) return undefined;
+  return jsonProblem(attachment, { storable: true }) === undefined
+    ? (attachment as Record<string, unknown>)
+    : undefined;
 }

@@ -1,23 +1,41 @@
 import { z } from "zod";
+import { boundedString, MAX_EPOCH_MS, storable } from "../../validation.ts";
 
 /**
  * Tencent Cloud Chat message callbacks, from the documented bodies (shared/reference/tencent-chat-notes.md §2)
  * and their quirks: `EventTime` is a string in some samples and a number in others, or absent; `MsgId`,
  * `UnreadMsgNum`, `TopicId`, `CloudCustomData` are optional; `TopicId: ""` means no topic. Unknown
- * fields are ignored, but message elements are kept whole (they are stored and may be restored).
+ * fields are ignored, and so are documented fields im-edit never reads (`OnlineOnlyFlag`, `UnreadMsgNum`,
+ * `GroupAtInfo`): a wrong type there is no reason to lose the message. Message elements are kept whole
+ * (they are stored and may be restored), so their values must be storable (validation.ts `storable`).
+ *
+ * Every number is bounded to what Tencent sends and `Date` accepts: seconds are unsigned 32-bit (the
+ * REST API's `MsgTimeStamp`, the `MsgKey` parts), milliseconds at most MAX_EPOCH_MS (2106).
  */
 const Uint32 = z.number().int().min(0).max(4_294_967_295);
 const SafeCount = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const UserId = z.string().min(1).max(256);
+/** Identifiers, bounded in bytes: Tencent's own limits are far lower (UserID 32 bytes, GroupId 48). */
+const UserId = boundedString(256);
+const GroupId = boundedString(256);
+const MsgKey = boundedString(256);
+/** `""` means no topic. */
+const TopicId = z
+  .string()
+  .refine((value) => Buffer.byteLength(value) <= 256, "must be at most 256 bytes of UTF-8")
+  .optional();
+/** Seconds since the epoch (`MsgTime`): unsigned 32-bit, as Tencent keeps it. */
+const Seconds = z.number().int().min(0).max(4_294_967_295, "must be seconds since 1970 (unsigned 32-bit)");
+const Millis = z.number().int().min(0).max(MAX_EPOCH_MS, "must be milliseconds since 1970, before 2106");
 
 /** Milliseconds since the epoch, as a number or a decimal string. */
 const EventTime = z
   .union([
-    SafeCount,
+    Millis,
     z
       .string()
-      .regex(/^\d{1,16}$/)
-      .transform(Number),
+      .regex(/^\d{1,16}$/, "must be milliseconds since 1970")
+      .transform(Number)
+      .pipe(Millis),
   ])
   .optional();
 
@@ -26,33 +44,32 @@ export const MsgElement = z.looseObject({
   MsgContent: z.record(z.string(), z.unknown()),
 });
 export type MsgElement = z.infer<typeof MsgElement>;
-export const MsgBody = z.array(MsgElement);
+export const MsgBody = z.array(MsgElement).superRefine(storable);
 
 const c2cMessage = {
   From_Account: UserId,
   To_Account: UserId,
   MsgSeq: Uint32,
   MsgRandom: Uint32,
-  MsgTime: SafeCount,
-  MsgKey: z.string().min(1).max(256),
+  MsgTime: Seconds,
+  MsgKey,
   MsgId: z.string().min(1).optional(),
-  OnlineOnlyFlag: z.number().int().optional(),
   MsgBody,
   CloudCustomData: z.string().optional(),
   EventTime,
 };
 
+/** `Random` is optional here: only the provisional identity (before MsgSeq exists) needs it. */
 const groupMessage = {
-  GroupId: z.string().min(1).max(256),
+  GroupId,
   Type: z.string().optional(),
   From_Account: UserId,
   Operator_Account: z.string().optional(),
-  Random: Uint32,
+  Random: Uint32.optional(),
   MsgId: z.string().min(1).optional(),
-  OnlineOnlyFlag: z.number().int().optional(),
   MsgBody,
   CloudCustomData: z.string().optional(),
-  TopicId: z.string().optional(),
+  TopicId,
   EventTime,
 };
 
@@ -67,19 +84,20 @@ export const C2CAfterSendMsg = z.object({
   ...c2cMessage,
   SendMsgResult: z.number().int().default(0),
   ErrorInfo: z.string().optional(),
-  UnreadMsgNum: z.number().int().optional(),
 });
 export type C2CAfterSendMsg = z.infer<typeof C2CAfterSendMsg>;
 
 export const GroupBeforeSendMsg = z.object({
   CallbackCommand: z.literal("Group.CallbackBeforeSendMsg"),
   ...groupMessage,
+  Random: Uint32,
 });
 export type GroupBeforeSendMsg = z.infer<typeof GroupBeforeSendMsg>;
 
 export const GroupSendMsgException = z.object({
   CallbackCommand: z.literal("Group.CallbackSendMsgException"),
   ...groupMessage,
+  Random: Uint32,
   ErrorCode: z.number().int(),
   ErrorInfo: z.string().default(""),
 });
@@ -89,7 +107,7 @@ export const GroupAfterSendMsg = z.object({
   CallbackCommand: z.literal("Group.CallbackAfterSendMsg"),
   ...groupMessage,
   MsgSeq: SafeCount,
-  MsgTime: SafeCount,
+  MsgTime: Seconds,
 });
 export type GroupAfterSendMsg = z.infer<typeof GroupAfterSendMsg>;
 
@@ -97,21 +115,21 @@ export const C2CAfterMsgWithDraw = z.object({
   CallbackCommand: z.literal("C2C.CallbackAfterMsgWithDraw"),
   From_Account: UserId,
   To_Account: UserId,
-  MsgKey: z.string().min(1).max(256),
+  MsgKey,
   EventTime,
 });
 export type C2CAfterMsgWithDraw = z.infer<typeof C2CAfterMsgWithDraw>;
 
 export const GroupAfterRecallMsg = z.object({
   CallbackCommand: z.literal("Group.CallbackAfterRecallMsg"),
-  GroupId: z.string().min(1).max(256),
+  GroupId,
   Type: z.string().optional(),
   Operator_Account: z.string().optional(),
   MsgSeqList: z
     .array(z.object({ MsgSeq: SafeCount, MsgId: z.string().optional() }))
     .min(1)
     .max(100),
-  TopicId: z.string().optional(),
+  TopicId,
   EventTime,
 });
 export type GroupAfterRecallMsg = z.infer<typeof GroupAfterRecallMsg>;
@@ -121,10 +139,10 @@ export const C2CAfterModifyMsg = z.object({
   Operator_Account: z.string().optional(),
   From_Account: UserId,
   To_Account: UserId,
-  MsgKey: z.string().min(1).max(256),
+  MsgKey,
   MsgSeq: Uint32.optional(),
   MsgRandom: Uint32.optional(),
-  MsgTime: SafeCount.optional(),
+  MsgTime: Seconds.optional(),
   MsgBody: MsgBody.optional(),
   CloudCustomData: z.string().optional(),
   EventTime,
@@ -134,9 +152,9 @@ export type C2CAfterModifyMsg = z.infer<typeof C2CAfterModifyMsg>;
 export const GroupAfterModifyMsg = z.object({
   CallbackCommand: z.literal("Group.CallbackAfterModifyMsg"),
   Operator_Account: z.string().optional(),
-  GroupId: z.string().min(1).max(256),
+  GroupId,
   Type: z.string().optional(),
-  TopicId: z.string().optional(),
+  TopicId,
   MsgSeq: SafeCount,
   MsgBody: MsgBody.optional(),
   CloudCustomData: z.string().optional(),
@@ -161,6 +179,19 @@ export type TencentCallback = z.infer<typeof TencentCallback>;
 export const RECORDED_COMMANDS: ReadonlySet<string> = new Set(
   TencentCallback.options.map((o) => o.shape.CallbackCommand.value),
 );
+
+/**
+ * Group types whose messages Tencent cannot modify: live groups, which keep no message history.
+ * - `AVChatRoom`: modify_group_msg "cannot be used to modify the historical messages of audio-video
+ *   groups" (shared/reference/tencent-modify_group_msg.en.txt; tencent-chat-notes §5.2, §5.3: clients get
+ *   2481 "live groups not supported"); "historical message storage is available only for non-AVChatRoom
+ *   groups" (Group System, https://trtc.io/document/33529).
+ * - `Live`: the rooms of Tencent's live-streaming products (`RoomType: "Live"`, live_engine_http_srv
+ *   create_room, https://tencentcloud.com/document/product/647/63418) are live groups.
+ * Work (Private), Public, Meeting (ChatRoom) and Community groups, topics included (modify_group_msg's
+ * `TopicId`), are editable.
+ */
+export const LIVE_GROUP_TYPES: ReadonlySet<string> = new Set(["AVChatRoom", "Live"]);
 
 /** The envelope Tencent expects from every callback receiver. */
 export const TENCENT_OK = { ActionStatus: "OK", ErrorInfo: "", ErrorCode: 0 } as const;

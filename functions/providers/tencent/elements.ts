@@ -72,7 +72,7 @@ export function elementProblems(body: readonly unknown[]): string[] {
       MsgType?: unknown;
       MsgContent?: unknown;
     };
-    if (typeof type !== "string" || !(type in contents)) {
+    if (typeof type !== "string" || !Object.hasOwn(contents, type)) {
       problems.push(
         `MsgBody[${index}]: MsgType ${JSON.stringify(type)} is not one of ${ELEMENT_KINDS.join(", ")}`,
       );

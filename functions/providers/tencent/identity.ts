@@ -46,13 +46,19 @@ export const c2cLookupKey = (msgKey: string): string => `c2c|${msgKey}`;
 export const groupLookupKey = (groupId: string, msgSeq: number | string): string =>
   `group|${groupId}|${msgSeq}`;
 
+/**
+ * One percent-encoded part of a conversation id. Callbacks with ill-formed text are refused before they
+ * get here (json.ts); `toWellFormed` only makes sure no input can make `encodeURIComponent` throw.
+ */
+const part = (value: string): string => encodeURIComponent(value.toWellFormed());
+
 /** Conversation ids: a C2C pair is the same conversation whichever side sends. */
 export function c2cConversation(a: string, b: string): string {
   const [x, y] = a <= b ? [a, b] : [b, a];
-  return `c2c:${encodeURIComponent(x)}:${encodeURIComponent(y)}`;
+  return `c2c:${part(x)}:${part(y)}`;
 }
 
 export function groupConversation(groupId: string, topicId: string | undefined): string {
   const topic = topicOf(topicId);
-  return `group:${encodeURIComponent(groupId)}${topic === "" ? "" : `:${encodeURIComponent(topic)}`}`;
+  return `group:${part(groupId)}${topic === "" ? "" : `:${part(topic)}`}`;
 }

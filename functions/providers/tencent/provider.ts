@@ -13,6 +13,7 @@ import {
   type GroupAfterSendMsg,
   type GroupBeforeSendMsg,
   type GroupSendMsgException,
+  LIVE_GROUP_TYPES,
   RECORDED_COMMANDS,
   TENCENT_OK,
   TencentCallback,
@@ -32,11 +33,14 @@ import { type TencentCallbackAuth, verifyTencentQuery } from "./verify.ts";
 export interface TencentProviderConfig extends TencentCallbackAuth {
   /** The App admin account our own edits are made as; its after-modify echoes are matched to intents. */
   readonly adminIdentifier: string;
-  /** AVChatRoom (live) groups cannot be edited by modify_group_msg; skipping them is the default. */
+  /**
+   * Live groups (LIVE_GROUP_TYPES: AVChatRoom, Live) cannot be edited by modify_group_msg; skipping
+   * them is the default. When set, they are recorded as not editable.
+   */
   readonly recordAvChatRoom: boolean;
 }
 
-const AV_CHAT_ROOM = "AVChatRoom";
+const isLiveGroup = (type: unknown): type is string => typeof type === "string" && LIVE_GROUP_TYPES.has(type);
 
 export function createTencentProvider(config: TencentProviderConfig): CallbackProvider {
   const appId = config.sdkAppId;
@@ -106,8 +110,8 @@ export function createTencentProvider(config: TencentProviderConfig): CallbackPr
       ...(extra.operator !== undefined && extra.operator !== extra.sender
         ? { operator: extra.operator }
         : {}),
-      ...(body.Type === AV_CHAT_ROOM
-        ? { notEditable: "Tencent cannot modify messages of AVChatRoom groups" }
+      ...(isLiveGroup(body.Type)
+        ? { notEditable: `Tencent cannot modify messages of ${body.Type} (live) groups` }
         : {}),
       ...(known ? { lookupKey: groupLookupKey(body.GroupId, seq.MsgSeq) } : {}),
       sentAt,
@@ -115,7 +119,6 @@ export function createTencentProvider(config: TencentProviderConfig): CallbackPr
   };
 
   const toEvents = (callback: TencentCallback, receivedAt: Date): RecorderEvent[] => {
-    if ("Type" in callback && callback.Type === AV_CHAT_ROOM && !config.recordAvChatRoom) return [];
     const eventAt = isoFromMillis(callback.EventTime) ?? receivedAt.toISOString();
     switch (callback.CallbackCommand) {
       case "C2C.CallbackBeforeSendMsg":
@@ -166,11 +169,18 @@ export function createTencentProvider(config: TencentProviderConfig): CallbackPr
     message: groupMessage(
       cb,
       cb,
-      { sender: cb.From_Account, operator: cb.Operator_Account, random: cb.Random },
+      {
+        sender: cb.From_Account,
+        operator: cb.Operator_Account,
+        ...(cb.Random !== undefined ? { random: cb.Random } : {}),
+      },
       isoFromSeconds(cb.MsgTime),
     ),
     content: content(cb),
-    provisionalId: provisionalGroupId(appId, cb.GroupId, cb.TopicId, cb.From_Account, cb.Random),
+    // Without Random (optional here) no before-send can be matched: nothing provisional to complete.
+    ...(cb.Random !== undefined
+      ? { provisionalId: provisionalGroupId(appId, cb.GroupId, cb.TopicId, cb.From_Account, cb.Random) }
+      : {}),
   });
 
   const c2cRecalled = (cb: C2CAfterMsgWithDraw, at: string): RecorderEvent => {
@@ -223,6 +233,13 @@ export function createTencentProvider(config: TencentProviderConfig): CallbackPr
         throw new BadRequestError("CallbackCommand in the URL and in the body differ");
       }
       if (!RECORDED_COMMANDS.has(command)) return [];
+      // Live groups are skipped before validation: a field im-edit would not use is no reason to refuse.
+      if (
+        !config.recordAvChatRoom &&
+        Object.hasOwn(json as object, "Type") &&
+        isLiveGroup((json as { Type?: unknown }).Type)
+      )
+        return [];
       const callback = parseWith(
         TencentCallback,
         { ...(json as object), CallbackCommand: command },

@@ -1,7 +1,11 @@
 import { randomUUID } from "node:crypto";
+import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalServer } from "../../../local/server.ts";
 import type { LocalStack } from "../../../local/stack.ts";
 import { fixture, fixtureNames } from "../../helpers/fixtures.ts";
+import { send } from "../../helpers/http.ts";
+import { copyHeaders } from "../../helpers/netease.ts";
 import { api, postTencent, startTestStack } from "../../helpers/stack.ts";
 import { APP_ID } from "../../helpers/tencent.ts";
 
@@ -199,6 +203,23 @@ describe("recorder over HTTP (local stack)", () => {
       expect((await api(url, "/v1/messages/nope/versions")).status).toBe(404);
     });
 
+    it.each([
+      ["too long", "c".repeat(300)],
+      ["one character past the pattern", `c2c_${"a".repeat(27)}`],
+      ["upper case", `C2C_${"A".repeat(26)}`],
+      ["non-ASCII", encodeURIComponent("消息🙂")],
+      ["an encoded lone surrogate", "%ED%A0%80"],
+      ["a malformed escape", "%E0%A4%A"],
+      ["an encoded NUL", "c2c_%00"],
+      ["an inherited name", "constructor"],
+    ])("answers 404, never 400, for a malformed id (%s) on every by-id route", async (_, id) => {
+      expect((await api(url, `/v1/messages/${id}`)).status).toBe(404);
+      expect((await api(url, `/v1/messages/${id}/versions`)).status).toBe(404);
+      expect((await send(url, "PATCH", `/v1/messages/${id}`, { text: "x" })).status).toBe(404);
+      expect((await send(url, "POST", `/v1/messages/${id}/restore`, { version: 1 })).status).toBe(404);
+      expect((await send(url, "DELETE", `/v1/messages/${id}/versions?reason=gdpr`)).status).toBe(404);
+    });
+
     it("validates list parameters and page tokens", async () => {
       expect((await api(url, "/v1/messages?provider=wechat&appId=1")).status).toBe(400);
       expect((await api(url, lookup({ since: "not a date" }))).status).toBe(400);
@@ -210,7 +231,6 @@ describe("recorder over HTTP (local stack)", () => {
     });
 
     it("answers 405 for a known path with another method and 404 for unknown paths", async () => {
-      const { request } = await import("undici");
       const wrongMethod = await request(`${url}/callbacks/tencent`, { method: "GET" });
       await wrongMethod.body.dump();
       expect(wrongMethod.statusCode).toBe(405);
@@ -218,6 +238,108 @@ describe("recorder over HTTP (local stack)", () => {
       await unknown.body.dump();
       expect(unknown.statusCode).toBe(404);
     });
+  });
+});
+
+describe("hostile callbacks over HTTP: answered 4xx, or stored and readable for good", () => {
+  let stack: LocalStack;
+  beforeAll(async () => {
+    stack = await startTestStack({ neteaseSimulator: true });
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it.each(["constructor", "toString", "__proto__"])(
+    "records MsgType %s and keeps answering reads of that message with 200",
+    async (msgType) => {
+      const msgKey = `1_2_${randomUUID()}`;
+      const body = [{ MsgType: msgType, MsgContent: {} }];
+      expect((await postTencent(stack.url, { ...payloadWith(msgKey), MsgBody: body })).status).toBe(200);
+      const record = await api(stack.url, lookup({ msgKey }));
+      expect(record.status).toBe(200);
+      const id = (record.body as { id: string }).id;
+      expect((await api(stack.url, `/v1/messages/${id}`)).status).toBe(200);
+      const versions = await api(stack.url, `/v1/messages/${id}/versions`);
+      expect(versions.status).toBe(200);
+      expect(versions.body).toMatchObject({ items: [{ content: { MsgBody: body }, restorable: false }] });
+    },
+  );
+
+  it.each([
+    ["MsgTime", { MsgTime: 1e13 }],
+    ["EventTime", { EventTime: "9999999999999999" }],
+    ["From_Account", { From_Account: "\ud800" }],
+    ["MsgContent", { MsgBody: [{ MsgType: "TIMCustomElem", MsgContent: { Data: "d", constructor: "x" } }] }],
+  ])("refuses an out-of-range or unstorable %s with 400 and stores nothing", async (_, change) => {
+    const msgKey = `1_2_${randomUUID()}`;
+    const response = await postTencent(stack.url, { ...payloadWith(msgKey), ...change });
+    expect(response.status).toBe(400);
+    expect((response.body as { error: { message: string } }).error.message).toMatch(/invalid|body/);
+    expect((await api(stack.url, lookup({ msgKey }))).status).toBe(404);
+  });
+
+  it("stores a documented Yunxin copy whose attach holds an integer above 2^53 instead of spooling it for good", async () => {
+    const netease = stack.config.netease;
+    if (!netease) throw new Error("no Yunxin config");
+    const payload = {
+      ...fixture("netease", "synthetic-copy-superteam-custom"),
+      msgidServer: "9007199254740995",
+    };
+    const bytes = Buffer.from(JSON.stringify(payload));
+    const response = await request(`${stack.url}/callbacks/netease`, {
+      method: "POST",
+      headers: { ...copyHeaders(bytes, Date.now(), netease.appSecret), appkey: netease.appKey },
+      body: bytes,
+    });
+    expect(response.statusCode).toBe(200);
+    await response.body.dump();
+    const found = await api(
+      stack.url,
+      `/v1/messages?provider=netease&appId=${netease.appKey}&msgId=9007199254740995`,
+    );
+    expect(found.status).toBe(200);
+    const { attach } = fixture("netease", "synthetic-copy-superteam-custom");
+    expect(found.body).toMatchObject({ content: { attachmentRaw: attach } });
+    expect(await stack.spool.pending()).toEqual([]);
+  });
+});
+
+describe("local server", () => {
+  it("passes query parameters named like Object.prototype members through as they are", async () => {
+    const seen: unknown[] = [];
+    const server = await startLocalServer({
+      host: "127.0.0.1",
+      port: 0,
+      apiToken: "t",
+      maxBodyBytes: 1024,
+      handlers: {
+        recorder: async (event) => {
+          seen.push(event.queryStringParameters);
+          return { statusCode: 200, body: "{}" };
+        },
+        editor: async () => ({ statusCode: 200, body: "{}" }),
+      },
+    });
+    try {
+      const query = "constructor=a&toString=b&__proto__=c&hasOwnProperty=d&valueOf=e&x=1&x=2";
+      const response = await request(`${server.url}/callbacks/tencent?${query}`, {
+        method: "POST",
+        body: "{}",
+      });
+      await response.body.dump();
+      const parameters = seen[0] as Record<string, string>;
+      expect(Object.entries(parameters)).toEqual([
+        ["constructor", "a"],
+        ["toString", "b"],
+        ["__proto__", "c"],
+        ["hasOwnProperty", "d"],
+        ["valueOf", "e"],
+        ["x", "1,2"],
+      ]);
+    } finally {
+      await server.close();
+    }
   });
 });
 

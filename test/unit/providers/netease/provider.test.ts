@@ -139,3 +139,86 @@ describe("Yunxin message copy interpretation", () => {
     expect(provider.lookup({})).toBeUndefined();
   });
 });
+
+describe("Yunxin copies: hostile input is a 400, never a 500 or a malformed record", () => {
+  const copy = fixture("netease", "copy-p2p-text");
+  const refused = (body: unknown) => {
+    try {
+      interpret(body);
+    } catch (error: unknown) {
+      return error;
+    }
+    return undefined;
+  };
+
+  it.each(["constructor", "__proto__", "toString", "hasOwnProperty"])(
+    "ignores convType %s like any unknown conversation type (never a record without a kind)",
+    (convType) => {
+      expect(interpret({ ...copy, convType })).toEqual([]);
+    },
+  );
+
+  it.each(["constructor", "toString", "valueOf"])(
+    "records msgType %s as a kind Yunxin cannot edit, with no inherited message_type",
+    (msgType) => {
+      const message = messageOf(interpret({ ...copy, msgType })[0]);
+      expect(message.key.messageType).toBeUndefined();
+      expect(message.notEditable).toMatch(msgType);
+    },
+  );
+
+  it.each(["99999999999999999999", "8640000000000001", "4294967296000"])(
+    "refuses msgTimestamp %s (beyond what Date and Yunxin hold) with 400, not a RangeError",
+    (msgTimestamp) => {
+      expect(refused({ ...copy, msgTimestamp })).toBeInstanceOf(BadRequestError);
+    },
+  );
+
+  it("refuses a lone UTF-16 surrogate in an account with 400, not a URIError", () => {
+    expect(refused({ ...copy, fromAccount: "\ud800" })).toBeInstanceOf(BadRequestError);
+    expect(refused({ ...copy, to: "a\udfffb" })).toBeInstanceOf(BadRequestError);
+  });
+
+  it("refuses an eventType no string can describe with 400, not a TypeError while logging it", () => {
+    const eventType = { constructor: "x", toString: 1 };
+    expect(refused({ ...copy, eventType })).toBeInstanceOf(BadRequestError);
+  });
+
+  it("keeps an attach whose numbers the store cannot hold exactly as its raw text, so the copy is stored", () => {
+    const [event] = interpret(fixture("netease", "synthetic-copy-superteam-custom"));
+    expect(event?.type === "observed" && event.content).toEqual({
+      attachmentRaw: fixture("netease", "synthetic-copy-superteam-custom").attach,
+      extension: '{"k":"v"}',
+    });
+  });
+
+  it.each([
+    ["a lone surrogate", '{"x":"\\ud800"}'],
+    [
+      "nesting deeper than the store holds",
+      JSON.stringify({ a: JSON.parse(`${"[".repeat(40)}1${"]".repeat(40)}`) }),
+    ],
+    ["1e400", '{"x":1e400}'],
+  ])("keeps an attach string holding %s as raw text", (_, attach) => {
+    const [event] = interpret({ ...copy, attach });
+    expect(event?.type === "observed" && event.content.attachmentRaw).toBe(attach);
+  });
+});
+
+describe("Yunxin copies: liberal in what they acknowledge", () => {
+  it.each([
+    "synthetic-copy-team-notification-attach-object",
+    "synthetic-copy-superteam-notification-attach-object",
+  ])("accepts %s (attach as a JSON object, as in Yunxin's samples) and keeps the object", (name) => {
+    const payload = fixture("netease", name);
+    const [event] = interpret(payload);
+    expect(event?.type === "observed" && event.content.attachment).toEqual(payload.attach);
+    expect(messageOf(event).notEditable).toMatch(/NOTIFICATION/);
+  });
+
+  it("keeps an attach object the store cannot hold as its JSON text", () => {
+    const attach = { orderId: 2 ** 60 };
+    const [event] = interpret({ ...fixture("netease", "copy-p2p-text"), attach });
+    expect(event?.type === "observed" && event.content.attachmentRaw).toBe(JSON.stringify(attach));
+  });
+});

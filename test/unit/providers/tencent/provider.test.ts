@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BadRequestError } from "../../../../functions/core/errors.ts";
 import { eventMessageId, type RecorderEvent } from "../../../../functions/core/recorder.ts";
+import { elementProblems } from "../../../../functions/providers/tencent/elements.ts";
 import { fixture } from "../../../helpers/fixtures.ts";
 import { callbackRequest, tencentProvider } from "../../../helpers/tencent.ts";
 
@@ -87,8 +88,12 @@ describe("tencent callbacks: interpretation", () => {
     const asNumber = interpret({ ...payload, EventTime: 1670574414123 });
     const asString = interpret({ ...payload, EventTime: "1670574414123" });
     const { EventTime: _, ...withoutTime } = payload;
-    expect(asString).toEqual(asNumber);
-    expect(interpret(withoutTime)).toEqual(asNumber);
+    // The bytes differ, so the events' order fields do (eventKey is a hash of the body; without
+    // EventTime, eventAt falls back): everything else must be equal.
+    const ordered = (events: RecorderEvent[]) =>
+      events.map((event) => ({ ...event, eventKey: undefined, eventAt: undefined }));
+    expect(ordered(asString)).toEqual(ordered(asNumber));
+    expect(ordered(interpret(withoutTime))).toEqual(ordered(asNumber));
   });
 
   it('treats TopicId "" as no topic: same id, same conversation', () => {
@@ -179,6 +184,114 @@ describe("tencent callbacks: interpretation", () => {
     expect(() =>
       interpret(fixture("tencent", "c2c-after-send"), { CallbackCommand: "C2C.CallbackBeforeSendMsg" }),
     ).toThrow(/differ/);
+  });
+});
+
+describe("tencent callbacks: hostile input is a 400, never a 500 or an unreadable record", () => {
+  const c2c = fixture("tencent", "c2c-after-send");
+  const group = fixture("tencent", "group-after-send");
+  const refused = (body: unknown) => {
+    try {
+      interpret(body);
+    } catch (error: unknown) {
+      return error;
+    }
+    return undefined;
+  };
+
+  it.each(["constructor", "toString", "__proto__", "hasOwnProperty"])(
+    "stores an element of MsgType %s and reports it as not restorable instead of throwing",
+    (name) => {
+      const body = [{ MsgType: name, MsgContent: {} }];
+      const [event] = interpret({ ...c2c, MsgBody: body });
+      expect(event?.type === "sent" && event.content.MsgBody).toEqual(body);
+      expect(elementProblems(body)).toEqual([expect.stringContaining(`MsgType "${name}" is not one of`)]);
+    },
+  );
+
+  it.each([
+    ["MsgTime beyond 32-bit seconds", { ...c2c, MsgTime: 1e13 }],
+    ["MsgTime at 2^53 - 1", { ...c2c, MsgTime: Number.MAX_SAFE_INTEGER }],
+    ["EventTime past Date's range", { ...c2c, EventTime: 8.64e15 + 1 }],
+    ["EventTime as a 16-digit string", { ...c2c, EventTime: "9999999999999999" }],
+    ["group MsgTime beyond 32-bit seconds", { ...group, MsgTime: 2 ** 40 }],
+    ["after-modify MsgTime", { ...fixture("tencent", "c2c-after-modify"), MsgTime: 1e13 }],
+  ])("refuses %s with 400, not a RangeError", (_, body) => {
+    expect(refused(body)).toBeInstanceOf(BadRequestError);
+  });
+
+  it.each([
+    ["From_Account", { ...c2c, From_Account: "\ud800" }],
+    ["To_Account", { ...c2c, To_Account: "a\udfffb" }],
+    ["GroupId", { ...group, GroupId: "\ud800" }],
+    ["MsgKey", { ...c2c, MsgKey: "\ud800" }],
+    ["CloudCustomData", { ...c2c, CloudCustomData: "x\ud800" }],
+  ])("refuses a lone UTF-16 surrogate in %s with 400 (no URIError, nothing stored as U+FFFD)", (_, body) => {
+    const error = refused(body);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as Error).message).toMatch(/surrogate/);
+  });
+
+  it.each([
+    ["an integer above 2^53", 2 ** 53 + 2],
+    ["1e21", 1e21],
+    ["a number DynamoDB underflows", 1e-200],
+  ])("refuses an element holding %s, which the store cannot keep, with 400", (_, value) => {
+    const body = [{ MsgType: "TIMCustomElem", MsgContent: { Data: "d", Size: value } }];
+    expect(refused({ ...c2c, MsgBody: body })).toBeInstanceOf(BadRequestError);
+  });
+
+  it("refuses a body nested deeper than the store holds with 400", () => {
+    const deep = JSON.parse(`${"[".repeat(40)}1${"]".repeat(40)}`) as unknown;
+    const error = refused({ ...c2c, MsgBody: [{ MsgType: "TIMCustomElem", MsgContent: { Data: deep } }] });
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as Error).message).toMatch(/nested deeper/);
+  });
+
+  it.each([
+    ["TopicId", { ...group, TopicId: "界".repeat(3000) }],
+    ["GroupId", { ...group, GroupId: "界".repeat(200) }],
+    ["From_Account", { ...c2c, From_Account: "🙂".repeat(100) }],
+  ])("refuses a %s too long for a DynamoDB key once percent-encoded, with 400", (_, body) => {
+    expect(refused(body)).toBeInstanceOf(BadRequestError);
+  });
+});
+
+describe("tencent callbacks: liberal in what they acknowledge", () => {
+  it("skips an AVChatRoom callback lacking fields im-edit would not use, instead of refusing it", () => {
+    expect(interpret(fixture("tencent", "synthetic-group-after-send-avchatroom-sparse"))).toEqual([]);
+  });
+
+  it("skips Live (live-streaming room) groups like AVChatRoom, and records them as not editable when asked", () => {
+    const payload = fixture("tencent", "synthetic-group-after-send-live");
+    expect(interpret(payload)).toEqual([]);
+    const [event] = tencentProvider({ recordAvChatRoom: true }).interpret(callbackRequest(payload));
+    expect(messageOf(event).notEditable).toMatch(/Live/);
+  });
+
+  it.each(["Public", "Work", "Meeting", "Community", "Private", "ChatRoom"])(
+    "keeps %s group messages editable",
+    (type) => {
+      const [event] = interpret({ ...fixture("tencent", "group-after-send"), Type: type });
+      expect(messageOf(event).notEditable).toBeUndefined();
+    },
+  );
+
+  it("accepts a group after-send without Random (its identity is GroupId + MsgSeq)", () => {
+    const { Random: _, ...payload } = fixture("tencent", "group-after-send");
+    const [event] = interpret(payload);
+    expect(event).toMatchObject({ type: "sent", message: { key: { msgSeq: "123" } } });
+    expect(event).not.toHaveProperty("provisionalId");
+  });
+
+  it("still needs Random where the identity uses it: group before-send and send exception", () => {
+    const { Random: _, ...before } = fixture("tencent", "group-before-send");
+    expect(() => interpret(before)).toThrow(BadRequestError);
+  });
+
+  it("ignores documented fields it never reads, whatever their type", () => {
+    const payload = { ...fixture("tencent", "c2c-after-send"), OnlineOnlyFlag: "1", UnreadMsgNum: null };
+    expect(interpret(payload)).toHaveLength(1);
   });
 });
 
