@@ -44,6 +44,10 @@ const idempotencyPk = (key: string): string => `IDEM#${key}`;
 const ttlSeconds = (ms: number, slackSeconds = 0): number => Math.ceil(ms / 1000) + slackSeconds;
 const versionSk = (version: number): string => `${VERSION_PREFIX}${String(version).padStart(10, "0")}`;
 const scope = (provider: ProviderName, appId: string): string => `${provider}#${appId}`;
+/** Most items one filtered list request examines (ARCHITECTURE: a page never reads a whole partition). */
+export const MAX_EXAMINED_PER_PAGE = 1_000;
+/** How many items a filtered list reads per query call (at least the page's remaining size). */
+const FILTERED_CHUNK = 200;
 
 /** The id's last character picks one of 16 `byApp` shards: ids are hashes, so shards fill evenly. */
 export function appShard(id: string): number {
@@ -126,7 +130,11 @@ export class DynamoMessageStore implements MessageStore {
           ScanIndexForward: true,
           Limit: page.limit,
           ConsistentRead: true,
-          ...startKey(page.nextToken, TABLE.partitionKey, messagePk(id)),
+          ...startKey(page.nextToken, TABLE.partitionKey, messagePk(id), {
+            attribute: TABLE.sortKey,
+            lo: VERSION_PREFIX,
+            hi: `${VERSION_PREFIX}\uffff`,
+          }),
         }),
       ),
     );
@@ -168,7 +176,12 @@ export class DynamoMessageStore implements MessageStore {
     return this.listApp(prefix, query);
   }
 
-  /** One partition of a time-sorted index, newest first; `sender` narrows a conversation. */
+  /**
+   * One partition of a time-sorted index, newest first; `sender` narrows a conversation. A filter applies
+   * after DynamoDB's Limit, so a filtered page reads on until it is full, but never examines more than
+   * MAX_EXAMINED_PER_PAGE items: a sender with few messages in a long conversation gets a short (even
+   * empty) page and a `nextToken` to continue, not a read of the whole partition in one request.
+   */
   private async queryIndex(
     indexName: IndexName,
     partition: string,
@@ -177,28 +190,48 @@ export class DynamoMessageStore implements MessageStore {
   ): Promise<Page<MessageHead>> {
     const index = TABLE.indexes[indexName];
     const items: MessageHead[] = [];
-    let exclusiveStartKey = startKey(query.nextToken, index.partitionKey, partition).ExclusiveStartKey;
-    // A filter applies after Limit, so keep reading until the page is full or the partition ends.
-    do {
+    const bounds = timeBounds(query);
+    if (bounds[":lo"] > bounds[":hi"]) return { items: [] };
+    let exclusiveStartKey = startKey(query.nextToken, index.partitionKey, partition, {
+      attribute: index.sortKey,
+      lo: bounds[":lo"],
+      hi: bounds[":hi"],
+    }).ExclusiveStartKey;
+    let examined = 0;
+    while (items.length < query.limit && examined < MAX_EXAMINED_PER_PAGE) {
+      const wanted = query.limit - items.length;
       const input: QueryCommandInput = {
         TableName: this.tableName,
         IndexName: indexName,
         KeyConditionExpression: `${index.partitionKey} = :pk AND ${index.sortKey} BETWEEN :lo AND :hi`,
         ExpressionAttributeValues: {
           ":pk": partition,
-          ...timeBounds(query),
+          ...bounds,
           ...(sender !== undefined ? { ":sender": sender } : {}),
         },
         ...(sender !== undefined ? { FilterExpression: "sender = :sender" } : {}),
         ScanIndexForward: false,
-        Limit: query.limit - items.length,
+        // Filtered: read in chunks (a page of sparse matches in few calls), bounded by what is left to examine.
+        Limit: Math.min(
+          MAX_EXAMINED_PER_PAGE - examined,
+          sender !== undefined ? Math.max(wanted, FILTERED_CHUNK) : wanted,
+        ),
         ExclusiveStartKey: exclusiveStartKey,
       };
       const result = await guard(this.client.send(new QueryCommand(input)));
-      for (const item of result.Items ?? [])
-        if (!this.expired(item)) items.push(strip(item) as unknown as MessageHead);
+      examined += result.ScannedCount ?? result.Items?.length ?? 0;
+      const found = result.Items ?? [];
+      for (const [position, item] of found.entries()) {
+        if (this.expired(item)) continue;
+        items.push(strip(item) as unknown as MessageHead);
+        if (items.length === query.limit && (position < found.length - 1 || result.LastEvaluatedKey)) {
+          // Full before this chunk ended: continue right after the last item returned.
+          return { items, ...tokenFrom(indexKeyOf(item, index)) };
+        }
+      }
       exclusiveStartKey = result.LastEvaluatedKey;
-    } while (exclusiveStartKey && items.length < query.limit);
+      if (!exclusiveStartKey) break;
+    }
     return { items, ...tokenFrom(exclusiveStartKey) };
   }
 
@@ -208,6 +241,8 @@ export class DynamoMessageStore implements MessageStore {
     const cursor = query.nextToken === undefined ? undefined : decodeCursor(query.nextToken);
     const bounds = timeBounds(query);
     const hi = cursor !== undefined && cursor < bounds[":hi"] ? cursor : bounds[":hi"];
+    // BETWEEN with its bounds reversed is a ValidationException: such a range holds nothing.
+    if (bounds[":lo"] > hi) return { items: [] };
     const shards = await Promise.all(
       Array.from({ length: APP_SHARDS }, (_, shard) =>
         guard(
@@ -531,13 +566,26 @@ function headIndexAttributes(head: MessageHead): Record<string, string> {
   };
 }
 
+/** The key of an index item, as DynamoDB's LastEvaluatedKey would give it: table key plus index key. */
+function indexKeyOf(
+  item: Record<string, unknown>,
+  index: { readonly partitionKey: string; readonly sortKey: string },
+): Record<string, unknown> {
+  return Object.fromEntries(
+    [TABLE.partitionKey, TABLE.sortKey, index.partitionKey, index.sortKey].map((name) => [name, item[name]]),
+  );
+}
+
 function strip(item: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(item).filter(([name]) => !STORAGE_ATTRIBUTES.has(name)));
 }
 
-/** Sort-key bounds for `since`/`until` (inclusive); sort keys are `<ISO time>#<id>`. */
+/**
+ * Sort-key bounds for `since`/`until` (inclusive); sort keys are `<ISO time>#<id>`. Open ends are the
+ * extremes of the key space (a `since` in year 9999 must not land above a made-up upper bound).
+ */
 function timeBounds(query: ListQuery): { ":lo": string; ":hi": string } {
-  return { ":lo": query.since ?? "0", ":hi": `${query.until ?? "9999"}#\uffff` };
+  return { ":lo": query.since ?? "0", ":hi": `${query.until ?? "\uffff"}#\uffff` };
 }
 
 function encodeToken(value: unknown): string {
@@ -560,28 +608,36 @@ function decodeToken(token: string | undefined): Record<string, unknown> | undef
 
 function decodeCursor(token: string): string {
   const value = decodeToken(token);
-  if (typeof value?.c !== "string") throw new InvalidPageTokenError();
+  if (typeof value?.c !== "string" || value.c === "" || Buffer.byteLength(value.c) > MAX_KEY_BYTES)
+    throw new InvalidPageTokenError();
   return value.c;
 }
 
-/** A page token is a LastEvaluatedKey we issued; one from another partition is refused, not passed on. */
+/** DynamoDB's limit for a sort key (partition keys allow 2048): no token value may exceed it. */
+const MAX_KEY_BYTES = 1024;
+
+/**
+ * A page token is a LastEvaluatedKey we issued. One from another partition, with other attributes than
+ * the query's key (table key plus index key), or positioned outside the query's sort-key range is
+ * refused (400), never passed on: DynamoDB would answer ValidationException, a 5xx.
+ */
 function startKey(
   token: string | undefined,
   partitionAttribute: string,
   partition: string,
+  sort: { readonly attribute: string; readonly lo: string; readonly hi: string },
 ): { ExclusiveStartKey?: Record<string, unknown> } {
   const key = decodeToken(token);
   if (key === undefined) return {};
   if (key[partitionAttribute] !== partition) throw new InvalidPageTokenError();
-  // Only key attributes, the table's among them: anything else would reach DynamoDB as a bad request.
+  const expected = new Set([TABLE.partitionKey, TABLE.sortKey, partitionAttribute, sort.attribute]);
   const names = Object.keys(key);
-  if (
-    !names.every((name) => KEY_ATTRIBUTES.has(name)) ||
-    !(TABLE.partitionKey in key) ||
-    !(TABLE.sortKey in key)
-  ) {
+  if (names.length !== expected.size || !names.every((name) => expected.has(name)))
     throw new InvalidPageTokenError();
-  }
+  if (!names.every((name) => Buffer.byteLength(String(key[name])) <= MAX_KEY_BYTES))
+    throw new InvalidPageTokenError();
+  const position = String(key[sort.attribute]);
+  if (position < sort.lo || position > sort.hi) throw new InvalidPageTokenError();
   return { ExclusiveStartKey: key };
 }
 
