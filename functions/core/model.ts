@@ -42,6 +42,11 @@ export interface MessageHead {
   readonly version: number;
   readonly content?: Content;
   readonly contentHash?: string;
+  /**
+   * Provider time (epoch ms) of the event whose content the head shows. Provider order, not arrival
+   * order: an event older than this is kept in history as a stale version and never replaces the content.
+   */
+  readonly eventAt?: number;
   /** Why the provider cannot edit this message even when sent (e.g. an AVChatRoom group). */
   readonly notEditable?: string;
   readonly sendError?: SendError;
@@ -66,6 +71,12 @@ export interface Version {
   readonly providerRequestId?: string;
   /** The edit intent that wrote it: committing the same intent twice finds it instead of a second version. */
   readonly intentId?: string;
+  /** Provider time (epoch ms) of the event it records; for im-edit's own edits, when the provider answered. */
+  readonly eventAt?: number;
+  /** Identity of the provider event it records (a digest of the callback's bytes): a redelivery is a duplicate. */
+  readonly eventKey?: string;
+  /** Arrived after a newer provider event: kept in history, never the head's content. */
+  readonly stale?: true;
   /** Set when the content was purged: `content` is then empty and only the hash remains. */
   readonly purged?: { readonly at: string; readonly by: string; readonly reason: string };
 }

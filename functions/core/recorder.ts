@@ -7,7 +7,10 @@ import {
   type Version,
 } from "./model.ts";
 import type { MessageStore } from "./store.ts";
-import { appendVersion, contention, MAX_WRITE_ATTEMPTS } from "./versions.ts";
+import { appendVersion, contention, MAX_WRITE_ATTEMPTS, type VersionMeta } from "./versions.ts";
+
+/** How far back a redelivered event is recognised by its key (older ones are rare: a stale version). */
+const RECENT_VERSIONS = 20;
 
 /**
  * What a provider callback means for the store, independent of the provider's field names.
@@ -22,6 +25,10 @@ export type RecorderEvent =
       readonly message: ObservedMessage;
       readonly content: Content;
       readonly sendError?: SendError;
+      /** Provider time of the send (epoch ms): `EventTime`, else `MsgTime`. */
+      readonly eventAt?: number;
+      /** Digest of the callback's bytes: a redelivery is a duplicate. */
+      readonly eventKey?: string;
       /** The provisional record (created before the provider assigned the key) this send completes. */
       readonly provisionalId?: string;
     }
@@ -48,6 +55,9 @@ export type RecorderEvent =
       readonly content: Content;
       readonly actor?: string;
       readonly at: string;
+      /** Provider time of the edit (epoch ms): orders it against other events of the message. */
+      readonly eventAt?: number;
+      readonly eventKey?: string;
     }
   /**
    * A copy of the message as it is now (Yunxin's 抄送): the first one records it as sent; a later one
@@ -58,6 +68,9 @@ export type RecorderEvent =
       readonly message: ObservedMessage;
       readonly content: Content;
       readonly at: string;
+      /** When the provider sent the copy (epoch ms): copies carry no edit time of their own. */
+      readonly eventAt?: number;
+      readonly eventKey?: string;
     };
 
 /** The id of the message an event is about. */
@@ -102,26 +115,12 @@ export class Recorder {
       case "modified":
         return this.applyModified(event);
       case "observed": {
+        // A copy is the whole message: the first one records it as sent, a later one replaces the content.
         const head = await this.store.getHead(event.message.id);
         if (!head || head.version === 0) {
-          return this.applySent({ type: "sent", message: event.message, content: event.content });
+          return this.applySent({ ...event, type: "sent" }, { firstCopy: true });
         }
-        // A copy is the whole message: it replaces the content. One equal to the record changes nothing;
-        // one equal to what the provider first copied is a redelivery of that copy, not an edit back.
-        const hash = contentHash(event.content);
-        if (hash === head.contentHash) return "duplicate";
-        const recent = await this.store.recentVersions(head.id, 10);
-        const first = recent.findIndex(
-          (version) => version.source === "callback" && version.contentHash === hash,
-        );
-        // A redelivery only if no one edited since (a user may well edit back to the original).
-        if (first >= 0 && recent.slice(0, first).every((version) => version.source !== "client")) {
-          return "duplicate";
-        }
-        return this.applyModified(
-          { type: "modified", message: event.message, content: event.content, at: event.at },
-          true,
-        );
+        return this.applyModified({ ...event, type: "modified" }, { replace: true, head });
       }
     }
   }
@@ -150,43 +149,102 @@ export class Recorder {
     throw contention(event.id);
   }
 
-  private async applySent(event: Extract<RecorderEvent, { type: "sent" }>): Promise<ApplyOutcome> {
-    const version = this.version(1, event.content, "callback", event.message.sender, event.message.sentAt);
-    // The version item is the serialization point; a duplicate delivery finds it and only repairs the head.
-    const versionCreated = await this.store.putVersion(event.message.id, version);
+  /**
+   * The version item is the serialization point; a redelivery finds it and only completes the head.
+   * When version 1 came from another event that arrived first (an after-modify, a later copy), the send is
+   * history too: appended in provider order, so usually as a stale version.
+   */
+  private async applySent(
+    event: Extract<RecorderEvent, { type: "sent" }>,
+    { firstCopy = false }: { firstCopy?: boolean } = {},
+  ): Promise<ApplyOutcome> {
+    const id = event.message.id;
+    const meta = this.meta(event, "callback", event.message.sender, event.message.sentAt);
+    const version: Version = {
+      ...meta,
+      version: 1,
+      content: event.content,
+      contentHash: contentHash(event.content),
+    };
+    const versionCreated = await this.store.putVersion(id, version);
+    let appended = false;
+    if (!versionCreated) {
+      const recent = await this.store.recentVersions(id, RECENT_VERSIONS);
+      // A message is sent once: any send version is this one. A copy is recognised by its bytes.
+      const recorded = recent.some(
+        (existing) =>
+          (event.eventKey !== undefined && existing.eventKey === event.eventKey) ||
+          (!firstCopy && existing.source === "callback"),
+      );
+      if (!recorded) {
+        const result = await appendVersion(this.store, id, event.content, meta, {
+          now: this.now,
+          skipIfSame: true,
+          dedupedThrough: recent[0]?.version ?? 0,
+        });
+        appended = result !== "duplicate";
+      }
+    }
     const outcome = await this.upsertHead(event.message, (head) => {
       const state = stickyState(head?.state, event.sendError ? "failed" : "sent");
       const base = head ?? this.newHead(event.message, state);
       const advances = base.version < 1;
-      if (head && !advances && head.state === state) return undefined;
+      const identity = missingIdentity(base, event.message);
+      if (head && !advances && head.state === state && Object.keys(identity).length === 0) return undefined;
       return {
         ...base,
-        ...fillMissingIdentity(base, event.message),
+        ...identity,
         state,
         ...(event.sendError ? { sendError: event.sendError } : {}),
-        ...(advances ? { version: 1, content: event.content, contentHash: version.contentHash } : {}),
+        ...(advances
+          ? {
+              version: 1,
+              content: event.content,
+              contentHash: version.contentHash,
+              ...(event.eventAt !== undefined ? { eventAt: event.eventAt } : {}),
+            }
+          : {}),
       };
     });
     if (event.provisionalId) await this.resolveProvisional(event.provisionalId, event.message);
-    return versionCreated ? (outcome === "duplicate" ? "updated" : outcome) : outcome;
+    return versionCreated || appended ? (outcome === "duplicate" ? "updated" : outcome) : outcome;
   }
 
+  /**
+   * After-modify (or a later copy): a new version in provider order. Equal to the record, a redelivery of
+   * an event already recorded, or the echo of our own edit: a duplicate.
+   */
   private async applyModified(
     event: Extract<RecorderEvent, { type: "modified" }>,
-    replace = false,
+    { replace = false, head: known }: { replace?: boolean; head?: MessageHead } = {},
   ): Promise<ApplyOutcome> {
     const id = event.message.id;
-    const head = await this.store.getHead(id);
+    const head = known ?? (await this.store.getHead(id));
     // Fields an after-modify left out keep their value: the modify APIs overwrite only what is sent.
-    const content = replace ? event.content : { ...(head?.content ?? {}), ...event.content };
-    if (head && head.contentHash === contentHash(content)) return "duplicate";
-    if (head && this.echo && (await this.echo.isOwnEcho({ ...event, replace }, head))) return "duplicate";
+    const contentOn = (current: MessageHead | undefined): Content =>
+      replace ? event.content : { ...(current?.content ?? {}), ...event.content };
+    const same = head !== undefined && head.contentHash === contentHash(contentOn(head));
+    let dedupedThrough: number | undefined;
+    if (head && !same) {
+      if (this.echo && (await this.echo.isOwnEcho({ ...event, replace }, head))) return "duplicate";
+      if (event.eventKey !== undefined) {
+        const recent = await this.store.recentVersions(id, RECENT_VERSIONS);
+        if (recent.some((version) => version.eventKey === event.eventKey)) return "duplicate";
+        dedupedThrough = recent[0]?.version ?? 0;
+      }
+    }
     const appended = await appendVersion(
       this.store,
       id,
-      content,
-      { source: "client", ...(event.actor !== undefined ? { actor: event.actor } : {}), at: event.at },
-      { now: this.now, skipIfSame: true, newHead: () => this.newHead(event.message, "sent") },
+      contentOn,
+      this.meta(event, "client", event.actor, event.at),
+      {
+        now: this.now,
+        skipIfSame: true,
+        newHead: () => this.newHead(event.message, "sent"),
+        ...(head ? { head } : {}),
+        ...(dedupedThrough !== undefined ? { dedupedThrough } : {}),
+      },
     );
     if (appended === "duplicate") return "duplicate";
     return head ? "updated" : "created";
@@ -257,20 +315,18 @@ export class Recorder {
     };
   }
 
-  private version(
-    number: number,
-    content: Content,
+  private meta(
+    event: { readonly eventAt?: number; readonly eventKey?: string },
     source: Version["source"],
     actor: string | undefined,
     at: string,
-  ): Version {
+  ): VersionMeta {
     return {
-      version: number,
-      content,
-      contentHash: contentHash(content),
       source,
       ...(actor !== undefined ? { actor } : {}),
       at,
+      ...(event.eventAt !== undefined ? { eventAt: event.eventAt } : {}),
+      ...(event.eventKey !== undefined ? { eventKey: event.eventKey } : {}),
     };
   }
 }
@@ -283,14 +339,23 @@ function stickyState(
   return current === "recalled" || current === "failed" ? current : next;
 }
 
-/** A tombstone (recall seen before send) lacks the send's details; the send fills them in. */
-function fillMissingIdentity(head: MessageHead, message: ObservedMessage): Partial<MessageHead> {
+/**
+ * What the head lacks of a message's identity: a tombstone (recall seen before send) or a head created by
+ * an after-modify that arrived first (no sender, no group key details) lacks the send's details, and the
+ * send fills them in. The send's time is the message's creation time. Empty when nothing is missing.
+ */
+function missingIdentity(head: MessageHead, message: ObservedMessage): Partial<MessageHead> {
+  const key = { ...message.key, ...head.key };
   return {
-    key: { ...message.key, ...head.key },
+    ...(Object.keys(key).length !== Object.keys(head.key).length ? { key } : {}),
     ...(head.lookupKey === undefined && message.lookupKey !== undefined
       ? { lookupKey: message.lookupKey }
       : {}),
     ...(head.sender === undefined && message.sender !== undefined ? { sender: message.sender } : {}),
-    ...(head.version === 0 ? { createdAt: message.sentAt } : {}),
+    ...(head.operator === undefined && message.operator !== undefined ? { operator: message.operator } : {}),
+    ...(head.notEditable === undefined && message.notEditable !== undefined
+      ? { notEditable: message.notEditable }
+      : {}),
+    ...(head.createdAt !== message.sentAt ? { createdAt: message.sentAt } : {}),
   };
 }

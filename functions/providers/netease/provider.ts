@@ -1,4 +1,5 @@
 import { BadRequestError } from "../../core/errors.ts";
+import { eventKeyOf } from "../../core/events.ts";
 import type { Content, ObservedMessage } from "../../core/model.ts";
 import type { CallbackProvider, CallbackRequest, KeyLookup } from "../../core/provider.ts";
 import type { RecorderEvent } from "../../core/recorder.ts";
@@ -79,7 +80,16 @@ export function createNeteaseProvider(config: NeteaseProviderConfig): CallbackPr
           });
           return [];
         }
-        return [{ type: "observed", message, content: contentOf(conversation), at }];
+        return [
+          {
+            type: "observed",
+            message,
+            content: contentOf(conversation),
+            at,
+            eventAt: copyTime(request),
+            eventKey: eventKeyOf(request.body),
+          },
+        ];
       }
       if (copy.eventType === "7" || copy.eventType === "8") {
         const recall = parseWith(RecallCopy, copy, "invalid recall copy");
@@ -107,6 +117,16 @@ export function createNeteaseProvider(config: NeteaseProviderConfig): CallbackPr
       return { lookupKey: neteaseLookupKey(msgId), matches: () => true };
     },
   };
+}
+
+/**
+ * Provider order for copies: a copy carries the message's send time but no edit time, so the time Yunxin
+ * signed the copy (`CurTime`, ms, checked against the clock by verification) orders the copies of one
+ * message; arrival time when it is missing.
+ */
+function copyTime(request: CallbackRequest): number {
+  const signed = request.headers.curtime;
+  return signed !== undefined && /^\d{1,15}$/.test(signed) ? Number(signed) : request.receivedAt.getTime();
 }
 
 /**

@@ -1,4 +1,5 @@
 import { BadRequestError } from "../../core/errors.ts";
+import { eventKeyOf } from "../../core/events.ts";
 import type { Content, MessageHead, MessageKey, ObservedMessage } from "../../core/model.ts";
 import type { CallbackProvider, CallbackRequest, KeyLookup } from "../../core/provider.ts";
 import type { RecorderEvent } from "../../core/recorder.ts";
@@ -118,8 +119,10 @@ export function createTencentProvider(config: TencentProviderConfig): CallbackPr
     };
   };
 
-  const toEvents = (callback: TencentCallback, receivedAt: Date): RecorderEvent[] => {
+  const toEvents = (callback: TencentCallback, receivedAt: Date, eventKey: string): RecorderEvent[] => {
     const eventAt = isoFromMillis(callback.EventTime) ?? receivedAt.toISOString();
+    // Provider order: EventTime (ms) when Tencent sends it; else the send's MsgTime, else arrival.
+    const order = { eventKey, eventAt: callback.EventTime ?? receivedAt.getTime() };
     switch (callback.CallbackCommand) {
       case "C2C.CallbackBeforeSendMsg":
         return [
@@ -130,7 +133,7 @@ export function createTencentProvider(config: TencentProviderConfig): CallbackPr
           },
         ];
       case "C2C.CallbackAfterSendMsg":
-        return [c2cSent(callback)];
+        return [{ ...c2cSent(callback), ...order, eventAt: callback.EventTime ?? callback.MsgTime * 1000 }];
       case "Group.CallbackBeforeSendMsg":
         return [{ type: "pending", message: provisional(callback, eventAt), content: content(callback) }];
       case "Group.CallbackSendMsgException":
@@ -142,19 +145,19 @@ export function createTencentProvider(config: TencentProviderConfig): CallbackPr
           },
         ];
       case "Group.CallbackAfterSendMsg":
-        return [groupSent(callback)];
+        return [{ ...groupSent(callback), ...order, eventAt: callback.EventTime ?? callback.MsgTime * 1000 }];
       case "C2C.CallbackAfterMsgWithDraw":
         return [c2cRecalled(callback, eventAt)];
       case "Group.CallbackAfterRecallMsg":
         return groupRecalled(callback, eventAt);
       case "C2C.CallbackAfterModifyMsg":
-        return [c2cModified(callback, eventAt)];
+        return [{ ...c2cModified(callback, eventAt), ...order }];
       case "Group.CallbackAfterModifyMsg":
-        return [groupModified(callback, eventAt)];
+        return [{ ...groupModified(callback, eventAt), ...order }];
     }
   };
 
-  const c2cSent = (cb: C2CAfterSendMsg): RecorderEvent => ({
+  const c2cSent = (cb: C2CAfterSendMsg): Extract<RecorderEvent, { type: "sent" }> => ({
     type: "sent",
     message: c2cMessage(cb, isoFromSeconds(cb.MsgTime)),
     content: content(cb),
@@ -164,7 +167,7 @@ export function createTencentProvider(config: TencentProviderConfig): CallbackPr
   const provisional = (cb: GroupBeforeSendMsg | GroupSendMsgException, at: string): ObservedMessage =>
     groupMessage(cb, cb, { sender: cb.From_Account, operator: cb.Operator_Account }, at);
 
-  const groupSent = (cb: GroupAfterSendMsg): RecorderEvent => ({
+  const groupSent = (cb: GroupAfterSendMsg): Extract<RecorderEvent, { type: "sent" }> => ({
     type: "sent",
     message: groupMessage(
       cb,
@@ -245,7 +248,7 @@ export function createTencentProvider(config: TencentProviderConfig): CallbackPr
         { ...(json as object), CallbackCommand: command },
         `invalid ${command} callback`,
       );
-      return toEvents(callback, request.receivedAt);
+      return toEvents(callback, request.receivedAt, eventKeyOf(request.body));
     },
 
     lookup(params): KeyLookup | undefined {

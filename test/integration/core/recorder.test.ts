@@ -112,12 +112,14 @@ describe.each(STORE_TARGETS)("Recorder on $name", (target) => {
     );
   });
 
-  it("serializes concurrent different after-modifies into consecutive versions", async () => {
+  it("serializes concurrent different after-modifies into consecutive versions, the newest shown", async () => {
     const patch = fresh();
     await recorder().apply(one("c2c-after-send", patch));
     await Promise.all(
-      ["a", "b", "c", "d"].map((value) =>
-        recorder().apply(one("c2c-after-modify", { ...patch, MsgBody: text(value) })),
+      ["a", "b", "c", "d"].map((value, i) =>
+        recorder().apply(
+          one("c2c-after-modify", { ...patch, MsgBody: text(value), EventTime: 1769772027036 + i }),
+        ),
       ),
     );
     const id = eventMessageId(one("c2c-after-send", patch));
@@ -125,7 +127,8 @@ describe.each(STORE_TARGETS)("Recorder on $name", (target) => {
     expect(versions.items.map((v) => v.version)).toEqual([1, 2, 3, 4, 5]);
     const head = await store().getHead(id);
     expect(head?.version).toBe(5);
-    expect(head?.content).toEqual(versions.items[4]?.content);
+    // Provider order: "d" has the newest EventTime, whichever arrived last.
+    expect(head?.content?.MsgBody).toEqual(text("d"));
   });
 
   it("repairs a head that lags behind its versions (a crash between the two writes)", async () => {
@@ -181,25 +184,28 @@ describe.each(STORE_TARGETS)("Recorder on $name", (target) => {
     expect(provisional).toMatchObject({ state: "sent", resolvedId: eventMessageId(after) });
   });
 
-  it("takes a provider copy whole; a redelivered first copy is a duplicate until someone edits", async () => {
+  it("takes a provider copy whole; the same copy again is a duplicate, even after an edit", async () => {
     const message = {
       ...messageOf(one("c2c-after-send", fresh())),
       provider: "netease" as const,
       kind: "p2p" as const,
     };
-    const copy = (content: Record<string, unknown>) => ({
+    const at = Date.now();
+    const copy = (content: Record<string, unknown>, eventAt: number) => ({
       type: "observed" as const,
       message,
       content,
-      at: new Date().toISOString(),
+      at: new Date(eventAt).toISOString(),
+      eventAt,
+      eventKey: `bytes-of-${JSON.stringify(content)}`,
     });
-    await recorder().apply(copy({ text: "A", extension: "e" }));
-    expect(await recorder().apply(copy({ text: "A", extension: "e" }))).toBe("duplicate");
-    expect(await recorder().apply(copy({ text: "B" }))).toBe("updated");
+    await recorder().apply(copy({ text: "A", extension: "e" }, at));
+    expect(await recorder().apply(copy({ text: "A", extension: "e" }, at + 1))).toBe("duplicate");
+    expect(await recorder().apply(copy({ text: "B" }, at + 2))).toBe("updated");
     expect((await store().getHead(message.id))?.content).toEqual({ text: "B" });
-    // After an edit, the same content again is someone editing back (copies carry no edit time to tell).
-    expect(await recorder().apply(copy({ text: "A", extension: "e" }))).toBe("updated");
-    expect((await store().getHead(message.id))?.content).toEqual({ text: "A", extension: "e" });
+    // A byte-identical redelivery of the first copy is not an edit back (ARCHITECTURE.md).
+    expect(await recorder().apply(copy({ text: "A", extension: "e" }, at + 3))).toBe("duplicate");
+    expect((await store().getHead(message.id))?.content).toEqual({ text: "B" });
   });
 
   it("converges to the same record whatever the order and repetition of callbacks", async () => {
