@@ -92,11 +92,11 @@ export class EditService {
     return this.idempotent(
       options.idempotencyKey,
       { op: "edit", id, body, ifMatch: options.ifMatch },
-      async () => {
+      async (idempotencyHash) => {
         const head = await this.queries.get(id);
         const editor = this.editor(head.provider);
         const change = editor.parseChange(body);
-        return this.run(head, options, "api", (current) => editor.plan(current, change));
+        return this.run(head, options, "api", (current) => editor.plan(current, change), idempotencyHash);
       },
     );
   }
@@ -105,14 +105,20 @@ export class EditService {
     return this.idempotent(
       options.idempotencyKey,
       { op: "restore", id, versionNumber, ifMatch: options.ifMatch },
-      async () => {
+      async (idempotencyHash) => {
         const head = await this.queries.get(id);
         const target = await this.store.getVersion(head.id, versionNumber);
         if (!target) throw new NotFoundError(`message ${head.id} has no version ${versionNumber}`);
         if (target.purged)
           throw new UnprocessableError(`version ${versionNumber} was purged`, { code: "not_restorable" });
         const editor = this.editor(head.provider);
-        return this.run(head, options, "restore", (current) => editor.planRestore(current, target.content));
+        return this.run(
+          head,
+          options,
+          "restore",
+          (current) => editor.planRestore(current, target.content),
+          idempotencyHash,
+        );
       },
     );
   }
@@ -180,18 +186,7 @@ export class EditService {
       return "none"; // still in flight with its own editor: not ours to settle
     }
     if (intent.confirmedAt !== undefined) return this.settleApplied(head, intent, currentOwner);
-    let readBack: Content | null | undefined;
-    try {
-      readBack = await this.editor(head.provider).readBack(
-        head,
-        now + Math.min(this.options.waitBudgetMs, 3_000),
-      );
-    } catch {
-      readBack = undefined;
-    }
-    // null: the provider says the message is gone, so the edit cannot have landed.
-    const verdict =
-      readBack === null ? "not-applied" : readBack === undefined ? "unknown" : judge(readBack, intent);
+    const verdict = await this.readBackVerdict(head, intent);
     if (verdict === "applied") return this.settleApplied(head, intent, currentOwner);
     if (verdict === "not-applied") return this.drop(id, intent, currentOwner, "not-applied");
     if (now < intent.deadline) {
@@ -202,6 +197,24 @@ export class EditService {
     if (now > intent.deadline + this.options.echoGraceMs)
       return this.drop(id, intent, currentOwner, "abandoned");
     return "unknown";
+  }
+
+  /** What the provider shows now, judged against the intent; a failed or inconclusive read-back is "unknown". */
+  private async readBackVerdict(
+    head: MessageHead,
+    intent: EditIntent,
+  ): Promise<"applied" | "not-applied" | "unknown"> {
+    let readBack: Content | null | undefined;
+    try {
+      readBack = await this.editor(head.provider).readBack(
+        head,
+        this.clock.now() + Math.min(this.options.waitBudgetMs, 3_000),
+      );
+    } catch {
+      readBack = undefined;
+    }
+    // null: the provider says the message is gone, so the edit cannot have landed.
+    return readBack === null ? "not-applied" : readBack === undefined ? "unknown" : judge(readBack, intent);
   }
 
   /** The recorder's hook: an after-modify matching our open (or just applied) intent is our own echo. */
@@ -255,6 +268,7 @@ export class EditService {
     options: EditOptions,
     source: "api" | "restore",
     plan: (head: MessageHead) => EditPlan,
+    idempotencyHash?: string,
   ): Promise<EditResult> {
     const editor = this.editor(found.provider);
     const started = this.clock.now();
@@ -293,6 +307,7 @@ export class EditService {
         source: source === "restore" ? "restore" : (options.source ?? "api"),
         actor: options.actor,
         ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
+        ...(idempotencyHash !== undefined ? { idempotencyHash } : {}),
         ...(options.ruleId !== undefined ? { ruleId: options.ruleId } : {}),
         state: "open",
         createdAt: new Date(now).toISOString(),
@@ -318,9 +333,14 @@ export class EditService {
             },
           );
         }
-        // A refusal after the echo arrived (retries that ran out) still means the provider applied it.
+        // An explicit refusal with a matching echo: the echo may be forged or replayed (Tencent's Sign
+        // covers no body), so only a read-back showing the edit can turn the refusal into "applied".
         const latest = await this.store.getIntent(head.id);
-        if (latest?.intentId === intent.intentId && latest.confirmedAt !== undefined) {
+        if (
+          latest?.intentId === intent.intentId &&
+          latest.confirmedAt !== undefined &&
+          (await this.readBackVerdict(head, latest)) === "applied"
+        ) {
           await this.settleApplied(head, latest, owner);
           return this.appliedResult(head.id, intent);
         }
@@ -433,7 +453,8 @@ export class EditService {
       return (await this.store.getIntent(head.id))?.state === "applied" ? "applied" : "not-applied";
     }
     try {
-      await this.commit(head.id, { ...intent, state: "applied" });
+      const result = await this.commit(head.id, { ...intent, state: "applied" });
+      await this.settleIdempotencyKey(intent, result);
     } catch (error: unknown) {
       // Not recorded: give the claim back so that the next resolution (or echo) tries again.
       await this.store.updateIntent(head.id, intent.intentId, { state: from }, "applied").catch(() => false);
@@ -453,8 +474,28 @@ export class EditService {
     if (!(await this.store.deleteIntent(id, intent.intentId))) {
       return (await this.store.getIntent(id))?.state === "applied" ? "applied" : outcome;
     }
+    await this.settleIdempotencyKey(intent);
     if (currentOwner === undefined) await this.store.releaseLease(id, intent.leaseOwner);
     return outcome;
+  }
+
+  /**
+   * An edit whose outcome was unknown kept its Idempotency-Key held (another body: 422); settled, the key
+   * remembers the result (applied) or is freed for a retry (not applied).
+   */
+  private async settleIdempotencyKey(intent: EditIntent, result?: EditResult): Promise<void> {
+    const { idempotencyKey: key, idempotencyHash: hash } = intent;
+    if (key === undefined || hash === undefined) return;
+    if (result) {
+      await this.store.completeIdempotencyKey(
+        key,
+        hash,
+        { status: 200, body: result },
+        this.clock.now() + this.options.idempotencyTtlMs,
+      );
+    } else {
+      await this.store.releaseIdempotencyKey(key, hash);
+    }
   }
 
   private async appliedResult(id: string, intent: EditIntent): Promise<EditResult> {
@@ -502,13 +543,14 @@ export class EditService {
   }
 
   /**
-   * Same key + same request → the first result, without a second call; another request → 422. Only
-   * successes are remembered: a failed attempt frees the key so the client can retry it.
+   * Same key + same request → the first result, without a second call; another request → 422. Successes
+   * are remembered; a failed attempt frees the key so the client can retry it; an unknown outcome holds it
+   * until settled.
    */
   private async idempotent(
     key: string | undefined,
     request: unknown,
-    run: () => Promise<EditResult>,
+    run: (requestHash?: string) => Promise<EditResult>,
   ): Promise<EditResult> {
     if (key === undefined) return run();
     const requestHash = contentHash({ request: canonicalJson(request) });
@@ -544,7 +586,7 @@ export class EditService {
       }
     }
     try {
-      const result = await run();
+      const result = await run(requestHash);
       await this.store.completeIdempotencyKey(
         key,
         requestHash,
@@ -553,7 +595,15 @@ export class EditService {
       );
       return result;
     } catch (error: unknown) {
-      await this.store.releaseIdempotencyKey(key, requestHash);
+      if (error instanceof OutcomeUnknownError) {
+        // Sent, not answered: the key stays this request's until the outcome is settled (then it is
+        // completed or freed by the settlement), at the latest until an unresolved edit is abandoned.
+        const until =
+          this.clock.now() + this.options.resolveWindowMs + this.options.echoGraceMs + this.options.leaseMs;
+        await this.store.holdIdempotencyKey(key, requestHash, until);
+      } else {
+        await this.store.releaseIdempotencyKey(key, requestHash);
+      }
       throw error;
     }
   }

@@ -50,6 +50,8 @@ export interface MessageStore {
     expiresAtMs: number,
   ): Promise<void>;
   releaseIdempotencyKey(key: string, requestHash: string): Promise<void>;
+  /** Keeps a pending key held until `expiresAtMs` (its edit's outcome is unknown); false when it is not this request's. */
+  holdIdempotencyKey(key: string, requestHash: string, expiresAtMs: number): Promise<boolean>;
   /** Replaces a remembered result (purge: the old one carries purged content); the key stays used. */
   replaceIdempotencyResponse(key: string, response: StoredResponse): Promise<void>;
 }
@@ -74,6 +76,8 @@ export interface EditIntent {
   readonly source: VersionSource;
   readonly actor: string;
   readonly idempotencyKey?: string;
+  /** Hash of the request that used `idempotencyKey`: settling the intent completes or frees the key. */
+  readonly idempotencyHash?: string;
   readonly ruleId?: string;
   readonly state: IntentState;
   /** When the provider confirmed the edit applied: its echo matched, or it answered OK. */

@@ -469,6 +469,26 @@ export class DynamoMessageStore implements MessageStore {
     });
   }
 
+  async holdIdempotencyKey(key: string, requestHash: string, expiresAtMs: number): Promise<boolean> {
+    return conditionally(
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: idempotencyPk(key), sk: IDEMPOTENCY_SK },
+          UpdateExpression: "SET expiresAtMs = :expires, #ttl = :ttl",
+          ConditionExpression: "requestHash = :hash AND #state = :pending",
+          ExpressionAttributeNames: { "#state": "state", "#ttl": TABLE.ttlAttribute },
+          ExpressionAttributeValues: {
+            ":hash": requestHash,
+            ":pending": "pending",
+            ":expires": expiresAtMs,
+            ":ttl": ttlSeconds(expiresAtMs),
+          },
+        }),
+      ),
+    );
+  }
+
   async replaceIdempotencyResponse(key: string, response: StoredResponse): Promise<void> {
     await conditionally(
       this.client.send(

@@ -8,6 +8,7 @@ import {
   OutcomeUnknownError,
   ProviderUnavailableError,
   StoreUnavailableError,
+  UnprocessableError,
 } from "../../../functions/core/errors.ts";
 import { type Content, contentHash, type MessageHead, messageId } from "../../../functions/core/model.ts";
 import type { ProviderEditor } from "../../../functions/core/provider.ts";
@@ -265,7 +266,7 @@ describe("EditService protocol (virtual clock, dynalite)", () => {
       expect((await store.getHead(head.id))?.content).toEqual({ text: "B" });
     });
 
-    it("counts an edit as applied when its echo came before the call failed for good", async () => {
+    it("counts an edit as applied when its echo came before a refusal only if a read-back shows it", async () => {
       const head = await message({ text: "A" });
       let edits: EditService | undefined;
       const editor = scriptedEditor({
@@ -273,10 +274,83 @@ describe("EditService protocol (virtual clock, dynalite)", () => {
           if (edits) await recorderFor(edits).apply(echoOf(head, send));
           throw new ProviderUnavailableError("kept failing");
         },
+        readBack: async () => ({ text: "B" }),
       });
       edits = service(editor);
       const result = await edits.edit(head.id, { text: "B" }, { actor: "t" });
       expect(result.head).toMatchObject({ version: 2, content: { text: "B" } });
+    });
+
+    it("never turns an explicit refusal into applied on a forged or replayed echo alone", async () => {
+      const head = await message({ text: "A" });
+      let edits: EditService | undefined;
+      const editor = scriptedEditor({
+        modify: async (send) => {
+          // An after-modify inside the signature window that matches our intent, but Tencent refuses.
+          if (edits) await recorderFor(edits).apply(echoOf(head, send));
+          throw new UnprocessableError("Tencent refused the content", { providerCode: 80001 });
+        },
+        readBack: async () => ({ text: "A" }),
+      });
+      edits = service(editor);
+      await expect(edits.edit(head.id, { text: "B" }, { actor: "t" })).rejects.toThrow(UnprocessableError);
+      expect(await store.getHead(head.id)).toMatchObject({ version: 1, content: { text: "A" } });
+      expect(await store.getIntent(head.id)).toBeUndefined();
+      // The message is free for the next edit.
+      expect(await store.acquireLease(head.id, "next", clock.now() + 1000, clock.now())).toBe(true);
+    });
+
+    it("holds an Idempotency-Key whose edit ended unknown (504): another body 422; settled, it replays", async () => {
+      const head = await message({ text: "A" });
+      let provider: Content = { text: "A" };
+      let reachable = false;
+      const editor = scriptedEditor({
+        modify: async (send) => {
+          provider = { ...provider, ...send };
+          throw new OutcomeUnknownError("lost");
+        },
+        readBack: async () => {
+          if (!reachable) throw new ProviderUnavailableError("down");
+          return provider;
+        },
+      });
+      const edits = service(editor);
+      const key = `k-${randomUUID()}`;
+      await expect(edits.edit(head.id, { text: "B" }, { actor: "t", idempotencyKey: key })).rejects.toThrow(
+        OutcomeUnknownError,
+      );
+      const other = await edits
+        .edit(head.id, { text: "C" }, { actor: "t", idempotencyKey: key })
+        .catch((e: unknown) => e);
+      expect(other).toBeInstanceOf(UnprocessableError);
+      expect((other as UnprocessableError).code).toBe("idempotency_mismatch");
+      reachable = true;
+      expect(await edits.resolve(head.id)).toBe("applied");
+      const replay = await edits.edit(head.id, { text: "B" }, { actor: "t", idempotencyKey: key });
+      expect(replay.head).toMatchObject({ version: 2, content: { text: "B" } });
+      expect(editor.modifies).toHaveLength(1);
+    });
+
+    it("frees an Idempotency-Key once its unknown edit is settled as not applied", async () => {
+      const head = await message({ text: "A" });
+      let reachable = false;
+      const editor = scriptedEditor({
+        modify: async () => {
+          throw new OutcomeUnknownError("lost");
+        },
+        readBack: async () => {
+          if (!reachable) throw new ProviderUnavailableError("down");
+          return { text: "A" };
+        },
+      });
+      const edits = service(editor);
+      const key = `k-${randomUUID()}`;
+      await expect(edits.edit(head.id, { text: "B" }, { actor: "t", idempotencyKey: key })).rejects.toThrow(
+        OutcomeUnknownError,
+      );
+      reachable = true;
+      expect(await edits.resolve(head.id)).toBe("not-applied");
+      expect(await store.getIdempotencyRecord(key, clock.now())).toBeUndefined();
     });
 
     it("keeps the intent when the provider applied but the version could not be written: 504, then resolved", async () => {
