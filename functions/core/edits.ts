@@ -264,14 +264,16 @@ export class EditService {
   }
 
   private async run(
-    found: MessageHead,
+    requested: MessageHead,
     options: EditOptions,
     source: "api" | "restore",
     plan: (head: MessageHead) => EditPlan,
     idempotencyHash?: string,
   ): Promise<EditResult> {
+    let found = requested;
     const editor = this.editor(found.provider);
     const started = this.clock.now();
+    found = await this.reinstateIfPresent(found, editor, started + this.options.waitBudgetMs);
     this.checkEditable(found, editor, options.ifMatch);
     plan(found); // refuse bad content before waiting for the message
     const owner = randomUUID();
@@ -508,6 +510,31 @@ export class EditService {
     const head = await this.store.getHead(id);
     if (!head) throw new NotFoundError(`no message ${id}`);
     return head;
+  }
+
+  /**
+   * A recall or send failure came from a callback, which can be replayed with another body within the
+   * signature window: before it refuses an edit, the provider's history is asked. A message it still shows,
+   * not recalled, is sent after all (the head says so again); anything else keeps the refusal.
+   */
+  private async reinstateIfPresent(
+    head: MessageHead,
+    editor: ProviderEditor,
+    deadline: number,
+  ): Promise<MessageHead> {
+    if ((head.state !== "recalled" && head.state !== "failed") || head.version === 0 || !editor.probe) {
+      return head;
+    }
+    const seen = await editor.probe(head, deadline).catch(() => undefined);
+    if (seen !== "present") return head;
+    const { sendError: _, ...rest } = head;
+    const reinstated: MessageHead = {
+      ...rest,
+      state: "sent",
+      updatedAt: new Date(this.clock.now()).toISOString(),
+      rev: head.rev + 1,
+    };
+    return (await this.store.putHead(reinstated, head.rev)) ? reinstated : head;
   }
 
   private checkEditable(head: MessageHead, editor: ProviderEditor, ifMatch: number | undefined): void {

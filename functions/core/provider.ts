@@ -80,6 +80,12 @@ export interface ProviderEditor {
    * (outside the roaming window, a hole): that decides nothing.
    */
   readBack(head: MessageHead, deadline: number): Promise<Content | null | undefined>;
+  /**
+   * Whether the provider still shows the message, for providers whose callbacks can be replayed with
+   * another body (Tencent signs only the URL): a recall or send failure that the provider contradicts
+   * must not block edits for good. Undefined: the history cannot tell.
+   */
+  probe?(head: MessageHead, deadline: number): Promise<"present" | "recalled" | undefined>;
 }
 
 /** A provider's parsed edit body; only the provider that parsed it reads it. */

@@ -114,7 +114,18 @@ export function createTencentEditor(config: TencentEditorConfig): ProviderEditor
 
     /** Not found in the history APIs decides nothing (7-day roaming window, holes): undefined. */
     async readBack(head: MessageHead, deadline: number): Promise<Content | undefined> {
-      return head.kind === "c2c" ? readC2C(rest, head, deadline) : readGroup(rest, head, deadline);
+      const found = await find(rest, head, deadline);
+      return found ? contentOf(found) : undefined;
+    },
+
+    /** Recalled: `MsgFlagBits` bit 8 (admin_getroammsg) or `IsPlaceMsg` 2 (group_msg_get_simple). */
+    async probe(head: MessageHead, deadline: number) {
+      if (head.key.msgKey === undefined && head.key.msgSeq === undefined) return undefined;
+      const found = await find(rest, head, deadline);
+      if (!found) return undefined;
+      return (Number(found.MsgFlagBits ?? 0) & RECALLED_FLAG) !== 0 || found.IsPlaceMsg === RECALLED_PLACE
+        ? "recalled"
+        : "present";
     },
   };
 }
@@ -144,7 +155,27 @@ function groupTarget(head: MessageHead) {
   };
 }
 
-const contentOf = (item: { MsgBody?: unknown; CloudCustomData?: unknown }): Content => ({
+interface HistoryItem {
+  readonly MsgKey?: string;
+  readonly MsgSeq?: number;
+  readonly IsPlaceMsg?: number;
+  readonly MsgFlagBits?: number;
+  readonly MsgBody?: unknown;
+  readonly CloudCustomData?: unknown;
+}
+
+const RECALLED_FLAG = 8;
+const RECALLED_PLACE = 2;
+
+/** The message as the history APIs show it; undefined when they do not (roaming window, holes). */
+const find = (
+  rest: TencentRestClient,
+  head: MessageHead,
+  deadline: number,
+): Promise<HistoryItem | undefined> =>
+  head.kind === "c2c" ? readC2C(rest, head, deadline) : readGroup(rest, head, deadline);
+
+const contentOf = (item: HistoryItem): Content => ({
   ...(item.MsgBody !== undefined ? { MsgBody: item.MsgBody } : {}),
   ...(typeof item.CloudCustomData === "string" ? { CloudCustomData: item.CloudCustomData } : {}),
 });
@@ -154,7 +185,7 @@ async function readC2C(
   rest: TencentRestClient,
   head: MessageHead,
   deadline: number,
-): Promise<Content | undefined> {
+): Promise<HistoryItem | undefined> {
   const msgTime = Number(head.key.msgTime ?? Math.floor(Date.parse(head.createdAt) / 1000));
   let maxTime = msgTime;
   let lastMsgKey: string | undefined;
@@ -172,9 +203,9 @@ async function readC2C(
       },
       { deadline, resendAfterSend: true },
     );
-    const list = (reply.MsgList ?? []) as { MsgKey?: string; MsgBody?: unknown; CloudCustomData?: unknown }[];
+    const list = (reply.MsgList ?? []) as HistoryItem[];
     const found = list.find((item) => item.MsgKey === head.key.msgKey);
-    if (found) return contentOf(found);
+    if (found) return found;
     if (reply.Complete === 1 || list.length === 0 || typeof reply.LastMsgKey !== "string") return undefined;
     lastMsgKey = reply.LastMsgKey;
     maxTime = typeof reply.LastMsgTime === "number" ? reply.LastMsgTime : maxTime;
@@ -187,7 +218,7 @@ async function readGroup(
   rest: TencentRestClient,
   head: MessageHead,
   deadline: number,
-): Promise<Content | undefined> {
+): Promise<HistoryItem | undefined> {
   const seq = Number(head.key.msgSeq);
   const reply = await rest.call(
     "group_open_http_svc",
@@ -201,12 +232,6 @@ async function readGroup(
     },
     { deadline, resendAfterSend: true },
   );
-  const list = (reply.RspMsgList ?? []) as {
-    MsgSeq?: number;
-    IsPlaceMsg?: number;
-    MsgBody?: unknown;
-    CloudCustomData?: unknown;
-  }[];
-  const found = list.find((item) => item.MsgSeq === seq && item.IsPlaceMsg !== 1);
-  return found ? contentOf(found) : undefined;
+  const list = (reply.RspMsgList ?? []) as HistoryItem[];
+  return list.find((item) => item.MsgSeq === seq && item.IsPlaceMsg !== 1);
 }

@@ -4,7 +4,7 @@ import { invoke } from "../../../functions/editor.ts";
 import type { TencentSimulator } from "../../../local/simulators/tencent/api.ts";
 import type { LocalStack } from "../../../local/stack.ts";
 import { send } from "../../helpers/http.ts";
-import { api, startTestStack } from "../../helpers/stack.ts";
+import { api, postTencent, startTestStack } from "../../helpers/stack.ts";
 import { APP_ID } from "../../helpers/tencent.ts";
 import { tencentApp } from "../../helpers/tencent-app.ts";
 
@@ -343,6 +343,27 @@ describe("editor over HTTP against the Tencent simulator", () => {
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ error: { code: "not_editable" } });
     expect(sim.stats.calls.modify_c2c_msg ?? 0).toBe(calls);
+  });
+
+  it("does not let a replayed-signature recall callback block edits of a message Tencent still has", async () => {
+    // Tencent's Sign covers the URL only: anyone holding a signed URL can post another body within 60 s.
+    const message = await sentMessage("still here");
+    const forged = await postTencent(stack.url, {
+      CallbackCommand: "C2C.CallbackAfterMsgWithDraw",
+      From_Account: message.from,
+      To_Account: message.to,
+      MsgKey: message.msgKey,
+      EventTime: Date.now(),
+    });
+    expect(forged.status).toBe(200);
+    expect((await api(stack.url, `/v1/messages/${message.record.id}`)).body).toMatchObject({
+      state: "recalled",
+    });
+    // The edit asks the provider's history first (admin_getroammsg): not recalled there, so it proceeds.
+    const edited = await send(stack.url, "PATCH", `/v1/messages/${message.record.id}`, { text: "edited" });
+    expect(edited.status).toBe(200);
+    expect(edited.body).toMatchObject({ state: "sent", version: 2, content: { MsgBody: text("edited") } });
+    expect(providerContent(message).MsgBody).toEqual(text("edited"));
   });
 
   it("refuses bad edits with 400 and content Tencent would refuse with 422", async () => {
