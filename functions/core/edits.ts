@@ -431,8 +431,10 @@ export class EditService {
         ...(intent.ruleId !== undefined ? { ruleId: intent.ruleId } : {}),
         ...(providerRequestId !== undefined ? { providerRequestId } : {}),
         intentId: intent.intentId,
+        // Provider order: our edit stands where the provider applied it, about now.
+        eventAt: this.clock.now(),
       },
-      { now: () => new Date(this.clock.now()), ...(head ? { head } : {}) },
+      { now: () => new Date(this.clock.now()), current: true, ...(head ? { head } : {}) },
     );
     if (appended === "duplicate") throw new Error("unreachable: edits always append");
     await this.store.updateIntent(id, intent.intentId, {

@@ -16,6 +16,11 @@ export interface AppendOptions {
   readonly head?: MessageHead;
   /** The caller checked the versions up to this number for `meta.eventKey` already. */
   readonly dedupedThrough?: number;
+  /**
+   * im-edit's own edit, which the provider just applied over whatever it had: never stale, and the head's
+   * provider time never goes back (clock skew against the provider's times).
+   */
+  readonly current?: boolean;
 }
 
 /**
@@ -76,7 +81,8 @@ export async function appendVersion(
       if (recent.some((existing) => existing.eventKey === meta.eventKey)) return "duplicate";
       dedupedThrough = recent[0]?.version ?? dedupedThrough;
     }
-    const stale = head !== undefined && head.version > 0 && !supersedes(meta.eventAt, hash, head);
+    const stale =
+      !options.current && head !== undefined && head.version > 0 && !supersedes(meta.eventAt, hash, head);
     const version: Version = {
       ...meta,
       version: (head?.version ?? 0) + 1,
@@ -108,7 +114,13 @@ export async function appendVersion(
       const base = current ?? (options.newHead as () => MessageHead)();
       if (base.version >= version.version) return { head: base, version: written };
       // A newer event reached the head meanwhile (a head-only write): this version became stale.
-      if (!written.stale && current && current.version > 0 && !supersedes(meta.eventAt, hash, current)) {
+      if (
+        !options.current &&
+        !written.stale &&
+        current &&
+        current.version > 0 &&
+        !supersedes(meta.eventAt, hash, current)
+      ) {
         written = { ...version, stale: true };
         await store.replaceVersion(id, written);
       }
@@ -122,7 +134,9 @@ export async function appendVersion(
           : {
               content,
               contentHash: hash,
-              ...(meta.eventAt !== undefined ? { eventAt: meta.eventAt } : {}),
+              ...(meta.eventAt !== undefined
+                ? { eventAt: options.current ? Math.max(meta.eventAt, base.eventAt ?? 0) : meta.eventAt }
+                : {}),
             }),
         updatedAt: options.now().toISOString(),
         rev: (current?.rev ?? 0) + 1,

@@ -237,6 +237,25 @@ describe("EditService protocol (virtual clock, dynalite)", () => {
         edits.echoMatcher(() => "administrator"),
       );
 
+    it("keeps our applied edit when an older client edit's callback arrives after it (provider order)", async () => {
+      const head = await message({ text: "A" });
+      const edits = service(scriptedEditor({}));
+      await edits.edit(head.id, { text: "B" }, { actor: "t" });
+      const late = {
+        ...echoOf(head, { text: "C" }, "someone"),
+        eventAt: clock.now() - 1_000,
+        eventKey: "late",
+      };
+      expect(await recorderFor(edits).apply(late)).toBe("updated");
+      expect(await store.getHead(head.id)).toMatchObject({ version: 3, content: { text: "B" } });
+      const versions = (await store.listVersions(head.id, { limit: 20 })).items;
+      expect(versions.map((v) => [v.source, v.stale ?? false])).toEqual([
+        ["callback", false],
+        ["api", false],
+        ["client", true],
+      ]);
+    });
+
     it("gives up on an edit whose outcome no read-back can tell, once well past its deadline", async () => {
       const head = await message({ text: "A", CloudCustomData: "v1" });
       const editor = scriptedEditor({
