@@ -170,7 +170,7 @@ export class Recorder {
     let appended = false;
     if (!versionCreated) {
       const recent = await this.store.recentVersions(id, RECENT_VERSIONS);
-      // A message is sent once: any send version is this one. A copy is recognised by its bytes.
+      // A message is sent once: a send version found is this one. A copy is recognised by its bytes.
       const recorded = recent.some(
         (existing) =>
           (event.eventKey !== undefined && existing.eventKey === event.eventKey) ||

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { BadRequestError, ForbiddenError, UnauthorizedError } from "../../../../functions/core/errors.ts";
 import type { RecorderEvent } from "../../../../functions/core/recorder.ts";
 import { md5Hex, verifyNeteaseCopy } from "../../../../functions/providers/netease/verify.ts";
+import { thrown } from "../../../helpers/errors.ts";
 import { fixture, fixtureBytes } from "../../../helpers/fixtures.ts";
 import { APP_KEY, APP_SECRET, copyHeaders, copyRequest, neteaseProvider } from "../../../helpers/netease.ts";
 
@@ -142,14 +143,7 @@ describe("Yunxin message copy interpretation", () => {
 
 describe("Yunxin copies: hostile input is a 400, never a 500 or a malformed record", () => {
   const copy = fixture("netease", "copy-p2p-text");
-  const refused = (body: unknown) => {
-    try {
-      interpret(body);
-    } catch (error: unknown) {
-      return error;
-    }
-    return undefined;
-  };
+  const refused = (body: unknown) => thrown(() => interpret(body));
 
   it.each(["constructor", "__proto__", "toString", "hasOwnProperty"])(
     "ignores convType %s like any unknown conversation type (never a record without a kind)",

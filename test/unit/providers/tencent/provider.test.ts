@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { BadRequestError } from "../../../../functions/core/errors.ts";
 import { eventMessageId, type RecorderEvent } from "../../../../functions/core/recorder.ts";
 import { elementProblems } from "../../../../functions/providers/tencent/elements.ts";
+import { thrown } from "../../../helpers/errors.ts";
 import { fixture } from "../../../helpers/fixtures.ts";
 import { callbackRequest, tencentProvider } from "../../../helpers/tencent.ts";
 
@@ -190,14 +191,7 @@ describe("tencent callbacks: interpretation", () => {
 describe("tencent callbacks: hostile input is a 400, never a 500 or an unreadable record", () => {
   const c2c = fixture("tencent", "c2c-after-send");
   const group = fixture("tencent", "group-after-send");
-  const refused = (body: unknown) => {
-    try {
-      interpret(body);
-    } catch (error: unknown) {
-      return error;
-    }
-    return undefined;
-  };
+  const refused = (body: unknown) => thrown(() => interpret(body));
 
   it.each(["constructor", "toString", "__proto__", "hasOwnProperty"])(
     "stores an element of MsgType %s and reports it as not restorable instead of throwing",
