@@ -7,10 +7,7 @@ import {
   type Version,
 } from "./model.ts";
 import type { MessageStore } from "./store.ts";
-import { appendVersion, contention, MAX_WRITE_ATTEMPTS, type VersionMeta } from "./versions.ts";
-
-/** How far back a redelivered event is recognised by its key (older ones are rare: a stale version). */
-const RECENT_VERSIONS = 20;
+import { appendVersion, contention, MAX_WRITE_ATTEMPTS, RECENT_DEPTH, type VersionMeta } from "./versions.ts";
 
 /**
  * What a provider callback means for the store, independent of the provider's field names.
@@ -169,7 +166,7 @@ export class Recorder {
     const versionCreated = await this.store.putVersion(id, version);
     let appended = false;
     if (!versionCreated) {
-      const recent = await this.store.recentVersions(id, RECENT_VERSIONS);
+      const recent = await this.store.recentVersions(id, RECENT_DEPTH);
       // A message is sent once: a send version found is this one. A copy is recognised by its bytes.
       const recorded = recent.some(
         (existing) =>
@@ -228,7 +225,7 @@ export class Recorder {
     if (head && !same) {
       if (this.echo && (await this.echo.isOwnEcho({ ...event, replace }, head))) return "duplicate";
       if (event.eventKey !== undefined) {
-        const recent = await this.store.recentVersions(id, RECENT_VERSIONS);
+        const recent = await this.store.recentVersions(id, RECENT_DEPTH);
         if (recent.some((version) => version.eventKey === event.eventKey)) return "duplicate";
         dedupedThrough = recent[0]?.version ?? 0;
       }

@@ -77,7 +77,7 @@ export async function appendVersion(
     // A provider event is recorded once: versions that appeared since the caller (or the last conflict)
     // looked are checked for it before a new number is taken.
     if (meta.eventKey !== undefined && head !== undefined && head.version > dedupedThrough) {
-      const recent = await store.recentVersions(id, REPAIR_DEPTH);
+      const recent = await store.recentVersions(id, RECENT_DEPTH);
       if (recent.some((existing) => existing.eventKey === meta.eventKey)) return "duplicate";
       dedupedThrough = recent[0]?.version ?? dedupedThrough;
     }
@@ -93,7 +93,7 @@ export async function appendVersion(
     if (!(await store.putVersion(id, version))) {
       // Taken: by someone else (retry as the next number), or by this same intent or provider event in an
       // earlier attempt or a concurrent delivery (then it is recorded: repair the head and stop).
-      const recent = await store.recentVersions(id, REPAIR_DEPTH);
+      const recent = await store.recentVersions(id, RECENT_DEPTH);
       dedupedThrough = Math.max(dedupedThrough, recent[0]?.version ?? 0);
       await repairHead(store, id, options.now, recent);
       const mine = recent.find(
@@ -149,8 +149,11 @@ export async function appendVersion(
   throw contention(id);
 }
 
-/** How many recent versions head repair looks through for the newest one that is not stale. */
-const REPAIR_DEPTH = 20;
+/**
+ * How many recent versions are read to repair a head (the newest that is not stale) and to recognise a
+ * redelivered event by its key (one older than that is rare, and recorded as a stale version).
+ */
+export const RECENT_DEPTH = 20;
 
 /**
  * Brings a head up to its newest version item (the head is only a cache of the versions), in provider
@@ -163,7 +166,7 @@ export async function repairHead(
   now: () => Date,
   recent?: readonly Version[],
 ): Promise<void> {
-  const versions = recent ?? (await store.recentVersions(id, REPAIR_DEPTH));
+  const versions = recent ?? (await store.recentVersions(id, RECENT_DEPTH));
   const [latest] = versions;
   if (!latest) return;
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
