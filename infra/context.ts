@@ -1,7 +1,9 @@
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { NeteaseRegion } from "../functions/providers/netease/regions.ts";
 import type { TencentRegion } from "../functions/providers/tencent/regions.ts";
-import type { ImEditStackProps } from "./stacks/im-edit-stack.ts";
+import type { CapacityRange } from "./constructs/message-table.ts";
+import type { CallbackIngress, ImEditStackProps, TableBilling } from "./stacks/im-edit-stack.ts";
+import { DEFAULTS } from "./stacks/props.ts";
 
 /**
  * The app's parameters, read from CDK context (`-c key=value` or cdk.json "context"). Only presence and
@@ -22,6 +24,15 @@ export const CONTEXT = {
   alarmEmail: "email address subscribed to the alarm topic",
   retentionDays: "expire messages after this many days (default never)",
   logRetentionDays: "log retention in days, one of CloudWatch's values (default 30)",
+  callbackIngress:
+    "functionUrl (default: the recorder's Lambda function URL, no request charge) or httpApi (HTTP API routes, $1.00/M)",
+  recorderReservedConcurrency:
+    "the recorder's reserved concurrency: the callback throttle with functionUrl (default 50)",
+  billing: "table billing: onDemand (default) or provisioned (auto scaling to 70% utilization)",
+  readCapacityMin: "billing=provisioned: read capacity units, minimum, table and each index (default 5)",
+  readCapacityMax: "billing=provisioned: read capacity units, maximum (default 200)",
+  writeCapacityMin: "billing=provisioned: write capacity units, minimum, table and each index (default 5)",
+  writeCapacityMax: "billing=provisioned: write capacity units, maximum (default 200)",
   stackName: "stack name (default ImEdit), to deploy more than one copy",
 } as const;
 
@@ -68,6 +79,20 @@ export function propsFromContext(read: (key: ContextKey) => unknown): ContextRes
     );
   }
   const retentionDays = integer("retentionDays");
+  const recorderReservedConcurrency = integer("recorderReservedConcurrency");
+  const billing = text("billing");
+  const capacity = {
+    readMin: integer("readCapacityMin"),
+    readMax: integer("readCapacityMax"),
+    writeMin: integer("writeCapacityMin"),
+    writeMax: integer("writeCapacityMax"),
+  };
+  const capacityGiven = Object.values(capacity).some((value) => value !== undefined);
+  if (capacityGiven && billing !== "provisioned") {
+    problems.push(
+      "-c readCapacityMin/readCapacityMax/writeCapacityMin/writeCapacityMax: apply with -c billing=provisioned only",
+    );
+  }
 
   if (missing.length > 0 || problems.length > 0) {
     const lines = [
@@ -91,6 +116,12 @@ export function propsFromContext(read: (key: ContextKey) => unknown): ContextRes
   const adminIdentifier = text("adminIdentifier");
   const tableKmsKeyArn = text("tableKmsKeyArn");
   const alarmEmail = text("alarmEmail");
+  const callbackIngress = text("callbackIngress");
+  const defaults = DEFAULTS.provisionedCapacity;
+  const range = (min: number | undefined, max: number | undefined, otherwise: CapacityRange) => ({
+    min: min ?? otherwise.min,
+    max: max ?? otherwise.max,
+  });
   return {
     ok: true,
     stackName: text("stackName") ?? "ImEdit",
@@ -121,6 +152,18 @@ export function propsFromContext(read: (key: ContextKey) => unknown): ContextRes
       ...(alarmEmail !== undefined ? { alarmEmail } : {}),
       ...(retentionDays !== undefined ? { retentionDays } : {}),
       ...(logRetentionDays !== undefined ? { logRetention: logRetentionDays as RetentionDays } : {}),
+      // The stack checks these values (one of, ranges) and names any it refuses.
+      ...(callbackIngress !== undefined ? { callbackIngress: callbackIngress as CallbackIngress } : {}),
+      ...(recorderReservedConcurrency !== undefined ? { recorderReservedConcurrency } : {}),
+      ...(billing !== undefined ? { billing: billing as TableBilling } : {}),
+      ...(capacityGiven
+        ? {
+            provisionedCapacity: {
+              read: range(capacity.readMin, capacity.readMax, defaults.read),
+              write: range(capacity.writeMin, capacity.writeMax, defaults.write),
+            },
+          }
+        : {}),
     },
   };
 }

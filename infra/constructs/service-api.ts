@@ -109,8 +109,12 @@ export class ServiceApi extends Construct {
     const apiThrottle = props.apiThrottle ?? API_THROTTLE;
     const callbackThrottle = props.callbackThrottle ?? CALLBACK_THROTTLE;
 
+    const callbackRoutes = routes.filter((route) => route.auth === "none");
     this.api = new HttpApi(this, "Api", {
-      description: "im-edit: provider callbacks (open, verified in code) and /v1 (IAM)",
+      description:
+        callbackRoutes.length > 0
+          ? "im-edit: provider callbacks (open, verified in code) and /v1 (IAM)"
+          : "im-edit: /v1 (IAM)",
       // Our own stage below, with access logs and throttling, which the default stage cannot take.
       createDefaultStage: false,
     });
@@ -160,17 +164,16 @@ export class ServiceApi extends Construct {
     });
 
     // Per-route throttling for the callback routes; the stage default (apiThrottle) covers the rest.
+    if (callbackRoutes.length === 0) return;
     const stage = this.stage.node.defaultChild as CfnStage;
     stage.routeSettings = Object.fromEntries(
-      routes
-        .filter((route) => route.auth === "none")
-        .map((route) => [
-          routeKey(route),
-          {
-            ThrottlingRateLimit: callbackThrottle.rateLimit,
-            ThrottlingBurstLimit: callbackThrottle.burstLimit,
-          },
-        ]),
+      callbackRoutes.map((route) => [
+        routeKey(route),
+        {
+          ThrottlingRateLimit: callbackThrottle.rateLimit,
+          ThrottlingBurstLimit: callbackThrottle.burstLimit,
+        },
+      ]),
     );
     // Route settings name routes that must exist first.
     for (const route of this.routes) this.stage.node.addDependency(route);

@@ -35,6 +35,11 @@ export interface ServiceFunctionProps {
   readonly logRetention?: RetentionDays;
   /** @default - none besides what the `bind*` methods add */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Concurrency reserved for (and capping) this function: its throttle when nothing in front of it throttles.
+   * @default - none: the account's unreserved pool
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /** Lambda's SQS event source is polled in batches; a failed record is retried alone (partial batch response). */
@@ -76,6 +81,10 @@ export class ServiceFunction extends Construct {
         !known(timeout.toSeconds()) || (timeout.toSeconds() >= 1 && timeout.toSeconds() <= 900),
         `timeout: ${timeout.toHumanString()} is not within 1 s-15 min`,
       )
+      .check(
+        props.reservedConcurrency === undefined || isIntegerIn(props.reservedConcurrency, 1, 10_000),
+        `reservedConcurrency: ${props.reservedConcurrency} is not an integer in 1-10000`,
+      )
       .throwIfAny();
 
     this.logGroup = new LogGroup(this, "Logs", {
@@ -101,6 +110,9 @@ export class ServiceFunction extends Construct {
       logGroup: this.logGroup,
       bundling: HOUSE_BUNDLING,
       ...(props.description !== undefined ? { description: props.description } : {}),
+      ...(props.reservedConcurrency !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrency }
+        : {}),
       environment: {
         // Stack traces point into the TypeScript sources through the bundled source map.
         NODE_OPTIONS: "--enable-source-maps",

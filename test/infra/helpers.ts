@@ -28,7 +28,14 @@ export const FULL_PROPS: ImEditStackProps = {
   tableEncryptionKeyArn: TABLE_KEY_ARN,
   alarmEmail: "ops@example.com",
   retentionDays: 365,
+  callbackIngress: "functionUrl",
+  recorderReservedConcurrency: 80,
+  billing: "provisioned",
+  provisionedCapacity: { read: { min: 2, max: 40 }, write: { min: 3, max: 60 } },
 };
+
+/** Callbacks through the HTTP API instead of the recorder's function URL. */
+export const HTTP_API_PROPS: ImEditStackProps = { ...PROPS, callbackIngress: "httpApi" };
 
 /** Builds the stack with bundling skipped (STYLE 10): tests of the template need no esbuild run. */
 export function buildStack(props: ImEditStackProps = PROPS): { stack: ImEditStack; template: Template } {

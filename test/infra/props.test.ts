@@ -52,6 +52,9 @@ describe("ImEditStack props", () => {
       editQueueMaxConcurrency: 1,
       recorderP99AlarmMs: 2500,
       apiThrottle: { rateLimit: 0, burstLimit: 100 },
+      callbackThrottle: { rateLimit: 10, burstLimit: 10 },
+      recorderReservedConcurrency: 0,
+      provisionedCapacity: { read: { min: 0, max: 10 }, write: { min: 20, max: 10 } },
       alarmEmail: "ops",
     });
 
@@ -68,8 +71,34 @@ describe("ImEditStack props", () => {
       "retentionDays",
       "editQueueMaxConcurrency",
       "recorderP99AlarmMs",
+      "callbackThrottle",
+      "recorderReservedConcurrency",
+      "provisionedCapacity",
       "apiThrottle.rateLimit",
       "alarm email",
+    ]);
+  });
+
+  it("callback ingress and billing: a value outside the choices is named, with the choices", () => {
+    expect(stackProblems({ ...PROPS, callbackIngress: "lambda" as never, billing: "free" as never })).toEqual(
+      [
+        'callbackIngress: "lambda" is not one of functionUrl, httpApi',
+        'billing: "free" is not one of onDemand, provisioned',
+      ],
+    );
+  });
+
+  it("provisioned capacity: at least 1 unit, max not below min, within the table quota, target 20-90%", () => {
+    expect(
+      stackProblems({
+        ...PROPS,
+        billing: "provisioned",
+        provisionedCapacity: { read: { min: 0, max: 50_000 }, write: { min: 20, max: 10 } },
+      }),
+    ).toEqual([
+      "read capacity min: 0 is not an integer in 1-40000",
+      "read capacity max: 50000 is not an integer in 1-40000 (at least the min)",
+      "write capacity max: 10 is not an integer in 20-40000 (at least the min)",
     ]);
   });
 
@@ -180,6 +209,13 @@ describe("app context (-c key=value)", () => {
         retentionDays: "365",
         logRetentionDays: 90,
         stackName: "ImEditStaging",
+        callbackIngress: "functionUrl",
+        recorderReservedConcurrency: "80",
+        billing: "provisioned",
+        readCapacityMin: 2,
+        readCapacityMax: "40",
+        writeCapacityMin: "3",
+        writeCapacityMax: 60,
       }),
     );
 
@@ -194,6 +230,42 @@ describe("app context (-c key=value)", () => {
       },
     });
     expect(result.ok && stackProblems(result.props)).toEqual([]);
+  });
+
+  it("capacity bounds: only with billing=provisioned; one bound given, the other is its default", () => {
+    const onDemand = propsFromContext(read({ ...required, writeCapacityMax: "100" }));
+    expect(onDemand.ok).toBe(false);
+    if (onDemand.ok) return;
+    expect(onDemand.message).toMatch(/writeCapacityMax: apply with -c billing=provisioned only/);
+
+    const partial = propsFromContext(read({ ...required, billing: "provisioned", writeCapacityMax: "100" }));
+    expect(partial.ok && partial.props.provisionedCapacity).toEqual({
+      read: { min: 5, max: 200 },
+      write: { min: 5, max: 100 },
+    });
+  });
+
+  it("bad choices and bounds fail synth, naming the value", () => {
+    for (const [values, expected] of [
+      [{ callbackIngress: "lambda" }, 'callbackIngress: "lambda" is not one of functionUrl, httpApi'],
+      [{ billing: "reserved" }, 'billing: "reserved" is not one of onDemand, provisioned'],
+      [
+        { recorderReservedConcurrency: "5000" },
+        "recorderReservedConcurrency: 5000 is not an integer in 1-1000",
+      ],
+      [
+        { billing: "provisioned", readCapacityMin: "300" },
+        "read capacity max: 200 is not an integer in 300-40000 (at least the min)",
+      ],
+    ] as const) {
+      // Act: the context maps the values; the stack checks them (as infra/app.ts runs both).
+      const result = propsFromContext(read({ ...required, ...values }));
+
+      // Assess
+      expect(result.ok && stackProblems(result.props)).toEqual([expected]);
+    }
+    const shape = propsFromContext(read({ ...required, recorderReservedConcurrency: "many" }));
+    expect(!shape.ok && shape.message).toMatch(/recorderReservedConcurrency: "many" is not a whole number/);
   });
 
   it("rejects values of the wrong shape", () => {

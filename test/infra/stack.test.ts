@@ -10,8 +10,10 @@ import {
   CALLBACK_TOKEN_ARN,
   FULL_PROPS,
   grantsOf,
+  HTTP_API_PROPS,
   logicalId,
   NETEASE_SECRET_ARN,
+  PROPS,
   pairs,
   resolved,
   SECRET_KEY_ARN,
@@ -22,6 +24,7 @@ import {
 // One synthesis per configuration, shared by the tests that read it (each takes about a second).
 const base = buildStack();
 const full = buildStack(FULL_PROPS);
+const viaApi = buildStack(HTTP_API_PROPS);
 
 const ITEM_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"];
 const CONSUME_ACTIONS = [
@@ -285,8 +288,173 @@ describe("table", () => {
   });
 });
 
-describe("HTTP API", () => {
+describe("table billing", () => {
+  const scaling = (min: number, max: number) => ({
+    MinCapacity: min,
+    MaxCapacity: max,
+    // The seed lets a deployed on-demand table switch to provisioned in place.
+    SeedCapacity: min,
+    TargetTrackingScalingPolicyConfiguration: { TargetValue: 70 },
+  });
+  const tableOf = (template: typeof base.template) => {
+    const [table] = Object.values(template.findResources("AWS::DynamoDB::GlobalTable"));
+    return table?.Properties as {
+      BillingMode: string;
+      WriteProvisionedThroughputSettings?: unknown;
+      GlobalSecondaryIndexes: { IndexName: string; WriteProvisionedThroughputSettings?: unknown }[];
+      Replicas: {
+        ReadProvisionedThroughputSettings?: unknown;
+        GlobalSecondaryIndexes?: { IndexName: string; ReadProvisionedThroughputSettings?: unknown }[];
+      }[];
+    };
+  };
+  /** Auto scaling as the table resource states it: DynamoDB registers the scalable targets from it. */
+  const autoScaling = (template: typeof base.template) => {
+    const table = tableOf(template);
+    const [replica] = table.Replicas;
+    return {
+      billingMode: table.BillingMode,
+      tableWrite: table.WriteProvisionedThroughputSettings,
+      tableRead: replica?.ReadProvisionedThroughputSettings,
+      indexWrite: Object.fromEntries(
+        table.GlobalSecondaryIndexes.map((index) => [
+          index.IndexName,
+          index.WriteProvisionedThroughputSettings,
+        ]),
+      ),
+      indexRead: Object.fromEntries(
+        (replica?.GlobalSecondaryIndexes ?? []).map((index) => [
+          index.IndexName,
+          index.ReadProvisionedThroughputSettings,
+        ]),
+      ),
+    };
+  };
+  const eachIndex = (value: unknown) =>
+    Object.fromEntries(Object.keys(TABLE.indexes).map((name) => [name, value]));
+
+  it("provisioned: read and write auto scaling (target 70%) on the table and on every index of TABLE", () => {
+    expect(autoScaling(full.template)).toEqual({
+      billingMode: "PROVISIONED",
+      tableWrite: { WriteCapacityAutoScalingSettings: scaling(3, 60) },
+      tableRead: { ReadCapacityAutoScalingSettings: scaling(2, 40) },
+      indexWrite: eachIndex({ WriteCapacityAutoScalingSettings: scaling(3, 60) }),
+      indexRead: eachIndex({ ReadCapacityAutoScalingSettings: scaling(2, 40) }),
+    });
+  });
+
+  it("provisioned without bounds: 5-200 units each, read and write", () => {
+    const { template } = buildStack({ ...PROPS, billing: "provisioned" });
+    expect(autoScaling(template)).toEqual({
+      billingMode: "PROVISIONED",
+      tableWrite: { WriteCapacityAutoScalingSettings: scaling(5, 200) },
+      tableRead: { ReadCapacityAutoScalingSettings: scaling(5, 200) },
+      indexWrite: eachIndex({ WriteCapacityAutoScalingSettings: scaling(5, 200) }),
+      indexRead: eachIndex({ ReadCapacityAutoScalingSettings: scaling(5, 200) }),
+    });
+  });
+
+  it("on-demand by default: nothing provisioned, nothing to scale", () => {
+    expect(autoScaling(base.template)).toEqual({
+      billingMode: "PAY_PER_REQUEST",
+      tableWrite: undefined,
+      tableRead: undefined,
+      indexWrite: eachIndex(undefined),
+      indexRead: {},
+    });
+    base.template.resourceCountIs("AWS::ApplicationAutoScaling::ScalableTarget", 0);
+  });
+});
+
+describe("callback ingress: the recorder's function URL by default", () => {
   const { stack, template } = base;
+  const recorderArn = resolved(stack, stack.recorder.function.functionArn);
+
+  it("a function URL with auth NONE on the recorder, open to anyone only through the URL", () => {
+    template.resourceCountIs("AWS::Lambda::Url", 1);
+    template.hasResourceProperties("AWS::Lambda::Url", { AuthType: "NONE", TargetFunctionArn: recorderArn });
+    template.hasResourceProperties("AWS::Lambda::Permission", {
+      Action: "lambda:InvokeFunctionUrl",
+      FunctionName: recorderArn,
+      Principal: "*",
+      FunctionUrlAuthType: "NONE",
+    });
+    // Function URLs need lambda:InvokeFunction too; this one holds only for calls through the URL.
+    template.hasResourceProperties("AWS::Lambda::Permission", {
+      Action: "lambda:InvokeFunction",
+      FunctionName: recorderArn,
+      Principal: "*",
+      InvokedViaFunctionUrl: true,
+    });
+    expect(
+      Object.values(template.findResources("AWS::Lambda::Permission")).filter(
+        (permission) => permission.Properties.Principal === "*",
+      ),
+    ).toHaveLength(2);
+    expect(stack.callbackUrl).toBeDefined();
+  });
+
+  it("throttled by the recorder's reserved concurrency (50); the editor keeps the shared pool", () => {
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Role: resolved(stack, stack.recorder.role.roleArn),
+      ReservedConcurrentExecutions: 50,
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Role: resolved(stack, stack.editor.role.roleArn),
+      ReservedConcurrentExecutions: Match.absent(),
+    });
+    full.template.hasResourceProperties("AWS::Lambda::Function", {
+      Role: resolved(full.stack, full.stack.recorder.role.roleArn),
+      ReservedConcurrentExecutions: 80,
+    });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "Throttles",
+      Dimensions: [{ Name: "FunctionName", Value: resolved(stack, stack.recorder.function.functionName) }],
+      AlarmDescription: Match.stringLikeRegexp("reserved concurrency \\(50\\).*recorderReservedConcurrency"),
+    });
+  });
+
+  it("the HTTP API keeps /v1 only, every route behind IAM, with no callback route or route throttle", () => {
+    const routes = Object.values(template.findResources("AWS::ApiGatewayV2::Route"));
+    expect(routes.map((route) => route.Properties.RouteKey).sort()).toEqual(
+      ROUTES.filter((route) => route.auth === "api")
+        .map(routeKey)
+        .sort(),
+    );
+    expect(routes.every((route) => route.Properties.AuthorizationType === "AWS_IAM")).toBe(true);
+    expect(routes.some((route) => String(route.Properties.RouteKey).includes("/callbacks/"))).toBe(false);
+    template.hasResourceProperties("AWS::ApiGatewayV2::Stage", { RouteSettings: Match.absent() });
+    // Nothing on the HTTP API may invoke the recorder.
+    template.resourcePropertiesCountIs(
+      "AWS::Lambda::Permission",
+      { FunctionName: recorderArn, Principal: "apigateway.amazonaws.com" },
+      0,
+    );
+  });
+
+  it("outputs the callback URLs on the function URL, one per configured provider", () => {
+    const urlOf = (s: ImEditStack) => resolved(s, s.callbackUrl?.url);
+    template.hasOutput("TencentCallbackUrl", {
+      Value: { "Fn::Join": ["", [urlOf(stack), "callbacks/tencent"]] },
+    });
+    expect(template.findOutputs("NeteaseCallbackUrl")).toEqual({});
+    full.template.hasOutput("NeteaseCallbackUrl", {
+      Value: { "Fn::Join": ["", [urlOf(full.stack), "callbacks/netease"]] },
+    });
+  });
+
+  it("with callbackIngress httpApi: no function URL and no reserved concurrency", () => {
+    viaApi.template.resourceCountIs("AWS::Lambda::Url", 0);
+    viaApi.template.resourcePropertiesCountIs("AWS::Lambda::Permission", { Principal: "*" }, 0);
+    viaApi.template.allResourcesProperties("AWS::Lambda::Function", {
+      ReservedConcurrentExecutions: Match.absent(),
+    });
+    expect(viaApi.stack.callbackUrl).toBeUndefined();
+  });
+});
+
+describe("HTTP API with callbackIngress httpApi", () => {
+  const { stack, template } = viaApi;
   const functionFor = { recorder: stack.recorder, editor: stack.editor } as const;
 
   it("one route per ROUTES entry: callbacks open (verified in code), /v1 behind IAM", () => {
@@ -345,7 +513,8 @@ describe("HTTP API", () => {
   });
 
   it("access logs: JSON with request id and route key, never the path or query string (Tencent's Sign)", () => {
-    // Prepare
+    // Prepare: the /v1 stage keeps its access logs whatever the callback ingress.
+    const { stack, template } = base;
     const [stage] = Object.values(template.findResources("AWS::ApiGatewayV2::Stage"));
     const settings = stage?.Properties.AccessLogSettings as { DestinationArn: unknown; Format: string };
 
@@ -363,6 +532,7 @@ describe("HTTP API", () => {
     template.hasOutput("TencentCallbackUrl", {
       Value: { "Fn::Join": ["", Match.arrayWith(["/callbacks/tencent"])] },
     });
+    expect(viaApi.template.findOutputs("NeteaseCallbackUrl")).toEqual({});
     template.hasOutput("ApiInvokeArn", {
       Value: { "Fn::Join": ["", Match.arrayWith(["/$default/*/v1/*"])] },
     });

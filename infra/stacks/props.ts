@@ -1,0 +1,124 @@
+import type { StackProps } from "aws-cdk-lib";
+import type { ThrottleSettings } from "aws-cdk-lib/aws-apigatewayv2";
+import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { NeteaseRegion } from "../../functions/providers/netease/regions.ts";
+import type { TencentRegion } from "../../functions/providers/tencent/regions.ts";
+import type { CapacityRange } from "../constructs/message-table.ts";
+
+/**
+ * Where providers deliver callbacks.
+ * - `functionUrl`: a Lambda function URL on the recorder (no per-request charge), throttled by the
+ *   recorder's reserved concurrency; the HTTP API serves `/v1` only.
+ * - `httpApi`: routes on the HTTP API ($1.00 per million requests), throttled per route.
+ */
+export type CallbackIngress = "functionUrl" | "httpApi";
+export const CALLBACK_INGRESSES: readonly CallbackIngress[] = ["functionUrl", "httpApi"];
+
+/** `onDemand`: pay per request. `provisioned`: capacity with auto scaling, cheaper for steady traffic. */
+export type TableBilling = "onDemand" | "provisioned";
+export const TABLE_BILLINGS: readonly TableBilling[] = ["onDemand", "provisioned"];
+
+export const DEFAULTS = {
+  callbackIngress: "functionUrl",
+  /** With a function URL: 50 concurrent invocations of 50 ms each take 1,000 callbacks/s, the HTTP API route's rate. */
+  recorderReservedConcurrency: 50,
+  billing: "onDemand",
+  /** Auto scaling bounds, per table and per index. */
+  provisionedCapacity: { read: { min: 5, max: 200 }, write: { min: 5, max: 200 } },
+  editQueueMaxConcurrency: 5,
+  recorderP99AlarmMs: 1500,
+} as const;
+
+export interface TencentProps {
+  /** The app's SDKAppID (numeric). */
+  readonly sdkAppId: string;
+  /**
+   * Complete ARN of the Secrets Manager secret holding the console's callback token (a plain string).
+   * Mandatory: without it the recorder could not tell Tencent's callbacks from anyone's.
+   */
+  readonly callbackTokenSecretArn: string;
+  /** Complete ARN of the secret holding the app's secret key (plain string), which signs the admin UserSig. */
+  readonly secretKeySecretArn: string;
+  /**
+   * The app administrator account the editor acts as.
+   * @default "administrator"
+   */
+  readonly adminIdentifier?: string;
+  /**
+   * The app's data center, for the REST API domain.
+   * @default "cn"
+   */
+  readonly region?: TencentRegion;
+  /**
+   * Also record live-group (AVChatRoom) messages, which can never be edited.
+   * @default false
+   */
+  readonly recordAvChatRoom?: boolean;
+}
+
+export interface NeteaseProps {
+  readonly appKey: string;
+  readonly region: NeteaseRegion;
+  /** Complete ARN of the secret holding the AppSecret: signs REST calls and verifies message-copy CheckSums. */
+  readonly appSecretSecretArn: string;
+}
+
+export interface ImEditStackProps extends StackProps {
+  readonly tencent: TencentProps;
+  /** @default - NetEase Yunxin not configured */
+  readonly netease?: NeteaseProps;
+  /**
+   * ARN of a customer-managed KMS key (same region) to encrypt the table with.
+   * @default - the AWS-managed key `aws/dynamodb`
+   */
+  readonly tableEncryptionKeyArn?: string;
+  /** @default - no subscription to the alarm topic */
+  readonly alarmEmail?: string;
+  /** @default { rateLimit: 50, burstLimit: 100 } (see ServiceApi) */
+  readonly apiThrottle?: ThrottleSettings;
+  /**
+   * Per callback route, with `callbackIngress: "httpApi"` only (a function URL has no route throttling).
+   * @default { rateLimit: 1000, burstLimit: 2000 } (see ServiceApi)
+   */
+  readonly callbackThrottle?: ThrottleSettings;
+  /**
+   * Where providers deliver callbacks: a Lambda function URL on the recorder, or the HTTP API.
+   * @default "functionUrl"
+   */
+  readonly callbackIngress?: CallbackIngress;
+  /**
+   * Concurrency reserved for the recorder, and its cap: with a function URL this is the callback throttle
+   * (callbacks beyond it get 429). It is taken from the account's pool, which must keep 100 unreserved.
+   * @default 50 with callbackIngress "functionUrl"; none with "httpApi" (the route throttle applies)
+   */
+  readonly recorderReservedConcurrency?: number;
+  /**
+   * Table billing: on-demand, or provisioned capacity with auto scaling (table and every index).
+   * @default "onDemand"
+   */
+  readonly billing?: TableBilling;
+  /**
+   * Auto scaling bounds with `billing: "provisioned"`, applied to the table and to each index alike
+   * (target utilization 70%).
+   * @default { read: { min: 5, max: 200 }, write: { min: 5, max: 200 } }
+   */
+  readonly provisionedCapacity?: { readonly read?: CapacityRange; readonly write?: CapacityRange };
+  /** @default RetentionDays.ONE_MONTH, for function and access logs */
+  readonly logRetention?: RetentionDays;
+  /**
+   * Messages and their versions expire (DynamoDB TTL) this many days after they are written.
+   * @default - kept forever
+   */
+  readonly retentionDays?: number;
+  /**
+   * Upper bound on concurrent editor invocations driven by the edit queue: a guard against a flood,
+   * not the rate limit (the provider rate limiter, shared in DynamoDB, is).
+   * @default 5
+   */
+  readonly editQueueMaxConcurrency?: number;
+  /**
+   * The recorder's p99 duration alarm threshold. Tencent waits 2 s for a callback's answer.
+   * @default 1500
+   */
+  readonly recorderP99AlarmMs?: number;
+}

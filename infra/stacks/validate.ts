@@ -1,0 +1,145 @@
+import { Stack } from "aws-cdk-lib";
+import type { Construct } from "constructs";
+import { NETEASE_REGIONS } from "../../functions/providers/netease/regions.ts";
+import { TENCENT_REGIONS } from "../../functions/providers/tencent/regions.ts";
+import { AlarmTopic } from "../constructs/alarm-topic.ts";
+import { MessageTable, type ProvisionedCapacity } from "../constructs/message-table.ts";
+import { isIntegerIn, isSecretArn, known, Problems } from "../constructs/props.ts";
+import { ServiceApi } from "../constructs/service-api.ts";
+import {
+  CALLBACK_INGRESSES,
+  DEFAULTS,
+  type ImEditStackProps,
+  TABLE_BILLINGS,
+  type TencentProps,
+} from "./props.ts";
+
+/** Every problem with the props at once, before anything is built. */
+export function validate(scope: Construct, props: ImEditStackProps): void {
+  const problems = new Problems(`ImEditStack ${scope.node.path}`);
+  const tencent: Partial<TencentProps> = props.tencent ?? {};
+  const sdkAppId = tencent.sdkAppId;
+  problems
+    .check(
+      props.tencent !== undefined,
+      "tencent: missing (sdkAppId, callbackTokenSecretArn, secretKeySecretArn)",
+    )
+    .check(
+      typeof sdkAppId === "string" && (!known(sdkAppId) || /^\d{1,20}$/.test(sdkAppId)),
+      `tencent.sdkAppId: ${JSON.stringify(sdkAppId)} is not a numeric SDKAppID`,
+    )
+    .check(
+      isSecretArn(tencent.callbackTokenSecretArn),
+      `tencent.callbackTokenSecretArn: ${describeArn(tencent.callbackTokenSecretArn)}; the callback token is mandatory in AWS`,
+    )
+    .check(
+      isSecretArn(tencent.secretKeySecretArn),
+      `tencent.secretKeySecretArn: ${describeArn(tencent.secretKeySecretArn)}`,
+    )
+    .check(
+      tencent.adminIdentifier === undefined || /^.{1,32}$/u.test(tencent.adminIdentifier),
+      `tencent.adminIdentifier: ${JSON.stringify(tencent.adminIdentifier)} is not 1-32 characters`,
+    )
+    .check(
+      tencent.region === undefined || Object.hasOwn(TENCENT_REGIONS, tencent.region),
+      `tencent.region: ${JSON.stringify(tencent.region)} is not one of ${Object.keys(TENCENT_REGIONS).join(", ")}`,
+    );
+  if (props.netease) {
+    const { appKey, region, appSecretSecretArn } = props.netease;
+    problems
+      .check(typeof appKey === "string" && appKey.length > 0, "netease.appKey: missing")
+      .check(
+        Object.hasOwn(NETEASE_REGIONS, region),
+        `netease.region: ${JSON.stringify(region)} is not one of ${Object.keys(NETEASE_REGIONS).join(", ")}`,
+      )
+      .check(
+        isSecretArn(appSecretSecretArn),
+        `netease.appSecretSecretArn: ${describeArn(appSecretSecretArn)}`,
+      );
+  }
+  if (props.tableEncryptionKeyArn !== undefined) {
+    const keyArn = props.tableEncryptionKeyArn;
+    const stackRegion = Stack.of(scope).region;
+    const validArn =
+      !known(keyArn) ||
+      /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(?:mrk-[0-9a-f]{32}|[0-9a-f-]{36})$/.test(keyArn);
+    const keyRegion = keyArn.split(":")[3];
+    problems
+      .check(
+        validArn,
+        `tableEncryptionKeyArn: ${JSON.stringify(keyArn)} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)`,
+      )
+      .check(
+        known(stackRegion),
+        "tableEncryptionKeyArn: a customer-managed table key needs a region-specific stack (env.region)",
+      )
+      .check(
+        !validArn || !known(stackRegion) || !known(keyArn) || keyRegion === stackRegion,
+        `tableEncryptionKeyArn: the key is in ${keyRegion}, the stack in ${stackRegion}; DynamoDB needs the key in the table's region`,
+      );
+  }
+  if (props.retentionDays !== undefined) {
+    problems.check(
+      isIntegerIn(props.retentionDays, 1, 36_500),
+      `retentionDays: ${props.retentionDays} is not an integer in 1-36500`,
+    );
+  }
+  if (props.editQueueMaxConcurrency !== undefined) {
+    problems.check(
+      isIntegerIn(props.editQueueMaxConcurrency, 2, 1000),
+      `editQueueMaxConcurrency: ${props.editQueueMaxConcurrency} is not an integer in 2-1000 (SQS event source limits)`,
+    );
+  }
+  if (props.recorderP99AlarmMs !== undefined) {
+    problems.check(
+      isIntegerIn(props.recorderP99AlarmMs, 1, 2000),
+      `recorderP99AlarmMs: ${props.recorderP99AlarmMs} is not in 1-2000 (Tencent's budget is 2000 ms)`,
+    );
+  }
+  const ingress = props.callbackIngress ?? DEFAULTS.callbackIngress;
+  problems
+    .check(
+      CALLBACK_INGRESSES.includes(ingress),
+      `callbackIngress: ${JSON.stringify(ingress)} is not one of ${CALLBACK_INGRESSES.join(", ")}`,
+    )
+    .check(
+      props.callbackThrottle === undefined || ingress === "httpApi",
+      `callbackThrottle: applies to callbackIngress "httpApi" only; with ${JSON.stringify(ingress)} use recorderReservedConcurrency`,
+    );
+  if (props.recorderReservedConcurrency !== undefined) {
+    problems.check(
+      isIntegerIn(props.recorderReservedConcurrency, 1, 1000),
+      `recorderReservedConcurrency: ${props.recorderReservedConcurrency} is not an integer in 1-1000`,
+    );
+  }
+  const billing = props.billing ?? DEFAULTS.billing;
+  problems
+    .check(
+      TABLE_BILLINGS.includes(billing),
+      `billing: ${JSON.stringify(billing)} is not one of ${TABLE_BILLINGS.join(", ")}`,
+    )
+    .check(
+      props.provisionedCapacity === undefined || billing === "provisioned",
+      `provisionedCapacity: applies to billing "provisioned" only, not ${JSON.stringify(billing)}`,
+    );
+  problems
+    .add(MessageTable.problems({ provisioned: provisionedCapacity(props) }))
+    .add(ServiceApi.problems({ apiThrottle: props.apiThrottle, callbackThrottle: props.callbackThrottle }))
+    .add(AlarmTopic.problems({ email: props.alarmEmail }))
+    .throwIfAny();
+}
+
+const describeArn = (value: unknown): string =>
+  value === undefined || value === ""
+    ? "missing"
+    : `${JSON.stringify(value)} is not a complete Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)`;
+
+/** The table's auto scaling bounds, defaults filled in; undefined for on-demand billing. */
+export function provisionedCapacity(props: ImEditStackProps): ProvisionedCapacity | undefined {
+  if (props.billing !== "provisioned") return undefined;
+  const { read, write } = DEFAULTS.provisionedCapacity;
+  return {
+    read: props.provisionedCapacity?.read ?? read,
+    write: props.provisionedCapacity?.write ?? write,
+  };
+}
