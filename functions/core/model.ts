@@ -57,6 +57,51 @@ export interface MessageHead {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly rev: number;
+  /**
+   * Version 1, kept in the message item itself (storage layout v2): a message that is never edited is
+   * one item. Versions 2 and later are items of their own. Absent while nothing was delivered (version 0).
+   */
+  readonly first?: Version;
+  /** Who holds the message for an edit, until when (epoch ms): the edit protocol's per-message lease. */
+  readonly lease?: Lease;
+  /** The edit in progress or just settled (at most one: the lease serializes edits). */
+  readonly intent?: EditIntent;
+}
+
+export interface Lease {
+  readonly owner: string;
+  readonly until: number;
+}
+
+export type IntentState = "open" | "unknown" | "applied";
+
+/**
+ * Written before the provider call so that the provider's echo of our own edit, arriving even before
+ * its HTTP answer, is recognized, and an unanswered call can be resolved later.
+ */
+export interface EditIntent {
+  readonly intentId: string;
+  readonly leaseOwner: string;
+  readonly baseVersion: number;
+  /** The content before the edit: a read-back equal to it means the edit was not applied. */
+  readonly baseContent: Content;
+  /** The whole content after the edit. */
+  readonly content: Content;
+  /** Only the fields the edit sets: a commit after someone else's version lays these over it. */
+  readonly changed: Content;
+  readonly contentHash: string;
+  readonly source: VersionSource;
+  readonly actor: string;
+  readonly idempotencyKey?: string;
+  /** Hash of the request that used `idempotencyKey`: settling the intent completes or frees the key. */
+  readonly idempotencyHash?: string;
+  readonly ruleId?: string;
+  readonly state: IntentState;
+  /** When the provider confirmed the edit applied: its echo matched, or it answered OK. */
+  readonly confirmedAt?: string;
+  readonly createdAt: string;
+  /** Epoch ms by which the outcome must be known (the lease is held at least that long). */
+  readonly deadline: number;
 }
 
 export interface Version {
@@ -98,6 +143,15 @@ export type ObservedMessage = Pick<
   /** When the message was sent, as the provider tells it (falls back to when we received it). */
   readonly sentAt: string;
 };
+
+/**
+ * The message without what only the store needs (version 1's copy, the lease, the edit intent): what
+ * results and events carry, so an old content never travels with them (a purge removes it for good).
+ */
+export function messageOf(head: MessageHead): MessageHead {
+  const { first: _first, lease: _lease, intent: _intent, ...message } = head;
+  return message;
+}
 
 export function isEditable(head: Pick<MessageHead, "state" | "notEditable" | "resolvedId">): boolean {
   return head.state === "sent" && head.notEditable === undefined && head.resolvedId === undefined;

@@ -15,10 +15,16 @@ export interface CallbackReply {
   readonly body: unknown;
 }
 
-/** A natural-key lookup: the index entry to query and the predicate the partial key must satisfy. */
+/**
+ * A natural-key lookup. A whole key names the message id (one read, no index); a partial one is searched
+ * by its index entry, narrowed by what the key tells (sender, send time), then checked by `matches`.
+ */
 export interface KeyLookup {
+  readonly id?: string;
   readonly lookupKey: string;
   readonly matches: (head: MessageHead) => boolean;
+  readonly sender?: string;
+  readonly sentBetween?: readonly [string, string];
 }
 
 /**
@@ -44,7 +50,7 @@ export interface CallbackProvider {
    * Turns lookup query parameters into an index lookup. Undefined when the parameters name no key
    * (then the request is a list); throws BadRequestError for an incomplete key.
    */
-  lookup(params: Readonly<Record<string, string | undefined>>): KeyLookup | undefined;
+  lookup(appId: string, params: Readonly<Record<string, string | undefined>>): KeyLookup | undefined;
 }
 
 /** What an edit sends and what the message holds afterwards. */

@@ -1,8 +1,9 @@
 import { BadRequestError, ConflictError, NotFoundError } from "./errors.ts";
 import { MESSAGE_ID_PATTERN, type MessageHead, type ProviderName, type Version } from "./model.ts";
-import type { CallbackProvider } from "./provider.ts";
+import type { CallbackProvider, KeyLookup } from "./provider.ts";
 import {
   InvalidPageTokenError,
+  KeyQueryTooBroadError,
   type ListQuery,
   type MessageStore,
   type Page,
@@ -35,9 +36,9 @@ export class MessageQueries {
     appId: string,
     params: Readonly<Record<string, string | undefined>>,
   ): Promise<MessageHead | undefined> {
-    const lookup = this.provider(provider).lookup(params);
+    const lookup = this.provider(provider).lookup(appId, params);
     if (!lookup) return undefined;
-    const candidates = (await this.store.findByKey(provider, appId, lookup.lookupKey)).filter(lookup.matches);
+    const candidates = (await this.candidates(provider, appId, lookup)).filter(lookup.matches);
     if (candidates.length === 0) throw new NotFoundError("no message has that key");
     if (candidates.length > 1) {
       throw new ConflictError("several messages match that key; add the missing key fields", {
@@ -46,6 +47,30 @@ export class MessageQueries {
       });
     }
     return candidates[0];
+  }
+
+  private async candidates(provider: ProviderName, appId: string, lookup: KeyLookup): Promise<MessageHead[]> {
+    if (lookup.id !== undefined) {
+      const head = await this.store.getHead(lookup.id);
+      const shown = head?.resolvedId !== undefined ? await this.store.getHead(head.resolvedId) : head;
+      return shown ? [shown] : [];
+    }
+    try {
+      return await this.store.findByKey({
+        provider,
+        appId,
+        lookupKey: lookup.lookupKey,
+        ...(lookup.sender !== undefined ? { sender: lookup.sender } : {}),
+        ...(lookup.sentBetween !== undefined ? { sentBetween: lookup.sentBetween } : {}),
+      });
+    } catch (error: unknown) {
+      if (error instanceof KeyQueryTooBroadError) {
+        throw new BadRequestError("this partial key cannot be searched; add the missing key fields", {
+          code: "key_too_broad",
+        });
+      }
+      throw error;
+    }
   }
 
   async list(query: ListQuery): Promise<Page<MessageHead>> {

@@ -113,11 +113,11 @@ export class Recorder {
         return this.applyModified(event);
       case "observed": {
         // A copy is the whole message: the first one records it as sent, a later one replaces the content.
-        const head = await this.store.getHead(event.message.id);
-        if (!head || head.version === 0) {
-          return this.applySent({ ...event, type: "sent" }, { firstCopy: true });
-        }
-        return this.applyModified({ ...event, type: "modified" }, { replace: true, head });
+        const sent = { ...event, type: "sent" as const };
+        const existing = await this.store.createHead(this.sentHead(sent));
+        if (!existing) return "created";
+        if (existing.version === 0) return this.applySent(sent, { firstCopy: true, existing });
+        return this.applyModified({ ...event, type: "modified" }, { replace: true, head: existing });
       }
     }
   }
@@ -147,64 +147,98 @@ export class Recorder {
   }
 
   /**
-   * The version item is the serialization point; a redelivery finds it and only completes the head.
-   * When version 1 came from another event that arrived first (an after-modify, a later copy), the send is
-   * history too: appended in provider order, so usually as a stale version.
+   * One write on the happy path: the head is created with its content as version 1. When the message is
+   * known already, the send completes what it lacks (a tombstone, a pending record, a record an
+   * after-modify created), or is a redelivery (a duplicate), or is history in provider order (usually a
+   * stale version, when a newer event arrived first).
    */
   private async applySent(
     event: Extract<RecorderEvent, { type: "sent" }>,
-    { firstCopy = false }: { firstCopy?: boolean } = {},
+    { firstCopy = false, existing: known }: { firstCopy?: boolean; existing?: MessageHead } = {},
   ): Promise<ApplyOutcome> {
+    const existing = known ?? (await this.store.createHead(this.sentHead(event)));
+    if (!existing) {
+      if (event.provisionalId) await this.resolveProvisional(event.provisionalId, event.message);
+      return "created";
+    }
     const id = event.message.id;
     const meta = this.meta(event, "callback", event.message.sender, event.message.sentAt);
-    const version: Version = {
-      ...meta,
+    let appended = false;
+    let head: MessageHead | undefined = existing;
+    if (existing.version >= 1 && !(await this.sendRecorded(existing, event, firstCopy))) {
+      const result = await appendVersion(this.store, id, event.content, meta, {
+        now: this.now,
+        skipIfSame: true,
+        head: existing,
+        dedupedThrough: existing.version,
+      });
+      appended = result !== "duplicate";
+      if (appended) head = await this.store.getHead(id);
+    }
+    const hash = contentHash(event.content);
+    const outcome = await this.upsertHead(
+      event.message,
+      (current) => {
+        const state = stickyState(current?.state, event.sendError ? "failed" : "sent");
+        const base = current ?? this.newHead(event.message, state);
+        const advances = base.version < 1;
+        const identity = missingIdentity(base, event.message);
+        if (current && !advances && current.state === state && Object.keys(identity).length === 0)
+          return undefined;
+        return {
+          ...base,
+          ...identity,
+          state,
+          ...(event.sendError ? { sendError: event.sendError } : {}),
+          ...(advances
+            ? {
+                version: 1,
+                content: event.content,
+                contentHash: hash,
+                ...(event.eventAt !== undefined ? { eventAt: event.eventAt } : {}),
+                first: { ...meta, version: 1, content: event.content, contentHash: hash },
+              }
+            : {}),
+        };
+      },
+      head,
+    );
+    if (event.provisionalId) await this.resolveProvisional(event.provisionalId, event.message);
+    return appended ? (outcome === "duplicate" ? "updated" : outcome) : outcome;
+  }
+
+  /** A new record of a sent message: its content is version 1, in the head. */
+  private sentHead(event: Extract<RecorderEvent, { type: "sent" }>): MessageHead {
+    const meta = this.meta(event, "callback", event.message.sender, event.message.sentAt);
+    const hash = contentHash(event.content);
+    return {
+      ...this.newHead(event.message, event.sendError ? "failed" : "sent"),
+      ...(event.sendError ? { sendError: event.sendError } : {}),
       version: 1,
       content: event.content,
-      contentHash: contentHash(event.content),
+      contentHash: hash,
+      ...(event.eventAt !== undefined ? { eventAt: event.eventAt } : {}),
+      first: { ...meta, version: 1, content: event.content, contentHash: hash },
+      rev: 1,
     };
-    const versionCreated = await this.store.putVersion(id, version);
-    let appended = false;
-    if (!versionCreated) {
-      const recent = await this.store.recentVersions(id, RECENT_DEPTH);
-      // A message is sent once: a send version found is this one. A copy is recognised by its bytes.
-      const recorded = recent.some(
-        (existing) =>
-          (event.eventKey !== undefined && existing.eventKey === event.eventKey) ||
-          (!firstCopy && existing.source === "callback"),
-      );
-      if (!recorded) {
-        const result = await appendVersion(this.store, id, event.content, meta, {
-          now: this.now,
-          skipIfSame: true,
-          dedupedThrough: recent[0]?.version ?? 0,
-        });
-        appended = result !== "duplicate";
-      }
-    }
-    const outcome = await this.upsertHead(event.message, (head) => {
-      const state = stickyState(head?.state, event.sendError ? "failed" : "sent");
-      const base = head ?? this.newHead(event.message, state);
-      const advances = base.version < 1;
-      const identity = missingIdentity(base, event.message);
-      if (head && !advances && head.state === state && Object.keys(identity).length === 0) return undefined;
-      return {
-        ...base,
-        ...identity,
-        state,
-        ...(event.sendError ? { sendError: event.sendError } : {}),
-        ...(advances
-          ? {
-              version: 1,
-              content: event.content,
-              contentHash: version.contentHash,
-              ...(event.eventAt !== undefined ? { eventAt: event.eventAt } : {}),
-            }
-          : {}),
-      };
-    });
-    if (event.provisionalId) await this.resolveProvisional(event.provisionalId, event.message);
-    return versionCreated || appended ? (outcome === "duplicate" ? "updated" : outcome) : outcome;
+  }
+
+  /**
+   * Whether this send is in the history already. A message is sent once: a send version found is this
+   * one. A copy is recognised by its bytes. Version 1 is in the head; older ones need a read (rare).
+   */
+  private async sendRecorded(
+    head: MessageHead,
+    event: Extract<RecorderEvent, { type: "sent" }>,
+    firstCopy: boolean,
+  ): Promise<boolean> {
+    const isThis = (version: Version | undefined) =>
+      version !== undefined &&
+      ((event.eventKey !== undefined && version.eventKey === event.eventKey) ||
+        (!firstCopy && version.source === "callback"));
+    if (isThis(head.first)) return true;
+    if (head.version <= 1) return false;
+    return (await this.store.recentVersions(head.id, RECENT_DEPTH)).some(isThis);
   }
 
   /**
@@ -221,14 +255,10 @@ export class Recorder {
     const contentOn = (current: MessageHead | undefined): Content =>
       replace ? event.content : { ...(current?.content ?? {}), ...event.content };
     const same = head !== undefined && head.contentHash === contentHash(contentOn(head));
-    let dedupedThrough: number | undefined;
-    if (head && !same) {
-      if (this.echo && (await this.echo.isOwnEcho({ ...event, replace }, head))) return "duplicate";
-      if (event.eventKey !== undefined) {
-        const recent = await this.store.recentVersions(id, RECENT_DEPTH);
-        if (recent.some((version) => version.eventKey === event.eventKey)) return "duplicate";
-        dedupedThrough = recent[0]?.version ?? 0;
-      }
+    // Our own edit's echo is recognised by the intent in the head; a redelivery by its event key (while
+    // appending: version 1 is in the head, older events cost one read).
+    if (head && !same && this.echo && (await this.echo.isOwnEcho({ ...event, replace }, head))) {
+      return "duplicate";
     }
     const appended = await appendVersion(
       this.store,
@@ -240,7 +270,6 @@ export class Recorder {
         skipIfSame: true,
         newHead: () => this.newHead(event.message, "sent"),
         ...(head ? { head } : {}),
-        ...(dedupedThrough !== undefined ? { dedupedThrough } : {}),
       },
     );
     if (appended === "duplicate") return "duplicate";
@@ -269,14 +298,16 @@ export class Recorder {
   }
 
   /**
-   * Optimistic head upsert: assume the head is absent (the common case for a new message), and only
-   * on conflict read it and let `change` decide. `change` returns undefined for "nothing to do".
+   * Optimistic head upsert: start from `known` (or assume the head is absent, the common case for a new
+   * message), and only on conflict read it and let `change` decide. `change` returns undefined for
+   * "nothing to do".
    */
   private async upsertHead(
     message: ObservedMessage,
     change: (head: MessageHead | undefined) => MessageHead | undefined,
+    known?: MessageHead,
   ): Promise<ApplyOutcome> {
-    let head: MessageHead | undefined;
+    let head: MessageHead | undefined = known;
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       if (attempt > 0) head = await this.store.getHead(message.id);
       const next = change(head);

@@ -1,106 +1,118 @@
-import type { Content, MessageHead, ProviderName, Version, VersionSource } from "./model.ts";
+import type { EditIntent, IntentState, Lease, MessageHead, ProviderName, Version } from "./model.ts";
+
+export type { EditIntent, IntentState, Lease } from "./model.ts";
 
 /**
- * The storage port. Every method is a single-item operation (or a query); the conditional writes
- * are the concurrency control, so the adapter must report condition failures as `false`, not throw.
- * Infrastructure failures throw (and the caller spools or answers 503).
+ * The storage ports, split by concern: messages and their versions, edit coordination, idempotency.
+ * Every method is one store call (one item operation, or one query; a list page may add one batch read);
+ * the conditional writes are the concurrency control, so adapters report condition failures as `false`
+ * (or `undefined`), never throw them. Infrastructure failures throw (the caller spools or answers 503).
+ *
+ * Layout v2 (every adapter): a message is ONE item (the head) until its first change: version 1 lives in
+ * the head as `first`, versions 2 and later are items of their own, and the lease and the edit intent are
+ * attributes of the head. Every write of the head (whole or partial) increments `rev`, so a writer holding
+ * an older head can never erase a lease, an intent or a version 1 written meanwhile.
+ *
+ * Calls per operation (tested by a counting wrapper, test/helpers/counting-store.ts):
+ * - a new message recorded: 1 (`createHead`); the same callback again: 1 (the failed create returns the head)
+ * - an edit on the happy path: 4 (`getHead`, `beginEdit`, `putVersion`, `commitEdit`), plus 2 for the
+ *   provider's echo of it in the recorder (`getHead`, `updateIntent`): 6 in all.
  */
 export interface MessageStore {
+  /** The head with its `first` version, lease and intent, read consistently. */
   getHead(id: string): Promise<MessageHead | undefined>;
+  /** Creates the head unless one exists. Undefined when created; otherwise the head that is there. */
+  createHead(head: MessageHead): Promise<MessageHead | undefined>;
   /**
-   * Writes the head if it is still at `expectedRev` (or absent, when `expectedRev` is undefined).
+   * Writes the whole head if it is still at `expectedRev` (or absent, when `expectedRev` is undefined).
    * Returns false when someone else wrote first.
    */
   putHead(head: MessageHead, expectedRev: number | undefined): Promise<boolean>;
-  /** Writes a version item unless that version number exists. Returns false when it exists. */
+  /**
+   * Writes version n ≥ 2 unless that number exists (false then): the serialization point of every change
+   * after the first. Version 1 is written with the head (`first`), never through here.
+   */
   putVersion(id: string, version: Version): Promise<boolean>;
-  /** The newest version items, newest first (head repair, recognizing stale echoes). */
+  /** The newest versions (version 1 from the head included), newest first. */
   recentVersions(id: string, limit: number): Promise<Version[]>;
+  /** Versions oldest first, version 1 included. */
   listVersions(id: string, page: PageRequest): Promise<Page<Version>>;
-  /** All heads whose natural-key index entry equals `primary` (tiny candidate sets). */
-  findByKey(provider: ProviderName, appId: string, primary: string): Promise<MessageHead[]>;
-  list(query: ListQuery): Promise<Page<MessageHead>>;
-
   getVersion(id: string, version: number): Promise<Version | undefined>;
-  /** Overwrites an existing version item (purge); false when it does not exist. */
+  /** Overwrites an existing version (stale mark, purge); false when it does not exist. Version 1 changes the head. */
   replaceVersion(id: string, version: Version): Promise<boolean>;
+  /** Heads whose `lookupKey` equals the query's, narrowed by its hints (partial natural keys: tiny sets). */
+  findByKey(query: KeyQuery): Promise<MessageHead[]>;
+  list(query: ListQuery): Promise<Page<MessageHead>>;
+}
 
-  /** Takes the per-message lease if it is free or expired at `nowMs`. */
-  acquireLease(id: string, owner: string, untilMs: number, nowMs: number): Promise<boolean>;
+/** The edit protocol's coordination, all on the head item. */
+export interface EditCoordination {
+  /** Takes the lease if it is free, expired at `nowMs`, or already `lease.owner`'s; false when the message is absent. */
+  acquireLease(id: string, lease: Lease, nowMs: number): Promise<boolean>;
   /** Extends a lease this owner holds; false when it is not (or no longer) theirs. */
-  extendLease(id: string, owner: string, untilMs: number): Promise<boolean>;
+  extendLease(id: string, lease: Lease): Promise<boolean>;
   releaseLease(id: string, owner: string): Promise<void>;
-
-  /** The message's edit intent (at most one: the lease serializes edits). */
-  getIntent(id: string): Promise<EditIntent | undefined>;
+  /**
+   * Takes the lease and records the intent in one conditional write: only if the head is still at
+   * `intent.baseVersion`, the lease is free, expired at `nowMs` or the owner's, and no unsettled intent
+   * (open or unknown) remains. False otherwise (the caller falls back to waiting and resolving).
+   */
+  beginEdit(id: string, lease: Lease, intent: EditIntent, nowMs: number): Promise<boolean>;
+  /** Records an intent under a lease the caller holds (the slow path, after `acquireLease`). */
   putIntent(id: string, intent: EditIntent): Promise<void>;
   /** Changes the intent if it is still `intentId` (and, when given, still in state `from`). */
   updateIntent(id: string, intentId: string, change: IntentChange, from?: IntentState): Promise<boolean>;
-  /** Deletes the intent unless it was applied meanwhile (or `evenIfApplied`); false when it was kept or gone. */
+  /** Removes the intent unless it was applied meanwhile (or `evenIfApplied`); false when it was kept or gone. */
   deleteIntent(id: string, intentId: string, options?: { evenIfApplied?: boolean }): Promise<boolean>;
+  /**
+   * The end of an edit on the happy path, in one conditional write: the head shows `version` (already
+   * written by `putVersion`), the intent is marked applied until `echoUntil`, the lease is released. Only
+   * if `owner` still holds the lease, the intent is still `version.intentId` and the head is at
+   * `version.version - 1`; the new head, or undefined when a condition failed (the caller takes the slow path).
+   */
+  commitEdit(id: string, commit: EditCommit): Promise<MessageHead | undefined>;
+}
 
-  /** Claims an idempotency key (absent or expired); false when a live record exists. */
+export interface EditCommit {
+  readonly owner: string;
+  readonly version: Version;
+  /** The head's provider time after the edit. */
+  readonly eventAt: number;
+  readonly echoUntil: number;
+  readonly updatedAt: string;
+}
+
+export type IntentChange = Partial<Pick<EditIntent, "state" | "confirmedAt" | "deadline">>;
+
+/** `Idempotency-Key` records: results are domain results; the HTTP layer renders them. */
+export interface IdempotencyStore {
+  /** Claims a key (absent or expired); false when a live record exists. */
   claimIdempotencyKey(record: IdempotencyRecord, nowMs: number): Promise<boolean>;
   getIdempotencyRecord(key: string, nowMs: number): Promise<IdempotencyRecord | undefined>;
   /** Records the first result; the key is then remembered until `expiresAtMs`. */
   completeIdempotencyKey(
     key: string,
     requestHash: string,
-    response: StoredResponse,
+    result: unknown,
     expiresAtMs: number,
   ): Promise<void>;
   releaseIdempotencyKey(key: string, requestHash: string): Promise<void>;
   /** Keeps a pending key held until `expiresAtMs` (its edit's outcome is unknown); false when it is not this request's. */
   holdIdempotencyKey(key: string, requestHash: string, expiresAtMs: number): Promise<boolean>;
   /** Replaces a remembered result (purge: the old one carries purged content); the key stays used. */
-  replaceIdempotencyResponse(key: string, response: StoredResponse): Promise<void>;
+  replaceIdempotencyResult(key: string, result: unknown): Promise<void>;
 }
 
-export type IntentState = "open" | "unknown" | "applied";
-
-/**
- * Written before the provider call so that the provider's echo of our own edit, arriving even before
- * its HTTP answer, is recognized, and an unanswered call can be resolved later.
- */
-export interface EditIntent {
-  readonly intentId: string;
-  readonly leaseOwner: string;
-  readonly baseVersion: number;
-  /** The content before the edit: a read-back equal to it means the edit was not applied. */
-  readonly baseContent: Content;
-  /** The whole content after the edit. */
-  readonly content: Content;
-  /** Only the fields the edit sets: a commit after someone else's version lays these over it. */
-  readonly changed: Content;
-  readonly contentHash: string;
-  readonly source: VersionSource;
-  readonly actor: string;
-  readonly idempotencyKey?: string;
-  /** Hash of the request that used `idempotencyKey`: settling the intent completes or frees the key. */
-  readonly idempotencyHash?: string;
-  readonly ruleId?: string;
-  readonly state: IntentState;
-  /** When the provider confirmed the edit applied: its echo matched, or it answered OK. */
-  readonly confirmedAt?: string;
-  readonly createdAt: string;
-  /** Epoch ms by which the outcome must be known (the lease is held at least that long). */
-  readonly deadline: number;
-}
-
-export type IntentChange = Partial<Pick<EditIntent, "state" | "confirmedAt" | "deadline">>;
-
-export interface StoredResponse {
-  readonly status: number;
-  readonly body: unknown;
-  readonly headers?: Readonly<Record<string, string>>;
-}
+/** What every adapter implements. */
+export type Store = MessageStore & EditCoordination & IdempotencyStore;
 
 export interface IdempotencyRecord {
   readonly key: string;
-  /** Hash of what the key was first used for (route, target, body, preconditions). */
+  /** Hash of what the key was first used for (operation, target, body, preconditions). */
   readonly requestHash: string;
   readonly state: "pending" | "done";
-  readonly response?: StoredResponse;
+  /** The first result (an `EditResult`), once done. */
+  readonly result?: unknown;
   /** Epoch ms after which the key may be used again. */
   readonly expiresAtMs: number;
 }
@@ -125,10 +137,28 @@ export interface ListQuery extends PageRequest {
   readonly until?: string;
 }
 
+export interface KeyQuery {
+  readonly provider: ProviderName;
+  readonly appId: string;
+  readonly lookupKey: string;
+  /** The sender, when the partial key names it. */
+  readonly sender?: string;
+  /** Inclusive ISO bounds on the send time, when the key itself carries it (a Tencent MsgKey ends in MsgTime). */
+  readonly sentBetween?: readonly [string, string];
+}
+
 /** Thrown by adapters when a `nextToken` is not one they issued. */
 export class InvalidPageTokenError extends Error {
   constructor() {
     super("nextToken is not valid for this query");
     this.name = "InvalidPageTokenError";
+  }
+}
+
+/** Thrown by adapters that cannot answer a partial-key query without its hints inside one bounded read. */
+export class KeyQueryTooBroadError extends Error {
+  constructor() {
+    super("the partial key needs more fields to be found");
+    this.name = "KeyQueryTooBroadError";
   }
 }

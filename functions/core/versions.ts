@@ -75,11 +75,16 @@ export async function appendVersion(
       continue; // the head changed meanwhile: decide again on the new one
     }
     // A provider event is recorded once: versions that appeared since the caller (or the last conflict)
-    // looked are checked for it before a new number is taken.
+    // looked are checked for it before a new number is taken (version 1 is in the head itself).
     if (meta.eventKey !== undefined && head !== undefined && head.version > dedupedThrough) {
-      const recent = await store.recentVersions(id, RECENT_DEPTH);
-      if (recent.some((existing) => existing.eventKey === meta.eventKey)) return "duplicate";
-      dedupedThrough = recent[0]?.version ?? dedupedThrough;
+      if (head.version <= 1) {
+        if (head.first?.eventKey === meta.eventKey) return "duplicate";
+        dedupedThrough = head.version;
+      } else {
+        const recent = await store.recentVersions(id, RECENT_DEPTH);
+        if (recent.some((existing) => existing.eventKey === meta.eventKey)) return "duplicate";
+        dedupedThrough = recent[0]?.version ?? dedupedThrough;
+      }
     }
     const stale =
       !options.current && head !== undefined && head.version > 0 && !supersedes(meta.eventAt, hash, head);
@@ -90,6 +95,25 @@ export async function appendVersion(
       contentHash: hash,
       ...(stale ? { stale: true as const } : {}),
     };
+    if (version.version === 1) {
+      // Version 1 lives in the head: the head write itself is the serialization point.
+      const base = head ?? (options.newHead as () => MessageHead)();
+      const next: MessageHead = {
+        ...base,
+        version: 1,
+        state: base.state === "pending" ? "sent" : base.state,
+        content,
+        contentHash: hash,
+        ...(meta.eventAt !== undefined ? { eventAt: meta.eventAt } : {}),
+        first: version,
+        updatedAt: options.now().toISOString(),
+        rev: (head?.rev ?? 0) + 1,
+      };
+      if (head ? await store.putHead(next, head.rev) : (await store.createHead(next)) === undefined) {
+        return { head: next, version };
+      }
+      continue; // someone else wrote the head first: decide again on theirs
+    }
     if (!(await store.putVersion(id, version))) {
       // Taken: by someone else (retry as the next number), or by this same intent or provider event in an
       // earlier attempt or a concurrent delivery (then it is recorded: repair the head and stop).

@@ -21,7 +21,7 @@ export function errorResult(thrown: unknown): { result: HttpResult; unexpected?:
       code: thrown.code,
       message: thrown.message,
       ...(thrown.providerCode !== undefined ? { providerCode: thrown.providerCode } : {}),
-      ...(thrown.details !== undefined ? { details: thrown.details } : {}),
+      ...(thrown.details !== undefined ? { details: withStatusUrl(thrown) } : {}),
     };
     const headers: Record<string, string> =
       thrown.retryAfter !== undefined ? { "retry-after": String(Math.ceil(thrown.retryAfter)) } : {};
@@ -33,4 +33,13 @@ export function errorResult(thrown: unknown): { result: HttpResult; unexpected?:
     result: json(500, { error: { code: "internal", message: "internal error" } }),
     unexpected: asError(thrown),
   };
+}
+
+/** An unknown outcome names the message; HTTP callers get the route where its settled state shows. */
+function withStatusUrl(thrown: AppError): unknown {
+  const details = thrown.details;
+  if (!(thrown instanceof OutcomeUnknownError) || details === null || typeof details !== "object")
+    return details;
+  const id = (details as { id?: unknown }).id;
+  return typeof id === "string" ? { ...details, status: `/v1/messages/${id}` } : details;
 }

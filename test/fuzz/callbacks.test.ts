@@ -46,16 +46,22 @@ const STATES = new Set(["pending", "sent", "failed", "recalled"]);
 /** DynamoDB holds 32 levels; content sits one level below the item. */
 const CONTENT_DEPTH = 31;
 const WRITE_METHODS = [
+  "createHead",
   "putHead",
   "putVersion",
   "replaceVersion",
+  "acquireLease",
+  "extendLease",
+  "releaseLease",
+  "beginEdit",
   "putIntent",
   "updateIntent",
   "deleteIntent",
+  "commitEdit",
   "claimIdempotencyKey",
   "completeIdempotencyKey",
   "releaseIdempotencyKey",
-  "replaceIdempotencyResponse",
+  "replaceIdempotencyResult",
 ] as const;
 
 type Provider = "tencent" | "netease";

@@ -109,12 +109,12 @@ export function createNeteaseProvider(config: NeteaseProviderConfig): CallbackPr
       return [];
     },
 
-    lookup(params): KeyLookup | undefined {
+    lookup(appId, params): KeyLookup | undefined {
       const { msgId } = params;
       if (msgId === undefined) return undefined;
       if (!/^\d{1,20}$/.test(msgId))
         throw new BadRequestError("msgId must be Yunxin's decimal message server id");
-      return { lookupKey: neteaseLookupKey(msgId), matches: () => true };
+      return { id: neteaseId(appId, msgId), lookupKey: neteaseLookupKey(msgId), matches: () => true };
     },
   };
 }

@@ -251,13 +251,24 @@ export function createTencentProvider(config: TencentProviderConfig): CallbackPr
       return toEvents(callback, request.receivedAt, eventKeyOf(request.body));
     },
 
-    lookup(params): KeyLookup | undefined {
+    lookup(appId, params): KeyLookup | undefined {
       const { msgKey, from, to, groupId, msgSeq, topicId } = params;
       if (msgKey !== undefined) {
+        const sentAt = msgKeyTime(msgKey);
         return {
+          ...(from !== undefined && to !== undefined ? { id: c2cId(appId, from, to, msgKey) } : {}),
           lookupKey: c2cLookupKey(msgKey),
           matches: (head: MessageHead) =>
             (from === undefined || head.key.from === from) && (to === undefined || head.key.to === to),
+          ...(from !== undefined ? { sender: from } : {}),
+          ...(sentAt !== undefined
+            ? {
+                sentBetween: [
+                  new Date(sentAt - MSG_KEY_TIME_SLACK_MS).toISOString(),
+                  new Date(sentAt + MSG_KEY_TIME_SLACK_MS).toISOString(),
+                ] as const,
+              }
+            : {}),
         };
       }
       if (groupId !== undefined || msgSeq !== undefined) {
@@ -268,6 +279,7 @@ export function createTencentProvider(config: TencentProviderConfig): CallbackPr
         }
         const topic = topicOf(topicId);
         return {
+          id: groupMessageId(appId, groupId, topic, Number(msgSeq)),
           lookupKey: groupLookupKey(groupId, Number(msgSeq)),
           matches: (head: MessageHead) => (head.key.topicId ?? "") === topic,
         };
@@ -276,6 +288,19 @@ export function createTencentProvider(config: TencentProviderConfig): CallbackPr
     },
   };
 }
+
+/**
+ * Every documented C2C MsgKey is `<MsgSeq>_<MsgRandom>_<MsgTime>` (not a stated contract: UNCONFIRMED), and
+ * a record's createdAt is its MsgTime: a partial-key search looks around that time. Undefined when the key
+ * does not have that shape (then the lookup needs from and to).
+ */
+function msgKeyTime(msgKey: string): number | undefined {
+  const match = /^\d+_\d+_(\d{9,11})$/.exec(msgKey);
+  return match?.[1] === undefined ? undefined : Number(match[1]) * 1000;
+}
+
+/** How far from the MsgKey's time a partial-key search looks (a record created by an early after-modify). */
+const MSG_KEY_TIME_SLACK_MS = 5 * 60_000;
 
 function content(body: { MsgBody?: unknown[] | undefined; CloudCustomData?: string | undefined }): Content {
   return {
