@@ -70,7 +70,7 @@ describe("createDependencies: a provider whose secret is unusable is refused, ne
     // Act / Assess
     expect(netease?.appId).toBe("appkey");
     expect(thrown(() => netease?.verify(copySignedWithEmptySecret("appkey")))).toMatchObject(MISCONFIGURED);
-    expect(thrown(() => netease?.lookup({ msgId: "1" }))).toMatchObject(MISCONFIGURED);
+    expect(thrown(() => netease?.lookup("appkey", { msgId: "1" }))).toMatchObject(MISCONFIGURED);
     expect(thrown(() => deps.editors.get("netease")?.parseChange({ text: "x" }))).toMatchObject(
       MISCONFIGURED,
     );

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BadRequestError, ForbiddenError, UnauthorizedError } from "../../../../functions/core/errors.ts";
 import type { RecorderEvent } from "../../../../functions/core/recorder.ts";
+import { neteaseId } from "../../../../functions/providers/netease/identity.ts";
 import { md5Hex, verifyNeteaseCopy } from "../../../../functions/providers/netease/verify.ts";
 import { thrown } from "../../../helpers/errors.ts";
 import { fixture, fixtureBytes } from "../../../helpers/fixtures.ts";
@@ -135,9 +136,12 @@ describe("Yunxin message copy interpretation", () => {
   });
 
   it("looks messages up by msgId only as digits", () => {
-    expect(provider.lookup({ msgId: "158844553334358020" })?.lookupKey).toBe("msg|158844553334358020");
-    expect(() => provider.lookup({ msgId: "1e5" })).toThrow(BadRequestError);
-    expect(provider.lookup({})).toBeUndefined();
+    expect(provider.lookup("k", { msgId: "158844553334358020" })).toMatchObject({
+      id: neteaseId("k", "158844553334358020"),
+      lookupKey: "msg|158844553334358020",
+    });
+    expect(() => provider.lookup("k", { msgId: "1e5" })).toThrow(BadRequestError);
+    expect(provider.lookup("k", {})).toBeUndefined();
   });
 });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { BadRequestError } from "../../../../functions/core/errors.ts";
 import { eventMessageId, type RecorderEvent } from "../../../../functions/core/recorder.ts";
 import { elementProblems } from "../../../../functions/providers/tencent/elements.ts";
+import { c2cId, groupMessageId } from "../../../../functions/providers/tencent/identity.ts";
 import { thrown } from "../../../helpers/errors.ts";
 import { fixture } from "../../../helpers/fixtures.ts";
 import { callbackRequest, tencentProvider } from "../../../helpers/tencent.ts";
@@ -290,14 +291,36 @@ describe("tencent callbacks: liberal in what they acknowledge", () => {
 });
 
 describe("tencent lookups", () => {
+  const APP = "1400000000";
   it("maps msgKey (with optional from/to) and groupId + msgSeq (+ topicId) to index entries", () => {
-    expect(provider.lookup({ msgKey: "1_2_3" })?.lookupKey).toBe("c2c|1_2_3");
-    expect(provider.lookup({ groupId: "g", msgSeq: "5" })?.lookupKey).toBe("group|g|5");
-    expect(provider.lookup({ conversation: "x" })).toBeUndefined();
+    expect(provider.lookup(APP, { msgKey: "1_2_3" })?.lookupKey).toBe("c2c|1_2_3");
+    expect(provider.lookup(APP, { groupId: "g", msgSeq: "5" })?.lookupKey).toBe("group|g|5");
+    expect(provider.lookup(APP, { conversation: "x" })).toBeUndefined();
+  });
+
+  it("names the message id for a whole key: one read, no index", () => {
+    expect(provider.lookup(APP, { msgKey: "1_2_3", from: "a", to: "b" })?.id).toBe(
+      c2cId(APP, "a", "b", "1_2_3"),
+    );
+    expect(provider.lookup(APP, { groupId: "g", msgSeq: "5" })?.id).toBe(groupMessageId(APP, "g", "", 5));
+    expect(provider.lookup(APP, { groupId: "g", msgSeq: "5", topicId: "t" })?.id).toBe(
+      groupMessageId(APP, "g", "t", 5),
+    );
+    expect(provider.lookup(APP, { msgKey: "1_2_3", from: "a" })?.id).toBeUndefined();
+  });
+
+  it("narrows a partial C2C key by its sender and the send time its MsgKey ends in", () => {
+    const lookup = provider.lookup(APP, { msgKey: "48374_2837546_1557481126", from: "a" });
+    expect(lookup?.sender).toBe("a");
+    const [from, to] = lookup?.sentBetween ?? [];
+    expect(Date.parse(from ?? "")).toBeLessThan(1557481126000);
+    expect(Date.parse(to ?? "")).toBeGreaterThan(1557481126000);
+    // A key without a time (UNCONFIRMED format): no time hint, the sender alone narrows it.
+    expect(provider.lookup(APP, { msgKey: "opaque" })?.sentBetween).toBeUndefined();
   });
 
   it("refuses an incomplete group key", () => {
-    expect(() => provider.lookup({ groupId: "g" })).toThrow(BadRequestError);
-    expect(() => provider.lookup({ groupId: "g", msgSeq: "five" })).toThrow(BadRequestError);
+    expect(() => provider.lookup(APP, { groupId: "g" })).toThrow(BadRequestError);
+    expect(() => provider.lookup(APP, { groupId: "g", msgSeq: "five" })).toThrow(BadRequestError);
   });
 });
