@@ -6,6 +6,10 @@ import {
   type RateLimiter,
   type RateRule,
   type RateSlot,
+  refusal,
+  retryAfterSeconds,
+  ServiceTime,
+  slotWaitMs,
   systemClock,
 } from "../../core/limiter.ts";
 import { conditionally, guard } from "./calls.ts";
@@ -17,8 +21,14 @@ import { TABLE } from "./table.ts";
  * on a free one (free = absent or `freeAt` passed), so two processes never hold the same slot; while
  * its call is in flight a slot is held for `maxHoldMs` (a crashed caller's slot frees itself), and
  * its release keeps it one more window after the answer, as the provider may count it that late.
+ *
+ * Admission control: when every slot is taken and the earliest one is not expected back (with this
+ * process's measured service time) inside the caller's budget, it is refused at once rather than after
+ * polling the table for the whole budget. The queue of other processes is not visible here.
  */
 export class DynamoRateLimiter implements RateLimiter {
+  private readonly service = new Map<string, ServiceTime>();
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -40,10 +50,26 @@ export class DynamoRateLimiter implements RateLimiter {
         const index = free[randomInt(free.length)] as number;
         const owner = randomUUID();
         if (await this.take(pk, index, owner, now)) {
-          return { release: () => this.release(pk, index, owner, windowMs) };
+          const service = this.serviceOf(key);
+          return {
+            release: () => {
+              service.add(this.clock.now() - now);
+              return this.release(pk, index, owner, windowMs);
+            },
+          };
         }
         continue;
       }
+      const serviceMs = this.serviceOf(key).ms;
+      // A slot item in flight says freeAt = taken + maxHoldMs: it really frees at taken + service + W.
+      const views = Array.from({ length: limit }, (_, i) => taken.get(i) ?? now).map((freeAt) =>
+        freeAt > now + windowMs
+          ? { takenAt: freeAt - this.maxHoldMs, freeAt: Number.POSITIVE_INFINITY }
+          : { takenAt: now, freeAt },
+      );
+      const expected = slotWaitMs(now, { limit, windowMs }, views, 0, serviceMs);
+      if (expected + serviceMs > deadline - now)
+        throw refusal(key, { limit, windowMs }, expected, deadline - now);
       // Only slots below the current limit count (items of a once higher limit linger until their TTL).
       const earliest = Math.min(...Array.from({ length: limit }, (_, i) => taken.get(i) ?? now));
       const wakeAt = Math.min(earliest, now + Math.max(5, Math.floor(windowMs / 20)));
@@ -51,12 +77,23 @@ export class DynamoRateLimiter implements RateLimiter {
         throw new TooManyRequestsError(
           `more than ${limit} calls in ${windowMs} ms to ${key}; try again later`,
           {
-            retryAfter: Math.max(1, Math.ceil((earliest - now) / 1000)),
+            retryAfter: retryAfterSeconds(earliest - now),
           },
         );
       }
       await this.clock.sleep(Math.max(1, wakeAt - now));
     }
+  }
+
+  private serviceOf(key: string): ServiceTime {
+    let service = this.service.get(key);
+    if (!service) {
+      // Per-message keys come and go; what matters is the app-wide API keys' measure.
+      if (this.service.size > 10_000) this.service.clear();
+      service = new ServiceTime();
+      this.service.set(key, service);
+    }
+    return service;
   }
 
   /** Slot index → the time it frees up, for every slot item of the key. */

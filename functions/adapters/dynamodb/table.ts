@@ -1,36 +1,85 @@
 /**
- * The table layout: the one source of truth for key schema and indexes, used by the DynamoDB adapter,
- * the local stack (dynalite) and the CDK stack.
+ * The table layout (v2): the one source of truth for keys, item kinds and indexes, used by the DynamoDB
+ * adapter, the local stores (dynalite, DynamoDB Local) and the CDK stack (`infra/constructs/message-table.ts`).
  *
- * One table, one partition per message:
+ * One table; a message is one partition, and ONE item until its first change:
  *
- * | item            | pk        | sk             | notes                                                   |
- * |-----------------|-----------|----------------|---------------------------------------------------------|
- * | message head    | `M#<id>`  | `H`            | newest state; a cache of the newest version; `rev` guards writes |
- * | version n       | `M#<id>`  | `V#<n, 10 digits>` | immutable, put with attribute_not_exists: the serialization point |
+ * | item              | pk           | sk                   | holds                                              |
+ * |-------------------|--------------|----------------------|----------------------------------------------------|
+ * | message head      | `M#<id>`     | `H`                  | the domain head, version 1 as `first` (compact), the lease and the edit intent; `rev` guards every write |
+ * | version n ≥ 2     | `M#<id>`     | `V#<n, 10 digits>`   | immutable once put (attribute_not_exists): the serialization point of every change after the first |
+ * | Idempotency-Key   | `IDEM#<key>` | `IDEM`               | the request hash, state and domain result; TTL at its expiry |
  *
- * (The editor adds lease, intent and idempotency items under the same or their own partitions.)
+ * The head stores no `id` (it is the pk after `M#`), and `first` omits what equals the head (its content
+ * and hash while the head still shows them, `at` = createdAt, `eventAt`, `actor` = sender, `version`).
+ * A version item stores no `version` (it is in the sk). Versions of a message sort after its head
+ * (`H` < `V#…`), so one Query with sk BETWEEN `H` AND `V#\uffff` reads version 1 and the rest in order.
  *
- * Global secondary indexes, written only on head items (sparse), projecting all attributes so a page
- * needs no second read:
+ * Two global secondary indexes, written only on heads (sparse; a resolved provisional head leaves both),
+ * with the few attributes a listing filters on; a page then reads its heads with one BatchGetItem:
  *
- * | index            | partition key                        | sort key          | serves                          |
- * |------------------|--------------------------------------|-------------------|---------------------------------|
- * | `byKey`          | `keyPk` = provider#appId#lookupKey   | `keySk` = id      | natural-key lookup (full or partial key) |
- * | `byConversation` | `convPk` = provider#appId#conversation | `convSk` = createdAt#id | one conversation, newest first |
- * | `bySender`       | `senderPk` = provider#appId#sender   | `senderSk` = createdAt#id | one sender's messages   |
- * | `byApp`          | `appPk` = provider#appId#shard(0-15) | `appSk` = createdAt#id | the whole app, newest first |
+ * | index            | partition key                                   | sort key                 | projects            | serves |
+ * |------------------|-------------------------------------------------|--------------------------|---------------------|--------|
+ * | `byConversation` | `cv` = provider#appId#conversation              | `ts` = createdAt#id      | sender              | one conversation, newest first (sender filter) |
+ * | `byApp`          | `ap` = provider#appId#shard(sender, else id)    | `ts` (the same attribute) | sender, lookupKey  | the whole app (16 shards merged), one sender (its shard, filtered), partial natural keys |
  *
- * `byApp` spreads one app's writes over 16 partition keys (by id) so a busy app has no hot partition;
- * a page queries the 16 shards and merges them. Conversations and senders are natural spreads.
+ * A short text message is one PutItem of under 1 KB plus one entry in each index: 3 WRU. Exact natural
+ * keys need no index (the id is derived from them); partial ones are found in `byApp` by send time.
  *
  * `expiresAt` (epoch seconds) is the TTL attribute for optional retention; DynamoDB deletes expired
- * items in AWS, and code treats them as absent everywhere (dynalite has no TTL).
+ * items in AWS, and code treats them as absent everywhere (the local emulators have no TTL).
  */
 export const TABLE = {
   partitionKey: "pk",
   sortKey: "sk",
   ttlAttribute: "expiresAt",
+  indexes: {
+    byConversation: {
+      partitionKey: "cv",
+      sortKey: "ts",
+      projection: { type: "INCLUDE", attributes: ["sender"] },
+    },
+    byApp: {
+      partitionKey: "ap",
+      sortKey: "ts",
+      projection: { type: "INCLUDE", attributes: ["sender", "lookupKey"] },
+    },
+  },
+} as const;
+
+export type IndexName = keyof typeof TABLE.indexes;
+
+/** `byApp` spreads one app over this many partition keys, so a busy app has no hot partition. */
+export const APP_SHARDS = 16;
+
+export const MESSAGE_PREFIX = "M#";
+export const HEAD_SK = "H";
+export const VERSION_PREFIX = "V#";
+/** The last possible version sort key: versions (and the head before them) lie in [HEAD_SK, VERSIONS_END]. */
+export const VERSIONS_END = `${VERSION_PREFIX}\uffff`;
+export const IDEMPOTENCY_PREFIX = "IDEM#";
+export const IDEMPOTENCY_SK = "IDEM";
+
+export const messagePk = (id: string): string => `${MESSAGE_PREFIX}${id}`;
+export const versionSk = (version: number): string => `${VERSION_PREFIX}${String(version).padStart(10, "0")}`;
+export const idempotencyPk = (key: string): string => `${IDEMPOTENCY_PREFIX}${key}`;
+
+/**
+ * The layout before v2, for the migration helper: a head (sk `H`) projected ALL into four indexes,
+ * every version an item (version 1 included, sk `V#0000000001`), the lease and the intent items of
+ * their own under the message's partition, idempotency records storing an HTTP `response`.
+ */
+export const LAYOUT_V1 = {
+  headSk: "H",
+  versionPrefix: "V#",
+  leaseSk: "LEASE",
+  intentSk: "INTENT",
+  idempotencySk: "IDEM",
+  /** The lease item: `owner`, `leaseUntil` (epoch ms). The intent item: the EditIntent's fields. */
+  leaseAttributes: { owner: "owner", until: "leaseUntil" },
+  /** Idempotency records kept the rendered HTTP answer here (v2: a domain `result`). */
+  idempotencyResponseAttribute: "response",
+  /** Index key attributes on v1 heads (all four projected ALL); a v2 head must not carry them. */
   indexes: {
     byKey: { partitionKey: "keyPk", sortKey: "keySk" },
     byConversation: { partitionKey: "convPk", sortKey: "convSk" },
@@ -39,17 +88,15 @@ export const TABLE = {
   },
 } as const;
 
-export type IndexName = keyof typeof TABLE.indexes;
-
-export const APP_SHARDS = 16;
-
 /** CreateTable input for local stores (dynalite, DynamoDB Local); the CDK stack builds the same from TABLE. */
 export function createTableInput(tableName: string) {
   const indexNames = Object.keys(TABLE.indexes) as IndexName[];
   const keyAttributes = [
-    TABLE.partitionKey,
-    TABLE.sortKey,
-    ...indexNames.flatMap((name) => [TABLE.indexes[name].partitionKey, TABLE.indexes[name].sortKey]),
+    ...new Set([
+      TABLE.partitionKey,
+      TABLE.sortKey,
+      ...indexNames.flatMap((name) => [TABLE.indexes[name].partitionKey, TABLE.indexes[name].sortKey]),
+    ]),
   ];
   return {
     TableName: tableName,
@@ -59,13 +106,16 @@ export function createTableInput(tableName: string) {
       { AttributeName: TABLE.partitionKey, KeyType: "HASH" as const },
       { AttributeName: TABLE.sortKey, KeyType: "RANGE" as const },
     ],
-    GlobalSecondaryIndexes: indexNames.map((name) => ({
-      IndexName: name,
-      KeySchema: [
-        { AttributeName: TABLE.indexes[name].partitionKey, KeyType: "HASH" as const },
-        { AttributeName: TABLE.indexes[name].sortKey, KeyType: "RANGE" as const },
-      ],
-      Projection: { ProjectionType: "ALL" as const },
-    })),
+    GlobalSecondaryIndexes: indexNames.map((name) => {
+      const { partitionKey, sortKey, projection } = TABLE.indexes[name];
+      return {
+        IndexName: name,
+        KeySchema: [
+          { AttributeName: partitionKey, KeyType: "HASH" as const },
+          { AttributeName: sortKey, KeyType: "RANGE" as const },
+        ],
+        Projection: { ProjectionType: projection.type, NonKeyAttributes: [...projection.attributes] },
+      };
+    }),
   };
 }
