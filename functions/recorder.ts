@@ -9,20 +9,47 @@ import type { ProviderName } from "./core/model.ts";
 import { eventMessageId } from "./core/recorder.ts";
 import { httpErrors, logRoute } from "./http/middleware.ts";
 import { lowerCaseHeaders, rawBody } from "./http/request.ts";
-import { type HttpResult, json } from "./http/respond.ts";
+import { errorResult, type HttpResult, json } from "./http/respond.ts";
+import { matchRoute, ROUTES } from "./http/routes.ts";
 import { eachRecord, isSqsEvent } from "./http/sqs.ts";
 import { logger } from "./logger.ts";
 import { count, metrics } from "./metrics.ts";
 
 /**
+ * What a callback's one log line says (a function URL keeps no access log, so this is the record of
+ * every callback): never the body, the query string or a header. Filled in as the request goes.
+ */
+export interface CallbackLine {
+  provider?: string;
+  /** Tencent's `CallbackCommand`, as the query string names it (before verification: capped). */
+  command?: string;
+  outcome?: "stored" | "spooled" | "ignored";
+  /** `type:messageId` of each event the callback carried. */
+  events?: string[];
+  /** Per event: created, updated, duplicate, unmatched. */
+  applied?: readonly string[];
+}
+
+const CALLBACK_ROUTES = ROUTES.filter((route) => route.function === "recorder");
+
+/**
  * The recorder: `POST /callbacks/{provider}`. Verify the caller on the raw bytes, interpret the
  * callback, store it (or spool it when the store fails), acknowledge inside the provider's budget.
  */
-export async function recordCallback(event: APIGatewayProxyEventV2): Promise<HttpResult> {
+export async function recordCallback(
+  event: APIGatewayProxyEventV2,
+  line: CallbackLine = {},
+): Promise<HttpResult> {
   const receivedAt = new Date();
   const { config, providers, durable } = await dependencies();
-  const provider = providers.get(event.pathParameters?.provider as ProviderName);
+  const route = callbackRoute(event);
+  if ("allowed" in route) {
+    const allow = route.allowed.join(", ");
+    return json(405, { error: { code: "method_not_allowed", message: `use ${allow}` } }, { allow });
+  }
+  const provider = providers.get(route.provider as ProviderName);
   if (!provider) throw new NotFoundError("no such callback route");
+  line.provider = provider.name;
 
   const request = {
     query: event.queryStringParameters ?? {},
@@ -30,20 +57,62 @@ export async function recordCallback(event: APIGatewayProxyEventV2): Promise<Htt
     body: rawBody(event, config.callbackMaxBytes),
     receivedAt,
   };
+  if (typeof request.query.CallbackCommand === "string")
+    line.command = request.query.CallbackCommand.slice(0, 64);
   provider.verify(request);
   const events = provider.interpret(request);
   if (events.length > 0) {
+    line.events = events.map((e) => `${e.type}:${eventMessageId(e)}`);
     const outcome = await durable.record(provider.name, receivedAt, events);
-    count("stored" in outcome ? "CallbackStored" : "CallbackSpooled");
-    logger.info("callback recorded", {
-      provider: provider.name,
-      events: events.map((e) => `${e.type}:${eventMessageId(e)}`),
-      ...outcome,
-    });
+    // A spooled callback is counted (and its reason logged) where it is spooled.
+    if ("stored" in outcome) {
+      count("CallbackStored");
+      line.outcome = "stored";
+      line.applied = outcome.stored;
+    } else {
+      line.outcome = "spooled";
+    }
   } else {
     count("CallbackIgnored");
+    line.outcome = "ignored";
   }
   return json(provider.ack.status, provider.ack.body);
+}
+
+/**
+ * The provider a callback is for. API Gateway routed the request already; a Lambda function URL
+ * (routeKey `$default`) sends every method and path here, so they are matched against the recorder's
+ * routes (a path of another function's is no route here).
+ */
+function callbackRoute(
+  event: APIGatewayProxyEventV2,
+): { provider: string | undefined } | { allowed: string[] } {
+  if (event.routeKey !== "$default") return { provider: event.pathParameters?.provider };
+  const match = matchRoute(event.requestContext.http.method, event.rawPath ?? "", CALLBACK_ROUTES);
+  if (match && "allowed" in match) return { allowed: match.allowed };
+  return { provider: match?.pathParameters.provider };
+}
+
+/** A callback, and its one info line: provider, command, outcome, status, duration (ms). */
+async function callback(event: APIGatewayProxyEventV2): Promise<HttpResult> {
+  const started = performance.now();
+  const line: CallbackLine = {};
+  let status = 500;
+  try {
+    const result = await recordCallback(event, line);
+    status = result.statusCode;
+    return result;
+  } catch (error: unknown) {
+    status = errorResult(error).result.statusCode;
+    throw error;
+  } finally {
+    logger.info("callback", {
+      ...line,
+      outcome: line.outcome ?? (status < 500 ? "refused" : "failed"),
+      status,
+      durationMs: Math.round(performance.now() - started),
+    });
+  }
 }
 
 /** The durable fallback's drain: callbacks spooled while the store failed, applied now (idempotently). */
@@ -60,4 +129,4 @@ export const handler = middy<APIGatewayProxyEventV2 | SQSEvent, HttpResult | SQS
   .use(logMetrics(metrics))
   .use(logRoute())
   .use(httpErrors())
-  .handler((event) => (isSqsEvent(event) ? drainFallback(event) : recordCallback(event)));
+  .handler((event) => (isSqsEvent(event) ? drainFallback(event) : callback(event)));

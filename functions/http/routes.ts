@@ -25,14 +25,18 @@ export const ROUTES: readonly Route[] = [
 
 export const routeKey = (route: Route): string => `${route.method} ${route.path}`;
 
-/** Matches a concrete path against the route table, API Gateway style (`{name}` = one path segment). */
+/**
+ * Matches a concrete path against the route table, API Gateway style (`{name}` = one path segment).
+ * `routes` narrows the table, e.g. to one function's routes behind its Lambda function URL.
+ */
 export function matchRoute(
   method: string,
   path: string,
+  routes: readonly Route[] = ROUTES,
 ): { route: Route; pathParameters: Record<string, string> } | { allowed: Route["method"][] } | undefined {
   const segments = path.split("/");
   const allowed: Route["method"][] = [];
-  for (const route of ROUTES) {
+  for (const route of routes) {
     const pattern = route.path.split("/");
     if (pattern.length !== segments.length) continue;
     const pathParameters: Record<string, string> = {};
