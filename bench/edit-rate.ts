@@ -51,7 +51,7 @@ const WINDOW_MS = 1_000;
 const GOAL_RATIO = 0.95;
 const REQUEST_TIMEOUT_MS = 15_000;
 
-interface Answer {
+export interface Answer {
   readonly message: number;
   readonly text: string;
   readonly status: number;
@@ -304,7 +304,7 @@ async function runPhase(phase: RatePhase, options: EditRateOptions, tag: string)
 }
 
 /** Per message: the head is at 1 + its successful edits, holds the last text, as does the simulator. */
-async function verify(
+export async function verify(
   edit: EditStack,
   messages: readonly SentMessage[],
   ok: readonly Answer[],
@@ -335,7 +335,7 @@ async function verify(
 
 const pct = (share: number): string => `${(share * 100).toFixed(0)} %`;
 
-const describe = (counts: Readonly<Record<string, number>>): string =>
+export const describe = (counts: Readonly<Record<string, number>>): string =>
   Object.entries(counts)
     .map(([key, n]) => `${key}×${n}`)
     .join(", ");

@@ -19,6 +19,7 @@ const benchmarks: Benchmark[] = [
   { name: "bundle", run: async () => (await import("./bundle.ts")).bundleCost() },
   { name: "edit-overhead", run: async () => (await import("./edit-overhead.ts")).editOverhead() },
   { name: "edit-rate", run: async () => (await import("./edit-rate.ts")).editRate() },
+  { name: "overload", run: async () => (await import("./overload.ts")).overload() },
 ];
 
 const filter = process.argv[2];
