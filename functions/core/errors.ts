@@ -1,7 +1,7 @@
 /**
- * The typed error hierarchy. Every failure a caller can act on is one of these; the HTTP adapter
- * (`functions/http/respond.ts`) maps them to statuses in one place. Anything else is a bug and
- * becomes a bare 500 without detail.
+ * The typed error hierarchy: domain categories with domain codes, no transport in sight. Every failure a
+ * caller can act on is one of these; the HTTP adapter (`functions/http/respond.ts`) alone maps them to
+ * statuses, in one table. Anything else is a bug and becomes a bare 500 without detail.
  */
 export interface AppErrorOptions {
   readonly code?: string;
@@ -13,7 +13,6 @@ export interface AppErrorOptions {
 }
 
 export abstract class AppError extends Error {
-  abstract readonly status: number;
   readonly code: string;
   readonly details: unknown;
   readonly providerCode: number | string | undefined;
@@ -30,56 +29,48 @@ export abstract class AppError extends Error {
 }
 
 export class BadRequestError extends AppError {
-  readonly status = 400;
   constructor(message: string, options?: AppErrorOptions) {
     super(message, "bad_request", options);
   }
 }
 
 export class UnauthorizedError extends AppError {
-  readonly status = 401;
   constructor(message: string, options?: AppErrorOptions) {
     super(message, "unauthorized", options);
   }
 }
 
 export class ForbiddenError extends AppError {
-  readonly status = 403;
   constructor(message: string, options?: AppErrorOptions) {
     super(message, "forbidden", options);
   }
 }
 
 export class NotFoundError extends AppError {
-  readonly status = 404;
   constructor(message: string, options?: AppErrorOptions) {
     super(message, "not_found", options);
   }
 }
 
 export class ConflictError extends AppError {
-  readonly status = 409;
   constructor(message: string, options?: AppErrorOptions) {
     super(message, "conflict", options);
   }
 }
 
 export class PayloadTooLargeError extends AppError {
-  readonly status = 413;
   constructor(message: string, options?: AppErrorOptions) {
     super(message, "payload_too_large", options);
   }
 }
 
 export class UnsupportedMediaTypeError extends AppError {
-  readonly status = 415;
   constructor(message: string, options?: AppErrorOptions) {
     super(message, "unsupported_media_type", options);
   }
 }
 
 export class PreconditionFailedError extends AppError {
-  readonly status = 412;
   constructor(message: string, options?: AppErrorOptions) {
     super(message, "precondition_failed", options);
   }
@@ -87,14 +78,12 @@ export class PreconditionFailedError extends AppError {
 
 /** Content the provider would refuse, or an idempotency key reused with another request. */
 export class UnprocessableError extends AppError {
-  readonly status = 422;
   constructor(message: string, options?: AppErrorOptions) {
     super(message, "unprocessable", options);
   }
 }
 
 export class TooManyRequestsError extends AppError {
-  readonly status = 429;
   constructor(message: string, options?: AppErrorOptions) {
     super(message, "rate_limited", options);
   }
@@ -102,7 +91,6 @@ export class TooManyRequestsError extends AppError {
 
 /** The provider refused our credentials or configuration (UserSig, signature, domain/app mismatch). */
 export class ProviderRejectedError extends AppError {
-  readonly status = 502;
   constructor(message: string, options?: AppErrorOptions) {
     super(message, "provider_rejected", options);
   }
@@ -110,7 +98,6 @@ export class ProviderRejectedError extends AppError {
 
 /** The provider stayed unavailable through the retries inside the wait budget; nothing was applied. */
 export class ProviderUnavailableError extends AppError {
-  readonly status = 503;
   constructor(message: string, options?: AppErrorOptions) {
     super(message, "provider_unavailable", options);
   }
@@ -118,7 +105,6 @@ export class ProviderUnavailableError extends AppError {
 
 /** The request may have reached the provider but no answer came back: applied or not is unknown. */
 export class OutcomeUnknownError extends AppError {
-  readonly status = 504;
   constructor(message: string, options?: AppErrorOptions) {
     super(message, "outcome_unknown", options);
   }
@@ -126,7 +112,6 @@ export class OutcomeUnknownError extends AppError {
 
 /** The store could not be reached or kept failing; callers decide whether to spool or to 503. */
 export class StoreUnavailableError extends AppError {
-  readonly status = 503;
   constructor(message: string, options?: AppErrorOptions) {
     super(message, "store_unavailable", options);
   }
@@ -137,7 +122,6 @@ export class StoreUnavailableError extends AppError {
  * unsigned or sign with an empty key. The message never names a secret's value.
  */
 export class MisconfiguredError extends AppError {
-  readonly status = 503;
   constructor(message: string, options?: AppErrorOptions) {
     super(message, "misconfigured", options);
   }

@@ -1,5 +1,23 @@
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { AppError, asError, OutcomeUnknownError } from "../core/errors.ts";
+import {
+  AppError,
+  asError,
+  BadRequestError,
+  ConflictError,
+  ForbiddenError,
+  MisconfiguredError,
+  NotFoundError,
+  OutcomeUnknownError,
+  PayloadTooLargeError,
+  PreconditionFailedError,
+  ProviderRejectedError,
+  ProviderUnavailableError,
+  StoreUnavailableError,
+  TooManyRequestsError,
+  UnauthorizedError,
+  UnprocessableError,
+  UnsupportedMediaTypeError,
+} from "../core/errors.ts";
 
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
 
@@ -9,6 +27,29 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
     headers: { "content-type": "application/json; charset=utf-8", ...headers },
     body: JSON.stringify(body),
   };
+}
+
+/** The one table from domain error categories to HTTP statuses (ARCHITECTURE.md "HTTP contract"). */
+const STATUSES: ReadonlyArray<readonly [abstract new (...args: never[]) => AppError, number]> = [
+  [BadRequestError, 400],
+  [UnauthorizedError, 401],
+  [ForbiddenError, 403],
+  [NotFoundError, 404],
+  [ConflictError, 409],
+  [PreconditionFailedError, 412],
+  [PayloadTooLargeError, 413],
+  [UnsupportedMediaTypeError, 415],
+  [UnprocessableError, 422],
+  [TooManyRequestsError, 429],
+  [ProviderRejectedError, 502],
+  [ProviderUnavailableError, 503],
+  [StoreUnavailableError, 503],
+  [MisconfiguredError, 503],
+  [OutcomeUnknownError, 504],
+];
+
+export function statusOf(error: AppError): number {
+  return STATUSES.find(([type]) => error instanceof type)?.[1] ?? 500;
 }
 
 /**
@@ -27,7 +68,7 @@ export function errorResult(thrown: unknown): { result: HttpResult; unexpected?:
       thrown.retryAfter !== undefined ? { "retry-after": String(Math.ceil(thrown.retryAfter)) } : {};
     // An unknown outcome says so at the top level too: clients must not treat it as "not applied".
     const body = thrown instanceof OutcomeUnknownError ? { error, outcome: "unknown" } : { error };
-    return { result: json(thrown.status, body, headers) };
+    return { result: json(statusOf(thrown), body, headers) };
   }
   return {
     result: json(500, { error: { code: "internal", message: "internal error" } }),

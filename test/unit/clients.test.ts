@@ -8,6 +8,7 @@ import type { CallbackRequest } from "../../functions/core/provider.ts";
 import { logger } from "../../functions/logger.ts";
 import { metrics } from "../../functions/metrics.ts";
 import * as editing from "../../functions/providers/editing.ts";
+import { rendered } from "../helpers/errors.ts";
 import { c2cHead } from "../helpers/heads.ts";
 import { callbackRequest } from "../helpers/tencent.ts";
 
@@ -48,8 +49,8 @@ describe("createDependencies: a provider whose secret is unusable is refused, ne
     const interpreted = thrown(() => tencent?.interpret(unsigned));
 
     // Assess
-    expect(verified).toMatchObject(MISCONFIGURED);
-    expect(interpreted).toMatchObject(MISCONFIGURED);
+    expect(rendered(verified)).toMatchObject(MISCONFIGURED);
+    expect(rendered(interpreted)).toMatchObject(MISCONFIGURED);
     // The caller learns that the service is misconfigured, not which variable (the log names it).
     expect(String((verified as Error).message)).not.toContain("TENCENT_CALLBACK_TOKEN");
   });
@@ -69,12 +70,14 @@ describe("createDependencies: a provider whose secret is unusable is refused, ne
 
     // Act / Assess
     expect(netease?.appId).toBe("appkey");
-    expect(thrown(() => netease?.verify(copySignedWithEmptySecret("appkey")))).toMatchObject(MISCONFIGURED);
-    expect(thrown(() => netease?.lookup("appkey", { msgId: "1" }))).toMatchObject(MISCONFIGURED);
-    expect(thrown(() => deps.editors.get("netease")?.parseChange({ text: "x" }))).toMatchObject(
+    expect(rendered(thrown(() => netease?.verify(copySignedWithEmptySecret("appkey"))))).toMatchObject(
       MISCONFIGURED,
     );
-    expect(thrown(() => deps.providers.get("tencent")?.verify(callbackRequest({})))).toMatchObject({
+    expect(rendered(thrown(() => netease?.lookup("appkey", { msgId: "1" })))).toMatchObject(MISCONFIGURED);
+    expect(rendered(thrown(() => deps.editors.get("netease")?.parseChange({ text: "x" })))).toMatchObject(
+      MISCONFIGURED,
+    );
+    expect(rendered(thrown(() => deps.providers.get("tencent")?.verify(callbackRequest({}))))).toMatchObject({
       status: 401,
     });
     expect(deps.editors.get("tencent")?.parseChange({ text: "x" })).toBeDefined();
@@ -92,9 +95,11 @@ describe("createDependencies: a provider whose secret is unusable is refused, ne
     const head = c2cHead({ MsgBody: [] });
 
     // Act / Assess: refused before any lease, intent or provider call; never signs with an empty key.
-    expect(thrown(() => editor?.parseChange({ text: "x" }))).toMatchObject(MISCONFIGURED);
-    expect(thrown(() => editor?.checkEditable(head, new Date()))).toMatchObject(MISCONFIGURED);
-    await expect(editor?.modify(head, {}, Date.now() + 1000)).rejects.toMatchObject(MISCONFIGURED);
+    expect(rendered(thrown(() => editor?.parseChange({ text: "x" })))).toMatchObject(MISCONFIGURED);
+    expect(rendered(thrown(() => editor?.checkEditable(head, new Date())))).toMatchObject(MISCONFIGURED);
+    expect(
+      rendered(await editor?.modify(head, {}, Date.now() + 1000).catch((e: unknown) => e)),
+    ).toMatchObject(MISCONFIGURED);
     expect(editor?.notRestorable({})).toMatch(/refused/);
   });
 });
@@ -208,7 +213,7 @@ describe("dependencies(): cold-start reports by function", () => {
     const retried = await dependencies();
 
     // Assess
-    expect(failure).toMatchObject(MISCONFIGURED);
+    expect(rendered(failure)).toMatchObject(MISCONFIGURED);
     expect(JSON.stringify(error.mock.calls)).toContain("TENCENT_CALLBACK_TOKEN_SECRET_ARN");
     expect(addMetric).toHaveBeenCalledWith("Misconfigured", expect.anything(), 1);
     expect(retried.config.tencent?.callbackToken).toBe("tok");

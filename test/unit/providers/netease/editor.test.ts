@@ -10,6 +10,7 @@ import { SlidingWindowLimiter } from "../../../../functions/core/limiter.ts";
 import type { MessageHead } from "../../../../functions/core/model.ts";
 import { createNeteaseEditor } from "../../../../functions/providers/netease/editor.ts";
 import { NeteaseRestClient } from "../../../../functions/providers/netease/rest.ts";
+import { rendered } from "../../../helpers/errors.ts";
 import { type Script, scriptedServer } from "../../../helpers/scripted-server.ts";
 
 const BIG_ID = "158844553334358021"; // above 2^53: as a JS number it would round to ...020
@@ -141,7 +142,7 @@ describe("Yunxin editor", () => {
   ])("maps code %i (%s) to %s", async (code, msg, expectedCode, status) => {
     const { edit } = await editor([{ json: { code, msg, data: {} } }]);
     const error = await edit.modify(head(), { text: "x" }, Date.now() + 2_000).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: expectedCode, status, providerCode: code });
+    expect(rendered(error)).toMatchObject({ code: expectedCode, status, providerCode: code });
   });
 
   // Issue 13 defect 4: 414 is both "parameter error" and "CheckSum refused"; its message is not a
@@ -155,7 +156,7 @@ describe("Yunxin editor", () => {
     async (msg, probe, status) => {
       const { edit, server } = await editor([{ json: { code: 414, msg, data: {} } }, probe]);
       const error = await edit.modify(head(), { text: "x" }, Date.now() + 2_000).catch((e: unknown) => e);
-      expect(error).toMatchObject({
+      expect(rendered(error)).toMatchObject({
         status,
         code: status === 422 ? "content_refused" : "provider_rejected",
         providerCode: 414,
@@ -170,7 +171,7 @@ describe("Yunxin editor", () => {
       ...Array.from({ length: 40 }, () => ({ status: 502 }) as const),
     ]);
     const error = await edit.modify(head(), { text: "x" }, Date.now() + 1_500).catch((e: unknown) => e);
-    expect(error).toMatchObject({ status: 502, code: "provider_rejected", providerCode: 414 });
+    expect(rendered(error)).toMatchObject({ status: 502, code: "provider_rejected", providerCode: 414 });
   });
 
   // Issue 13 defect 3 for Yunxin: 408 timeout, 500 internal, 503 busy, 514 unavailable do not say
@@ -203,7 +204,7 @@ describe("Yunxin editor", () => {
     ]);
     const error = await edit.modify(head(), { text: "x" }, Date.now() + 2_000).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConflictError);
-    expect(error).toMatchObject({ status: 409, code: "not_modified" });
+    expect(rendered(error)).toMatchObject({ status: 409, code: "not_modified" });
   });
 
   it("treats a 200 without any data as an unknown outcome (the read-back decides)", async () => {

@@ -8,6 +8,7 @@ import {
 import { SlidingWindowLimiter } from "../../../../functions/core/limiter.ts";
 import { TencentRestClient } from "../../../../functions/providers/tencent/rest.ts";
 import { UserSigCache } from "../../../../functions/providers/tencent/usersig.ts";
+import { rendered } from "../../../helpers/errors.ts";
 import { type Script, scriptedServer } from "../../../helpers/scripted-server.ts";
 
 const fail = (code: number) => ({
@@ -72,7 +73,7 @@ describe("TencentRestClient", () => {
       const { rest, server } = await client([fail(code), ok]);
       const error = await rest.call("openim", "modify_c2c_msg", {}, deadline()).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OutcomeUnknownError);
-      expect(error).toMatchObject({
+      expect(rendered(error)).toMatchObject({
         status: 504,
         providerCode: code,
         details: { outcome: "unknown", providerCode: code },
