@@ -1,5 +1,11 @@
 import { rmSync, statSync } from "node:fs";
-import { buildBundles, FAKE_FUNCTION_ENV, importInFreshProcess } from "../infra/bundles.ts";
+import {
+  type BundleComposition,
+  buildBundles,
+  bundleComposition,
+  FAKE_FUNCTION_ENV,
+  importInFreshProcess,
+} from "../infra/bundles.ts";
 import type { BenchmarkResult, Row } from "./report.ts";
 import { summarize } from "./stats.ts";
 
@@ -9,6 +15,7 @@ import { summarize } from "./stats.ts";
  * same way in the same run. Size is the minified `index.mjs`; cold import is the time from `import()` to
  * the module being evaluated in a fresh Node 24 process with the function's environment, which is the part
  * of a Lambda cold start the bundle controls. The three are imported in rotating order, so drift hits all.
+ * Each bundle's biggest inputs (packages, and folders of im-edit's own code) come from esbuild's metafile.
  */
 export interface BundleBenchOptions {
   readonly rounds: number;
@@ -16,6 +23,8 @@ export interface BundleBenchOptions {
 
 const DEFAULTS: BundleBenchOptions = { rounds: 15 };
 const GOAL_RATIO = 1.5;
+/** Inputs listed per bundle, biggest first. */
+const TOP_INPUTS = 8;
 const ENTRIES = {
   empty: "test/infra/fixtures/empty-handler.ts",
   recorder: "functions/recorder.ts",
@@ -27,6 +36,8 @@ const NAMES = Object.keys(ENTRIES) as Name[];
 export async function bundleCost(options: BundleBenchOptions = DEFAULTS): Promise<BenchmarkResult> {
   const { outdir, files } = buildBundles(ENTRIES);
   try {
+    const compositions = {} as Record<Name, BundleComposition>;
+    for (const name of NAMES) compositions[name] = await bundleComposition(ENTRIES[name]);
     const bytes = Object.fromEntries(NAMES.map((name) => [name, statSync(files[name]).size])) as Record<
       Name,
       number
@@ -83,10 +94,20 @@ export async function bundleCost(options: BundleBenchOptions = DEFAULTS): Promis
         },
       );
     }
+    const drift: string[] = [];
+    for (const name of NAMES) {
+      const { bytes: analysed, inputs } = compositions[name];
+      if (analysed !== bytes[name]) drift.push(`${name} (${analysed} analysed, ${bytes[name]} deployed)`);
+      for (const input of inputs.slice(0, TOP_INPUTS)) {
+        rows.push({ metric: `${name} <- ${input.name}`, value: input.bytes, unit: "bytes", digits: 0 });
+      }
+    }
     return {
       title: `function bundles vs an empty handler with the same SDK clients (${options.rounds} fresh processes each)`,
       rows,
       notes: [
+        `inputs: the ${TOP_INPUTS} biggest per bundle, bytes in the minified output, from esbuild's metafile of the same build` +
+          (drift.length > 0 ? `; WARNING, not the deployed build: ${drift.join(", ")}` : ""),
         "bundles: minified ESM by the local esbuild with the house options (infra/constructs/bundling.ts), AWS SDK included",
         `cold import: performance.now() around import() in a fresh Node ${process.versions.node} process, NODE_OPTIONS=--enable-source-maps as deployed`,
       ],

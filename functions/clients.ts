@@ -1,10 +1,9 @@
 import { join } from "node:path";
-import { SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoRateLimiter } from "./adapters/dynamodb/limiter.ts";
 import { DynamoMessageStore } from "./adapters/dynamodb/store.ts";
 import { FileSpool } from "./adapters/spool.ts";
-import { SqsFallbackQueue, sendTask } from "./adapters/sqs.ts";
 import { type Config, ConfigError, loadConfig, type SecuredWork, type UnusableSecret } from "./config.ts";
 import { DurableRecorder, type FallbackQueue } from "./core/durable.ts";
 import { DEFAULT_EDIT_OPTIONS, EditService } from "./core/edits.ts";
@@ -14,7 +13,7 @@ import type { ProviderName } from "./core/model.ts";
 import type { CallbackProvider, ProviderEditor } from "./core/provider.ts";
 import { MessageQueries } from "./core/queries.ts";
 import { Recorder } from "./core/recorder.ts";
-import type { MessageStore } from "./core/store.ts";
+import type { Store } from "./core/store.ts";
 import { logger } from "./logger.ts";
 import { count, MISCONFIGURED_METRIC } from "./metrics.ts";
 import { createProviders } from "./providers/registry.ts";
@@ -23,7 +22,7 @@ import { secretsManagerReader, withSecrets } from "./secrets.ts";
 /** Everything a handler needs, built once per cold start (on first use: importing a handler does no I/O). */
 export interface Dependencies {
   readonly config: Config;
-  readonly store: MessageStore;
+  readonly store: Store;
   readonly providers: ReadonlyMap<ProviderName, CallbackProvider>;
   readonly recorder: Recorder;
   readonly durable: DurableRecorder;
@@ -62,15 +61,7 @@ export function createDependencies(
       config.tableName,
       config.retentionDays !== undefined ? { retentionDays: config.retentionDays } : {},
     );
-  // Short timeouts: the fallback queue is the recorder's last resort inside Tencent's 2 s.
-  const sqs =
-    config.fallbackQueueUrl || config.editQueueUrl
-      ? new SQSClient({
-          region: config.region,
-          maxAttempts: 2,
-          requestHandler: { connectionTimeout: 300, requestTimeout: 600 },
-        })
-      : undefined;
+  const sqs = config.fallbackQueueUrl || config.editQueueUrl ? lazySqs(config.region) : undefined;
   const providers = overrides.providers ?? guardProviders(createProviders(config), config.unusableSecrets);
   const queries = new MessageQueries(store, providers);
   const rule = editing?.rateRule(config) ?? (() => ({ limit: 1, windowMs: 1000 }));
@@ -91,9 +82,14 @@ export function createDependencies(
       scheduleResolve: async (id, delayMs) => {
         if (sqs && config.editQueueUrl) {
           // In AWS a delayed queue message survives this instance (awaited: a frozen Lambda sends nothing).
-          await sendTask(sqs, config.editQueueUrl, { action: "resolve", target: { id } }, delayMs).catch(
-            (error: unknown) => logger.warn("could not schedule resolution", { id, error: String(error) }),
-          );
+          const queueUrl = config.editQueueUrl;
+          await sqs()
+            .then(({ client, adapter }) =>
+              adapter.sendTask(client, queueUrl, { action: "resolve", target: { id } }, delayMs),
+            )
+            .catch((error: unknown) =>
+              logger.warn("could not schedule resolution", { id, error: String(error) }),
+            );
           return;
         }
         setTimeout(() => {
@@ -146,7 +142,7 @@ function guardProviders(
       verify: refuse,
       interpret: refuse,
       lookup: inner
-        ? (params) => inner.lookup(params)
+        ? (appId, params) => inner.lookup(appId, params)
         : () => {
             // Not built without its secret (NetEase): lists still work, natural-key lookups do not.
             throw refusal(secret, "lookups");
@@ -205,9 +201,38 @@ const describeUnusable = (secret: UnusableSecret) => ({
   reason: secret.reason === "blank" ? "configured but empty or whitespace" : "missing (required in AWS)",
 });
 
+type LazySqs = () => Promise<{ client: SQSClient; adapter: typeof import("./queues.ts") }>;
+
+/**
+ * The SQS client, made on first use: only a failing store (the recorder's fallback) and an unknown
+ * outcome (the editor's delayed resolution) send to a queue, so loading the SQS SDK waits for them
+ * instead of lengthening every cold start (`npm run bench -- bundle`).
+ */
+function lazySqs(region: string): LazySqs {
+  let loaded: ReturnType<LazySqs> | undefined;
+  return () => {
+    loaded ??= import("./queues.ts").then((adapter) => ({
+      client: adapter.createSqsClient(region),
+      adapter,
+    }));
+    loaded.catch(() => {
+      loaded = undefined;
+    });
+    return loaded;
+  };
+}
+
 /** Locally: the spool under DATA_DIR. In AWS: the fallback SQS queue the CDK stack creates. */
-function createFallback(config: Config, sqs: SQSClient | undefined): FallbackQueue {
-  if (sqs && config.fallbackQueueUrl) return new SqsFallbackQueue(sqs, config.fallbackQueueUrl);
+function createFallback(config: Config, sqs: LazySqs | undefined): FallbackQueue {
+  const queueUrl = config.fallbackQueueUrl;
+  if (sqs && queueUrl) {
+    return {
+      enqueue: async (entry) => {
+        const { client, adapter } = await sqs();
+        await new adapter.SqsFallbackQueue(client, queueUrl).enqueue(entry);
+      },
+    };
+  }
   if (config.dataDir !== undefined) return new FileSpool(join(config.dataDir, "spool"));
   return {
     enqueue: async () => {

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { ProviderName } from "./core/model.ts";
 import type { NeteaseProviderConfig } from "./providers/netease/provider.ts";
 import { NETEASE_REGIONS, type NeteaseRegion } from "./providers/netease/regions.ts";

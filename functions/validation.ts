@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { BadRequestError } from "./core/errors.ts";
 import { jsonProblem } from "./json.ts";
 

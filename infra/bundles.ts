@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { App, type CfnResource, Stack } from "aws-cdk-lib";
-import { BUNDLE_FILE } from "./constructs/bundling.ts";
+import { type BundlingOptions, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { type BuildOptions, build } from "esbuild";
+import { BUNDLE_FILE, HOUSE_BUNDLING, PROJECT_ROOT } from "./constructs/bundling.ts";
 import { ServiceFunction } from "./constructs/service-function.ts";
 
 /**
@@ -26,6 +28,92 @@ export function buildBundles<Name extends string>(
     files[name] = join(outdir, assetPath, BUNDLE_FILE);
   }
   return { outdir, files };
+}
+
+/** One package (`node_modules/<name>`) or one folder of im-edit's own code, and its bytes in a bundle. */
+export interface BundleInput {
+  readonly name: string;
+  readonly bytes: number;
+}
+
+export interface BundleComposition {
+  /** The bundle's size as this build wrote it: equal to the deployed bundle's when the options agree. */
+  readonly bytes: number;
+  /** Biggest first. */
+  readonly inputs: readonly BundleInput[];
+}
+
+/**
+ * What a function's bundle is made of: esbuild's metafile for the same entry, built by the same esbuild
+ * with `HOUSE_BUNDLING` translated option by option (NodejsFunction writes no metafile unless asked, and
+ * asking would change the deployed asset). In memory only; the caller compares `bytes` with the deployed
+ * bundle's size, so a drift between the two builds shows.
+ */
+export async function bundleComposition(entry: string): Promise<BundleComposition> {
+  const result = await build({
+    ...esbuildOptions(HOUSE_BUNDLING),
+    entryPoints: [join(PROJECT_ROOT, entry)],
+    absWorkingDir: PROJECT_ROOT,
+    outfile: join(tmpdir(), "im-edit-composition", BUNDLE_FILE),
+    write: false,
+    metafile: true,
+    logLevel: "silent",
+  });
+  const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
+  if (!output) throw new Error(`esbuild wrote no bundle for ${entry}`);
+  const groups = new Map<string, number>();
+  for (const [path, input] of Object.entries(output.inputs)) {
+    const name = inputGroup(path);
+    groups.set(name, (groups.get(name) ?? 0) + input.bytesInOutput);
+  }
+  const inputs = [...groups]
+    .map(([name, bytes]) => ({ name, bytes }))
+    .filter((input) => input.bytes > 0)
+    .sort((a, b) => b.bytes - a.bytes);
+  return { bytes: output.bytes, inputs };
+}
+
+/** `node_modules/@aws-sdk/client-sqs/dist-es/...` → `@aws-sdk/client-sqs`; `functions/core/x.ts` → `functions/core/`. */
+function inputGroup(path: string): string {
+  const pkg = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+  if (pkg?.[1] !== undefined) return pkg[1];
+  const slash = path.lastIndexOf("/");
+  return slash < 0 ? path : path.slice(0, slash + 1);
+}
+
+/** The esbuild options NodejsFunction derives from the house bundling options (the keys it uses). */
+function esbuildOptions(bundling: Readonly<BundlingOptions>): BuildOptions {
+  const known = new Set([
+    "format",
+    "target",
+    "mainFields",
+    "minify",
+    "sourceMap",
+    "sourcesContent",
+    "bundleAwsSDK",
+    "banner",
+    "esbuildArgs",
+  ]);
+  const unknown = Object.keys(bundling).filter((key) => !known.has(key));
+  const args = Object.keys(bundling.esbuildArgs ?? {}).filter((arg) => arg !== "--alias");
+  if (unknown.length > 0 || args.length > 0 || bundling.bundleAwsSDK !== true) {
+    throw new Error(
+      `bundleComposition does not translate ${[...unknown, ...args].join(", ") || "bundleAwsSDK: false"}: teach it (infra/bundles.ts)`,
+    );
+  }
+  const aliases = [bundling.esbuildArgs?.["--alias"] ?? []].flat().filter((a) => typeof a === "string");
+  return {
+    bundle: true,
+    platform: "node",
+    format: bundling.format === OutputFormat.ESM ? "esm" : "cjs",
+    ...(bundling.target !== undefined ? { target: bundling.target } : {}),
+    ...(bundling.mainFields !== undefined ? { mainFields: [...bundling.mainFields] } : {}),
+    minify: bundling.minify === true,
+    sourcemap: bundling.sourceMap === true,
+    sourcesContent: bundling.sourcesContent !== false,
+    ...(bundling.banner !== undefined ? { banner: { js: bundling.banner } } : {}),
+    alias: Object.fromEntries(aliases.map((alias) => alias.split("=", 2) as [string, string])),
+  };
 }
 
 export interface ImportResult {

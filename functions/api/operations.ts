@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { Dependencies } from "../clients.ts";
 import { BadRequestError, NotFoundError } from "../core/errors.ts";
 import { MESSAGE_ID_PATTERN, type MessageHead, PROVIDER_NAMES, type ProviderName } from "../core/model.ts";

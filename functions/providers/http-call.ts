@@ -1,4 +1,4 @@
-import { Pool } from "undici";
+import type { Pool } from "undici";
 import {
   asError,
   OutcomeUnknownError,
@@ -38,9 +38,20 @@ export interface RawResponse {
 
 const pools = new Map<string, Pool>();
 
-export function poolFor(origin: string): Pool {
+/**
+ * undici is loaded on the first call out, not when the function is imported: it is most of the editor's
+ * bundle, and reads, lists and the recorder never need it (`npm run bench -- bundle`).
+ */
+let undici: Promise<typeof import("undici")> | undefined;
+
+export async function poolFor(origin: string): Promise<Pool> {
   let pool = pools.get(origin);
   if (!pool) {
+    undici ??= import("undici");
+    const { Pool } = await undici;
+    // Another call may have made it while this one waited for the module.
+    pool = pools.get(origin);
+    if (pool) return pool;
     pool = new Pool(origin, {
       connections: 64,
       connectTimeout: 2_000,
@@ -150,7 +161,7 @@ export async function exchange(
   baseUrl: URL,
   request: { method: "GET" | "POST"; path: string; headers: Record<string, string>; body?: string },
 ): Promise<RawResponse> {
-  const response = await poolFor(baseUrl.origin).request({
+  const response = await (await poolFor(baseUrl.origin)).request({
     method: request.method,
     path: `${baseUrl.pathname.replace(/\/+$/, "")}${request.path}`,
     headers: request.headers,

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { UnprocessableError } from "../../core/errors.ts";
 import type { Content, MessageHead } from "../../core/model.ts";
 import type { EditChange, EditPlan, ProviderEditor } from "../../core/provider.ts";

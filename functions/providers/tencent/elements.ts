@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * TIMMsgElement kinds the REST API accepts, with the fields it requires (tencent-chat-notes §6).
