@@ -54,7 +54,7 @@ export class DynamoCoordination implements EditCoordination {
         `${e.path("version")} = ${e.value(intent.baseVersion)}`,
         leaseFree(e, lease.owner, nowMs),
         // No unsettled intent: none, or the last one applied.
-        `(attribute_not_exists(${e.path("intent")}) OR ${e.path("intent", "state")} = ${e.value("applied")})`,
+        `attribute_not_exists(${e.path("intent")}) OR ${e.path("intent", "state")} = ${e.value("applied")}`,
       ],
     );
   }
@@ -158,7 +158,10 @@ export class DynamoCoordination implements EditCoordination {
     const output = await this.context.calls.update(operation, {
       Key: headKey(id),
       UpdateExpression: expression,
-      ConditionExpression: conditions.map((condition) => `(${condition})`).join(" AND "),
+      // DynamoDB refuses redundant parentheses: only a disjunction needs them inside a conjunction.
+      ConditionExpression: conditions
+        .map((condition) => (condition.includes(" OR ") ? `(${condition})` : condition))
+        .join(" AND "),
       ...e.attributes(),
     });
     return output !== undefined;

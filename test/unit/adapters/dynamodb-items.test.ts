@@ -8,7 +8,12 @@ import {
   versionFromItem,
   versionItem,
 } from "../../../functions/adapters/dynamodb/items.ts";
-import { indexEntrySize, itemSize, storedBytes, writeUnits } from "../../../functions/adapters/dynamodb/size.ts";
+import {
+  indexEntrySize,
+  itemSize,
+  storedBytes,
+  writeUnits,
+} from "../../../functions/adapters/dynamodb/size.ts";
 import { TABLE } from "../../../functions/adapters/dynamodb/table.ts";
 import { contentHash, type MessageHead, type Version } from "../../../functions/core/model.ts";
 import { shortTextHead } from "../../helpers/dynamo-sample.ts";
@@ -73,7 +78,11 @@ describe("version 1 in the head", () => {
     ["without eventAt, the head with one", head, withoutField(first, "eventAt")],
     ["with eventAt, the head without", withoutField(head, "eventAt"), first],
     ["sent at another time", head, { ...first, at: "2026-01-01T00:00:00.000Z" }],
-    ["purged: same hash, no content", head, { ...first, content: {}, purged: { at: "x", by: "y", reason: "z" } }],
+    [
+      "purged: same hash, no content",
+      head,
+      { ...first, content: {}, purged: { at: "x", by: "y", reason: "z" } },
+    ],
     ["stale", head, { ...first, stale: true }],
   ];
   it.each(cases)("round-trips %s", (_, h, v) => {
@@ -85,7 +94,13 @@ describe("version 1 in the head", () => {
 describe("version items", () => {
   it("keep the number in the sort key only", () => {
     const content = { CloudCustomData: "x" };
-    const version: Version = { version: 7, content, contentHash: contentHash(content), source: "api", at: "t" };
+    const version: Version = {
+      version: 7,
+      content,
+      contentHash: contentHash(content),
+      source: "api",
+      at: "t",
+    };
     const item = versionItem("c2c_x", version, {});
     expect(item).not.toHaveProperty("version");
     expect(item[TABLE.sortKey]).toBe("V#0000000007");
