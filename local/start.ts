@@ -17,7 +17,7 @@ const apiToken = env.IM_EDIT_API_TOKEN || (generatedToken as string);
 env.AWS_EC2_METADATA_DISABLED = "true";
 env.POWERTOOLS_METRICS_DISABLED ??= "true";
 const { ConfigError, describeConfig } = await import("../functions/config.ts");
-const { startLocalStack } = await import("./stack.ts");
+const { StoreSetupError, startLocalStack } = await import("./stack.ts");
 
 try {
   const stack = await startLocalStack({
@@ -32,13 +32,15 @@ try {
     port,
     apiToken,
     persist: true,
+    log: (line) => process.stdout.write(`${line}\n`),
   });
   const { config } = stack;
   const appId = config.tencent?.sdkAppId ?? "";
   const lines = [
     "",
     `im-edit local stack listening on ${stack.url}`,
-    `  data:            ${dataDir} (dynalite + spool)`,
+    `  store:           ${stack.storeDescription}${env.DYNAMODB_ENDPOINT ? "" : " (set DYNAMODB_ENDPOINT to use a DynamoDB endpoint instead)"}`,
+    `  data:            ${dataDir} (spool${env.DYNAMODB_ENDPOINT ? "" : " and store"})`,
     `  Tencent callback URL (paste into the console, with a public tunnel in front):`,
     `                   ${stack.url}/callbacks/tencent`,
     `  API:             ${stack.url}/v1/messages?provider=tencent&appId=${appId}`,
@@ -79,6 +81,10 @@ try {
   if (error instanceof ConfigError) {
     process.stderr.write(`im-edit: ${error.message}\n`);
     process.exit(2);
+  }
+  if (error instanceof StoreSetupError) {
+    process.stderr.write(`im-edit: ${error.message}\n`);
+    process.exit(1);
   }
   throw error;
 }

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDocumentClient } from "../../functions/adapters/dynamodb/client.ts";
-import { DynamoMessageStore } from "../../functions/adapters/dynamodb/store.ts";
+import { DynamoStore } from "../../functions/adapters/dynamodb/store.ts";
 import { SqliteStore } from "../../functions/adapters/sqlite/store.ts";
 import type { Store } from "../../functions/core/store.ts";
 import { ensureTable, STORE_TARGETS } from "./dynamo.ts";
@@ -56,7 +56,7 @@ const dynamoTargets: ContractTarget[] = STORE_TARGETS.map((target) => ({
         const tableName = `t-${randomUUID()}`;
         await ensureTable(running.endpoint, tableName);
         const documents = createDocumentClient({ region: "local", endpoint: running.endpoint });
-        return new DynamoMessageStore(documents, tableName, options) as unknown as Store;
+        return new DynamoStore(documents, tableName, options);
       },
       close: () => running.close(),
     };
