@@ -54,6 +54,7 @@ export class DynamoListing {
       shards.map((shard) => this.entriesWithKey(`${scope}#${shard}`, bounds, query)),
     );
     return this.heads(
+      "findByKey",
       found.flat(),
       (head) =>
         head.lookupKey === query.lookupKey && (query.sender === undefined || head.sender === query.sender),
@@ -149,7 +150,7 @@ export class DynamoListing {
       exclusiveStartKey = next;
       if (!exclusiveStartKey) break;
     }
-    const heads = await this.heads(entries, (head) => sender === undefined || head.sender === sender);
+    const heads = await this.heads("list", entries, (head) => sender === undefined || head.sender === sender);
     return { items: heads, ...tokenFrom(next) };
   }
 
@@ -184,7 +185,7 @@ export class DynamoListing {
       merged.length > query.limit || shards.some((result) => result.LastEvaluatedKey !== undefined);
     const last = page.at(-1);
     return {
-      items: await this.heads(page),
+      items: await this.heads("list", page),
       ...(more && last ? { nextToken: encodeToken({ c: sortKey(last) }) } : {}),
     };
   }
@@ -194,13 +195,14 @@ export class DynamoListing {
    * meanwhile, past retention or resolved (the index lags the table), or no longer matching, are left out.
    */
   private async heads(
+    operation: string,
     entries: readonly Item[],
     matches: (head: MessageHead) => boolean = () => true,
   ): Promise<MessageHead[]> {
     const pks = [...new Set(entries.map((entry) => String(entry[TABLE.partitionKey])))];
     if (pks.length === 0) return [];
     const items = await this.context.calls.batchGet(
-      "list",
+      operation,
       pks.map((pk) => ({ [TABLE.partitionKey]: pk, [TABLE.sortKey]: HEAD_SK })),
     );
     const byPk = new Map(items.map((item) => [String(item[TABLE.partitionKey]), item]));
