@@ -1,6 +1,6 @@
 import { BadRequestError, NotFoundError } from "./errors.ts";
 import type { Idempotency } from "./idempotency.ts";
-import type { Clock } from "./limiter.ts";
+import type { Clock, RateLimiter } from "./limiter.ts";
 import {
   type Content,
   canonicalJson,
@@ -34,6 +34,8 @@ export interface EditServiceOptions {
   /** How long an applied intent stays to recognize a late echo of our own edit. */
   readonly echoGraceMs: number;
   readonly clock?: Clock;
+  /** Admission before any work: an edit whose provider slot is not expected inside the wait budget gets 429 at once. */
+  readonly limiter?: RateLimiter;
   /** Asks for `resolve(id)` to run again after a delay (a timer locally, a delayed queue message in AWS). */
   readonly scheduleResolve?: (id: string, delayMs: number) => Promise<void> | void;
 }

@@ -138,6 +138,11 @@ export class EditService {
     const found = await this.reinstateIfPresent(requested, editor, started + this.options.waitBudgetMs);
     this.checkEditable(found, editor, options.ifMatch);
     plan(found); // refuse bad content before waiting for the message
+    // Refused at once (429) when the provider's slot is not expected inside the budget: no lease, no intent.
+    const admission = this.options.limiter?.admit?.(
+      editor.rateKeys?.(found) ?? [],
+      started + this.options.waitBudgetMs - this.clock.now(),
+    );
     const owner = randomUUID();
     const newIntent = (head: MessageHead, planned: EditPlan): EditIntent => {
       const now = this.clock.now();
@@ -248,6 +253,7 @@ export class EditService {
         );
       }
     } finally {
+      admission?.done();
       if (leased && !keepLease) await this.store.releaseLease(found.id, owner);
     }
   }

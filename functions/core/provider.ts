@@ -1,4 +1,5 @@
-import type { Content, MessageHead, ProviderName } from "./model.ts";
+import type { Decision } from "./decide.ts";
+import type { Content, MessageHead, ObservedMessage, ProviderName } from "./model.ts";
 import type { RecorderEvent } from "./recorder.ts";
 
 /** A provider callback as raw bytes plus its query and headers: verification comes before parsing. */
@@ -47,6 +48,13 @@ export interface CallbackProvider {
   /** The answer the provider expects from a callback receiver that accepted the callback. */
   readonly ack: CallbackReply;
   /**
+   * The answer to a callback, rendered from the *decide* stage's decision (`allow` for every callback
+   * but a before-send that a hook refused, dropped or rewrote): `allow` is `ack`. `message` is the
+   * before-send's message (its kind decides what the provider allows, e.g. a silent drop for groups only).
+   * A provider without before-send callbacks answers `ack` whatever the decision.
+   */
+  reply(decision: Decision, message?: ObservedMessage): CallbackReply;
+  /**
    * Turns lookup query parameters into an index lookup. Undefined when the parameters name no key
    * (then the request is a list); throws BadRequestError for an incomplete key.
    */
@@ -78,6 +86,8 @@ export interface ProviderEditor {
   notRestorable(content: Content): string | undefined;
   /** Provider rules beyond the state: e.g. a maximum message age. 409 when they forbid the edit. */
   checkEditable(head: MessageHead, now: Date): void;
+  /** The rate-limiter keys the modify call of this message takes slots of (admission before any work). */
+  rateKeys?(head: MessageHead): readonly string[];
   /** The modify call. Throws typed errors; OutcomeUnknownError when it was sent but not answered. */
   modify(head: MessageHead, send: Content, deadline: number): Promise<{ providerRequestId?: string }>;
   /**

@@ -135,15 +135,22 @@ export class ServiceFunction extends Construct {
 
   /**
    * TABLE_NAME, and the item operations the store uses on the table and its indexes (no Scan, no batch
-   * writes, no transactions). With a customer-managed key, the KMS calls DynamoDB makes on our behalf.
+   * writes, no transactions; batch reads of list pages). With a customer-managed key, the KMS calls DynamoDB makes on our behalf.
    */
   bindTable(table: MessageTable, access: "RO" | "RW" = "RW"): this {
     const tableArn = table.table.tableArn;
     const indexArns = Object.keys(TABLE.indexes).map((name) => `${tableArn}/index/${name}`);
+    // BatchGetItem: a list page reads its heads by key after querying a KEYS_ONLY/INCLUDE index.
     const itemActions =
       access === "RW"
-        ? ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-        : ["dynamodb:GetItem"];
+        ? [
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+          ]
+        : ["dynamodb:GetItem", "dynamodb:BatchGetItem"];
     this.setEnvironment("TABLE_NAME", table.table.tableName);
     this.role.addToPrincipalPolicy(new PolicyStatement({ actions: itemActions, resources: [tableArn] }));
     // Indexes answer Query only; listing each by name keeps the grant free of wildcards.

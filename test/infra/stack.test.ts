@@ -26,7 +26,13 @@ const base = buildStack();
 const full = buildStack(FULL_PROPS);
 const viaApi = buildStack(HTTP_API_PROPS);
 
-const ITEM_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"];
+const ITEM_ACTIONS = [
+  "dynamodb:GetItem",
+  "dynamodb:BatchGetItem",
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+];
 const CONSUME_ACTIONS = [
   "sqs:ReceiveMessage",
   "sqs:ChangeMessageVisibility",

@@ -190,6 +190,12 @@ export function createNeteaseEditor(config: NeteaseEditorConfig): ProviderEditor
     );
   };
 
+  // App-wide, and one edit per message per 1.1 s (ARCHITECTURE.md "Rate contract").
+  const modifyKeys = (head: MessageHead): string[] => [
+    `netease:${config.appKey}:modifyMsg`,
+    `netease:${config.appKey}:modifyMsg:${head.key.msgId}`,
+  ];
+
   return {
     name: "netease",
     appId: config.appKey,
@@ -247,6 +253,8 @@ export function createNeteaseEditor(config: NeteaseEditorConfig): ProviderEditor
       }
     },
 
+    rateKeys: (head: MessageHead) => modifyKeys(head),
+
     async modify(head: MessageHead, send: Content, deadline: number) {
       const options = (send.options ?? {}) as Record<string, unknown>;
       const body = {
@@ -273,10 +281,7 @@ export function createNeteaseEditor(config: NeteaseEditorConfig): ProviderEditor
           operation: "modifyMsg",
           deadline,
           resendAfterSend: false,
-          rateKeys: [
-            `netease:${config.appKey}:modifyMsg`,
-            `netease:${config.appKey}:modifyMsg:${head.key.msgId}`,
-          ],
+          rateKeys: modifyKeys(head),
         });
       } catch (error: unknown) {
         if (!isAppError(error) || error.providerCode !== 414) throw error;

@@ -100,6 +100,10 @@ export function createTencentEditor(config: TencentEditorConfig): ProviderEditor
       // Tencent documents no age limit for modify_c2c_msg / modify_group_msg.
     },
 
+    rateKeys: (head: MessageHead) => [
+      `tencent:${config.sdkAppId}:${head.kind === "c2c" ? "modify_c2c_msg" : "modify_group_msg"}`,
+    ],
+
     async modify(head: MessageHead, send: Content, deadline: number) {
       const [command, target] =
         head.kind === "c2c" ? ["modify_c2c_msg", c2cTarget(head)] : ["modify_group_msg", groupTarget(head)];
