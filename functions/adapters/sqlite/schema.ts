@@ -77,7 +77,9 @@ export function openDatabase(path: string): DatabaseSync {
   const db = new DatabaseSync(path, { timeout: 5_000 });
   try {
     if (path !== ":memory:") db.exec("PRAGMA journal_mode = WAL");
-    db.exec("PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16000;");
+    db.exec(
+      "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16000; PRAGMA wal_autocheckpoint = 0;",
+    );
     const { user_version: found } = db.prepare("PRAGMA user_version").get() as { user_version: number };
     if (found > SCHEMA_VERSION) {
       throw new Error(

@@ -11,6 +11,7 @@ import type {
   PageRequest,
   Store,
 } from "../../core/store.ts";
+import { type Checkpointer, startCheckpointer } from "./checkpoint.ts";
 import { SqliteCoordination } from "./coordination.ts";
 import { SqliteIdempotency } from "./idempotency.ts";
 import { SqliteMessages, type StoreClock } from "./messages.ts";
@@ -29,6 +30,8 @@ export interface SqliteStoreOptions {
   readonly now?: () => Date;
   /** How often expired rows are deleted (DynamoDB's TTL, locally); default hourly, 0 = only at open. */
   readonly purgeIntervalMs?: number;
+  /** How often the WAL is checkpointed, off the event loop (checkpoint.ts); default 500 ms. */
+  readonly checkpointIntervalMs?: number;
 }
 
 /**
@@ -43,6 +46,7 @@ export class SqliteStore implements Store {
   private readonly idempotency: SqliteIdempotency;
   private readonly purgeStatements: StatementSync[];
   private readonly timer: NodeJS.Timeout | undefined;
+  private readonly checkpointer: Checkpointer | undefined;
   private readonly now: () => Date;
 
   constructor(readonly options: SqliteStoreOptions) {
@@ -66,6 +70,12 @@ export class SqliteStore implements Store {
     this.purgeExpired();
     const interval = options.purgeIntervalMs ?? 3_600_000;
     this.timer = interval > 0 ? setInterval(() => this.purgeExpired(), interval).unref() : undefined;
+    this.checkpointer =
+      options.path === ":memory:"
+        ? undefined
+        : startCheckpointer(options.path, options.checkpointIntervalMs ?? 500, (message) =>
+            process.emitWarning(`im-edit: WAL checkpoint failed: ${message}`),
+          );
   }
 
   /** Deletes what retention and idempotency expiry made absent (reads already skip it). */
@@ -74,9 +84,19 @@ export class SqliteStore implements Store {
     return this.purgeStatements.reduce((sum, statement) => sum + Number(statement.run({ now }).changes), 0);
   }
 
+  /** Stops the timers, checkpoints the WAL into the database file and closes it. */
   close(): void {
     if (this.timer) clearInterval(this.timer);
-    if (this.db.isOpen) this.db.close();
+    this.checkpointer?.stop();
+    if (!this.db.isOpen) return;
+    if (this.options.path !== ":memory:") {
+      try {
+        this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      } catch {
+        // Busy (another process reads): the WAL stays and is checkpointed by the next opener.
+      }
+    }
+    this.db.close();
   }
 
   getHead(id: string): Promise<MessageHead | undefined> {
