@@ -3,13 +3,17 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoRateLimiter } from "./adapters/dynamodb/limiter.ts";
 import { DynamoMessageStore } from "./adapters/dynamodb/store.ts";
+import { InProcessOutbox } from "./adapters/outbox/in-process.ts";
 import { FileSpool } from "./adapters/spool.ts";
 import { type Config, ConfigError, loadConfig, type SecuredWork, type UnusableSecret } from "./config.ts";
+import { type CallbackObserver, CallbackPipeline } from "./core/callbacks.ts";
+import type { DecideHook } from "./core/decide.ts";
 import { DurableRecorder, type FallbackQueue } from "./core/durable.ts";
 import { DEFAULT_EDIT_OPTIONS, EditService } from "./core/edits.ts";
 import { MisconfiguredError, StoreUnavailableError } from "./core/errors.ts";
 import { type RateLimiter, type RateRule, SlidingWindowLimiter } from "./core/limiter.ts";
 import type { ProviderName } from "./core/model.ts";
+import { type DomainEvent, guardedOutbox, NO_OUTBOX, type Outbox } from "./core/outbox.ts";
 import type { CallbackProvider, ProviderEditor } from "./core/provider.ts";
 import { MessageQueries } from "./core/queries.ts";
 import { Recorder } from "./core/recorder.ts";
@@ -31,6 +35,12 @@ export interface Dependencies {
   readonly limiter: RateLimiter;
   readonly editors: ReadonlyMap<ProviderName, ProviderEditor>;
   readonly edits: EditService;
+  /** The *publish* stage: in-process locally, SQS with EVENTS_QUEUE_URL, else none (events off). */
+  readonly outbox: Outbox;
+  /** The *decide* stage's before-send hooks, in order: none by default (rules and the relay add theirs). */
+  readonly hooks: readonly DecideHook[];
+  /** The callback path: verify → interpret → decide → record → publish. */
+  readonly callbacks: CallbackPipeline;
 }
 
 /**
@@ -64,6 +74,7 @@ export function createDependencies(
   const sqs = config.fallbackQueueUrl || config.editQueueUrl ? lazySqs(config.region) : undefined;
   const providers = overrides.providers ?? guardProviders(createProviders(config), config.unusableSecrets);
   const queries = new MessageQueries(store, providers);
+  const outbox = overrides.outbox ?? createOutbox(config);
   const rule = editing?.rateRule(config) ?? (() => ({ limit: 1, windowMs: 1000 }));
   const limiter =
     overrides.limiter ??
@@ -77,6 +88,7 @@ export function createDependencies(
     overrides.edits ??
     new EditService(store, editors, queries, {
       ...DEFAULT_EDIT_OPTIONS,
+      outbox,
       waitBudgetMs: config.editWaitMs,
       idempotencyTtlMs: config.idempotencyTtlMs,
       scheduleResolve: async (id, delayMs) => {
@@ -113,7 +125,24 @@ export function createDependencies(
       count("CallbackSpooled");
       logger.warn("store failed, callback spooled", { reason });
     });
-  return { config, store, providers, recorder, durable, fallback, queries, limiter, editors, edits };
+  const hooks = overrides.hooks ?? [];
+  const callbacks =
+    overrides.callbacks ?? new CallbackPipeline({ durable, outbox, hooks, observer: CALLBACK_OBSERVER });
+  return {
+    config,
+    store,
+    providers,
+    recorder,
+    durable,
+    fallback,
+    queries,
+    limiter,
+    editors,
+    edits,
+    outbox,
+    hooks,
+    callbacks,
+  };
 }
 
 /**
@@ -139,6 +168,7 @@ function guardProviders(
       ...(inner?.operator !== undefined ? { operator: inner.operator } : {}),
       // Never sent: verify throws first.
       ack: inner?.ack ?? { status: 503, body: {} },
+      reply: () => inner?.ack ?? { status: 503, body: {} },
       verify: refuse,
       interpret: refuse,
       lookup: inner
@@ -239,6 +269,68 @@ function createFallback(config: Config, sqs: LazySqs | undefined): FallbackQueue
       throw new StoreUnavailableError("the store failed and no durable fallback is configured");
     },
   };
+}
+
+/** How long a callback waits for its events to be published before it answers anyway (reported). */
+const PUBLISH_BUDGET_MS = 300;
+
+const reportLost = (error: Error, events: readonly DomainEvent[]): void => {
+  count("PublishFailed", events.length);
+  logger.warn("events not published (at most once: they are not retried)", {
+    error: `${error.name}: ${error.message}`,
+    events: events.map((event) => event.eventId),
+  });
+};
+
+/** What the callback pipeline skips or loses: logged and counted, never a failed callback. */
+const CALLBACK_OBSERVER: CallbackObserver = {
+  hookSkipped: (hook, reason, error) => {
+    count("DecideHookSkipped");
+    logger.warn("before-send hook skipped", { hook, reason, error: `${error.name}: ${error.message}` });
+  },
+  replyFailed: (decision, error) => {
+    count("DecideReplyFailed");
+    logger.warn("decision cannot be answered: allowed as sent", { decision, error: error.message });
+  },
+  publishFailed: reportLost,
+};
+
+/**
+ * The *publish* stage's outbox. With EVENTS_QUEUE_URL (`-c events=sqs`): SQS, its SDK loaded on the first
+ * publish. Locally (DATA_DIR): in-process, each event logged at debug. Otherwise none: events are off,
+ * the default deployment (each message would cost one more SQS request, $0.40 per million). Publishing
+ * never fails a callback or an edit: a failure or a publish over its budget is logged and counted
+ * (`PublishFailed`), and delivery is at most once until the relay issue's durable forward queue.
+ */
+function createOutbox(config: Config): Outbox {
+  const queueUrl = config.eventsQueueUrl;
+  if (queueUrl !== undefined) {
+    let loaded: Promise<Outbox> | undefined;
+    const sqs: Outbox = {
+      publish: async (events) => {
+        loaded ??= import("./adapters/outbox/sqs.ts").then((m) => m.createSqsOutbox(config.region, queueUrl));
+        loaded.catch(() => {
+          loaded = undefined;
+        });
+        await (await loaded).publish(events);
+      },
+    };
+    return guardedOutbox(sqs, reportLost, PUBLISH_BUDGET_MS);
+  }
+  if (config.dataDir !== undefined) {
+    // Subscribers come with the features that consume events (rules, the relay); at debug level each is logged.
+    const local = new InProcessOutbox(
+      logger.getLevelName() === "DEBUG"
+        ? [
+            (events) => {
+              for (const event of events) logger.debug("event", { event });
+            },
+          ]
+        : [],
+    );
+    return guardedOutbox(local, reportLost);
+  }
+  return NO_OUTBOX;
 }
 
 let current: Promise<Dependencies> | undefined;

@@ -68,6 +68,8 @@ const Env = z.object({
   FALLBACK_QUEUE_URL: z.url().optional(),
   /** AWS: the editor's queue (queued edits, delayed resolution of unknown outcomes). */
   EDIT_QUEUE_URL: z.url().optional(),
+  /** AWS, `-c events=sqs`: where domain events (MessageRecorded, MessageEdited, EditFailed) go. Unset: events off. */
+  EVENTS_QUEUE_URL: z.url().optional(),
   /** Local durable fallback (spool) location; in AWS the fallback is an SQS queue. */
   DATA_DIR: z.string().min(1).optional(),
 });
@@ -136,6 +138,7 @@ export interface Config {
   readonly retentionDays?: number;
   readonly fallbackQueueUrl?: string;
   readonly editQueueUrl?: string;
+  readonly eventsQueueUrl?: string;
   /**
    * Secrets that were configured but cannot be used (fail closed): the providers they guard are built
    * without them, and `createDependencies` refuses those providers' callbacks or edits with 503.
@@ -261,6 +264,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ...(e.RETENTION_DAYS !== undefined ? { retentionDays: e.RETENTION_DAYS } : {}),
     ...(e.FALLBACK_QUEUE_URL !== undefined ? { fallbackQueueUrl: e.FALLBACK_QUEUE_URL } : {}),
     ...(e.EDIT_QUEUE_URL !== undefined ? { editQueueUrl: e.EDIT_QUEUE_URL } : {}),
+    ...(e.EVENTS_QUEUE_URL !== undefined ? { eventsQueueUrl: e.EVENTS_QUEUE_URL } : {}),
     unusableSecrets,
   };
 }

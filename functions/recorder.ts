@@ -3,10 +3,10 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { dependencies } from "./clients.ts";
+import type { CallbackTrace } from "./core/callbacks.ts";
 import type { SpooledCallback } from "./core/durable.ts";
 import { NotFoundError } from "./core/errors.ts";
 import type { ProviderName } from "./core/model.ts";
-import { eventMessageId } from "./core/recorder.ts";
 import { httpErrors, logRoute } from "./http/middleware.ts";
 import { lowerCaseHeaders, rawBody } from "./http/request.ts";
 import { errorResult, type HttpResult, json } from "./http/respond.ts";
@@ -17,31 +17,23 @@ import { count, metrics } from "./metrics.ts";
 
 /**
  * What a callback's one log line says (a function URL keeps no access log, so this is the record of
- * every callback): never the body, the query string or a header. Filled in as the request goes.
+ * every callback): never the body, the query string or a header. Filled in stage by stage.
  */
-export interface CallbackLine {
-  provider?: string;
-  /** Tencent's `CallbackCommand`, as the query string names it (before verification: capped). */
-  command?: string;
-  outcome?: "stored" | "spooled" | "ignored";
-  /** `type:messageId` of each event the callback carried. */
-  events?: string[];
-  /** Per event: created, updated, duplicate, unmatched. */
-  applied?: readonly string[];
-}
+export type CallbackLine = CallbackTrace;
 
 const CALLBACK_ROUTES = ROUTES.filter((route) => route.function === "recorder");
 
 /**
- * The recorder: `POST /callbacks/{provider}`. Verify the caller on the raw bytes, interpret the
- * callback, store it (or spool it when the store fails), acknowledge inside the provider's budget.
+ * The recorder: `POST /callbacks/{provider}`. Routes the request and reads its raw bytes; the core's
+ * CallbackPipeline runs the stages (verify → interpret → decide → record → publish) and says what to
+ * answer, inside the provider's budget.
  */
 export async function recordCallback(
   event: APIGatewayProxyEventV2,
   line: CallbackLine = {},
 ): Promise<HttpResult> {
   const receivedAt = new Date();
-  const { config, providers, durable } = await dependencies();
+  const { config, providers, callbacks } = await dependencies();
   const route = callbackRoute(event);
   if ("allowed" in route) {
     const allow = route.allowed.join(", ");
@@ -59,24 +51,11 @@ export async function recordCallback(
   };
   if (typeof request.query.CallbackCommand === "string")
     line.command = request.query.CallbackCommand.slice(0, 64);
-  provider.verify(request);
-  const events = provider.interpret(request);
-  if (events.length > 0) {
-    line.events = events.map((e) => `${e.type}:${eventMessageId(e)}`);
-    const outcome = await durable.record(provider.name, receivedAt, events);
-    // A spooled callback is counted (and its reason logged) where it is spooled.
-    if ("stored" in outcome) {
-      count("CallbackStored");
-      line.outcome = "stored";
-      line.applied = outcome.stored;
-    } else {
-      line.outcome = "spooled";
-    }
-  } else {
-    count("CallbackIgnored");
-    line.outcome = "ignored";
-  }
-  return json(provider.ack.status, provider.ack.body);
+  const { outcome, reply } = await callbacks.handle(provider, request, line);
+  // A spooled callback is counted (and its reason logged) where it is spooled.
+  if (outcome === "stored") count("CallbackStored");
+  else if (outcome === "ignored") count("CallbackIgnored");
+  return json(reply.status, reply.body);
 }
 
 /**
@@ -117,9 +96,9 @@ async function callback(event: APIGatewayProxyEventV2): Promise<HttpResult> {
 
 /** The durable fallback's drain: callbacks spooled while the store failed, applied now (idempotently). */
 export async function drainFallback(event: SQSEvent): Promise<SQSBatchResponse> {
-  const { durable } = await dependencies();
+  const { callbacks } = await dependencies();
   return eachRecord(event, async (body) => {
-    await durable.replay(body as SpooledCallback);
+    await callbacks.replay(body as SpooledCallback);
     count("CallbackReplayed");
   });
 }

@@ -220,7 +220,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let draining: Promise<{ applied: number; remaining: number }> | undefined;
   const drain = () => {
     draining ??= spool
-      .drain((entry) => deps.durable.replay(entry))
+      .drain((entry) => deps.callbacks.replay(entry))
       .finally(() => {
         draining = undefined;
       });

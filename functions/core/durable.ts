@@ -1,5 +1,5 @@
 import { asError } from "./errors.ts";
-import type { ApplyOutcome, Recorder, RecorderEvent } from "./recorder.ts";
+import type { Applied, ApplyOutcome, Recorder, RecorderEvent } from "./recorder.ts";
 
 /** Verified callbacks that could not be stored in time, kept until the store is back. */
 export interface SpooledCallback {
@@ -15,7 +15,10 @@ export interface FallbackQueue {
   enqueue(entry: SpooledCallback): Promise<void>;
 }
 
-export type DurableOutcome = { readonly stored: readonly ApplyOutcome[] } | { readonly spooled: string };
+/** `stored`: per event, what applying it did; `applied`: the same, with what it wrote (to publish). */
+export type DurableOutcome =
+  | { readonly stored: readonly ApplyOutcome[]; readonly applied: readonly Applied[] }
+  | { readonly spooled: string };
 
 /**
  * Applies a callback's events within a time budget; when the store fails or is too slow, the events go
@@ -44,7 +47,8 @@ export class DurableRecorder {
     });
     const applying = this.applyAll(events);
     try {
-      return { stored: await Promise.race([applying, deadline]) };
+      const applied = await Promise.race([applying, deadline]);
+      return { stored: applied.map((a) => a.outcome), applied };
     } catch (thrown: unknown) {
       const error = asError(thrown);
       applying.catch(() => {}); // it may still settle; the spooled copy is what counts now
@@ -59,12 +63,17 @@ export class DurableRecorder {
 
   /** Replays one spooled entry; throws while the store is still failing, so the entry stays queued. */
   async replay(entry: SpooledCallback): Promise<readonly ApplyOutcome[]> {
+    return (await this.replayApplied(entry)).map((a) => a.outcome);
+  }
+
+  /** `replay`, telling what each event wrote (CallbackPipeline.replay publishes it). */
+  async replayApplied(entry: SpooledCallback): Promise<readonly Applied[]> {
     return this.applyAll(entry.events);
   }
 
-  private async applyAll(events: readonly RecorderEvent[]): Promise<ApplyOutcome[]> {
-    const outcomes: ApplyOutcome[] = [];
-    for (const event of events) outcomes.push(await this.recorder.apply(event));
-    return outcomes;
+  private async applyAll(events: readonly RecorderEvent[]): Promise<Applied[]> {
+    const applied: Applied[] = [];
+    for (const event of events) applied.push(await this.recorder.record(event));
+    return applied;
   }
 }

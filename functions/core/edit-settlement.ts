@@ -11,6 +11,7 @@ import {
   type ProviderName,
   type Version,
 } from "./model.ts";
+import { type Outbox, publishQuietly, versionEvent } from "./outbox.ts";
 import type { ProviderEditor } from "./provider.ts";
 import type { EchoMatcher } from "./recorder.ts";
 import type { Store } from "./store.ts";
@@ -34,6 +35,8 @@ export interface EditServiceOptions {
   /** How long an applied intent stays to recognize a late echo of our own edit. */
   readonly echoGraceMs: number;
   readonly clock?: Clock;
+  /** The *publish* stage: MessageEdited for each committed edit, EditFailed for a refused one (never fails it). */
+  readonly outbox?: Outbox;
   /** Admission before any work: an edit whose provider slot is not expected inside the wait budget gets 429 at once. */
   readonly limiter?: RateLimiter;
   /** Asks for `resolve(id)` to run again after a delay (a timer locally, a delayed queue message in AWS). */
@@ -198,7 +201,7 @@ export class EditSettlement {
           echoUntil: now + this.options.echoGraceMs,
           updatedAt: meta.at,
         });
-        if (committed) return { head: committed, version, released: true };
+        if (committed) return this.published({ head: committed, version, released: true });
       }
     }
     const appended = await appendVersion(
@@ -217,7 +220,14 @@ export class EditSettlement {
       state: "applied",
       deadline: this.clock.now() + this.options.echoGraceMs,
     });
-    return appended;
+    return this.published(appended);
+  }
+
+  /** MessageEdited for the version an edit committed: here, the one place every applied edit passes. */
+  private async published<T extends EditResult>(result: T): Promise<T> {
+    if (result.version)
+      await publishQuietly(this.options.outbox, [versionEvent(result.head, result.version)]);
+    return result;
   }
 
   /** Claims the intent (unknown or open → applied) so that the echo and a read-back cannot both commit. */

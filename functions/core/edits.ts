@@ -18,6 +18,7 @@ import {
 import { Idempotency } from "./idempotency.ts";
 import { type Clock, systemClock } from "./limiter.ts";
 import { contentHash, type EditIntent, isEditable, type MessageHead, type ProviderName } from "./model.ts";
+import { editFailedEvent, publishQuietly } from "./outbox.ts";
 import type { EditPlan, ProviderEditor } from "./provider.ts";
 import { purgeHistory } from "./purge.ts";
 import type { MessageQueries } from "./queries.ts";
@@ -229,6 +230,7 @@ export class EditService {
           return this.settlement.appliedResult(head.id, intent);
         }
         await this.store.deleteIntent(head.id, intent.intentId);
+        await publishQuietly(this.options.outbox, [editFailedEvent(head, intent, this.at(), error)]);
         throw error;
       }
       try {
@@ -280,6 +282,7 @@ export class EditService {
     if (outcome === "applied" || (outcome === "none" && (await applied())))
       return this.settlement.appliedResult(head.id, intent);
     if (outcome === "not-applied" || outcome === "abandoned") {
+      await publishQuietly(this.options.outbox, [editFailedEvent(head, intent, this.at(), "not_applied")]);
       throw new ProviderUnavailableError("the provider did not answer and did not apply the edit", {
         retryAfter: 1,
       });
@@ -313,6 +316,10 @@ export class EditService {
       rev: head.rev + 1,
     };
     return (await this.store.putHead(reinstated, head.rev)) ? reinstated : head;
+  }
+
+  private at(): string {
+    return new Date(this.clock.now()).toISOString();
   }
 
   private checkEditable(head: MessageHead, editor: ProviderEditor, ifMatch: number | undefined): void {

@@ -50,6 +50,11 @@ export interface MessageHead {
   /** Why the provider cannot edit this message even when sent (e.g. an AVChatRoom group). */
   readonly notEditable?: string;
   readonly sendError?: SendError;
+  /**
+   * A before-send a *decide* hook rewrote: what will be delivered, beside the sender's original (the
+   * pending record's content). Kept as it is until the rules and relay issues version it (see callbacks.ts).
+   */
+  readonly rewrite?: PendingRewrite;
   /** Set on provisional records (group before-send) once the real message is known. */
   readonly resolvedId?: string;
   /** Natural-key index entry (`findByKey`); absent for provisional records that have no key yet. */
@@ -66,6 +71,14 @@ export interface MessageHead {
   readonly lease?: Lease;
   /** The edit in progress or just settled (at most one: the lease serializes edits). */
   readonly intent?: EditIntent;
+}
+
+export interface PendingRewrite {
+  /** The whole content the provider was told to deliver. */
+  readonly content: Content;
+  /** The hooks whose rewrites made it, in order. */
+  readonly by: readonly string[];
+  readonly ruleId?: string;
 }
 
 export interface Lease {

@@ -3,6 +3,7 @@ import {
   contentHash,
   type MessageHead,
   type ObservedMessage,
+  type PendingRewrite,
   type SendError,
   type Version,
 } from "./model.ts";
@@ -14,8 +15,18 @@ import { appendVersion, contention, MAX_WRITE_ATTEMPTS, RECENT_DEPTH, type Versi
  * Provider modules produce these; `Recorder.apply` makes them durable, idempotently.
  */
 export type RecorderEvent =
-  /** Before-send: the message exists but was not delivered yet. */
-  | { readonly type: "pending"; readonly message: ObservedMessage; readonly content: Content }
+  /**
+   * Before-send: the message exists but was not delivered yet. With `refused` a *decide* hook refused
+   * (or silently dropped) it: recorded as failed, content kept. With `rewrite` a hook rewrote it: the
+   * content stays the sender's, the rewrite is kept beside it (MessageHead.rewrite).
+   */
+  | {
+      readonly type: "pending";
+      readonly message: ObservedMessage;
+      readonly content: Content;
+      readonly refused?: SendError;
+      readonly rewrite?: PendingRewrite;
+    }
   /** After-send: delivered (or failed to deliver, with `sendError`). Content becomes version 1. */
   | {
       readonly type: "sent";
@@ -77,6 +88,23 @@ export const eventMessageId = (event: RecorderEvent): string =>
 /** `unmatched`: the event names a message im-edit never recorded and carries too little to record it. */
 export type ApplyOutcome = "created" | "updated" | "duplicate" | "unmatched";
 
+/** What applying one event wrote: what the *publish* stage makes its events from. */
+export interface Applied {
+  readonly outcome: ApplyOutcome;
+  /** The message id. */
+  readonly id: string;
+  /** The head as last written by this event (absent when nothing was written). */
+  readonly head?: Pick<MessageHead, "id" | "provider" | "appId" | "state" | "version" | "updatedAt">;
+  /** The version this event wrote (version 1 in the head, or a version item), if it wrote one. */
+  readonly version?: Omit<Version, "content" | "contentHash">;
+}
+
+/** Filled in as an event is applied (one per `record` call: the recorder serves concurrent callbacks). */
+interface Trace {
+  head?: MessageHead;
+  version?: Version;
+}
+
 /** Hook for the editor's echo rule: lets an edit intent claim an after-modify (or a copy) as its own echo. */
 export interface EchoMatcher {
   /** `replace`: the event carries the whole content (a provider copy), not only the changed fields. */
@@ -94,30 +122,65 @@ export class Recorder {
   ) {}
 
   async apply(event: RecorderEvent): Promise<ApplyOutcome> {
+    return (await this.record(event)).outcome;
+  }
+
+  /** Applies the event, and tells what it wrote (the head, the version) for the events to publish. */
+  async record(event: RecorderEvent): Promise<Applied> {
+    const trace: Trace = {};
+    const outcome = await this.applyTraced(event, trace);
+    const written = outcome === "created" || outcome === "updated";
+    const version = written ? trace.version : undefined;
+    return {
+      outcome,
+      id: eventMessageId(event),
+      ...(written && trace.head ? { head: trace.head } : {}),
+      ...(version ? { version: withoutContent(version) } : {}),
+    };
+  }
+
+  private async applyTraced(event: RecorderEvent, trace: Trace): Promise<ApplyOutcome> {
     switch (event.type) {
       case "pending":
-        return this.upsertHead(event.message, (head) =>
-          head ? undefined : { ...this.newHead(event.message, "pending"), content: event.content },
+        return this.upsertHead(
+          event.message,
+          (head) =>
+            head
+              ? undefined
+              : {
+                  ...this.newHead(event.message, event.refused ? "failed" : "pending"),
+                  content: event.content,
+                  ...(event.refused ? { sendError: event.refused } : {}),
+                  ...(event.rewrite ? { rewrite: event.rewrite } : {}),
+                },
+          undefined,
+          trace,
         );
       case "sent":
-        return this.applySent(event);
+        return this.applySent(event, {}, trace);
       case "failed":
-        return this.upsertHead(event.message, (head) => {
-          if (head && head.state !== "pending") return undefined;
-          const base = head ?? this.newHead(event.message, "failed");
-          return { ...base, state: "failed", sendError: event.sendError };
-        });
+        return this.upsertHead(
+          event.message,
+          (head) => {
+            if (head && head.state !== "pending") return undefined;
+            const base = head ?? this.newHead(event.message, "failed");
+            return { ...base, state: "failed", sendError: event.sendError };
+          },
+          undefined,
+          trace,
+        );
       case "recalled":
         return this.applyRecalled(event);
       case "modified":
-        return this.applyModified(event);
+        return this.applyModified(event, {}, trace);
       case "observed": {
         // A copy is the whole message: the first one records it as sent, a later one replaces the content.
         const sent = { ...event, type: "sent" as const };
-        const existing = await this.store.createHead(this.sentHead(sent));
-        if (!existing) return "created";
-        if (existing.version === 0) return this.applySent(sent, { firstCopy: true, existing });
-        return this.applyModified({ ...event, type: "modified" }, { replace: true, head: existing });
+        const fresh = this.sentHead(sent);
+        const existing = await this.store.createHead(fresh);
+        if (!existing) return created(trace, fresh);
+        if (existing.version === 0) return this.applySent(sent, { firstCopy: true, existing }, trace);
+        return this.applyModified({ ...event, type: "modified" }, { replace: true, head: existing }, trace);
       }
     }
   }
@@ -155,11 +218,13 @@ export class Recorder {
   private async applySent(
     event: Extract<RecorderEvent, { type: "sent" }>,
     { firstCopy = false, existing: known }: { firstCopy?: boolean; existing?: MessageHead } = {},
+    trace: Trace = {},
   ): Promise<ApplyOutcome> {
-    const existing = known ?? (await this.store.createHead(this.sentHead(event)));
+    const fresh = known ? undefined : this.sentHead(event);
+    const existing = known ?? (fresh ? await this.store.createHead(fresh) : undefined);
     if (!existing) {
       if (event.provisionalId) await this.resolveProvisional(event.provisionalId, event.message);
-      return "created";
+      return fresh ? created(trace, fresh) : "created";
     }
     const id = event.message.id;
     const meta = this.meta(event, "callback", event.message.sender, event.message.sentAt);
@@ -173,7 +238,11 @@ export class Recorder {
         dedupedThrough: existing.version,
       });
       appended = result !== "duplicate";
-      if (appended) head = await this.store.getHead(id);
+      if (result !== "duplicate") {
+        trace.version = result.version;
+        trace.head = result.head;
+        head = await this.store.getHead(id);
+      }
     }
     const hash = contentHash(event.content);
     const outcome = await this.upsertHead(
@@ -202,6 +271,7 @@ export class Recorder {
         };
       },
       head,
+      trace,
     );
     if (event.provisionalId) await this.resolveProvisional(event.provisionalId, event.message);
     return appended ? (outcome === "duplicate" ? "updated" : outcome) : outcome;
@@ -248,6 +318,7 @@ export class Recorder {
   private async applyModified(
     event: Extract<RecorderEvent, { type: "modified" }>,
     { replace = false, head: known }: { replace?: boolean; head?: MessageHead } = {},
+    trace: Trace = {},
   ): Promise<ApplyOutcome> {
     const id = event.message.id;
     const head = known ?? (await this.store.getHead(id));
@@ -273,6 +344,8 @@ export class Recorder {
       },
     );
     if (appended === "duplicate") return "duplicate";
+    trace.head = appended.head;
+    trace.version = appended.version;
     return head ? "updated" : "created";
   }
 
@@ -306,6 +379,7 @@ export class Recorder {
     message: ObservedMessage,
     change: (head: MessageHead | undefined) => MessageHead | undefined,
     known?: MessageHead,
+    trace: Trace = {},
   ): Promise<ApplyOutcome> {
     let head: MessageHead | undefined = known;
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
@@ -317,7 +391,12 @@ export class Recorder {
         updatedAt: this.now().toISOString(),
         rev: (head?.rev ?? 0) + 1,
       };
-      if (await this.store.putHead(written, head?.rev)) return head ? "updated" : "created";
+      if (await this.store.putHead(written, head?.rev)) {
+        trace.head = written;
+        // Version 1 lives in the head: written now when the head goes from no version to version 1.
+        if (written.version === 1 && (head?.version ?? 0) < 1 && written.first) trace.version = written.first;
+        return head ? "updated" : "created";
+      }
     }
     throw contention(message.id);
   }
@@ -357,6 +436,18 @@ export class Recorder {
       ...(event.eventKey !== undefined ? { eventKey: event.eventKey } : {}),
     };
   }
+}
+
+/** A head created whole (version 1 with it when it has one). */
+function created(trace: Trace, head: MessageHead): "created" {
+  trace.head = head;
+  if (head.first) trace.version = head.first;
+  return "created";
+}
+
+function withoutContent(version: Version): Omit<Version, "content" | "contentHash"> {
+  const { content: _content, contentHash: _hash, ...meta } = version;
+  return meta;
 }
 
 /** `recalled` and `failed` never go back; everything else moves forward to `next`. */

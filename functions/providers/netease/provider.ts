@@ -63,6 +63,8 @@ export function createNeteaseProvider(config: NeteaseProviderConfig): CallbackPr
     appId: appKey,
     // No `operator`: Yunxin's copies do not say who edited, so our own echoes are matched by content alone.
     ack: { status: 200, body: NETEASE_OK },
+    // Message copies come after the send: there is nothing to decide, the answer is always the ack.
+    reply: () => ({ status: 200, body: NETEASE_OK }),
 
     verify(request: CallbackRequest): void {
       verifyNeteaseCopy(request.headers, request.body, config, request.receivedAt);

@@ -29,6 +29,7 @@ import {
   provisionalGroupId,
   topicOf,
 } from "./identity.ts";
+import { tencentReply } from "./reply.ts";
 import { type TencentCallbackAuth, verifyTencentQuery } from "./verify.ts";
 
 export interface TencentProviderConfig extends TencentCallbackAuth {
@@ -223,6 +224,7 @@ export function createTencentProvider(config: TencentProviderConfig): CallbackPr
     appId,
     operator: config.adminIdentifier,
     ack: { status: 200, body: TENCENT_OK },
+    reply: tencentReply,
 
     verify(request: CallbackRequest): void {
       verifyTencentQuery(request.query, config, request.receivedAt);

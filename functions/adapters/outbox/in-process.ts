@@ -1,0 +1,39 @@
+import { asError } from "../../core/errors.ts";
+import type { DomainEvent, Outbox } from "../../core/outbox.ts";
+
+export type Subscriber = (events: readonly DomainEvent[]) => void | Promise<void>;
+
+/**
+ * The outbox in one process (`npm start`, tests): every subscriber gets every batch, in publish order,
+ * before `publish` resolves. A subscriber that throws does not keep the batch from the others; `publish`
+ * then rejects with what failed (the wiring reports it as `PublishFailed`).
+ */
+export class InProcessOutbox implements Outbox {
+  private readonly subscribers = new Set<Subscriber>();
+
+  constructor(subscribers: readonly Subscriber[] = []) {
+    for (const subscriber of subscribers) this.subscribers.add(subscriber);
+  }
+
+  /** Adds a subscriber; the function returned removes it. */
+  subscribe(subscriber: Subscriber): () => void {
+    this.subscribers.add(subscriber);
+    return () => {
+      this.subscribers.delete(subscriber);
+    };
+  }
+
+  async publish(events: readonly DomainEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const failures: Error[] = [];
+    for (const subscriber of [...this.subscribers]) {
+      try {
+        await subscriber(events);
+      } catch (thrown: unknown) {
+        failures.push(asError(thrown));
+      }
+    }
+    if (failures.length === 1) throw failures[0];
+    if (failures.length > 1) throw new AggregateError(failures, `${failures.length} subscribers failed`);
+  }
+}

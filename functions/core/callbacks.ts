@@ -1,0 +1,236 @@
+import { ALLOW, type Decided, type DecideHook, decide, type HookSkip } from "./decide.ts";
+import type { DurableRecorder, SpooledCallback } from "./durable.ts";
+import { asError } from "./errors.ts";
+import type { ObservedMessage, ProviderName } from "./model.ts";
+import { type DomainEvent, type Outbox, publishQuietly, recordedEvent, versionEvent } from "./outbox.ts";
+import type { CallbackProvider, CallbackReply, CallbackRequest } from "./provider.ts";
+import { type Applied, type ApplyOutcome, eventMessageId, type RecorderEvent } from "./recorder.ts";
+
+/**
+ * What a callback's one log line says, filled in stage by stage (so a stage that throws still leaves
+ * what came before): never the body, the query string or a header.
+ */
+export interface CallbackTrace {
+  provider?: string;
+  /** Tencent's `CallbackCommand`, as the query string names it (before verification: capped). */
+  command?: string;
+  /** `type:messageId` of each event the callback carried. */
+  events?: string[];
+  /** A before-send's decision, and the hooks that made it (`block:app-relay`, `rewrite:rule-a+rule-b`). */
+  decision?: string;
+  outcome?: "stored" | "spooled" | "ignored";
+  /** Per event: created, updated, duplicate, unmatched. */
+  applied?: readonly string[];
+}
+
+/** The domain outcome of one callback, and the provider's answer to it. */
+export interface CallbackOutcome {
+  readonly events: readonly RecorderEvent[];
+  /** Present for a before-send callback: what *decide* answered. */
+  readonly decided?: Decided;
+  readonly outcome: "stored" | "spooled" | "ignored";
+  readonly applied?: readonly ApplyOutcome[];
+  readonly published: readonly DomainEvent[];
+  readonly reply: CallbackReply;
+}
+
+/** Where the pipeline reports what it skips or loses (the wiring logs and counts it). */
+export interface CallbackObserver {
+  /** A hook threw, answered nothing usable or ran out of budget: skipped (`DecideHookSkipped`). */
+  hookSkipped?(hook: string, reason: HookSkip, error: Error): void;
+  /** The provider cannot render the decision (e.g. an invalid rewrite): the message is allowed as sent. */
+  replyFailed?(decision: string, error: Error): void;
+  /** Events that could not be published (`PublishFailed`): at most once, nothing retries them. */
+  publishFailed?(error: Error, events: readonly DomainEvent[]): void;
+}
+
+export interface CallbackPipelineOptions {
+  readonly durable: DurableRecorder;
+  readonly outbox?: Outbox;
+  /** Before-send hooks, in order (none by default: rules and the relay register theirs). */
+  readonly hooks?: readonly DecideHook[];
+  /** All hooks of one callback together (Tencent waits 2 s for the answer, the store needs its share). */
+  readonly decideBudgetMs?: number;
+  readonly observer?: CallbackObserver;
+  readonly now?: () => number;
+}
+
+/** Hooks get at most this long together unless configured: Tencent's 2 s less the store's budget. */
+export const DEFAULT_DECIDE_BUDGET_MS = 600;
+
+/**
+ * The callback path as explicit stages: **verify** (raw bytes, before parsing) → **interpret** (the
+ * provider's schema and identities) → **decide** (budgeted hooks, before-send callbacks only) →
+ * **record** (the durable recorder: the store within its budget, else the spool) → **publish** (domain
+ * events through the outbox) → the provider's reply, rendered from the decision. No transport here: the
+ * handler routes, reads the body and writes the log line.
+ *
+ * A before-send a hook refused or dropped is recorded as failed (content kept, `sendError` the refusal):
+ * the provider sends no after-send for it. A rewritten one is recorded pending with the sender's content
+ * and the rewrite beside it (`MessageHead.rewrite`); the after-send then reports the rewritten content,
+ * which becomes version 1 as today. The rules and relay issues (15, 16) turn that into history: the
+ * sender's original as version 1 (`callback`), each rewrite as the next version (`app` for the app's
+ * answer, `auto` + `ruleId` for a rule), from the `rewrite` kept here, so the record shows what was
+ * delivered and history shows what was typed.
+ */
+export class CallbackPipeline {
+  private readonly hooks: readonly DecideHook[];
+
+  constructor(private readonly options: CallbackPipelineOptions) {
+    this.hooks = options.hooks ?? [];
+  }
+
+  async handle(
+    provider: CallbackProvider,
+    request: CallbackRequest,
+    trace: CallbackTrace = {},
+  ): Promise<CallbackOutcome> {
+    trace.provider = provider.name;
+    provider.verify(request);
+    let events = provider.interpret(request);
+    trace.events = events.map((e) => `${e.type}:${eventMessageId(e)}`);
+
+    // A before-send is the one callback whose answer decides the message: interpret says so with `pending`.
+    const pending = events.find((e) => e.type === "pending");
+    let decided: Decided | undefined;
+    let reply = provider.reply(ALLOW);
+    if (pending) {
+      decided = await this.decide(provider, request, pending);
+      const rendered = this.render(provider, decided, pending.message);
+      if (rendered === undefined) decided = { decision: ALLOW, by: [] };
+      reply = rendered ?? provider.reply(ALLOW, pending.message);
+      trace.decision = describe(decided);
+      events = events.map((e) => (e === pending ? withDecision(pending, decided as Decided) : e));
+    }
+
+    if (events.length === 0) {
+      trace.outcome = "ignored";
+      return { events, ...(decided ? { decided } : {}), outcome: "ignored", published: [], reply };
+    }
+    const recorded = await this.options.durable.record(provider.name, request.receivedAt, events);
+    if (!("stored" in recorded)) {
+      // Published when the spool is replayed (`replay`): nothing is recorded yet.
+      trace.outcome = "spooled";
+      return { events, ...(decided ? { decided } : {}), outcome: "spooled", published: [], reply };
+    }
+    trace.outcome = "stored";
+    trace.applied = recorded.stored;
+    const published = await this.publish(provider.name, provider.appId, recorded.applied);
+    return {
+      events,
+      ...(decided ? { decided } : {}),
+      outcome: "stored",
+      applied: recorded.stored,
+      published,
+      reply,
+    };
+  }
+
+  /** A spooled callback, applied now (idempotently), and its events published. */
+  async replay(entry: SpooledCallback): Promise<readonly ApplyOutcome[]> {
+    const applied = await this.options.durable.replayApplied(entry);
+    const first = entry.events.find((e) => e.type !== "recalled" || e.message);
+    const message = first && "message" in first ? first.message : undefined;
+    if (message) await this.publish(message.provider, message.appId, applied);
+    return applied.map((a) => a.outcome);
+  }
+
+  private async decide(
+    provider: CallbackProvider,
+    request: CallbackRequest,
+    pending: Extract<RecorderEvent, { type: "pending" }>,
+  ): Promise<Decided> {
+    if (this.hooks.length === 0) return { decision: ALLOW, by: [] };
+    const command = request.query.CallbackCommand;
+    return decide(
+      this.hooks,
+      {
+        provider: provider.name,
+        appId: provider.appId,
+        ...(command !== undefined ? { command } : {}),
+        message: pending.message,
+        original: pending.content,
+        request,
+      },
+      {
+        budgetMs: this.options.decideBudgetMs ?? DEFAULT_DECIDE_BUDGET_MS,
+        ...(this.options.now ? { now: this.options.now } : {}),
+        onSkip: (hook, reason, error) => this.options.observer?.hookSkipped?.(hook, reason, error),
+      },
+    );
+  }
+
+  /** The provider's answer; undefined when it cannot render the decision (then the message is allowed). */
+  private render(
+    provider: CallbackProvider,
+    decided: Decided,
+    message: ObservedMessage,
+  ): CallbackReply | undefined {
+    try {
+      return provider.reply(decided.decision, message);
+    } catch (thrown: unknown) {
+      this.options.observer?.replyFailed?.(describe(decided), asError(thrown));
+      return undefined;
+    }
+  }
+
+  private async publish(
+    provider: ProviderName,
+    appId: string,
+    applied: readonly Applied[],
+  ): Promise<DomainEvent[]> {
+    const events = domainEvents(provider, appId, applied);
+    await publishQuietly(this.options.outbox, events, (error, lost) =>
+      this.options.observer?.publishFailed?.(error, lost),
+    );
+    return events;
+  }
+}
+
+/**
+ * What was recorded, as domain events: a record created (MessageRecorded), version 1 arriving at a record
+ * created before delivery (MessageRecorded), a later version (MessageEdited). Duplicates, unmatched events
+ * and state changes without a version (a recall, a send failure) publish nothing.
+ */
+export function domainEvents(
+  provider: ProviderName,
+  appId: string,
+  applied: readonly Applied[],
+): DomainEvent[] {
+  const events: DomainEvent[] = [];
+  for (const result of applied) {
+    if (result.outcome !== "created" && result.outcome !== "updated") continue;
+    const head = { id: result.id, provider, appId, state: result.head?.state ?? "sent" } as const;
+    if (result.version) events.push(versionEvent(head, result.version));
+    else if (result.outcome === "created" && result.head)
+      events.push(recordedEvent({ ...result.head, id: result.id, provider, appId }));
+  }
+  return events;
+}
+
+function withDecision(pending: Extract<RecorderEvent, { type: "pending" }>, decided: Decided): RecorderEvent {
+  const { decision, by } = decided;
+  switch (decision.action) {
+    case "allow":
+      return pending;
+    case "block":
+      return {
+        ...pending,
+        refused: { code: decision.code ?? 1, info: `${decision.info} (by ${by.join("+")})` },
+      };
+    case "drop":
+      return { ...pending, refused: { code: 2, info: `dropped silently (by ${by.join("+")})` } };
+    case "rewrite":
+      return {
+        ...pending,
+        rewrite: {
+          content: decided.delivered ?? { ...pending.content, ...decision.content },
+          by,
+          ...(decision.ruleId !== undefined ? { ruleId: decision.ruleId } : {}),
+        },
+      };
+  }
+}
+
+const describe = ({ decision, by }: Decided): string =>
+  by.length > 0 ? `${decision.action}:${by.join("+")}` : decision.action;
