@@ -93,7 +93,7 @@ export class CallbackPipeline {
     // A before-send is the one callback whose answer decides the message: interpret says so with `pending`.
     const pending = events.find((e) => e.type === "pending");
     let decided: Decided | undefined;
-    let reply = provider.reply(ALLOW);
+    let reply: CallbackReply;
     if (pending) {
       decided = await this.decide(provider, request, pending);
       const rendered = this.render(provider, decided, pending.message);
@@ -101,6 +101,8 @@ export class CallbackPipeline {
       reply = rendered ?? provider.reply(ALLOW, pending.message);
       trace.decision = describe(decided);
       events = events.map((e) => (e === pending ? withDecision(pending, decided as Decided) : e));
+    } else {
+      reply = provider.reply(ALLOW);
     }
 
     if (events.length === 0) {
