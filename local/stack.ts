@@ -9,7 +9,7 @@ import { type Config, loadConfig } from "../functions/config.ts";
 import { handler as editor } from "../functions/editor.ts";
 import * as editing from "../functions/providers/editing.ts";
 import { handler as recorder } from "../functions/recorder.ts";
-import { ensureTable } from "./dynamo.ts";
+import { ensureTable, type LocalDynamo, startDynalite } from "./dynamo.ts";
 import type { MigrationReport } from "./layout-v1.ts";
 import { hasV1Data, isV1Table, migrateDataDir } from "./migrate.ts";
 import { type LambdaHandler, type RunningServer, startLocalServer } from "./server.ts";
@@ -84,13 +84,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const endpoint = options.dynamodbEndpoint ?? options.env.DYNAMODB_ENDPOINT;
   let embedded: SqliteStore | undefined;
+  let limiterDynamo: LocalDynamo | undefined;
   let migration: LocalStack["migration"];
   let storeDescription: string;
   if (endpoint === undefined) {
-    if (options.env.RATE_LIMITER === "dynamodb")
-      throw new StoreSetupError(
-        "RATE_LIMITER=dynamodb needs a DynamoDB store: set DYNAMODB_ENDPOINT, or leave RATE_LIMITER unset",
-      );
     const path = options.persist ? sqlitePath(dataDir) : ":memory:";
     const retention = options.env.RETENTION_DAYS;
     embedded = new SqliteStore({ path, ...(retention ? { retentionDays: Number(retention) } : {}) });
@@ -111,6 +108,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         { cause: error },
       );
     }
+    if (options.env.RATE_LIMITER === "dynamodb") {
+      // The shared DynamoDB limiter, asked for explicitly, needs a table: an in-memory dynalite holds it
+      // (rate windows are short-lived), so the embedded store and that limiter work together.
+      limiterDynamo = await startDynalite();
+      storeDescription += "; edit rate limiter on an in-memory dynalite (RATE_LIMITER=dynamodb)";
+    }
   } else {
     storeDescription = `DynamoDB table ${options.env.TABLE_NAME ?? "im-edit"} at ${endpoint}`;
     if (options.persist && (await hasV1Data(dataDir))) {
@@ -125,8 +128,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     (options.env.TENCENT_SECRET_KEY === undefined && options.env.TENCENT_API_BASE_URL === undefined);
   let tencent: TencentSimulator | undefined;
   let env: Record<string, string | undefined> = embedded
-    ? // The embedded store rates edits in memory (this one process), and no DynamoDB client is ever used.
-      { ...options.env, DYNAMODB_ENDPOINT: undefined, RATE_LIMITER: options.env.RATE_LIMITER ?? "memory" }
+    ? // The embedded store rates edits in memory (this one process) unless told otherwise (above).
+      {
+        ...options.env,
+        DYNAMODB_ENDPOINT: limiterDynamo?.endpoint,
+        RATE_LIMITER: options.env.RATE_LIMITER ?? "memory",
+      }
     : { ...options.env, DYNAMODB_ENDPOINT: endpoint };
   if (simulate !== false) {
     const secretKey = randomBytes(32).toString("hex");
@@ -161,6 +168,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
   }
   const config = loadConfig(env);
+  if (limiterDynamo) await ensureTable(limiterDynamo.endpoint, config.tableName);
   if (endpoint !== undefined) {
     // The store is ready before the server listens: the table exists, is ACTIVE, and has layout v2.
     await ensureTable(endpoint, config.tableName);
@@ -250,6 +258,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await rm(credentialsFile, { force: true });
       setDependencies(undefined);
       embedded?.close();
+      await limiterDynamo?.close();
     },
   };
 }

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteStore, sqlitePath } from "../../../functions/adapters/sqlite/store.ts";
@@ -184,6 +184,11 @@ async function writeV1(endpoint: string, tableName: string, items: Record<string
   const client = DynamoDBDocumentClient.from(base);
   try {
     await base.send(v1Table(tableName));
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const { Table } = await base.send(new DescribeTableCommand({ TableName: tableName }));
+      if (Table?.TableStatus === "ACTIVE") break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
     for (const Item of items) await client.send(new PutCommand({ TableName: tableName, Item }));
   } finally {
     client.destroy();
