@@ -2,7 +2,7 @@ import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { NeteaseRegion } from "../functions/providers/netease/regions.ts";
 import type { TencentRegion } from "../functions/providers/tencent/regions.ts";
 import type { CapacityRange } from "./constructs/message-table.ts";
-import type { CallbackIngress, ImEditStackProps, TableBilling } from "./stacks/im-edit-stack.ts";
+import type { CallbackIngress, EventsMode, ImEditStackProps, TableBilling } from "./stacks/im-edit-stack.ts";
 import { DEFAULTS } from "./stacks/props.ts";
 
 /**
@@ -33,6 +33,8 @@ export const CONTEXT = {
   readCapacityMax: "billing=provisioned: read capacity units, maximum (default 200)",
   writeCapacityMin: "billing=provisioned: write capacity units, minimum, table and each index (default 5)",
   writeCapacityMax: "billing=provisioned: write capacity units, maximum (default 200)",
+  events:
+    "domain events: off (default) or sqs (an events queue the functions publish to, $0.40 per million messages)",
   stackName: "stack name (default ImEdit), to deploy more than one copy",
 } as const;
 
@@ -117,6 +119,7 @@ export function propsFromContext(read: (key: ContextKey) => unknown): ContextRes
   const tableKmsKeyArn = text("tableKmsKeyArn");
   const alarmEmail = text("alarmEmail");
   const callbackIngress = text("callbackIngress");
+  const events = text("events");
   const defaults = DEFAULTS.provisionedCapacity;
   const range = (min: number | undefined, max: number | undefined, otherwise: CapacityRange) => ({
     min: min ?? otherwise.min,
@@ -156,6 +159,7 @@ export function propsFromContext(read: (key: ContextKey) => unknown): ContextRes
       ...(callbackIngress !== undefined ? { callbackIngress: callbackIngress as CallbackIngress } : {}),
       ...(recorderReservedConcurrency !== undefined ? { recorderReservedConcurrency } : {}),
       ...(billing !== undefined ? { billing: billing as TableBilling } : {}),
+      ...(events !== undefined ? { events: events as EventsMode } : {}),
       ...(capacityGiven
         ? {
             provisionedCapacity: {

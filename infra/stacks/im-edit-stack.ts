@@ -7,6 +7,7 @@ import type { Construct } from "constructs";
 import { ROUTES } from "../../functions/http/routes.ts";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../../functions/metrics.ts";
 import { AlarmTopic } from "../constructs/alarm-topic.ts";
+import { EventsQueue } from "../constructs/events-queue.ts";
 import { MessageTable } from "../constructs/message-table.ts";
 import { addServiceAlarms } from "../constructs/service-alarms.ts";
 import { ServiceApi } from "../constructs/service-api.ts";
@@ -17,6 +18,7 @@ import { provisionedCapacity, validate } from "./validate.ts";
 
 export type {
   CallbackIngress,
+  EventsMode,
   ImEditStackProps,
   NeteaseProps,
   TableBilling,
@@ -40,6 +42,8 @@ export class ImEditStack extends Stack {
   readonly fallbackQueue: WorkQueue;
   readonly api: ServiceApi;
   readonly alarms: AlarmTopic;
+  /** Where domain events go, with `events: "sqs"`. */
+  readonly eventsQueue?: EventsQueue;
   readonly callbackIngress: CallbackIngress;
   /** The recorder's public URL, when callbacks come in through it (`callbackIngress: "functionUrl"`). */
   readonly callbackUrl?: FunctionUrl;
@@ -116,6 +120,11 @@ export class ImEditStack extends Stack {
       maxConcurrency: props.editQueueMaxConcurrency ?? DEFAULTS.editQueueMaxConcurrency,
     });
 
+    // Domain events, when on: both functions publish (the recorder what it recorded, the editor its edits).
+    if ((props.events ?? DEFAULTS.events) === "sqs") {
+      this.eventsQueue = new EventsQueue(this, "Events").bindPublishers(this.recorder, this.editor);
+    }
+
     this.api = new ServiceApi(this, "Http", {
       functions: { recorder: this.recorder.function, editor: this.editor.function },
       // With a function URL the HTTP API keeps /v1 only; its access logs still cover every /v1 call.
@@ -163,6 +172,7 @@ export class ImEditStack extends Stack {
       "for direct invokes (lambda:InvokeFunction)",
     );
     output("EditQueueUrl", this.editQueue.queue.queueUrl, "queued edits");
+    if (this.eventsQueue) output("EventsQueueUrl", this.eventsQueue.queue.queueUrl, "domain events");
     output("TableName", this.table.table.tableName, "message table (retained on stack deletion)");
     output("AlarmTopicArn", this.alarms.topic.topicArn, "subscribe to receive alarms");
   }

@@ -3,7 +3,10 @@ import type { ThrottleSettings } from "aws-cdk-lib/aws-apigatewayv2";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { NeteaseRegion } from "../../functions/providers/netease/regions.ts";
 import type { TencentRegion } from "../../functions/providers/tencent/regions.ts";
+import type { EventsMode } from "../constructs/events-queue.ts";
 import type { CapacityRange } from "../constructs/message-table.ts";
+
+export type { EventsMode } from "../constructs/events-queue.ts";
 
 /**
  * Where providers deliver callbacks.
@@ -27,6 +30,7 @@ export const DEFAULTS = {
   provisionedCapacity: { read: { min: 5, max: 200 }, write: { min: 5, max: 200 } },
   editQueueMaxConcurrency: 5,
   recorderP99AlarmMs: 1500,
+  events: "off",
 } as const;
 
 export interface TencentProps {
@@ -121,4 +125,10 @@ export interface ImEditStackProps extends StackProps {
    * @default 1500
    */
   readonly recorderP99AlarmMs?: number;
+  /**
+   * Domain events (`MessageRecorded`, `MessageEdited`, `EditFailed`): `sqs` creates an events queue the
+   * recorder and the editor publish to (one more SQS request per message, $0.40 per million).
+   * @default "off"
+   */
+  readonly events?: EventsMode;
 }

@@ -3,6 +3,7 @@ import type { Construct } from "constructs";
 import { NETEASE_REGIONS } from "../../functions/providers/netease/regions.ts";
 import { TENCENT_REGIONS } from "../../functions/providers/tencent/regions.ts";
 import { AlarmTopic } from "../constructs/alarm-topic.ts";
+import { EventsQueue } from "../constructs/events-queue.ts";
 import { MessageTable, type ProvisionedCapacity } from "../constructs/message-table.ts";
 import { isIntegerIn, isSecretArn, known, Problems } from "../constructs/props.ts";
 import { ServiceApi } from "../constructs/service-api.ts";
@@ -126,6 +127,7 @@ export function validate(scope: Construct, props: ImEditStackProps): void {
     .add(MessageTable.problems({ provisioned: provisionedCapacity(props) }))
     .add(ServiceApi.problems({ apiThrottle: props.apiThrottle, callbackThrottle: props.callbackThrottle }))
     .add(AlarmTopic.problems({ email: props.alarmEmail }))
+    .add(EventsQueue.problems(props.events))
     .throwIfAny();
 }
 
