@@ -7,8 +7,11 @@ import { promisify } from "node:util";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterEach, describe, expect, it } from "vitest";
+import { createDocumentClient } from "../../../functions/adapters/dynamodb/client.ts";
+import { DynamoStore } from "../../../functions/adapters/dynamodb/store.ts";
 import { SqliteStore, sqlitePath } from "../../../functions/adapters/sqlite/store.ts";
 import { contentHash, type MessageHead, messageId, type Version } from "../../../functions/core/model.ts";
+import type { Store } from "../../../functions/core/store.ts";
 import { startDynalite } from "../../../local/dynamo.ts";
 import { StoreSetupError, startLocalStack } from "../../../local/stack.ts";
 
@@ -196,7 +199,7 @@ async function writeV1(endpoint: string, tableName: string, items: Record<string
 }
 
 /** Checks the v1 dataset through the v2 port. */
-async function expectMigrated(store: SqliteStore) {
+async function expectMigrated(store: Store) {
   const first = version(1, edited.createdAt);
   expect(await store.getHead(edited.id)).toEqual({
     ...edited,
@@ -221,7 +224,13 @@ async function expectMigrated(store: SqliteStore) {
     limit: 10,
   });
   expect(listed.items.map((h) => h.id)).toEqual([pending.id, quiet.id, edited.id]);
-  const found = await store.findByKey({ provider: "tencent", appId: "1400000000", lookupKey: "c2c|k1" });
+  const found = await store.findByKey({
+    provider: "tencent",
+    appId: "1400000000",
+    lookupKey: "c2c|k1",
+    sender: "alice",
+    sentBetween: [edited.createdAt, edited.createdAt],
+  });
   expect(found.map((h) => h.id)).toEqual([edited.id]);
   expect(await store.getIdempotencyRecord("done", NOW)).toEqual({
     key: "done",
@@ -289,7 +298,7 @@ describe("migration from storage layout v1", () => {
         unknown: 0,
       });
       expect(lines.join("\n")).toMatch(/layout-v1-backup/);
-      await expectMigrated(stack.deps.store as SqliteStore);
+      await expectMigrated(stack.deps.store);
     } finally {
       await stack.close();
     }
@@ -299,7 +308,7 @@ describe("migration from storage layout v1", () => {
     const again = await start(dataDir);
     try {
       expect(again.migration).toBeUndefined();
-      await expectMigrated(again.deps.store as SqliteStore);
+      await expectMigrated(again.deps.store);
     } finally {
       await again.close();
     }
@@ -344,6 +353,31 @@ describe("migration from storage layout v1", () => {
       }
     } finally {
       await source.close();
+    }
+  });
+
+  it("npm run migrate converts a v1 table into a v2 table through the DynamoDB adapter", async () => {
+    const dynalite = await startDynalite();
+    try {
+      await writeV1(dynalite.endpoint, "legacy", v1Items());
+      const args = ["--endpoint", dynalite.endpoint, "--table", "legacy", "--to-endpoint", dynalite.endpoint];
+      const run = (...more: string[]) =>
+        promisify(execFile)("npx", ["tsx", "local/migrate.ts", ...args, ...more], {
+          env: { ...process.env, AWS_REGION: "local" },
+        });
+      await expect(run("--to-table", "legacy")).rejects.toThrow(/another table than the source/);
+      const { stdout } = await run("--to-table", "im-edit-v2");
+      expect(stdout).toMatch(
+        /migrated: 3 messages, 2 later versions, 1 leases, 1 intents, 2 idempotency keys/,
+      );
+      const documents = createDocumentClient({ region: "local", endpoint: dynalite.endpoint });
+      try {
+        await expectMigrated(new DynamoStore(documents, "im-edit-v2"));
+      } finally {
+        documents.destroy();
+      }
+    } finally {
+      await dynalite.close();
     }
   });
 });
