@@ -7,8 +7,9 @@ import { startTcpProxy } from "../../helpers/proxy.ts";
 import { api, postTencent, startTestStack } from "../../helpers/stack.ts";
 import { APP_ID } from "../../helpers/tencent.ts";
 
+/** The whole natural key of the fixture's sender and receiver: the lookup reads the store by id. */
 const lookup = (msgKey: string) =>
-  `/v1/messages?${new URLSearchParams({ provider: "tencent", appId: APP_ID, msgKey })}`;
+  `/v1/messages?${new URLSearchParams({ provider: "tencent", appId: APP_ID, msgKey, from: "jared", to: "Jonh" })}`;
 
 describe("durable fallback when the store fails", () => {
   let dynamo: LocalDynamo;
