@@ -197,7 +197,7 @@ export class EditService {
         planned = plan(head);
         if (contentHash(planned.content) === head.contentHash) return { head };
         intent = newIntent(head, planned);
-        await this.store.putIntent(head.id, intent);
+        if (!(await this.store.putIntent(head.id, intent))) throw leaseLost(head.id);
       }
       let providerRequestId: string | undefined;
       try {
@@ -344,16 +344,19 @@ export class EditService {
       const now = this.clock.now();
       if (await this.store.acquireLease(id, { owner, until: now + this.options.leaseMs }, now)) return;
       if (now + pause > deadline) {
-        throw new ConflictError(`message ${id} is being edited; try again shortly`, {
-          code: "lease_held",
-          retryAfter: 1,
-        });
+        throw leaseLost(id);
       }
       await this.clock.sleep(pause);
       pause = Math.min(250, pause * 2);
     }
   }
 }
+
+const leaseLost = (id: string) =>
+  new ConflictError(`message ${id} is being edited; try again shortly`, {
+    code: "lease_held",
+    retryAfter: 1,
+  });
 
 /** No one holds the message and no earlier edit waits to be settled. */
 function isFree(head: MessageHead, now: number): boolean {

@@ -58,8 +58,11 @@ export interface EditCoordination {
    * (open or unknown) remains. False otherwise (the caller falls back to waiting and resolving).
    */
   beginEdit(id: string, lease: Lease, intent: EditIntent, nowMs: number): Promise<boolean>;
-  /** Records an intent under a lease the caller holds (the slow path, after `acquireLease`). */
-  putIntent(id: string, intent: EditIntent): Promise<void>;
+  /**
+   * Records an intent under the lease its `leaseOwner` holds (the slow path, after `acquireLease`); false
+   * when that lease is no longer theirs (expired and taken): the edit must not go on.
+   */
+  putIntent(id: string, intent: EditIntent): Promise<boolean>;
   /** Changes the intent if it is still `intentId` (and, when given, still in state `from`). */
   updateIntent(id: string, intentId: string, change: IntentChange, from?: IntentState): Promise<boolean>;
   /** Removes the intent unless it was applied meanwhile (or `evenIfApplied`); false when it was kept or gone. */

@@ -92,10 +92,17 @@ export function coordinationCases(store: () => Store): void {
     const h = await created(store());
     await store().acquireLease(h.id, lease("a"), NOW);
     const i = intent({ leaseOwner: "a" });
-    await store().putIntent(h.id, i);
+    expect(await store().putIntent(h.id, i)).toBe(true);
     const after = await store().getHead(h.id);
     expect(after?.intent).toEqual(i);
     expect(after?.lease).toEqual(lease("a"));
+  });
+
+  it("refuses an intent whose editor no longer holds the lease", async () => {
+    const h = await created(store());
+    await store().acquireLease(h.id, lease("b"), NOW);
+    expect(await store().putIntent(h.id, intent({ leaseOwner: "a" }))).toBe(false);
+    expect((await store().getHead(h.id))?.intent).toBeUndefined();
   });
 
   it("changes an intent only while it is still the same one (and in the given state)", async () => {

@@ -59,10 +59,10 @@ export class DynamoCoordination implements EditCoordination {
     );
   }
 
-  async putIntent(id: string, intent: EditIntent): Promise<void> {
+  async putIntent(id: string, intent: EditIntent): Promise<boolean> {
     const e = new Expression();
-    await this.update("putIntent", id, e, `SET ${e.path("intent")} = ${e.value(intent)}`, [
-      this.context.present(e),
+    return this.update("putIntent", id, e, `SET ${e.path("intent")} = ${e.value(intent)}`, [
+      `${e.path("lease", "owner")} = ${e.value(intent.leaseOwner)}`,
     ]);
   }
 

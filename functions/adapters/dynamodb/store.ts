@@ -87,7 +87,7 @@ export class DynamoStore implements Store {
   beginEdit(id: string, lease: Lease, intent: EditIntent, nowMs: number): Promise<boolean> {
     return this.coordination.beginEdit(id, lease, intent, nowMs);
   }
-  putIntent(id: string, intent: EditIntent): Promise<void> {
+  putIntent(id: string, intent: EditIntent): Promise<boolean> {
     return this.coordination.putIntent(id, intent);
   }
   updateIntent(id: string, intentId: string, change: IntentChange, from?: IntentState): Promise<boolean> {

@@ -36,7 +36,9 @@ export class SqliteCoordination implements EditCoordination {
        WHERE id = :id AND version = :base AND ${LEASE_TAKEABLE}
          AND (intent IS NULL OR intent_state = 'applied')`,
     );
-    this.setIntent = db.prepare("UPDATE heads SET intent = :intent, rev = rev + 1 WHERE id = :id");
+    this.setIntent = db.prepare(
+      "UPDATE heads SET intent = :intent, rev = rev + 1 WHERE id = :id AND lease_owner = :owner",
+    );
     this.patchIntent = db.prepare(
       `UPDATE heads SET intent = json_patch(intent, :patch), rev = rev + 1
        WHERE id = :id AND intent_id = :intent_id AND (:from IS NULL OR intent_state = :from)`,
@@ -81,8 +83,8 @@ export class SqliteCoordination implements EditCoordination {
     return result.changes === 1;
   }
 
-  async putIntent(id: string, intent: EditIntent): Promise<void> {
-    this.setIntent.run({ id, intent: JSON.stringify(intent) });
+  async putIntent(id: string, intent: EditIntent): Promise<boolean> {
+    return this.setIntent.run({ id, intent: JSON.stringify(intent), owner: intent.leaseOwner }).changes > 0;
   }
 
   async updateIntent(
