@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoRateLimiter } from "./adapters/dynamodb/limiter.ts";
-import { DynamoMessageStore } from "./adapters/dynamodb/store.ts";
+import { DynamoStore } from "./adapters/dynamodb/store.ts";
 import { InProcessOutbox } from "./adapters/outbox/in-process.ts";
 import { FileSpool } from "./adapters/spool.ts";
 import { type Config, ConfigError, loadConfig, type SecuredWork, type UnusableSecret } from "./config.ts";
@@ -66,7 +66,7 @@ export function createDependencies(
   });
   const store =
     overrides.store ??
-    new DynamoMessageStore(
+    new DynamoStore(
       documents,
       config.tableName,
       config.retentionDays !== undefined ? { retentionDays: config.retentionDays } : {},
@@ -89,6 +89,7 @@ export function createDependencies(
     new EditService(store, editors, queries, {
       ...DEFAULT_EDIT_OPTIONS,
       outbox,
+      limiter,
       waitBudgetMs: config.editWaitMs,
       idempotencyTtlMs: config.idempotencyTtlMs,
       scheduleResolve: async (id, delayMs) => {

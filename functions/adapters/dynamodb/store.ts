@@ -124,10 +124,3 @@ export class DynamoStore implements Store {
     return this.idempotency.replaceIdempotencyResult(key, result);
   }
 }
-
-/**
- * @deprecated The name before the ports were split; importers (functions/clients.ts, a few tests) move to
- * `DynamoStore`, then this alias goes.
- */
-export const DynamoMessageStore = DynamoStore;
-export type DynamoMessageStore = DynamoStore;

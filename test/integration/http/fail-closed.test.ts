@@ -9,7 +9,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createDocumentClient } from "../../../functions/adapters/dynamodb/client.ts";
-import { DynamoMessageStore } from "../../../functions/adapters/dynamodb/store.ts";
+import { DynamoStore } from "../../../functions/adapters/dynamodb/store.ts";
 import { setDependencies } from "../../../functions/clients.ts";
 import { handler as editor } from "../../../functions/editor.ts";
 import { logger } from "../../../functions/logger.ts";
@@ -41,7 +41,7 @@ describe("fail closed: a configured secret that resolves empty (real handlers ov
   const secretsManager = mockClient(SecretsManagerClient);
   let dynamo: LocalDynamo;
   let server: RunningServer;
-  let store: DynamoMessageStore;
+  let store: DynamoStore;
   let dataDir: string;
   let providerCalls = 0;
   let provider: Server;
@@ -91,7 +91,7 @@ describe("fail closed: a configured secret that resolves empty (real handlers ov
   beforeAll(async () => {
     dynamo = await startDynalite();
     await ensureTable(dynamo.endpoint, TABLE);
-    store = new DynamoMessageStore(
+    store = new DynamoStore(
       createDocumentClient({ region: "local", endpoint: dynamo.endpoint }),
       TABLE,
     );
