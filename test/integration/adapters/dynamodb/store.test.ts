@@ -228,7 +228,9 @@ describe.each(STORE_TARGETS)("DynamoStore on $name", (target) => {
       const h = head(randomUUID(), 1);
       await store().createHead(h);
       const i = intent(1);
-      await store().putIntent(h.id, i);
+      expect(await store().putIntent(h.id, i)).toBe(false); // not under its editor's lease
+      await store().acquireLease(h.id, { owner: i.leaseOwner, until: Date.now() + 60_000 }, Date.now());
+      expect(await store().putIntent(h.id, i)).toBe(true);
       expect((await store().getHead(h.id))?.intent).toEqual(i);
       expect(await store().updateIntent(h.id, "other", { state: "unknown" })).toBe(false);
       expect(await store().updateIntent(h.id, i.intentId, { state: "applied", confirmedAt: "now" })).toBe(
