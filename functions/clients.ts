@@ -395,14 +395,15 @@ function reportColdStart(config: Config, work: SecuredWork): boolean {
     );
     count(MISCONFIGURED_METRIC);
   }
-  const tokenUnusable = config.unusableSecrets.some((s) => s.variable === "TENCENT_CALLBACK_TOKEN");
-  if (
-    work === "callbacks" &&
-    config.tencent &&
-    config.tencent.callbackToken === undefined &&
-    !tokenUnusable
-  ) {
-    logger.warn("TENCENT_CALLBACK_TOKEN is not set: Tencent callbacks are accepted unsigned");
+  if (work === "callbacks") {
+    // What the providers' manifests say is accepted unsafely (e.g. Tencent callbacks without a token).
+    for (const manifest of config.manifests) {
+      const warnings = manifest.config.callbackWarnings?.(
+        config.providers.get(manifest.name)?.settings,
+        config.unusableSecrets.filter((secret) => secret.provider === manifest.name),
+      );
+      for (const warning of warnings ?? []) logger.warn(warning);
+    }
   }
   return refusing;
 }

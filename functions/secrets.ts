@@ -1,23 +1,27 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { ConfigError, SECRETS, type SecretName } from "./config.ts";
+import { ConfigError, type SecretName, secretsOf } from "./config.ts";
+import type { ProviderManifest } from "./providers/manifest.ts";
+import { PROVIDERS } from "./providers/recorder-providers.ts";
 
 /**
  * Secrets come from Secrets Manager in AWS: `<NAME>_SECRET_ARN` is read once per cold start and its
  * value takes the place of `<NAME>`. Locally the plain variables are used. Values never reach a log.
  * A secret that reads empty stays empty here: `loadConfig` then refuses what it guards (fail closed).
+ * The names are the registered providers' manifests' secrets.
  */
-export const SECRET_VARIABLES = Object.keys(SECRETS) as SecretName[];
+export const SECRET_VARIABLES: readonly SecretName[] = [...secretsOf(PROVIDERS).keys()];
 
 export type SecretReader = (arn: string) => Promise<string>;
 
 export async function withSecrets(
   env: Readonly<Record<string, string | undefined>>,
   read: SecretReader,
+  manifests: readonly ProviderManifest[] = PROVIDERS,
 ): Promise<Record<string, string | undefined>> {
   const resolved: Record<string, string | undefined> = { ...env };
   const problems: string[] = [];
   await Promise.all(
-    SECRET_VARIABLES.map(async (name) => {
+    [...secretsOf(manifests).keys()].map(async (name) => {
       const arn = env[`${name}_SECRET_ARN`];
       if (!arn) return;
       if (env[name]) {

@@ -4,9 +4,28 @@ import { createHash } from "node:crypto";
  * The provider-neutral message model. Provider modules translate their payloads into these shapes;
  * nothing here knows about AWS, HTTP or a particular provider's field names.
  */
-/** Every provider im-edit knows; a new one is a folder under providers/ plus its name here. */
+/**
+ * The providers im-edit ships with. A provider is a folder under providers/ with a manifest
+ * (providers/manifest.ts) registered once per function bundle; these names are only the built-in ones.
+ */
 export const PROVIDER_NAMES = ["tencent", "netease"] as const;
-export type ProviderName = (typeof PROVIDER_NAMES)[number];
+export type BuiltInProviderName = (typeof PROVIDER_NAMES)[number];
+declare const providerNameBrand: unique symbol;
+/**
+ * A provider's name: a built-in one (plain literals type-check), or any other that went through
+ * `providerName`, which checks its shape. A string from a request is never a ProviderName by itself.
+ */
+export type ProviderName = BuiltInProviderName | (string & { readonly [providerNameBrand]: true });
+/** Lower-case letters and digits: a path segment (`/callbacks/{name}`), an env prefix, a limiter key part. */
+export const PROVIDER_NAME_PATTERN = /^[a-z][a-z0-9]{1,15}$/;
+
+/** Checks a name's shape and brands it; throws for a name that could not be a provider's. */
+export function providerName(name: string): ProviderName {
+  if (!PROVIDER_NAME_PATTERN.test(name)) {
+    throw new Error(`provider name ${JSON.stringify(name)} is not 2-16 lower-case letters and digits`);
+  }
+  return name as ProviderName;
+}
 export type Kind = "c2c" | "group" | "p2p" | "team" | "superteam";
 export type MessageState = "pending" | "sent" | "failed" | "recalled";
 export type VersionSource = "callback" | "api" | "auto" | "restore" | "client";

@@ -301,7 +301,8 @@ describe(`callback fuzz (seed ${SEED})`, () => {
       const message = "message" in event ? event.message : undefined;
       if (message) {
         if (!KINDS.has(message.kind)) problems.push(`kind ${String(message.kind)}`);
-        if (!PROVIDER_NAMES.includes(message.provider)) problems.push(`provider ${message.provider}`);
+        if (!(PROVIDER_NAMES as readonly string[]).includes(message.provider))
+          problems.push(`provider ${message.provider}`);
         if (typeof message.conversation !== "string" || message.conversation === "")
           problems.push("no conversation");
         const index = `${message.provider}#${message.appId}#${message.conversation}`;

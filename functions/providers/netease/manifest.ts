@@ -1,0 +1,130 @@
+import * as z from "zod";
+import { blank, flag, positiveInt } from "../env.ts";
+import { describeUnusable, type ProviderManifest } from "../manifest.ts";
+import { neteaseCodec } from "./codec.ts";
+import { createNeteaseProvider, type NeteaseProviderConfig } from "./provider.ts";
+import { NETEASE_REGIONS, type NeteaseRegion } from "./regions.ts";
+
+/** Yunxin's part of the environment: set NETEASE_APP_KEY (and its secret) to record and edit Yunxin messages. */
+export const NeteaseEnv = z.object({
+  NETEASE_APP_KEY: z.string().min(1).max(64).optional(),
+  NETEASE_APP_SECRET: z.string().min(1).optional(),
+  NETEASE_REGION: z.enum(Object.keys(NETEASE_REGIONS) as [NeteaseRegion, ...NeteaseRegion[]]).default("cn"),
+  /** Replaces the region's gateway (`…/nimserver`); requests go to `${it}/im/v2/...`. */
+  NETEASE_API_BASE_URL: z.url().optional(),
+  /** Allowed age of a message copy's CurTime (ms) before it is refused as stale. */
+  NETEASE_COPY_MAX_SKEW_MS: positiveInt.default(10 * 60 * 1000),
+  /** modifyMsg route_config.route_enabled: our edits come back as message copies (Yunxin's default). */
+  NETEASE_ROUTE_ENABLED: flag.default(true),
+  /** The account that edits at Yunxin; default each message's sender. */
+  NETEASE_OPERATOR: z.string().min(1).max(64).optional(),
+  NETEASE_RATE_LIMIT: positiveInt.default(100),
+  NETEASE_RATE_WINDOW_MS: positiveInt.default(1000),
+  /** At most one edit per message in this many ms (Yunxin: 1 s, else 107449). */
+  NETEASE_MESSAGE_EDIT_INTERVAL_MS: positiveInt.default(1100),
+  /** Yunxin edits messages younger than 7 days; im-edit stops a margin before. */
+  NETEASE_MAX_EDIT_AGE_MINUTES: positiveInt.max(7 * 24 * 60).default(7 * 24 * 60 - 10),
+});
+
+export interface NeteaseEditConfig {
+  readonly baseUrl: string;
+  readonly routeEnabled: boolean;
+  readonly operator?: string;
+  readonly rateLimit: number;
+  readonly rateWindowMs: number;
+  readonly messageIntervalMs: number;
+  readonly maxAgeMs: number;
+}
+
+export type NeteaseSettings = NeteaseProviderConfig & { readonly edit: NeteaseEditConfig };
+
+/** NetEase Yunxin: message copies (`/callbacks/netease`) and modifyMsg. */
+export const netease: ProviderManifest<typeof NeteaseEnv, NeteaseSettings> = {
+  name: "netease",
+  kinds: ["p2p", "team", "superteam"],
+  idPrefixes: ["nim"],
+  config: {
+    schema: NeteaseEnv,
+    settings: (e) =>
+      e.NETEASE_APP_KEY !== undefined && e.NETEASE_APP_SECRET !== undefined
+        ? {
+            appKey: e.NETEASE_APP_KEY,
+            appSecret: e.NETEASE_APP_SECRET,
+            maxSkewMs: e.NETEASE_COPY_MAX_SKEW_MS,
+            edit: {
+              baseUrl: e.NETEASE_API_BASE_URL ?? NETEASE_REGIONS[e.NETEASE_REGION],
+              routeEnabled: e.NETEASE_ROUTE_ENABLED,
+              ...(e.NETEASE_OPERATOR !== undefined ? { operator: e.NETEASE_OPERATOR } : {}),
+              rateLimit: e.NETEASE_RATE_LIMIT,
+              rateWindowMs: e.NETEASE_RATE_WINDOW_MS,
+              messageIntervalMs: e.NETEASE_MESSAGE_EDIT_INTERVAL_MS,
+              maxAgeMs: e.NETEASE_MAX_EDIT_AGE_MINUTES * 60_000,
+            },
+          }
+        : undefined,
+    appId: (e) => e.NETEASE_APP_KEY ?? "",
+    problems: (e, unusable) =>
+      e.NETEASE_APP_KEY !== undefined &&
+      e.NETEASE_APP_SECRET === undefined &&
+      !unusable.has("NETEASE_APP_SECRET")
+        ? ["NETEASE_APP_SECRET: required when NETEASE_APP_KEY is set"]
+        : [],
+    describe: (settings, unusable) => {
+      const secret = unusable.find((s) => s.variable === "NETEASE_APP_SECRET");
+      if (settings) {
+        return {
+          appKey: settings.appKey,
+          appSecret: "set",
+          apiOrigin: new URL(settings.edit.baseUrl).origin,
+          routeEnabled: settings.edit.routeEnabled,
+        };
+      }
+      return secret
+        ? { appKey: secret.appId, appSecret: `NETEASE_APP_SECRET ${describeUnusable(secret, "netease")}` }
+        : "off (NETEASE_APP_KEY unset)";
+    },
+  },
+  secrets: [
+    /** Verifies NetEase message copies (CheckSum) and signs REST calls; matters only with an AppKey. */
+    {
+      variable: "NETEASE_APP_SECRET",
+      refuses: ["callbacks", "edits"],
+      requiredInAws: true,
+      appliesTo: (env) => !blank(env.NETEASE_APP_KEY),
+    },
+  ],
+  rateRule: (settings, key) =>
+    // `netease:<app>:modifyMsg:<message id>`: one edit per message per interval.
+    key.split(":").length > 3
+      ? { limit: 1, windowMs: settings.edit.messageIntervalMs }
+      : { limit: settings.edit.rateLimit, windowMs: settings.edit.rateWindowMs },
+  createCallbacks: (settings) => createNeteaseProvider(settings),
+  codec: neteaseCodec,
+  cdk: {
+    presence: "optional",
+    context: [
+      {
+        key: "neteaseAppKey",
+        prop: "appKey",
+        description: "NetEase Yunxin AppKey (with neteaseRegion and neteaseAppSecretSecretArn)",
+        required: true,
+        env: { variable: "NETEASE_APP_KEY", functions: ["recorder", "editor"] },
+      },
+      {
+        key: "neteaseRegion",
+        prop: "region",
+        description: "NetEase Yunxin region: cn or sg",
+        required: true,
+        env: { variable: "NETEASE_REGION", functions: ["recorder", "editor"] },
+      },
+      {
+        key: "neteaseAppSecretSecretArn",
+        prop: "appSecretSecretArn",
+        description: "ARN of the secret holding the NetEase AppSecret",
+        required: true,
+        secret: "NETEASE_APP_SECRET",
+      },
+    ],
+    callbackOutput: { id: "NeteaseCallbackUrl", description: "Yunxin message copy URL" },
+  },
+};

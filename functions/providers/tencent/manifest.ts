@@ -1,0 +1,154 @@
+import * as z from "zod";
+import { flag, positiveInt } from "../env.ts";
+import { describeUnusable, type ProviderManifest, type UnusableSecretView } from "../manifest.ts";
+import { tencentCodec } from "./codec.ts";
+import { createTencentProvider, type TencentProviderConfig } from "./provider.ts";
+import { TENCENT_REGIONS, type TencentRegion, tencentBaseUrl } from "./regions.ts";
+
+/** Tencent's part of the environment (its config fragment). */
+export const TencentEnv = z.object({
+  TENCENT_SDKAPPID: z.string().regex(/^\d{1,20}$/, "must be the numeric SDKAppID"),
+  TENCENT_CALLBACK_TOKEN: z.string().min(1).max(512).optional(),
+  TENCENT_CALLBACK_MAX_SKEW_SECONDS: positiveInt.default(60),
+  TENCENT_RECORD_AVCHATROOM: flag.default(false),
+  TENCENT_ADMIN_IDENTIFIER: z.string().min(1).max(32).default("administrator"),
+  /** The app's secret key: signs the admin UserSig. Without it im-edit records but cannot edit. */
+  TENCENT_SECRET_KEY: z.string().min(1).optional(),
+  TENCENT_REGION: z.enum(Object.keys(TENCENT_REGIONS) as [TencentRegion, ...TencentRegion[]]).default("cn"),
+  /** Replaces `https://<region's domain>` (a simulator, a proxy); requests go to `${it}/v4/...`. */
+  TENCENT_API_BASE_URL: z.url().optional(),
+  /** At most this many modify calls per API in any rolling window (Tencent's cap is 200/s, shared with your own calls). */
+  TENCENT_RATE_LIMIT: positiveInt.default(180),
+  TENCENT_RATE_WINDOW_MS: positiveInt.default(1000),
+});
+
+export interface TencentEditConfig {
+  readonly adminIdentifier: string;
+  readonly secretKey: string;
+  readonly baseUrl: string;
+  readonly rateLimit: number;
+  readonly rateWindowMs: number;
+}
+
+/** What the Tencent factories get: the callback receiver's config, and editing when the secret key is set. */
+export type TencentSettings = TencentProviderConfig & { readonly edit?: TencentEditConfig };
+
+const unusableNamed = (unusable: readonly UnusableSecretView[], variable: string) =>
+  unusable.find((secret) => secret.variable === variable);
+
+/** Tencent Cloud Chat: callbacks (`/callbacks/tencent`) and modify_c2c_msg / modify_group_msg. */
+export const tencent: ProviderManifest<typeof TencentEnv, TencentSettings> = {
+  name: "tencent",
+  kinds: ["c2c", "group"],
+  idPrefixes: ["c2c", "grp", "pgrp"],
+  config: {
+    schema: TencentEnv,
+    settings: (e) => ({
+      sdkAppId: e.TENCENT_SDKAPPID,
+      ...(e.TENCENT_CALLBACK_TOKEN !== undefined ? { callbackToken: e.TENCENT_CALLBACK_TOKEN } : {}),
+      maxSkewSeconds: e.TENCENT_CALLBACK_MAX_SKEW_SECONDS,
+      recordAvChatRoom: e.TENCENT_RECORD_AVCHATROOM,
+      adminIdentifier: e.TENCENT_ADMIN_IDENTIFIER,
+      ...(e.TENCENT_SECRET_KEY !== undefined
+        ? {
+            edit: {
+              adminIdentifier: e.TENCENT_ADMIN_IDENTIFIER,
+              secretKey: e.TENCENT_SECRET_KEY,
+              baseUrl: e.TENCENT_API_BASE_URL ?? tencentBaseUrl(e.TENCENT_REGION),
+              rateLimit: e.TENCENT_RATE_LIMIT,
+              rateWindowMs: e.TENCENT_RATE_WINDOW_MS,
+            },
+          }
+        : {}),
+    }),
+    appId: (e) => e.TENCENT_SDKAPPID,
+    describe: (settings, unusable) => {
+      if (!settings) return undefined;
+      const state = (variable: string, set: boolean): string => {
+        const secret = unusableNamed(unusable, variable);
+        return secret ? `${variable} ${describeUnusable(secret, "tencent")}` : set ? "set" : "unset";
+      };
+      const key = unusableNamed(unusable, "TENCENT_SECRET_KEY");
+      return {
+        sdkAppId: settings.sdkAppId,
+        callbackToken: state("TENCENT_CALLBACK_TOKEN", settings.callbackToken !== undefined),
+        recordAvChatRoom: settings.recordAvChatRoom,
+        editing: settings.edit
+          ? {
+              adminIdentifier: settings.edit.adminIdentifier,
+              secretKey: "set",
+              // Only the origin: a configured URL could carry credentials in its path or query.
+              apiOrigin: new URL(settings.edit.baseUrl).origin,
+              rate: `${settings.edit.rateLimit}/${settings.edit.rateWindowMs}ms`,
+            }
+          : key
+            ? `TENCENT_SECRET_KEY ${describeUnusable(key, "tencent")}`
+            : "off (TENCENT_SECRET_KEY unset)",
+      };
+    },
+    callbackWarnings: (settings, unusable) =>
+      settings && settings.callbackToken === undefined && !unusableNamed(unusable, "TENCENT_CALLBACK_TOKEN")
+        ? ["TENCENT_CALLBACK_TOKEN is not set: Tencent callbacks are accepted unsigned"]
+        : [],
+  },
+  secrets: [
+    /** Verifies Tencent callbacks (`Sign`). Unset locally: accepted unsigned, with a warning. */
+    { variable: "TENCENT_CALLBACK_TOKEN", refuses: ["callbacks"], requiredInAws: true },
+    /** Signs the admin UserSig for edits. Unset: editing Tencent messages is off. */
+    { variable: "TENCENT_SECRET_KEY", refuses: ["edits"], requiredInAws: false },
+  ],
+  rateRule: (settings, _key) =>
+    settings.edit ? { limit: settings.edit.rateLimit, windowMs: settings.edit.rateWindowMs } : undefined,
+  createCallbacks: (settings) => createTencentProvider(settings),
+  codec: tencentCodec,
+  cdk: {
+    presence: "required",
+    context: [
+      {
+        key: "sdkAppId",
+        prop: "sdkAppId",
+        description: "required: Tencent SDKAppID (numeric)",
+        required: true,
+        env: { variable: "TENCENT_SDKAPPID", functions: ["recorder", "editor"] },
+      },
+      {
+        key: "callbackTokenSecretArn",
+        prop: "callbackTokenSecretArn",
+        description: "required: ARN of the secret holding the Tencent callback token",
+        required: true,
+        secret: "TENCENT_CALLBACK_TOKEN",
+      },
+      {
+        key: "secretKeySecretArn",
+        prop: "secretKeySecretArn",
+        description: "required: ARN of the secret holding the Tencent app secret key",
+        required: true,
+        secret: "TENCENT_SECRET_KEY",
+      },
+      {
+        key: "tencentRegion",
+        prop: "region",
+        description: "Tencent data center: cn, sgp, kr, jpn, ger, ind, usa, idn (default cn)",
+        env: { variable: "TENCENT_REGION", functions: ["editor"], default: "cn" },
+      },
+      {
+        key: "adminIdentifier",
+        prop: "adminIdentifier",
+        description: "Tencent admin account the editor acts as (default administrator)",
+        env: {
+          variable: "TENCENT_ADMIN_IDENTIFIER",
+          functions: ["recorder", "editor"],
+          default: "administrator",
+        },
+      },
+      {
+        key: "recordAvChatRoom",
+        prop: "recordAvChatRoom",
+        description: "true to record live-group messages (default false)",
+        type: "boolean",
+        env: { variable: "TENCENT_RECORD_AVCHATROOM", functions: ["recorder"] },
+      },
+    ],
+    callbackOutput: { id: "TencentCallbackUrl", description: "Tencent console callback URL" },
+  },
+};
