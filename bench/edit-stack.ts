@@ -6,6 +6,7 @@ import type { AddressInfo, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RateLimiter, SlidingWindowLimiter } from "../functions/core/limiter.ts";
+import type { Store } from "../functions/core/store.ts";
 import { c2cId } from "../functions/providers/tencent/identity.ts";
 import { TencentRestClient } from "../functions/providers/tencent/rest.ts";
 import { UserSigCache } from "../functions/providers/tencent/usersig.ts";
@@ -14,11 +15,24 @@ import { type LocalStack, startLocalStack } from "../local/stack.ts";
 import { APP_ID, randomUint32 } from "./callbacks.ts";
 
 /**
- * Shared by the edit benchmarks: the local stack with the Tencent simulator (in-memory dynalite, real
- * handlers, loopback only), an admin REST client of our own, C2C messages sent through the simulator's
- * sendmsg (so the recorder records them from its callbacks, as in production), and a few probes.
+ * Shared by the edit benchmarks: the local stack with the Tencent simulator (real handlers, loopback
+ * only) on what `npm start` runs by default, the embedded SQLite store persisted under a temporary
+ * DATA_DIR; an admin REST client of our own, C2C messages sent through the simulator's sendmsg (so the
+ * recorder records them from its callbacks, as in production), and a few probes.
  */
 export const API_TOKEN = "bench-edit";
+
+export interface EditStackOptions {
+  /**
+   * The store the handlers use, built in the stack's DATA_DIR (e.g. a counting wrapper around a
+   * persisted SqliteStore, or a DynamoStore reporting its capacity). Default: the stack's own.
+   */
+  readonly store?: (dataDir: string) => { readonly store: Store; close?(): void };
+  /** Run on the DynamoDB adapter at this endpoint instead of the embedded store. */
+  readonly dynamodbEndpoint?: string;
+  /** Keep the embedded store in memory (a lighter variant than `npm start`'s); default false. */
+  readonly inMemory?: boolean;
+}
 
 export interface EditStack {
   readonly stack: LocalStack;
@@ -28,10 +42,16 @@ export interface EditStack {
   close(): Promise<void>;
 }
 
-export async function startEditStack(env: Readonly<Record<string, string>> = {}): Promise<EditStack> {
+export async function startEditStack(
+  env: Readonly<Record<string, string>> = {},
+  options: EditStackOptions = {},
+): Promise<EditStack> {
   const dataDir = await mkdtemp(join(tmpdir(), "im-edit-bench-"));
   let stack: LocalStack | undefined;
+  let own: { readonly store: Store; close?(): void } | undefined;
   try {
+    own = options.store?.(dataDir);
+    const store = own?.store;
     stack = await startLocalStack({
       env: {
         TABLE_NAME: "im-edit-bench",
@@ -43,7 +63,10 @@ export async function startEditStack(env: Readonly<Record<string, string>> = {})
       host: "127.0.0.1",
       port: 0,
       apiToken: API_TOKEN,
-      persist: false,
+      // A store of the caller's replaces the stack's own, which then stays in memory and idle.
+      persist: store === undefined && options.inMemory !== true,
+      ...(store !== undefined ? { overrides: { store } } : {}),
+      ...(options.dynamodbEndpoint !== undefined ? { dynamodbEndpoint: options.dynamodbEndpoint } : {}),
       // Leave anything spooled in the spool, so the checks see it instead of a late drain.
       drainIntervalMs: 60_000,
       tencentSimulator: true,
@@ -57,11 +80,13 @@ export async function startEditStack(env: Readonly<Record<string, string>> = {})
       run: randomBytes(4).toString("hex"),
       close: async () => {
         await started.close();
+        own?.close?.();
         await rm(dataDir, { recursive: true, force: true });
       },
     };
   } catch (error: unknown) {
     await stack?.close();
+    own?.close?.();
     await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
