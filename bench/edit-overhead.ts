@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Client } from "undici";
+import { SqliteStore, sqlitePath } from "../functions/adapters/sqlite/store.ts";
 import { SlidingWindowLimiter } from "../functions/core/limiter.ts";
+import { CountingStore } from "./counting-store.ts";
 import {
   API_TOKEN,
   adminClient,
-  DynamoCallCounter,
   type EditStack,
   inChunks,
   type SentMessage,
@@ -22,6 +23,11 @@ import { summarize } from "./stats.ts";
  * the same run. Both variants run sequentially, one call at a time, in alternating blocks (A B, B A, ...), each
  * call on a message of its own (no lease is ever contended, every edit takes the message to version 2).
  * Calls are paced so that neither the editor's limiter nor the simulator's 200/s per API ever waits.
+ *
+ * On what `npm start` runs: the embedded SQLite store persisted in the stack's DATA_DIR (the same file
+ * and class as `npm start`, wrapped to count the store calls of each edit: the editor's and its echo's
+ * in the recorder), handlers logging at the default level. Also this process's CPU time per call of
+ * each variant (process.cpuUsage over the measured blocks).
  */
 export interface EditOverheadOptions {
   /** Per variant, before the measured rounds. */
@@ -35,6 +41,10 @@ export interface EditOverheadOptions {
 
 const DEFAULTS: EditOverheadOptions = { warmup: 20, iterations: 300, rounds: 10, intervalMs: 8 };
 const GOAL_RATIO = 1.5;
+/** Store calls per edit on the happy path, the editor's and its echo's together (issue 14). */
+const GOAL_STORE_CALLS = 6;
+/** This process's CPU time per edit (issue 14). */
+const GOAL_CPU_MS = 5;
 /** The edits (warm-up and measured) stop with an error after this long. */
 const HARD_LIMIT_MS = 30_000;
 
@@ -46,8 +56,17 @@ interface Outcome {
 type Op = (message: SentMessage, text: string) => Promise<Outcome>;
 
 export async function editOverhead(options: EditOverheadOptions = DEFAULTS): Promise<BenchmarkResult> {
-  const edit = await startEditStack();
-  let counter: DynamoCallCounter | undefined;
+  let counted: CountingStore | undefined;
+  const edit = await startEditStack(
+    {},
+    {
+      store: (dataDir) => {
+        const inner = new SqliteStore({ path: sqlitePath(dataDir) });
+        counted = new CountingStore(inner);
+        return { store: counted.store, close: () => inner.close() };
+      },
+    },
+  );
   let http: Client | undefined;
   try {
     const { stack, sim, run } = edit;
@@ -58,8 +77,8 @@ export async function editOverhead(options: EditOverheadOptions = DEFAULTS): Pro
     const viaEditorMessages = messages.slice(0, perVariant);
     const directMessages = messages.slice(perVariant);
 
-    const calls = new DynamoCallCounter(stack.config.dynamodbEndpoint ?? "");
-    counter = calls;
+    const calls = counted;
+    if (calls === undefined) throw new Error("edit-overhead: the stack did not take the counting store");
     http = new Client(stack.url, { connectTimeout: 2_000, headersTimeout: 10_000, bodyTimeout: 10_000 });
     const client = http;
     const editConfig = stack.config.tencent?.edit;
@@ -112,8 +131,22 @@ export async function editOverhead(options: EditOverheadOptions = DEFAULTS): Pro
 
     const expected = new Map<string, string>();
     const variants = {
-      editor: { op: viaEditor, messages: viaEditorMessages, next: 0, times: [] as number[], failed: 0 },
-      direct: { op: viaSimulator, messages: directMessages, next: 0, times: [] as number[], failed: 0 },
+      editor: {
+        op: viaEditor,
+        messages: viaEditorMessages,
+        next: 0,
+        times: [] as number[],
+        failed: 0,
+        cpuMs: 0,
+      },
+      direct: {
+        op: viaSimulator,
+        messages: directMessages,
+        next: 0,
+        times: [] as number[],
+        failed: 0,
+        cpuMs: 0,
+      },
     };
     type Variant = (typeof variants)[keyof typeof variants];
     let nextStart = performance.now();
@@ -121,6 +154,7 @@ export async function editOverhead(options: EditOverheadOptions = DEFAULTS): Pro
     const block = async (name: keyof typeof variants, count: number, measure: boolean) => {
       const variant: Variant = variants[name];
       calls.phase = measure ? name : "warmup";
+      const cpu = process.cpuUsage();
       for (let k = 0; k < count; k++) {
         if (performance.now() > hardLimit)
           throw new Error(`edit-overhead: still running after ${HARD_LIMIT_MS} ms`);
@@ -138,6 +172,10 @@ export async function editOverhead(options: EditOverheadOptions = DEFAULTS): Pro
           if (outcome.status !== undefined) statuses[outcome.status] = (statuses[outcome.status] ?? 0) + 1;
         }
         if (measure) variant.times.push(outcome.ms);
+      }
+      if (measure) {
+        const used = process.cpuUsage(cpu);
+        variant.cpuMs += (used.user + used.system) / 1000;
       }
     };
 
@@ -177,8 +215,33 @@ export async function editOverhead(options: EditOverheadOptions = DEFAULTS): Pro
         unit: "x",
         goal: { op: "<=", limit: GOAL_RATIO },
       },
-      { metric: "DynamoDB calls per end-to-end edit", value: calls.describe("editor", e.n) },
-      { metric: "DynamoDB calls per direct call", value: calls.describe("direct", d.n) },
+      {
+        metric: "store calls per edit (editor + echo)",
+        value: calls.total("editor") / e.n,
+        digits: 2,
+        goal: { op: "<=", limit: GOAL_STORE_CALLS },
+      },
+      { metric: "store calls per edit, by method", value: calls.describe("editor", e.n) },
+      { metric: "store calls per direct call (its echo recorded)", value: calls.describe("direct", d.n) },
+      {
+        metric: "CPU per edit, this process (all of the stack)",
+        value: variants.editor.cpuMs / e.n,
+        unit: "ms",
+        digits: 2,
+        goal: { op: "<=", limit: GOAL_CPU_MS },
+      },
+      {
+        metric: "CPU per direct call, this process",
+        value: variants.direct.cpuMs / d.n,
+        unit: "ms",
+        digits: 2,
+      },
+      {
+        metric: "CPU an edit adds over the direct call",
+        value: (variants.editor.cpuMs - variants.direct.cpuMs) / e.n,
+        unit: "ms",
+        digits: 2,
+      },
       {
         metric: "failed end-to-end / direct",
         value: `${variants.editor.failed} / ${variants.direct.failed}${
@@ -216,11 +279,12 @@ export async function editOverhead(options: EditOverheadOptions = DEFAULTS): Pro
         "end-to-end = undici PATCH /v1/messages/{id} {text} on one keep-alive connection → 200 body read",
         "direct = TencentRestClient.call(modify_c2c_msg) with the same body shape, own UserSig cache, a limiter with the editor's rule, the same undici pool",
         "both include the simulator's after-modify callback to the recorder, delivered before the simulator answers (the direct edit is recorded as a client version, the end-to-end one is matched as the editor's own echo)",
+        "store: the embedded SQLite store in a file under a temporary DATA_DIR (npm start's default), through a wrapper counting its calls; handlers log at the default level",
+        "CPU = this process's user + system time (process.cpuUsage) over the measured blocks / calls: the HTTP client, local server, editor, recorder, simulator and store all run here; pacing sleeps cost none",
         ...checks.problems.slice(0, 5),
       ],
     };
   } finally {
-    counter?.close();
     await http?.close();
     await edit.close();
   }
