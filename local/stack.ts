@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createDocumentClient } from "../functions/adapters/dynamodb/client.ts";
@@ -6,15 +5,20 @@ import { FileSpool } from "../functions/adapters/spool.ts";
 import { SqliteStore, sqlitePath } from "../functions/adapters/sqlite/store.ts";
 import { createDependencies, type Dependencies, setDependencies } from "../functions/clients.ts";
 import { type Config, loadConfig } from "../functions/config.ts";
+import type { ProviderName } from "../functions/core/model.ts";
 import { handler as editor } from "../functions/editor.ts";
-import * as editing from "../functions/providers/editing.ts";
+import { editingFor } from "../functions/providers/editing.ts";
+import { EDITOR_PROVIDERS } from "../functions/providers/editor-providers.ts";
+import type { EditorManifest } from "../functions/providers/manifest.ts";
+import { PROVIDERS } from "../functions/providers/recorder-providers.ts";
 import { handler as recorder } from "../functions/recorder.ts";
 import { ensureTable, type LocalDynamo, startDynalite } from "./dynamo.ts";
 import type { MigrationReport } from "./layout-v1.ts";
 import { hasV1Data, isV1Table, migrateDataDir } from "./migrate.ts";
 import { type LambdaHandler, type RunningServer, startLocalServer } from "./server.ts";
-import { NeteaseSimulator, type NeteaseSimulatorOptions } from "./simulators/netease/api.ts";
-import { TencentSimulator, type TencentSimulatorOptions } from "./simulators/tencent/api.ts";
+import type { NeteaseSimulator, NeteaseSimulatorOptions } from "./simulators/netease/api.ts";
+import { type RunningSimulator, SIMULATORS, type SimulatorManifest } from "./simulators/registry.ts";
+import type { TencentSimulator, TencentSimulatorOptions } from "./simulators/tencent/api.ts";
 
 /** Where `npm start` leaves the simulators' generated credentials for `npm run send` (mode 0600). */
 export const SIMULATORS_FILE = "simulators.json";
@@ -48,6 +52,20 @@ export interface LocalStackOptions {
   readonly tencentSimulator?: boolean | Partial<TencentSimulatorOptions>;
   /** Likewise for Yunxin: default when neither NETEASE_APP_SECRET nor NETEASE_API_BASE_URL is configured. */
   readonly neteaseSimulator?: boolean | Partial<NeteaseSimulatorOptions>;
+  /**
+   * Providers beyond the registered ones (a test's): each manifest joins config, the registries and the
+   * routes (`/callbacks/<name>`), and its simulator, if any, starts like the built-in ones.
+   */
+  readonly providers?: readonly LocalProvider[];
+  /** Any provider's simulator by name: run it or not, or its options (`tencentSimulator` is `tencent`). */
+  readonly simulators?: Readonly<Record<string, boolean | Readonly<Record<string, unknown>>>>;
+}
+
+/** A provider the local stack runs besides the registered ones: its manifest and its local simulator. */
+export interface LocalProvider {
+  readonly manifest: EditorManifest;
+  // biome-ignore lint/suspicious/noExplicitAny: each simulator has its own running type
+  readonly simulator?: SimulatorManifest<any>;
 }
 
 export interface LocalStack {
@@ -63,6 +81,8 @@ export interface LocalStack {
   readonly tencent?: TencentSimulator;
   /** The Yunxin simulator, when the stack runs one. */
   readonly netease?: NeteaseSimulator;
+  /** Every simulator the stack runs, by provider name. */
+  readonly simulators: ReadonlyMap<ProviderName, RunningSimulator>;
   /** Replays the spool now; resolves with what was applied. */
   drain(): Promise<{ applied: number; remaining: number }>;
   close(): Promise<void>;
@@ -123,10 +143,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       );
     }
   }
-  const simulate =
-    options.tencentSimulator ??
-    (options.env.TENCENT_SECRET_KEY === undefined && options.env.TENCENT_API_BASE_URL === undefined);
-  let tencent: TencentSimulator | undefined;
   let env: Record<string, string | undefined> = embedded
     ? // The embedded store rates edits in memory (this one process) unless told otherwise (above).
       {
@@ -135,39 +151,37 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         RATE_LIMITER: options.env.RATE_LIMITER ?? "memory",
       }
     : { ...options.env, DYNAMODB_ENDPOINT: endpoint };
-  if (simulate !== false) {
-    const secretKey = randomBytes(32).toString("hex");
-    tencent = await TencentSimulator.start({
-      sdkAppId: env.TENCENT_SDKAPPID ?? "1400000000",
-      secretKey,
-      adminIdentifier: env.TENCENT_ADMIN_IDENTIFIER ?? "administrator",
-      ...(env.TENCENT_CALLBACK_TOKEN !== undefined ? { callbackToken: env.TENCENT_CALLBACK_TOKEN } : {}),
-      host: "127.0.0.1",
-      ...(typeof simulate === "object" ? simulate : {}),
-    });
-    env = { ...env, TENCENT_SECRET_KEY: secretKey, TENCENT_API_BASE_URL: tencent.url };
+  const extra = options.providers ?? [];
+  const choices: Record<string, boolean | Readonly<Record<string, unknown>> | undefined> = {
+    tencent: options.tencentSimulator,
+    netease: options.neteaseSimulator,
+    ...options.simulators,
+  };
+  const simulators = new Map<ProviderName, { manifest: SimulatorManifest; running: RunningSimulator }>();
+  const closeSimulators = () => Promise.all([...simulators.values()].map(({ running }) => running.close()));
+  try {
+    for (const manifest of [...SIMULATORS, ...extra.flatMap((p) => (p.simulator ? [p.simulator] : []))]) {
+      // Each decides from the environment as configured, before any simulator replaced a value.
+      const choice = choices[manifest.name] ?? manifest.simulateByDefault(options.env);
+      if (choice === false) continue;
+      const started = await manifest.start(env, typeof choice === "object" ? choice : {});
+      simulators.set(manifest.name, { manifest, running: started.simulator });
+      env = { ...env, ...started.env };
+    }
+  } catch (error: unknown) {
+    await closeSimulators();
+    throw error;
   }
-  const simulateNetease =
-    options.neteaseSimulator ??
-    (options.env.NETEASE_APP_SECRET === undefined && options.env.NETEASE_API_BASE_URL === undefined);
-  let netease: NeteaseSimulator | undefined;
-  if (simulateNetease !== false) {
-    const appKey = env.NETEASE_APP_KEY ?? "im-edit-local-appkey";
-    const appSecret = randomBytes(16).toString("hex");
-    netease = await NeteaseSimulator.start({
-      appKey,
-      appSecret,
-      host: "127.0.0.1",
-      ...(typeof simulateNetease === "object" ? simulateNetease : {}),
-    });
-    env = {
-      ...env,
-      NETEASE_APP_KEY: appKey,
-      NETEASE_APP_SECRET: appSecret,
-      NETEASE_API_BASE_URL: netease.url,
-    };
+  const tencent = simulators.get("tencent")?.running as TencentSimulator | undefined;
+  const netease = simulators.get("netease")?.running as NeteaseSimulator | undefined;
+  const manifests = extra.map((provider) => provider.manifest);
+  let config: Config;
+  try {
+    config = loadConfig(env, [...PROVIDERS, ...manifests]);
+  } catch (error: unknown) {
+    await closeSimulators();
+    throw error;
   }
-  const config = loadConfig(env);
   if (limiterDynamo) await ensureTable(limiterDynamo.endpoint, config.tableName);
   if (endpoint !== undefined) {
     // The store is ready before the server listens: the table exists, is ACTIVE, and has layout v2.
@@ -187,7 +201,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const deps = createDependencies(
     config,
     { fallback: spool, ...(embedded ? { store: embedded } : {}), ...options.overrides },
-    editing,
+    editingFor([...EDITOR_PROVIDERS, ...manifests]),
   );
   setDependencies(deps);
 
@@ -201,29 +215,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   // Local dev convenience: the simulators' generated credentials (never real ones) for `npm run send`.
   const credentialsFile = join(dataDir, SIMULATORS_FILE);
-  if (tencent || netease) {
-    const simulators = {
+  if (simulators.size > 0) {
+    const credentials = {
       api: { url: server.url },
-      ...(tencent && config.tencent?.edit
-        ? {
-            tencent: {
-              url: tencent.url,
-              sdkAppId: config.tencent.sdkAppId,
-              adminIdentifier: config.tencent.edit.adminIdentifier,
-              secretKey: config.tencent.edit.secretKey,
-            },
-          }
-        : {}),
-      ...(netease && config.netease
-        ? {
-            netease: { url: netease.url, appKey: config.netease.appKey, appSecret: config.netease.appSecret },
-          }
-        : {}),
+      ...Object.fromEntries(
+        [...simulators].flatMap(([name, { manifest, running }]) => {
+          const described = manifest.credentials?.(running, config);
+          return described ? [[name, described]] : [];
+        }),
+      ),
     };
-    await writeFile(credentialsFile, JSON.stringify(simulators), { mode: 0o600 });
+    await writeFile(credentialsFile, JSON.stringify(credentials), { mode: 0o600 });
   }
-  tencent?.setCallbackUrl(`${server.url}/callbacks/tencent`);
-  netease?.setCopyUrl(`${server.url}/callbacks/netease`);
+  for (const [name, { manifest, running }] of simulators) {
+    manifest.connect(running, `${server.url}/callbacks/${name}`);
+  }
 
   let draining: Promise<{ applied: number; remaining: number }> | undefined;
   const drain = () => {
@@ -248,13 +254,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     spool,
     ...(tencent ? { tencent } : {}),
     ...(netease ? { netease } : {}),
+    simulators: new Map([...simulators].map(([name, { running }]) => [name, running])),
     drain,
     close: async () => {
       clearInterval(timer);
       await draining?.catch(() => {});
       await server.close();
-      await tencent?.close();
-      await netease?.close();
+      await closeSimulators();
       await rm(credentialsFile, { force: true });
       setDependencies(undefined);
       embedded?.close();

@@ -1,0 +1,81 @@
+import { randomBytes } from "node:crypto";
+import type { Config } from "../../functions/config.ts";
+import type { ProviderName } from "../../functions/core/model.ts";
+import { NeteaseSimulator } from "./netease/api.ts";
+import { TencentSimulator } from "./tencent/api.ts";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** A running provider simulator, as the local stack drives it. */
+export interface RunningSimulator {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A provider's local part: its simulator. Kept under local/ (registered here by name, beside the
+ * provider's manifest in functions/) so that no simulator code reaches a Lambda bundle.
+ */
+export interface SimulatorManifest<S extends RunningSimulator = RunningSimulator> {
+  readonly name: ProviderName;
+  /** Simulate by default: when the real endpoint and credentials are not configured. */
+  simulateByDefault(env: Env): boolean;
+  /** Starts it on loopback; `env` is what the functions then see in its place (its URL, generated secrets). */
+  start(env: Env, options: Readonly<Record<string, unknown>>): Promise<{ simulator: S; env: Env }>;
+  /** Where it delivers callbacks (the local server's `/callbacks/<name>`). */
+  connect(simulator: S, callbackUrl: string): void;
+  /** What `npm run send` needs to play the provider (generated credentials, never real ones). */
+  credentials?(simulator: S, config: Config): Record<string, unknown> | undefined;
+}
+
+export const tencentSimulator: SimulatorManifest<TencentSimulator> = {
+  name: "tencent",
+  simulateByDefault: (env) => env.TENCENT_SECRET_KEY === undefined && env.TENCENT_API_BASE_URL === undefined,
+  start: async (env, options) => {
+    const secretKey = randomBytes(32).toString("hex");
+    const simulator = await TencentSimulator.start({
+      sdkAppId: env.TENCENT_SDKAPPID ?? "1400000000",
+      secretKey,
+      adminIdentifier: env.TENCENT_ADMIN_IDENTIFIER ?? "administrator",
+      ...(env.TENCENT_CALLBACK_TOKEN !== undefined ? { callbackToken: env.TENCENT_CALLBACK_TOKEN } : {}),
+      host: "127.0.0.1",
+      ...options,
+    });
+    return { simulator, env: { TENCENT_SECRET_KEY: secretKey, TENCENT_API_BASE_URL: simulator.url } };
+  },
+  connect: (simulator, url) => simulator.setCallbackUrl(url),
+  credentials: (simulator, config) =>
+    config.tencent?.edit && {
+      url: simulator.url,
+      sdkAppId: config.tencent.sdkAppId,
+      adminIdentifier: config.tencent.edit.adminIdentifier,
+      secretKey: config.tencent.edit.secretKey,
+    },
+};
+
+export const neteaseSimulator: SimulatorManifest<NeteaseSimulator> = {
+  name: "netease",
+  simulateByDefault: (env) => env.NETEASE_APP_SECRET === undefined && env.NETEASE_API_BASE_URL === undefined,
+  start: async (env, options) => {
+    const appKey = env.NETEASE_APP_KEY ?? "im-edit-local-appkey";
+    const appSecret = randomBytes(16).toString("hex");
+    const simulator = await NeteaseSimulator.start({ appKey, appSecret, host: "127.0.0.1", ...options });
+    return {
+      simulator,
+      env: { NETEASE_APP_KEY: appKey, NETEASE_APP_SECRET: appSecret, NETEASE_API_BASE_URL: simulator.url },
+    };
+  },
+  connect: (simulator, url) => simulator.setCopyUrl(url),
+  credentials: (simulator, config) =>
+    config.netease && {
+      url: simulator.url,
+      appKey: config.netease.appKey,
+      appSecret: config.netease.appSecret,
+    },
+};
+
+/** The simulators `npm start` runs: one line per provider that has one. */
+export const SIMULATORS: readonly SimulatorManifest[] = [
+  tencentSimulator as SimulatorManifest,
+  neteaseSimulator as SimulatorManifest,
+];
