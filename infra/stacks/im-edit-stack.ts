@@ -6,6 +6,8 @@ import { type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
 import { ROUTES } from "../../functions/http/routes.ts";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../../functions/metrics.ts";
+import { type FunctionRole, functionsOf, type ProviderManifest } from "../../functions/providers/manifest.ts";
+import { PROVIDERS } from "../../functions/providers/recorder-providers.ts";
 import { AlarmTopic } from "../constructs/alarm-topic.ts";
 import { EventsQueue } from "../constructs/events-queue.ts";
 import { MessageTable } from "../constructs/message-table.ts";
@@ -51,7 +53,6 @@ export class ImEditStack extends Stack {
   constructor(scope: Construct, id: string, props: ImEditStackProps) {
     super(scope, id, props);
     validate(this, props);
-    const { tencent, netease } = props;
     this.callbackIngress = props.callbackIngress ?? DEFAULTS.callbackIngress;
     const functionUrl = this.callbackIngress === "functionUrl";
     // With a function URL nothing throttles in front of the recorder, so its reserved concurrency does.
@@ -70,13 +71,11 @@ export class ImEditStack extends Stack {
     const common: Record<string, string> = {
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      TENCENT_SDKAPPID: tencent.sdkAppId,
-      TENCENT_ADMIN_IDENTIFIER: tencent.adminIdentifier ?? "administrator",
       ...(props.retentionDays !== undefined ? { RETENTION_DAYS: String(props.retentionDays) } : {}),
-      ...(netease ? { NETEASE_APP_KEY: netease.appKey, NETEASE_REGION: netease.region } : {}),
     };
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
-    const neteaseSecret = netease && secret("NeteaseAppSecret", netease.appSecretSecretArn);
+    // The providers deployed (their props given) and what their manifests' CDK bindings make of them.
+    const providers = deployedProviders(props);
 
     this.recorder = new ServiceFunction(this, "Recorder", {
       entry: "functions/recorder.ts",
@@ -84,29 +83,28 @@ export class ImEditStack extends Stack {
       timeout: RECORDER_TIMEOUT,
       logRetention,
       ...(reservedConcurrency !== undefined ? { reservedConcurrency } : {}),
-      environment: {
-        ...common,
-        ...(tencent.recordAvChatRoom ? { TENCENT_RECORD_AVCHATROOM: "true" } : {}),
-      },
-    })
-      .bindTable(this.table)
-      .bindSecret(
-        "TENCENT_CALLBACK_TOKEN_SECRET_ARN",
-        secret("TencentCallbackToken", tencent.callbackTokenSecretArn),
-      );
-    // The recorder verifies NetEase message copies with the AppSecret (CheckSum), so it reads that one too.
-    if (neteaseSecret) this.recorder.bindSecret("NETEASE_APP_SECRET_SECRET_ARN", neteaseSecret);
+      environment: { ...common, ...providerEnvironment(providers, "recorder") },
+    }).bindTable(this.table);
 
     this.editor = new ServiceFunction(this, "Editor", {
       entry: "functions/editor.ts",
       description: "im-edit editor: /v1 API, direct invokes and the edit queue",
       timeout: EDITOR_TIMEOUT,
       logRetention,
-      environment: { ...common, TENCENT_REGION: tencent.region ?? "cn" },
-    })
-      .bindTable(this.table)
-      .bindSecret("TENCENT_SECRET_KEY_SECRET_ARN", secret("TencentSecretKey", tencent.secretKeySecretArn));
-    if (neteaseSecret) this.editor.bindSecret("NETEASE_APP_SECRET_SECRET_ARN", neteaseSecret);
+      environment: { ...common, ...providerEnvironment(providers, "editor") },
+    }).bindTable(this.table);
+
+    // Each secret is read by the functions doing the work it guards (NetEase's AppSecret: both, since
+    // the recorder verifies message copies with it and the editor signs REST calls).
+    const functions = { recorder: this.recorder, editor: this.editor };
+    for (const { manifest, props: given } of providers) {
+      for (const binding of manifest.cdk.context) {
+        const spec = manifest.secrets.find((candidate) => candidate.variable === binding.secret);
+        if (!spec) continue;
+        const arn = secret(constructId(spec.variable), String(given[binding.prop] ?? ""));
+        for (const role of functionsOf(spec)) functions[role].bindSecret(`${spec.variable}_SECRET_ARN`, arn);
+      }
+    }
 
     // A callback the store cannot take within the budget is queued here and drained by the recorder itself.
     this.fallbackQueue = new WorkQueue(this, "FallbackQueue", { consumerTimeout: RECORDER_TIMEOUT });
@@ -157,9 +155,9 @@ export class ImEditStack extends Stack {
     const output = (name: string, value: string, description: string) =>
       new CfnOutput(this, name, { value, description });
     output("ApiUrl", this.api.api.apiEndpoint, "HTTP API base URL (/v1)");
-    output("TencentCallbackUrl", `${callbackBase}callbacks/tencent`, "Tencent console callback URL");
-    if (netease) {
-      output("NeteaseCallbackUrl", `${callbackBase}callbacks/netease`, "Yunxin message copy URL");
+    for (const { manifest } of providers) {
+      const { id: outputId, description } = manifest.cdk.callbackOutput;
+      output(outputId, `${callbackBase}callbacks/${manifest.name}`, description);
     }
     output(
       "ApiInvokeArn",
@@ -177,3 +175,42 @@ export class ImEditStack extends Stack {
     output("AlarmTopicArn", this.alarms.topic.topicArn, "subscribe to receive alarms");
   }
 }
+
+interface DeployedProvider {
+  readonly manifest: ProviderManifest;
+  readonly props: Readonly<Record<string, unknown>>;
+}
+
+/** The registered providers whose props are given (`props[name]`), in registration order. */
+function deployedProviders(props: ImEditStackProps, manifests = PROVIDERS): DeployedProvider[] {
+  const byName = props as unknown as Readonly<Record<string, Readonly<Record<string, unknown>> | undefined>>;
+  return manifests.flatMap((manifest) => {
+    const given = byName[manifest.name];
+    return given ? [{ manifest, props: given }] : [];
+  });
+}
+
+/** The plain variables the providers' CDK bindings set in one function (booleans only when true). */
+function providerEnvironment(
+  providers: readonly DeployedProvider[],
+  role: FunctionRole,
+): Record<string, string> {
+  const entries = providers.flatMap(({ manifest, props }) =>
+    manifest.cdk.context.flatMap((binding): [string, string][] => {
+      if (!binding.env?.functions.includes(role)) return [];
+      const value = props[binding.prop];
+      if (binding.type === "boolean") return value === true ? [[binding.env.variable, "true"]] : [];
+      const text = value ?? binding.env.default;
+      return text === undefined ? [] : [[binding.env.variable, String(text)]];
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+/** `TENCENT_CALLBACK_TOKEN` → `TencentCallbackToken` (the imported secret's construct id). */
+const constructId = (variable: string): string =>
+  variable
+    .toLowerCase()
+    .split("_")
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join("");
