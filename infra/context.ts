@@ -2,7 +2,13 @@ import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { NeteaseRegion } from "../functions/providers/netease/regions.ts";
 import type { TencentRegion } from "../functions/providers/tencent/regions.ts";
 import type { CapacityRange } from "./constructs/message-table.ts";
-import type { CallbackIngress, EventsMode, ImEditStackProps, TableBilling } from "./stacks/im-edit-stack.ts";
+import type {
+  CallbackIngress,
+  EventsMode,
+  FunctionTracing,
+  ImEditStackProps,
+  TableBilling,
+} from "./stacks/im-edit-stack.ts";
 import { DEFAULTS } from "./stacks/props.ts";
 
 /**
@@ -35,6 +41,8 @@ export const CONTEXT = {
   writeCapacityMax: "billing=provisioned: write capacity units, maximum (default 200)",
   events:
     "domain events: off (default) or sqs (an events queue the functions publish to, $0.40 per million messages)",
+  tracing:
+    "X-Ray tracing of both functions: off (default) or active (about $0.25 per million at sustained traffic, up to $5)",
   stackName: "stack name (default ImEdit), to deploy more than one copy",
 } as const;
 
@@ -120,6 +128,7 @@ export function propsFromContext(read: (key: ContextKey) => unknown): ContextRes
   const alarmEmail = text("alarmEmail");
   const callbackIngress = text("callbackIngress");
   const events = text("events");
+  const tracing = text("tracing");
   const defaults = DEFAULTS.provisionedCapacity;
   const range = (min: number | undefined, max: number | undefined, otherwise: CapacityRange) => ({
     min: min ?? otherwise.min,
@@ -160,6 +169,7 @@ export function propsFromContext(read: (key: ContextKey) => unknown): ContextRes
       ...(recorderReservedConcurrency !== undefined ? { recorderReservedConcurrency } : {}),
       ...(billing !== undefined ? { billing: billing as TableBilling } : {}),
       ...(events !== undefined ? { events: events as EventsMode } : {}),
+      ...(tracing !== undefined ? { tracing: tracing as FunctionTracing } : {}),
       ...(capacityGiven
         ? {
             provisionedCapacity: {

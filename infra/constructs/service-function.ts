@@ -2,7 +2,14 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import {
+  ApplicationLogLevel,
+  Architecture,
+  LoggingFormat,
+  Runtime,
+  SystemLogLevel,
+  Tracing,
+} from "aws-cdk-lib/aws-lambda";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -40,7 +47,18 @@ export interface ServiceFunctionProps {
    * @default - none: the account's unreserved pool
    */
   readonly reservedConcurrency?: number;
+  /**
+   * X-Ray. `active`: Lambda samples invocations (X-Ray's default rule: the first request each second,
+   * then 5 %; $5 per million traces) and the role may write traces. `off`: nothing of its own
+   * (PassThrough: Lambda follows only a caller's sampled trace header), no X-Ray grant.
+   * @default "off"
+   */
+  readonly tracing?: FunctionTracing;
 }
+
+/** See `ServiceFunctionProps.tracing`. */
+export type FunctionTracing = "off" | "active";
+export const FUNCTION_TRACINGS: readonly FunctionTracing[] = ["off", "active"];
 
 /** Lambda's SQS event source is polled in batches; a failed record is retried alone (partial batch response). */
 export interface ConsumeOptions {
@@ -55,8 +73,10 @@ export interface ConsumeOptions {
 
 /**
  * A Lambda function with the house defaults: Node 24 on arm64, an ESM bundle built by the local esbuild
- * (`HOUSE_BUNDLING`), active X-Ray tracing, its own log group with retention, and a role that starts
- * with nothing but writing to that log group. Everything else is granted through the `bind*` methods,
+ * (`HOUSE_BUNDLING`), X-Ray tracing off unless asked for, its own log group with retention, JSON logs
+ * with Lambda's own lines at WARN (no START/END/REPORT line per invocation: CloudWatch Logs bills
+ * every byte, and Lambda's metrics already carry durations), and a role that starts with nothing but
+ * writing to that log group. Everything else is granted through the `bind*` methods,
  * each of which sets the environment variable the code reads and grants exactly what the code does.
  */
 export class ServiceFunction extends Construct {
@@ -85,7 +105,12 @@ export class ServiceFunction extends Construct {
         props.reservedConcurrency === undefined || isIntegerIn(props.reservedConcurrency, 1, 10_000),
         `reservedConcurrency: ${props.reservedConcurrency} is not an integer in 1-10000`,
       )
+      .check(
+        props.tracing === undefined || FUNCTION_TRACINGS.includes(props.tracing),
+        `tracing: ${JSON.stringify(props.tracing)} is not one of ${FUNCTION_TRACINGS.join(", ")}`,
+      )
       .throwIfAny();
+    const traced = props.tracing === "active";
 
     this.logGroup = new LogGroup(this, "Logs", {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -105,9 +130,15 @@ export class ServiceFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize,
       timeout,
-      tracing: Tracing.ACTIVE,
+      // DISABLED leaves TracingConfig out: Lambda's PassThrough.
+      tracing: traced ? Tracing.ACTIVE : Tracing.DISABLED,
       role: this.role,
       logGroup: this.logGroup,
+      // The code writes JSON lines with a "level" (functions/logger.ts): Lambda filters them at INFO,
+      // and its own platform lines (START, END, REPORT at INFO) are dropped below WARN.
+      loggingFormat: LoggingFormat.JSON,
+      applicationLogLevelV2: ApplicationLogLevel.INFO,
+      systemLogLevelV2: SystemLogLevel.WARN,
       bundling: HOUSE_BUNDLING,
       ...(props.description !== undefined ? { description: props.description } : {}),
       ...(props.reservedConcurrency !== undefined
@@ -119,12 +150,14 @@ export class ServiceFunction extends Construct {
         ...props.environment,
       },
     });
-    Validations.of(this.role).acknowledge({
-      id: "AwsSolutions-IAM5[Resource::*]",
-      reason:
-        "Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level " +
-        "permissions, so AWS requires Resource '*' (added by Lambda's Tracing.ACTIVE).",
-    });
+    if (traced) {
+      Validations.of(this.role).acknowledge({
+        id: "AwsSolutions-IAM5[Resource::*]",
+        reason:
+          "Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level " +
+          "permissions, so AWS requires Resource '*' (added by Lambda's Tracing.ACTIVE).",
+      });
+    }
   }
 
   /** Sets an environment variable the code reads. */

@@ -21,6 +21,7 @@ import { provisionedCapacity, validate } from "./validate.ts";
 export type {
   CallbackIngress,
   EventsMode,
+  FunctionTracing,
   ImEditStackProps,
   NeteaseProps,
   TableBilling,
@@ -82,6 +83,7 @@ export class ImEditStack extends Stack {
       description: "im-edit recorder: provider callbacks and the fallback-queue drain",
       timeout: RECORDER_TIMEOUT,
       logRetention,
+      tracing: props.tracing ?? DEFAULTS.tracing,
       ...(reservedConcurrency !== undefined ? { reservedConcurrency } : {}),
       environment: { ...common, ...providerEnvironment(providers, "recorder") },
     }).bindTable(this.table);
@@ -91,6 +93,7 @@ export class ImEditStack extends Stack {
       description: "im-edit editor: /v1 API, direct invokes and the edit queue",
       timeout: EDITOR_TIMEOUT,
       logRetention,
+      tracing: props.tracing ?? DEFAULTS.tracing,
       environment: { ...common, ...providerEnvironment(providers, "editor") },
     }).bindTable(this.table);
 

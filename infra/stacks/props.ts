@@ -5,8 +5,10 @@ import type { NeteaseRegion } from "../../functions/providers/netease/regions.ts
 import type { TencentRegion } from "../../functions/providers/tencent/regions.ts";
 import type { EventsMode } from "../constructs/events-queue.ts";
 import type { CapacityRange } from "../constructs/message-table.ts";
+import type { FunctionTracing } from "../constructs/service-function.ts";
 
 export type { EventsMode } from "../constructs/events-queue.ts";
+export type { FunctionTracing } from "../constructs/service-function.ts";
 
 /**
  * Where providers deliver callbacks.
@@ -31,6 +33,7 @@ export const DEFAULTS = {
   editQueueMaxConcurrency: 5,
   recorderP99AlarmMs: 1500,
   events: "off",
+  tracing: "off",
 } as const;
 
 export interface TencentProps {
@@ -131,4 +134,13 @@ export interface ImEditStackProps extends StackProps {
    * @default "off"
    */
   readonly events?: EventsMode;
+  /**
+   * X-Ray tracing of both functions. `active` samples invocations (X-Ray's default rule: the first
+   * request each second, then 5 %): about $0.25 per million callbacks at sustained traffic, up to $5
+   * when traffic is under a request a second, and the roles get the X-Ray write grant (Resource "*").
+   * The code carries no X-Ray SDK, so a trace shows Lambda's own segments (init, invocation), which the
+   * Duration metric and the log lines mostly tell already: off by default, for the editor too.
+   * @default "off"
+   */
+  readonly tracing?: FunctionTracing;
 }

@@ -7,6 +7,7 @@ import { EventsQueue } from "../constructs/events-queue.ts";
 import { MessageTable, type ProvisionedCapacity } from "../constructs/message-table.ts";
 import { isIntegerIn, isSecretArn, known, Problems } from "../constructs/props.ts";
 import { ServiceApi } from "../constructs/service-api.ts";
+import { FUNCTION_TRACINGS } from "../constructs/service-function.ts";
 import {
   CALLBACK_INGRESSES,
   DEFAULTS,
@@ -113,6 +114,10 @@ export function validate(scope: Construct, props: ImEditStackProps): void {
       `recorderReservedConcurrency: ${props.recorderReservedConcurrency} is not an integer in 1-1000`,
     );
   }
+  problems.check(
+    props.tracing === undefined || FUNCTION_TRACINGS.includes(props.tracing),
+    `tracing: ${JSON.stringify(props.tracing)} is not one of ${FUNCTION_TRACINGS.join(", ")}`,
+  );
   const billing = props.billing ?? DEFAULTS.billing;
   problems
     .check(

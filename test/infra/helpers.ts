@@ -32,6 +32,7 @@ export const FULL_PROPS: ImEditStackProps = {
   recorderReservedConcurrency: 80,
   billing: "provisioned",
   provisionedCapacity: { read: { min: 2, max: 40 }, write: { min: 3, max: 60 } },
+  tracing: "active",
 };
 
 /** Callbacks through the HTTP API instead of the recorder's function URL. */

@@ -216,6 +216,7 @@ describe("app context (-c key=value)", () => {
         readCapacityMax: "40",
         writeCapacityMin: "3",
         writeCapacityMax: 60,
+        tracing: "active",
       }),
     );
 
@@ -249,6 +250,7 @@ describe("app context (-c key=value)", () => {
     for (const [values, expected] of [
       [{ callbackIngress: "lambda" }, 'callbackIngress: "lambda" is not one of functionUrl, httpApi'],
       [{ billing: "reserved" }, 'billing: "reserved" is not one of onDemand, provisioned'],
+      [{ tracing: "sampled" }, 'tracing: "sampled" is not one of off, active'],
       [
         { recorderReservedConcurrency: "5000" },
         "recorderReservedConcurrency: 5000 is not an integer in 1-1000",

@@ -41,15 +41,15 @@ const CONSUME_ACTIONS = [
   "sqs:GetQueueAttributes",
 ];
 
-/** What every function may do with the table and its own logs and traces. */
-function baseGrants(stack: ImEditStack, fn: ServiceFunction): string[] {
+/** What every function may do with the table and its own logs (and traces, with tracing active). */
+function baseGrants(stack: ImEditStack, fn: ServiceFunction, traced = false): string[] {
   const tableArn = resolved(stack, stack.table.table.tableArn);
   const indexArns = Object.keys(TABLE.indexes).map((name) =>
     resolved(stack, `${stack.table.table.tableArn}/index/${name}`),
   );
   return [
     ...pairs(["logs:CreateLogStream", "logs:PutLogEvents"], [resolved(stack, fn.logGroup.logGroupArn)]),
-    ...pairs(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
+    ...(traced ? pairs(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]) : []),
     ...pairs(ITEM_ACTIONS, [tableArn]),
     ...pairs(["dynamodb:Query"], [tableArn, ...indexArns]),
   ];
@@ -108,7 +108,7 @@ describe("IAM: each function gets exactly what its code uses", () => {
     // Assess
     expect(recorder).toEqual(
       [
-        ...baseGrants(stack, stack.recorder),
+        ...baseGrants(stack, stack.recorder, true),
         ...pairs(["secretsmanager:GetSecretValue"], [CALLBACK_TOKEN_ARN, NETEASE_SECRET_ARN]),
         ...queueGrants(stack, stack.fallbackQueue),
         ...kms,
@@ -116,7 +116,7 @@ describe("IAM: each function gets exactly what its code uses", () => {
     );
     expect(editor).toEqual(
       [
-        ...baseGrants(stack, stack.editor),
+        ...baseGrants(stack, stack.editor, true),
         ...pairs(["secretsmanager:GetSecretValue"], [SECRET_KEY_ARN, NETEASE_SECRET_ARN]),
         ...queueGrants(stack, stack.editQueue),
         ...kms,
@@ -170,7 +170,7 @@ describe("functions", () => {
     TABLE_NAME: resolved(stack, stack.table.table.tableName),
   };
 
-  it("house defaults: Node 24, arm64, active tracing, 256 MB, own log group with 30-day retention", () => {
+  it("house defaults: Node 24, arm64, no tracing, 256 MB, JSON logs without Lambda's INFO lines, own log group with 30-day retention", () => {
     for (const fn of [stack.recorder, stack.editor]) {
       template.hasResourceProperties("AWS::Lambda::Function", {
         Role: resolved(stack, fn.role.roleArn),
@@ -178,11 +178,40 @@ describe("functions", () => {
         Architectures: ["arm64"],
         Handler: "index.handler",
         MemorySize: 256,
-        TracingConfig: { Mode: "Active" },
-        LoggingConfig: { LogGroup: resolved(stack, fn.logGroup.logGroupName) },
+        // PassThrough: Lambda samples nothing of its own.
+        TracingConfig: Match.absent(),
+        // START/END/REPORT are INFO platform lines: not ingested at WARN.
+        LoggingConfig: {
+          LogGroup: resolved(stack, fn.logGroup.logGroupName),
+          LogFormat: "JSON",
+          ApplicationLogLevel: "INFO",
+          SystemLogLevel: "WARN",
+        },
       });
     }
     template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 3);
+  });
+
+  it("tracing active (-c tracing=active): both functions traced, and only then the X-Ray grant", () => {
+    // Prepare
+    const traced = full;
+
+    // Act
+    const tracingModes = Object.values(traced.template.findResources("AWS::Lambda::Function")).map(
+      (fn) => fn.Properties.TracingConfig,
+    );
+    const xrayGrants = (built: typeof base) =>
+      [built.stack.recorder, built.stack.editor].flatMap((fn) =>
+        grantsOf(built.template, logicalId(fn.role)).filter((grant) => grant.startsWith("xray:")),
+      );
+
+    // Assess
+    expect(tracingModes).toEqual([{ Mode: "Active" }, { Mode: "Active" }]);
+    expect(xrayGrants(traced)).toHaveLength(4);
+    expect(xrayGrants(base)).toEqual([]);
+    expect(() => buildStack({ ...PROPS, tracing: "sampled" as never })).toThrow(
+      /tracing: "sampled" is not one of off, active/,
+    );
   });
 
   it("recorder environment: exactly what its config reads, secrets by ARN only", () => {
