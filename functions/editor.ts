@@ -1,5 +1,4 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { handleHttp } from "./api/http.ts";
@@ -9,7 +8,7 @@ import { httpErrors, isHttpEvent, logRoute } from "./http/middleware.ts";
 import { errorResult, type HttpResult } from "./http/respond.ts";
 import { eachRecord, isSqsEvent } from "./http/sqs.ts";
 import { logger } from "./logger.ts";
-import { count, metrics } from "./metrics.ts";
+import { count, flushMetrics } from "./metrics.ts";
 import * as editing from "./providers/editing.ts";
 
 /**
@@ -23,9 +22,8 @@ export type EditorResult = HttpResult | Reply | SQSBatchResponse;
 
 export async function invoke(event: unknown): Promise<Reply> {
   try {
-    const reply = await perform(await dependencies(editing), parseOperation(event));
-    count("OperationSucceeded");
-    return reply;
+    // Success counts nothing (Lambda's Invocations metric does); failures are counted.
+    return await perform(await dependencies(editing), parseOperation(event));
   } catch (thrown: unknown) {
     const { result, unexpected } = errorResult(thrown);
     count("OperationFailed");
@@ -67,15 +65,13 @@ export async function consumeQueue(event: SQSEvent): Promise<SQSBatchResponse> {
 
 export const handler = middy<EditorEvent, EditorResult>()
   .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics))
+  .use(flushMetrics())
   .use(logRoute())
   .use(httpErrors())
   .handler(async (event) => {
     if (isSqsEvent(event)) return consumeQueue(event);
     if (isHttpEvent(event)) {
-      const result = await handleHttp(await dependencies(editing), event as APIGatewayProxyEventV2);
-      count("HttpSucceeded");
-      return result;
+      return handleHttp(await dependencies(editing), event as APIGatewayProxyEventV2);
     }
     return invoke(event);
   });

@@ -1,4 +1,5 @@
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { MiddlewareObj } from "@middy/core";
 
 /** The metrics' namespace and `service` dimension; the CDK stack's alarms use the same names. */
 export const METRICS_NAMESPACE = "ImEdit";
@@ -17,6 +18,22 @@ export const MISCONFIGURED_METRIC = "Misconfigured";
  */
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
+/**
+ * Counts an exceptional outcome (spooled, misconfigured, publish failed, server error, ...). The happy
+ * path counts nothing: Lambda's own Invocations, Errors and Duration metrics cover it, and each EMF
+ * line costs a log line's ingestion.
+ */
 export function count(name: string, value = 1): void {
   metrics.addMetric(name, MetricUnit.Count, value);
+}
+
+/**
+ * Publishes what the invocation counted, as one EMF line, and nothing when it counted nothing (unlike
+ * Powertools' `logMetrics`, which writes a line, or a warning, on every invocation).
+ */
+export function flushMetrics<TEvent, TResult>(): MiddlewareObj<TEvent, TResult> {
+  const flush = async (): Promise<void> => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  };
+  return { after: flush, onError: flush };
 }

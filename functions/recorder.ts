@@ -1,5 +1,4 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { dependencies } from "./clients.ts";
@@ -13,7 +12,7 @@ import { errorResult, type HttpResult, json } from "./http/respond.ts";
 import { matchRoute, ROUTES } from "./http/routes.ts";
 import { eachRecord, isSqsEvent } from "./http/sqs.ts";
 import { logger } from "./logger.ts";
-import { count, metrics } from "./metrics.ts";
+import { count, flushMetrics } from "./metrics.ts";
 
 /**
  * What a callback's one log line says (a function URL keeps no access log, so this is the record of
@@ -51,10 +50,9 @@ export async function recordCallback(
   };
   if (typeof request.query.CallbackCommand === "string")
     line.command = request.query.CallbackCommand.slice(0, 64);
-  const { outcome, reply } = await callbacks.handle(provider, request, line);
-  // A spooled callback is counted (and its reason logged) where it is spooled.
-  if (outcome === "stored") count("CallbackStored");
-  else if (outcome === "ignored") count("CallbackIgnored");
+  const { reply } = await callbacks.handle(provider, request, line);
+  // Stored and ignored callbacks count nothing (the line says which; Lambda counts invocations); a
+  // spooled one is counted (and its reason logged) where it is spooled.
   return json(reply.status, reply.body);
 }
 
@@ -105,7 +103,7 @@ export async function drainFallback(event: SQSEvent): Promise<SQSBatchResponse> 
 
 export const handler = middy<APIGatewayProxyEventV2 | SQSEvent, HttpResult | SQSBatchResponse>()
   .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics))
+  .use(flushMetrics())
   .use(logRoute())
   .use(httpErrors())
   .handler((event) => (isSqsEvent(event) ? drainFallback(event) : callback(event)));
