@@ -1,4 +1,3 @@
-import * as z from "zod";
 import type { ProviderName } from "./core/model.ts";
 import { blank, type Env as Environment, positiveInt } from "./providers/env.ts";
 import {
@@ -10,6 +9,7 @@ import {
 import type { NeteaseSettings } from "./providers/netease/manifest.ts";
 import { PROVIDERS } from "./providers/recorder-providers.ts";
 import type { TencentSettings } from "./providers/tencent/manifest.ts";
+import * as z from "./zod.ts";
 
 export type { SecuredWork } from "./providers/manifest.ts";
 export type { NeteaseEditConfig } from "./providers/netease/manifest.ts";
@@ -22,33 +22,33 @@ export type { TencentEditConfig } from "./providers/tencent/manifest.ts";
  * fragments (providers/<name>/manifest.ts); this schema holds the rest.
  */
 const Env = z.object({
-  TABLE_NAME: z.string().min(1),
-  AWS_REGION: z.string().min(1).default("us-east-1"),
+  TABLE_NAME: z.string().check(z.minLength(1)),
+  AWS_REGION: z._default(z.string().check(z.minLength(1)), "us-east-1"),
   /** Local stacks and tests only: the DynamoDB endpoint (dynalite, DynamoDB Local). */
-  DYNAMODB_ENDPOINT: z.url().optional(),
+  DYNAMODB_ENDPOINT: z.optional(z.url()),
   /** How long an edit waits for a busy message, a rate slot or provider retries before 409/429/503. */
-  EDIT_WAIT_MS: positiveInt.max(25_000).default(5_000),
+  EDIT_WAIT_MS: z._default(positiveInt.check(z.maximum(25_000)), 5_000),
   /**
    * Where the rate limiter keeps its slots: `dynamodb` shares them across every process (the default
    * in AWS, where each warm Lambda is a process); `memory` is exact for one process (the local stack).
    */
-  RATE_LIMITER: z.enum(["dynamodb", "memory"]).optional(),
+  RATE_LIMITER: z.optional(z.enum(["dynamodb", "memory"])),
   /** How long an Idempotency-Key is remembered. */
-  IDEMPOTENCY_TTL_HOURS: positiveInt.max(24 * 30).default(24),
+  IDEMPOTENCY_TTL_HOURS: z._default(positiveInt.check(z.maximum(24 * 30)), 24),
   /** Callback bodies above this many bytes get 413 (a Tencent message is at most 12 KB). */
-  CALLBACK_MAX_BYTES: positiveInt.max(6 * 1024 * 1024).default(64 * 1024),
+  CALLBACK_MAX_BYTES: z._default(positiveInt.check(z.maximum(6 * 1024 * 1024)), 64 * 1024),
   /** Time the recorder gives the store before spooling the callback; Tencent waits 2 s in all. */
-  CALLBACK_STORE_BUDGET_MS: positiveInt.max(1900).default(1200),
+  CALLBACK_STORE_BUDGET_MS: z._default(positiveInt.check(z.maximum(1900)), 1200),
   /** Optional retention in days: messages and their versions expire (DynamoDB TTL) after it. */
-  RETENTION_DAYS: positiveInt.max(36_500).optional(),
+  RETENTION_DAYS: z.optional(positiveInt.check(z.maximum(36_500))),
   /** AWS: the recorder's durable fallback queue (locally the spool under DATA_DIR). */
-  FALLBACK_QUEUE_URL: z.url().optional(),
+  FALLBACK_QUEUE_URL: z.optional(z.url()),
   /** AWS: the editor's queue (queued edits, delayed resolution of unknown outcomes). */
-  EDIT_QUEUE_URL: z.url().optional(),
+  EDIT_QUEUE_URL: z.optional(z.url()),
   /** AWS, `-c events=sqs`: where domain events (MessageRecorded, MessageEdited, EditFailed) go. Unset: events off. */
-  EVENTS_QUEUE_URL: z.url().optional(),
+  EVENTS_QUEUE_URL: z.optional(z.url()),
   /** Local durable fallback (spool) location; in AWS the fallback is an SQS queue. */
-  DATA_DIR: z.string().min(1).optional(),
+  DATA_DIR: z.optional(z.string().check(z.minLength(1))),
 });
 
 /**
@@ -165,13 +165,13 @@ export function loadConfig(env: Environment, manifests: readonly ProviderManifes
       ([name, v]) => v !== undefined && v !== "" && !(secretSpecs.has(name) && blank(v)),
     ),
   );
-  const issues = (error: z.ZodError) =>
+  const issues = (error: z.core.$ZodError) =>
     error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
-  const parsed = Env.safeParse(present);
+  const parsed = z.safeParse(Env, present);
   const problems = [...secrets.problems, ...(parsed.success ? [] : issues(parsed.error))];
   const unusableNames = new Set(secrets.unusable.keys());
   const fragments = manifests.map((manifest) => {
-    const fragment = manifest.config.schema.safeParse(present);
+    const fragment = z.safeParse(manifest.config.schema, present);
     if (!fragment.success) problems.push(...issues(fragment.error));
     // A fragment that failed fails the whole config just below: its values are never read.
     return { manifest, env: fragment.success ? fragment.data : {} };

@@ -1,10 +1,10 @@
-import * as z from "zod";
 import { BadRequestError } from "./core/errors.ts";
 import { jsonProblem } from "./json.ts";
+import * as z from "./zod.ts";
 
 /** Parses input with a schema; a violation is a 400 whose `details` are zod's flattened errors. */
-export function parseWith<T extends z.ZodType>(schema: T, input: unknown, message: string): z.infer<T> {
-  const result = schema.safeParse(input);
+export function parseWith<T extends z.core.$ZodType>(schema: T, input: unknown, message: string): z.infer<T> {
+  const result = z.safeParse(schema, input);
   if (!result.success) {
     throw new BadRequestError(message, { code: "validation_failed", details: z.flattenError(result.error) });
   }
@@ -17,10 +17,10 @@ export function parseWith<T extends z.ZodType>(schema: T, input: unknown, messag
  * conversation ids, where one character can take 12 bytes.
  */
 export const boundedString = (maxBytes: number) =>
-  z
-    .string()
-    .min(1)
-    .refine((value) => Buffer.byteLength(value) <= maxBytes, `must be at most ${maxBytes} bytes of UTF-8`);
+  z.string().check(
+    z.minLength(1),
+    z.refine((value) => Buffer.byteLength(value) <= maxBytes, `must be at most ${maxBytes} bytes of UTF-8`),
+  );
 
 /** Adds an issue when a value that will be stored holds what the store cannot keep (json.ts `jsonProblem`). */
 export function storable(

@@ -1,8 +1,8 @@
-import * as z from "zod";
 import type { Dependencies } from "../clients.ts";
 import { BadRequestError, NotFoundError } from "../core/errors.ts";
 import { MESSAGE_ID_PATTERN, type MessageHead, PROVIDER_NAMES, type ProviderName } from "../core/model.ts";
 import { parseWith, storable } from "../validation.ts";
+import * as z from "../zod.ts";
 import { etag, recordView, versionView } from "./views.ts";
 
 /**
@@ -17,8 +17,10 @@ const Provider = z.enum(PROVIDER_NAMES);
 const keyPart = (maxBytes: number) =>
   z
     .string()
-    .refine((value) => Buffer.byteLength(value) <= maxBytes, `must be at most ${maxBytes} bytes of UTF-8`);
-const AppId = z.string().min(1).max(64).pipe(keyPart(64));
+    .check(
+      z.refine((value) => Buffer.byteLength(value) <= maxBytes, `must be at most ${maxBytes} bytes of UTF-8`),
+    );
+const AppId = z.pipe(z.string().check(z.minLength(1), z.maxLength(64)), keyPart(64));
 const KeyValue = keyPart(1024);
 
 /**
@@ -29,67 +31,68 @@ const KeyValue = keyPart(1024);
 export const Target = z.union([
   z.strictObject({ id: z.string() }),
   z.strictObject({
-    key: z.looseObject({ provider: Provider, appId: AppId }).catchall(KeyValue),
+    key: z.catchall(z.looseObject({ provider: Provider, appId: AppId }), KeyValue),
   }),
 ]);
 export type Target = z.infer<typeof Target>;
 
-const Actor = z.string().min(1).max(256).default("invoke");
+const Actor = z._default(z.string().check(z.minLength(1), z.maxLength(256)), "invoke");
 /** ISO date or date-time; normalized to a full UTC timestamp so it compares with stored times. */
-const Timestamp = z.iso
-  .datetime({ offset: true })
-  .or(z.iso.date())
-  .transform((value) => new Date(value).toISOString());
-const PageToken = z.string().min(1).max(4096);
-const Version = z.number().int().min(1);
+const Timestamp = z.pipe(
+  z.union([z.iso.datetime({ offset: true }), z.iso.date()]),
+  z.transform((value: string) => new Date(value).toISOString()),
+);
+const PageToken = z.string().check(z.minLength(1), z.maxLength(4096));
+const Version = z.number().check(z.int(), z.minimum(1));
+const IdempotencyKey = z.optional(z.string().check(z.minLength(1), z.maxLength(255)));
 
 export const Operation = z.discriminatedUnion("action", [
   z.strictObject({ action: z.literal("get"), target: Target }),
   z.strictObject({
     action: z.literal("versions"),
     target: Target,
-    limit: z.number().int().min(20).max(100).default(50),
-    nextToken: PageToken.optional(),
+    limit: z._default(z.number().check(z.int(), z.minimum(20), z.maximum(100)), 50),
+    nextToken: z.optional(PageToken),
   }),
   z.strictObject({
     action: z.literal("list"),
     provider: Provider,
     appId: AppId,
-    conversation: z.string().min(1).pipe(keyPart(1800)).optional(),
-    sender: z.string().min(1).pipe(keyPart(1024)).optional(),
-    since: Timestamp.optional(),
-    until: Timestamp.optional(),
+    conversation: z.optional(z.pipe(z.string().check(z.minLength(1)), keyPart(1800))),
+    sender: z.optional(z.pipe(z.string().check(z.minLength(1)), keyPart(1024))),
+    since: z.optional(Timestamp),
+    until: z.optional(Timestamp),
     /** Natural-key parameters: when they name a key, the answer is that one record, not a list. */
-    key: z.record(z.string(), KeyValue).optional(),
-    limit: z.number().int().min(1).max(100).default(50),
-    nextToken: PageToken.optional(),
+    key: z.optional(z.record(z.string(), KeyValue)),
+    limit: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(100)), 50),
+    nextToken: z.optional(PageToken),
   }),
   z.strictObject({
     action: z.literal("edit"),
     target: Target,
     /** Whatever the provider's editor accepts, but nothing the store could not keep as a version. */
-    body: z.unknown().superRefine(storable),
-    ifMatch: Version.optional(),
-    idempotencyKey: z.string().min(1).max(255).optional(),
+    body: z.unknown().check(z.superRefine(storable)),
+    ifMatch: z.optional(Version),
+    idempotencyKey: IdempotencyKey,
     actor: Actor,
   }),
   z.strictObject({
     action: z.literal("restore"),
     target: Target,
     version: Version,
-    ifMatch: Version.optional(),
-    idempotencyKey: z.string().min(1).max(255).optional(),
+    ifMatch: z.optional(Version),
+    idempotencyKey: IdempotencyKey,
     actor: Actor,
   }),
   /** Settles an edit whose outcome was unknown (queued with a delay by the editor itself). */
   z.strictObject({
     action: z.literal("resolve"),
-    target: z.strictObject({ id: z.string().min(1).max(128) }),
+    target: z.strictObject({ id: z.string().check(z.minLength(1), z.maxLength(128)) }),
   }),
   z.strictObject({
     action: z.literal("purge"),
     target: Target,
-    reason: z.string().min(1).max(1024),
+    reason: z.string().check(z.minLength(1), z.maxLength(1024)),
     actor: Actor,
   }),
 ]);

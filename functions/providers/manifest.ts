@@ -1,8 +1,8 @@
-import type * as z from "zod";
 import type { ContentCodec } from "../core/codec.ts";
 import type { RateLimiter, RateRule } from "../core/limiter.ts";
 import type { Kind, ProviderName } from "../core/model.ts";
 import type { CallbackProvider, ProviderEditor } from "../core/provider.ts";
+import type * as z from "../zod.ts";
 
 /**
  * Everything im-edit knows about one provider, in the provider's folder (`providers/<name>/manifest.ts`):
@@ -15,7 +15,7 @@ import type { CallbackProvider, ProviderEditor } from "../core/provider.ts";
  * value reaches every factory. Members are methods so that a list of manifests with different settings
  * is one `ProviderManifest[]`.
  */
-export interface ProviderManifest<S extends z.ZodObject = z.ZodObject, C = unknown> {
+export interface ProviderManifest<S extends z.core.$ZodObject = z.core.$ZodObject, C = unknown> {
   readonly name: ProviderName;
   /** The kinds of message it records, and the id prefixes of its messages (`<prefix>_<26 chars>`). */
   readonly kinds: readonly Kind[];
@@ -33,14 +33,14 @@ export interface ProviderManifest<S extends z.ZodObject = z.ZodObject, C = unkno
 }
 
 /** The editor bundle's part: the manifest plus how to build its editor (the REST client lives here). */
-export interface EditorManifest<S extends z.ZodObject = z.ZodObject, C = unknown>
+export interface EditorManifest<S extends z.core.$ZodObject = z.core.$ZodObject, C = unknown>
   extends ProviderManifest<S, C> {
   /** Undefined when the settings do not allow editing (e.g. Tencent without its secret key). */
   createEditor(settings: C, limiter: RateLimiter): ProviderEditor | undefined;
 }
 
 /** The provider's part of the environment, and what it means. */
-export interface ConfigFragment<S extends z.ZodObject, C> {
+export interface ConfigFragment<S extends z.core.$ZodObject, C> {
   /** Its variables (all names start with the provider's prefix, e.g. `TENCENT_`). */
   readonly schema: S;
   /** The provider's settings; undefined when it is not configured (or cannot be: a secret is unusable). */

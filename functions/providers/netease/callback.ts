@@ -1,38 +1,38 @@
-import * as z from "zod";
 import { BadRequestError } from "../../core/errors.ts";
 import { parseJsonBody } from "../../json.ts";
 import { boundedString, MAX_EPOCH_MS } from "../../validation.ts";
+import * as z from "../../zod.ts";
 
 /**
  * Yunxin message copies (消息抄送, netease-yunxin-notes §3.2). Every field is a string on the wire;
  * "not every field is always sent". Ids are kept as strings end to end: `msgidServer` can exceed 2^53.
  */
-const Digits = z.string().regex(/^\d{1,20}$/, "must be a decimal id");
+const Digits = z.string().check(z.regex(/^\d{1,20}$/, "must be a decimal id"));
 /** Milliseconds since the epoch as a decimal string, no later than MAX_EPOCH_MS (what `Date` and Yunxin hold). */
-const EpochMillis = z
-  .string()
-  .regex(/^\d{1,13}$/, "must be milliseconds since 1970")
-  .refine((value) => Number(value) <= MAX_EPOCH_MS, "must be milliseconds since 1970, before 2106");
+const EpochMillis = z.string().check(
+  z.regex(/^\d{1,13}$/, "must be milliseconds since 1970"),
+  z.refine((value) => Number(value) <= MAX_EPOCH_MS, "must be milliseconds since 1970, before 2106"),
+);
 /** Accounts and team ids, bounded in bytes (they end up percent-encoded in DynamoDB keys; Yunxin's accid is at most 32 characters). */
 const Account = boundedString(256);
 
 /** eventType "1": a conversation message (P2P, team, super team, and their custom/system variants). */
 export const ConversationCopy = z.looseObject({
   eventType: z.literal("1"),
-  convType: z.string().min(1),
+  convType: z.string().check(z.minLength(1)),
   to: Account,
   fromAccount: Account,
   msgTimestamp: EpochMillis,
-  msgType: z.string().min(1),
+  msgType: z.string().check(z.minLength(1)),
   msgidServer: Digits,
-  msgidClient: z.string().optional(),
-  body: z.string().optional(),
+  msgidClient: z.optional(z.string()),
+  body: z.optional(z.string()),
   /**
    * A JSON string per Yunxin's field table, a JSON object in its own samples (team notifications): both
    * are kept. Stored faithfully as text when it is not JSON the store can hold.
    */
-  attach: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
-  ext: z.string().optional(),
+  attach: z.optional(z.union([z.string(), z.record(z.string(), z.unknown())])),
+  ext: z.optional(z.string()),
 });
 export type ConversationCopy = z.infer<typeof ConversationCopy>;
 
@@ -43,12 +43,12 @@ export type ConversationCopy = z.infer<typeof ConversationCopy>;
  */
 export const RecallCopy = z.looseObject({
   eventType: z.enum(["7", "8"]),
-  deleteMsgid: Digits.optional(),
-  msgidServer: Digits.optional(),
-  msgid: Digits.optional(),
-  from: z.string().optional(),
-  fromAccount: z.string().optional(),
-  to: z.string().optional(),
+  deleteMsgid: z.optional(Digits),
+  msgidServer: z.optional(Digits),
+  msgid: z.optional(Digits),
+  from: z.optional(z.string()),
+  fromAccount: z.optional(z.string()),
+  to: z.optional(z.string()),
 });
 export type RecallCopy = z.infer<typeof RecallCopy>;
 

@@ -1,4 +1,3 @@
-import * as z from "zod";
 import {
   ConflictError,
   isAppError,
@@ -9,6 +8,7 @@ import {
 import type { Content, MessageHead } from "../../core/model.ts";
 import type { EditChange, EditPlan, ProviderEditor } from "../../core/provider.ts";
 import { parseWith } from "../../validation.ts";
+import * as z from "../../zod.ts";
 import { neteaseError } from "./errors.ts";
 import type { NeteaseReply, NeteaseRestClient } from "./rest.ts";
 
@@ -23,8 +23,8 @@ export const LIMITS = { text: 5000, description: 500, attachment: 5000, extensio
 const TEXTUAL_TYPES: ReadonlySet<string> = new Set(["0", "10"]);
 const isTextual = (head: MessageHead): boolean => TEXTUAL_TYPES.has(String(head.key.messageType));
 
-const bool = z.boolean().optional();
-const str = (max: number) => z.string().max(max).optional();
+const bool = z.optional(z.boolean());
+const str = (max: number) => z.optional(z.string().check(z.maxLength(max)));
 
 /**
  * Edit body for Yunxin messages: the new `text`, `attachment` (an object), `extension`, and modifyMsg's
@@ -32,58 +32,58 @@ const str = (max: number) => z.string().max(max).optional();
  */
 export const NeteaseEditBody = z
   .strictObject({
-    text: z.string().optional(),
-    attachment: z.record(z.string(), z.unknown()).optional(),
-    extension: z.string().optional(),
-    sub_type: z.number().int().positive().optional(),
-    operator: z.string().min(1).max(64).optional(),
-    push_config: z
-      .strictObject({
+    text: z.optional(z.string()),
+    attachment: z.optional(z.record(z.string(), z.unknown())),
+    extension: z.optional(z.string()),
+    sub_type: z.optional(z.number().check(z.int(), z.positive())),
+    operator: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+    push_config: z.optional(
+      z.strictObject({
         push_enabled: bool,
         push_nick_enabled: bool,
         push_content: str(500),
         push_payload: str(2048),
         push_forcepush_enable: bool,
         push_forcepush_all: bool,
-        push_forcepush_ids: z.array(z.string()).max(100).optional(),
+        push_forcepush_ids: z.optional(z.array(z.string()).check(z.maxLength(100))),
         push_forcepush_content: str(500),
-      })
-      .optional(),
-    antispam_config: z
-      .strictObject({
+      }),
+    ),
+    antispam_config: z.optional(
+      z.strictObject({
         antispam_enabled: bool,
-        antispam_business_id: z.string().optional(),
+        antispam_business_id: z.optional(z.string()),
         antispam_extension: str(1024),
         antispam_cheating: str(1024),
         antispam_custom_message_enabled: bool,
-        antispam_custom_message: z.string().optional(),
-      })
-      .optional(),
-    route_config: z
-      .strictObject({ route_enabled: bool, route_environment: z.string().optional() })
-      .optional(),
-    message_config: z.strictObject({ conversation_update_enabled: bool }).optional(),
-    p2p_option: z.strictObject({ check_friend: bool }).optional(),
-    team_option: z
-      .strictObject({
+        antispam_custom_message: z.optional(z.string()),
+      }),
+    ),
+    route_config: z.optional(
+      z.strictObject({ route_enabled: bool, route_environment: z.optional(z.string()) }),
+    ),
+    message_config: z.optional(z.strictObject({ conversation_update_enabled: bool })),
+    p2p_option: z.optional(z.strictObject({ check_friend: bool })),
+    team_option: z.optional(
+      z.strictObject({
         ignore_chat_banned: bool,
         ignore_member_chat_banned: bool,
         check_team_member_valid: bool,
-      })
-      .optional(),
-    superteam_option: z
-      .strictObject({
+      }),
+    ),
+    superteam_option: z.optional(
+      z.strictObject({
         ignore_chat_banned: bool,
         ignore_member_chat_banned: bool,
         check_team_member_valid: bool,
-      })
-      .optional(),
+      }),
+    ),
   })
-  .refine(
-    (body) => body.text !== undefined || body.attachment !== undefined || body.extension !== undefined,
-    {
-      message: "send at least one of text, attachment, extension",
-    },
+  .check(
+    z.refine(
+      (body) => body.text !== undefined || body.attachment !== undefined || body.extension !== undefined,
+      { message: "send at least one of text, attachment, extension" },
+    ),
   );
 export type NeteaseEditBody = z.infer<typeof NeteaseEditBody>;
 

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../../zod.ts";
 import { blank, flag, positiveInt } from "../env.ts";
 import { describeUnusable, type ProviderManifest } from "../manifest.ts";
 import { neteaseCodec } from "./codec.ts";
@@ -7,23 +7,26 @@ import { NETEASE_REGIONS, type NeteaseRegion } from "./regions.ts";
 
 /** Yunxin's part of the environment: set NETEASE_APP_KEY (and its secret) to record and edit Yunxin messages. */
 export const NeteaseEnv = z.object({
-  NETEASE_APP_KEY: z.string().min(1).max(64).optional(),
-  NETEASE_APP_SECRET: z.string().min(1).optional(),
-  NETEASE_REGION: z.enum(Object.keys(NETEASE_REGIONS) as [NeteaseRegion, ...NeteaseRegion[]]).default("cn"),
+  NETEASE_APP_KEY: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  NETEASE_APP_SECRET: z.optional(z.string().check(z.minLength(1))),
+  NETEASE_REGION: z._default(
+    z.enum(Object.keys(NETEASE_REGIONS) as [NeteaseRegion, ...NeteaseRegion[]]),
+    "cn" as NeteaseRegion,
+  ),
   /** Replaces the region's gateway (`…/nimserver`); requests go to `${it}/im/v2/...`. */
-  NETEASE_API_BASE_URL: z.url().optional(),
+  NETEASE_API_BASE_URL: z.optional(z.url()),
   /** Allowed age of a message copy's CurTime (ms) before it is refused as stale. */
-  NETEASE_COPY_MAX_SKEW_MS: positiveInt.default(10 * 60 * 1000),
+  NETEASE_COPY_MAX_SKEW_MS: z._default(positiveInt, 10 * 60 * 1000),
   /** modifyMsg route_config.route_enabled: our edits come back as message copies (Yunxin's default). */
-  NETEASE_ROUTE_ENABLED: flag.default(true),
+  NETEASE_ROUTE_ENABLED: z._default(flag, true),
   /** The account that edits at Yunxin; default each message's sender. */
-  NETEASE_OPERATOR: z.string().min(1).max(64).optional(),
-  NETEASE_RATE_LIMIT: positiveInt.default(100),
-  NETEASE_RATE_WINDOW_MS: positiveInt.default(1000),
+  NETEASE_OPERATOR: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  NETEASE_RATE_LIMIT: z._default(positiveInt, 100),
+  NETEASE_RATE_WINDOW_MS: z._default(positiveInt, 1000),
   /** At most one edit per message in this many ms (Yunxin: 1 s, else 107449). */
-  NETEASE_MESSAGE_EDIT_INTERVAL_MS: positiveInt.default(1100),
+  NETEASE_MESSAGE_EDIT_INTERVAL_MS: z._default(positiveInt, 1100),
   /** Yunxin edits messages younger than 7 days; im-edit stops a margin before. */
-  NETEASE_MAX_EDIT_AGE_MINUTES: positiveInt.max(7 * 24 * 60).default(7 * 24 * 60 - 10),
+  NETEASE_MAX_EDIT_AGE_MINUTES: z._default(positiveInt.check(z.maximum(7 * 24 * 60)), 7 * 24 * 60 - 10),
 });
 
 export interface NeteaseEditConfig {

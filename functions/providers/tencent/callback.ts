@@ -1,5 +1,5 @@
-import * as z from "zod";
 import { boundedString, MAX_EPOCH_MS, storable } from "../../validation.ts";
+import * as z from "../../zod.ts";
 
 /**
  * Tencent Cloud Chat message callbacks, from the documented bodies (shared/reference/tencent-chat-notes.md §2)
@@ -12,39 +12,43 @@ import { boundedString, MAX_EPOCH_MS, storable } from "../../validation.ts";
  * Every number is bounded to what Tencent sends and `Date` accepts: seconds are unsigned 32-bit (the
  * REST API's `MsgTimeStamp`, the `MsgKey` parts), milliseconds at most MAX_EPOCH_MS (2106).
  */
-const Uint32 = z.number().int().min(0).max(4_294_967_295);
-const SafeCount = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const Uint32 = z.number().check(z.int(), z.minimum(0), z.maximum(4_294_967_295));
+const SafeCount = z.number().check(z.int(), z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER));
 /** Identifiers, bounded in bytes: Tencent's own limits are far lower (UserID 32 bytes, GroupId 48). */
 const UserId = boundedString(256);
 const GroupId = boundedString(256);
 const MsgKey = boundedString(256);
 /** `""` means no topic. */
-const TopicId = z
-  .string()
-  .refine((value) => Buffer.byteLength(value) <= 256, "must be at most 256 bytes of UTF-8")
-  .optional();
+const TopicId = z.optional(
+  z
+    .string()
+    .check(z.refine((value) => Buffer.byteLength(value) <= 256, "must be at most 256 bytes of UTF-8")),
+);
 /** Seconds since the epoch (`MsgTime`): unsigned 32-bit, as Tencent keeps it. */
-const Seconds = z.number().int().min(0).max(4_294_967_295, "must be seconds since 1970 (unsigned 32-bit)");
-const Millis = z.number().int().min(0).max(MAX_EPOCH_MS, "must be milliseconds since 1970, before 2106");
+const Seconds = z
+  .number()
+  .check(z.int(), z.minimum(0), z.maximum(4_294_967_295, "must be seconds since 1970 (unsigned 32-bit)"));
+const Millis = z
+  .number()
+  .check(z.int(), z.minimum(0), z.maximum(MAX_EPOCH_MS, "must be milliseconds since 1970, before 2106"));
 
 /** Milliseconds since the epoch, as a number or a decimal string. */
-const EventTime = z
-  .union([
+const EventTime = z.optional(
+  z.union([
     Millis,
-    z
-      .string()
-      .regex(/^\d{1,16}$/, "must be milliseconds since 1970")
-      .transform(Number)
-      .pipe(Millis),
-  ])
-  .optional();
+    z.pipe(
+      z.pipe(z.string().check(z.regex(/^\d{1,16}$/, "must be milliseconds since 1970")), z.transform(Number)),
+      Millis,
+    ),
+  ]),
+);
 
 export const MsgElement = z.looseObject({
-  MsgType: z.string().min(1),
+  MsgType: z.string().check(z.minLength(1)),
   MsgContent: z.record(z.string(), z.unknown()),
 });
 export type MsgElement = z.infer<typeof MsgElement>;
-export const MsgBody = z.array(MsgElement).superRefine(storable);
+export const MsgBody = z.array(MsgElement).check(z.superRefine(storable));
 
 const c2cMessage = {
   From_Account: UserId,
@@ -53,22 +57,22 @@ const c2cMessage = {
   MsgRandom: Uint32,
   MsgTime: Seconds,
   MsgKey,
-  MsgId: z.string().min(1).optional(),
+  MsgId: z.optional(z.string().check(z.minLength(1))),
   MsgBody,
-  CloudCustomData: z.string().optional(),
+  CloudCustomData: z.optional(z.string()),
   EventTime,
 };
 
 /** `Random` is optional here: only the provisional identity (before MsgSeq exists) needs it. */
 const groupMessage = {
   GroupId,
-  Type: z.string().optional(),
+  Type: z.optional(z.string()),
   From_Account: UserId,
-  Operator_Account: z.string().optional(),
-  Random: Uint32.optional(),
-  MsgId: z.string().min(1).optional(),
+  Operator_Account: z.optional(z.string()),
+  Random: z.optional(Uint32),
+  MsgId: z.optional(z.string().check(z.minLength(1))),
   MsgBody,
-  CloudCustomData: z.string().optional(),
+  CloudCustomData: z.optional(z.string()),
   TopicId,
   EventTime,
 };
@@ -82,8 +86,8 @@ export type C2CBeforeSendMsg = z.infer<typeof C2CBeforeSendMsg>;
 export const C2CAfterSendMsg = z.object({
   CallbackCommand: z.literal("C2C.CallbackAfterSendMsg"),
   ...c2cMessage,
-  SendMsgResult: z.number().int().default(0),
-  ErrorInfo: z.string().optional(),
+  SendMsgResult: z._default(z.number().check(z.int()), 0),
+  ErrorInfo: z.optional(z.string()),
 });
 export type C2CAfterSendMsg = z.infer<typeof C2CAfterSendMsg>;
 
@@ -98,8 +102,8 @@ export const GroupSendMsgException = z.object({
   CallbackCommand: z.literal("Group.CallbackSendMsgException"),
   ...groupMessage,
   Random: Uint32,
-  ErrorCode: z.number().int(),
-  ErrorInfo: z.string().default(""),
+  ErrorCode: z.number().check(z.int()),
+  ErrorInfo: z._default(z.string(), ""),
 });
 export type GroupSendMsgException = z.infer<typeof GroupSendMsgException>;
 
@@ -123,12 +127,11 @@ export type C2CAfterMsgWithDraw = z.infer<typeof C2CAfterMsgWithDraw>;
 export const GroupAfterRecallMsg = z.object({
   CallbackCommand: z.literal("Group.CallbackAfterRecallMsg"),
   GroupId,
-  Type: z.string().optional(),
-  Operator_Account: z.string().optional(),
+  Type: z.optional(z.string()),
+  Operator_Account: z.optional(z.string()),
   MsgSeqList: z
-    .array(z.object({ MsgSeq: SafeCount, MsgId: z.string().optional() }))
-    .min(1)
-    .max(100),
+    .array(z.object({ MsgSeq: SafeCount, MsgId: z.optional(z.string()) }))
+    .check(z.minLength(1), z.maxLength(100)),
   TopicId,
   EventTime,
 });
@@ -136,28 +139,28 @@ export type GroupAfterRecallMsg = z.infer<typeof GroupAfterRecallMsg>;
 
 export const C2CAfterModifyMsg = z.object({
   CallbackCommand: z.literal("C2C.CallbackAfterModifyMsg"),
-  Operator_Account: z.string().optional(),
+  Operator_Account: z.optional(z.string()),
   From_Account: UserId,
   To_Account: UserId,
   MsgKey,
-  MsgSeq: Uint32.optional(),
-  MsgRandom: Uint32.optional(),
-  MsgTime: Seconds.optional(),
-  MsgBody: MsgBody.optional(),
-  CloudCustomData: z.string().optional(),
+  MsgSeq: z.optional(Uint32),
+  MsgRandom: z.optional(Uint32),
+  MsgTime: z.optional(Seconds),
+  MsgBody: z.optional(MsgBody),
+  CloudCustomData: z.optional(z.string()),
   EventTime,
 });
 export type C2CAfterModifyMsg = z.infer<typeof C2CAfterModifyMsg>;
 
 export const GroupAfterModifyMsg = z.object({
   CallbackCommand: z.literal("Group.CallbackAfterModifyMsg"),
-  Operator_Account: z.string().optional(),
+  Operator_Account: z.optional(z.string()),
   GroupId,
-  Type: z.string().optional(),
+  Type: z.optional(z.string()),
   TopicId,
   MsgSeq: SafeCount,
-  MsgBody: MsgBody.optional(),
-  CloudCustomData: z.string().optional(),
+  MsgBody: z.optional(MsgBody),
+  CloudCustomData: z.optional(z.string()),
   EventTime,
 });
 export type GroupAfterModifyMsg = z.infer<typeof GroupAfterModifyMsg>;
@@ -177,7 +180,7 @@ export const TencentCallback = z.discriminatedUnion("CallbackCommand", [
 export type TencentCallback = z.infer<typeof TencentCallback>;
 
 export const RECORDED_COMMANDS: ReadonlySet<string> = new Set(
-  TencentCallback.options.map((o) => o.shape.CallbackCommand.value),
+  TencentCallback.def.options.flatMap((o) => o.shape.CallbackCommand.def.values),
 );
 
 /**

@@ -1,8 +1,8 @@
-import * as z from "zod";
 import { UnprocessableError } from "../../core/errors.ts";
 import type { Content, MessageHead } from "../../core/model.ts";
 import type { EditChange, EditPlan, ProviderEditor } from "../../core/provider.ts";
 import { parseWith } from "../../validation.ts";
+import * as z from "../../zod.ts";
 import { MsgBody } from "./callback.ts";
 import { contentBytes, elementProblems, MAX_CONTENT_BYTES } from "./elements.ts";
 import type { TencentRestClient } from "./rest.ts";
@@ -13,19 +13,19 @@ import type { TencentRestClient } from "./rest.ts";
  */
 export const TencentEditBody = z
   .strictObject({
-    text: z.string().optional(),
-    MsgBody: MsgBody.min(1).optional(),
-    CloudCustomData: z.string().optional(),
+    text: z.optional(z.string()),
+    MsgBody: z.optional(MsgBody.check(z.minLength(1))),
+    CloudCustomData: z.optional(z.string()),
   })
-  .refine(
-    (body) => body.text !== undefined || body.MsgBody !== undefined || body.CloudCustomData !== undefined,
-    {
-      message: "send at least one of text, MsgBody, CloudCustomData",
-    },
-  )
-  .refine((body) => body.text === undefined || body.MsgBody === undefined, {
-    message: "send either text or MsgBody, not both",
-  });
+  .check(
+    z.refine(
+      (body) => body.text !== undefined || body.MsgBody !== undefined || body.CloudCustomData !== undefined,
+      { message: "send at least one of text, MsgBody, CloudCustomData" },
+    ),
+    z.refine((body) => body.text === undefined || body.MsgBody === undefined, {
+      message: "send either text or MsgBody, not both",
+    }),
+  );
 export type TencentEditBody = z.infer<typeof TencentEditBody>;
 
 export interface TencentEditorConfig {

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../../zod.ts";
 
 /**
  * TIMMsgElement kinds the REST API accepts, with the fields it requires (tencent-chat-notes §6).
@@ -6,6 +6,7 @@ import * as z from "zod";
  * Extra fields are kept: Tencent may add some, and a restore must send elements back whole.
  */
 const str = z.string();
+const nonEmpty = z.string().check(z.minLength(1));
 const num = z.number();
 const flag2 = z.literal(2);
 
@@ -15,40 +16,40 @@ const contents = {
   TIMFaceElem: z.looseObject({ Index: num, Data: str }),
   TIMCustomElem: z.looseObject({
     Data: str,
-    Desc: str.optional(),
-    Ext: str.optional(),
-    Sound: str.optional(),
+    Desc: z.optional(str),
+    Ext: z.optional(str),
+    Sound: z.optional(str),
   }),
   TIMSoundElem: z.looseObject({
-    Url: str.min(1),
-    UUID: str.min(1),
+    Url: nonEmpty,
+    UUID: nonEmpty,
     Size: num,
     Second: num,
     Download_Flag: flag2,
   }),
   TIMImageElem: z.looseObject({
-    UUID: str.min(1),
+    UUID: nonEmpty,
     ImageFormat: num,
     ImageInfoArray: z
-      .array(z.looseObject({ Type: num, Size: num, Width: num, Height: num, URL: str.min(1) }))
-      .min(1),
+      .array(z.looseObject({ Type: num, Size: num, Width: num, Height: num, URL: nonEmpty }))
+      .check(z.minLength(1)),
   }),
   TIMFileElem: z.looseObject({
-    Url: str.min(1),
-    UUID: str.min(1),
+    Url: nonEmpty,
+    UUID: nonEmpty,
     FileSize: num,
     FileName: str,
     Download_Flag: flag2,
   }),
   TIMVideoFileElem: z.looseObject({
-    VideoUrl: str.min(1),
-    VideoUUID: str.min(1),
+    VideoUrl: nonEmpty,
+    VideoUUID: nonEmpty,
     VideoSize: num,
     VideoSecond: num,
     VideoFormat: str,
     VideoDownloadFlag: flag2,
-    ThumbUrl: str.min(1),
-    ThumbUUID: str.min(1),
+    ThumbUrl: nonEmpty,
+    ThumbUUID: nonEmpty,
     ThumbSize: num,
     ThumbWidth: num,
     ThumbHeight: num,
@@ -79,7 +80,7 @@ export function elementProblems(body: readonly unknown[]): string[] {
       return;
     }
     if (type === "TIMCustomElem") custom++;
-    const parsed = contents[type as ElementKind].safeParse(content);
+    const parsed = z.safeParse(contents[type as ElementKind], content);
     if (!parsed.success) {
       const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join(".") || "MsgContent"))];
       problems.push(`MsgBody[${index}] (${type}): missing or invalid ${fields.join(", ")}`);

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../../zod.ts";
 import { flag, positiveInt } from "../env.ts";
 import { describeUnusable, type ProviderManifest, type UnusableSecretView } from "../manifest.ts";
 import { tencentCodec } from "./codec.ts";
@@ -7,19 +7,22 @@ import { TENCENT_REGIONS, type TencentRegion, tencentBaseUrl } from "./regions.t
 
 /** Tencent's part of the environment (its config fragment). */
 export const TencentEnv = z.object({
-  TENCENT_SDKAPPID: z.string().regex(/^\d{1,20}$/, "must be the numeric SDKAppID"),
-  TENCENT_CALLBACK_TOKEN: z.string().min(1).max(512).optional(),
-  TENCENT_CALLBACK_MAX_SKEW_SECONDS: positiveInt.default(60),
-  TENCENT_RECORD_AVCHATROOM: flag.default(false),
-  TENCENT_ADMIN_IDENTIFIER: z.string().min(1).max(32).default("administrator"),
+  TENCENT_SDKAPPID: z.string().check(z.regex(/^\d{1,20}$/, "must be the numeric SDKAppID")),
+  TENCENT_CALLBACK_TOKEN: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
+  TENCENT_CALLBACK_MAX_SKEW_SECONDS: z._default(positiveInt, 60),
+  TENCENT_RECORD_AVCHATROOM: z._default(flag, false),
+  TENCENT_ADMIN_IDENTIFIER: z._default(z.string().check(z.minLength(1), z.maxLength(32)), "administrator"),
   /** The app's secret key: signs the admin UserSig. Without it im-edit records but cannot edit. */
-  TENCENT_SECRET_KEY: z.string().min(1).optional(),
-  TENCENT_REGION: z.enum(Object.keys(TENCENT_REGIONS) as [TencentRegion, ...TencentRegion[]]).default("cn"),
+  TENCENT_SECRET_KEY: z.optional(z.string().check(z.minLength(1))),
+  TENCENT_REGION: z._default(
+    z.enum(Object.keys(TENCENT_REGIONS) as [TencentRegion, ...TencentRegion[]]),
+    "cn" as TencentRegion,
+  ),
   /** Replaces `https://<region's domain>` (a simulator, a proxy); requests go to `${it}/v4/...`. */
-  TENCENT_API_BASE_URL: z.url().optional(),
+  TENCENT_API_BASE_URL: z.optional(z.url()),
   /** At most this many modify calls per API in any rolling window (Tencent's cap is 200/s, shared with your own calls). */
-  TENCENT_RATE_LIMIT: positiveInt.default(180),
-  TENCENT_RATE_WINDOW_MS: positiveInt.default(1000),
+  TENCENT_RATE_LIMIT: z._default(positiveInt, 180),
+  TENCENT_RATE_WINDOW_MS: z._default(positiveInt, 1000),
 });
 
 export interface TencentEditConfig {

@@ -36,7 +36,7 @@ export const fakeId = (appId: string, msgId: string): string => messageId("fk", 
 const FakeEnv = z.object({
   FAKE_APP_ID: z.string().min(1).max(64).optional(),
   FAKE_SECRET: z.string().min(1).optional(),
-  FAKE_RATE_LIMIT: positiveInt.default(50),
+  FAKE_RATE_LIMIT: z._default(positiveInt, 50),
 });
 
 export interface FakeSettings {
