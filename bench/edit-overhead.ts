@@ -210,12 +210,14 @@ export async function editOverhead(options: EditOverheadOptions = DEFAULTS): Pro
       { metric: "ratio end-to-end/direct (p50)", value: e.p50 / d.p50, unit: "x" },
       { metric: "ratio end-to-end/direct (p99)", value: e.p99 / d.p99, unit: "x" },
       {
+        summary: "edit end-to-end / direct simulator call (mean, same run)",
         metric: "ratio end-to-end/direct (mean)",
         value: e.mean / d.mean,
         unit: "x",
         goal: { op: "<=", limit: GOAL_RATIO },
       },
       {
+        summary: "store calls per edit on the happy path, editor + echo (npm start's store, counted)",
         metric: "store calls per edit (editor + echo)",
         value: calls.total("editor") / e.n,
         digits: 2,
@@ -224,6 +226,7 @@ export async function editOverhead(options: EditOverheadOptions = DEFAULTS): Pro
       { metric: "store calls per edit, by method", value: calls.describe("editor", e.n) },
       { metric: "store calls per direct call (its echo recorded)", value: calls.describe("direct", d.n) },
       {
+        summary: "local CPU per edit (process CPU, npm start's stack, sequential edits)",
         metric: "CPU per edit, this process (all of the stack)",
         value: variants.editor.cpuMs / e.n,
         unit: "ms",

@@ -20,9 +20,11 @@ import { type Summary, summarize } from "./stats.ts";
  * (TENCENT_RATE_LIMIT per TENCENT_RATE_WINDOW_MS) should deliver close to its configured rate, and the
  * simulator (200/s per API, Tencent's default) should never answer 60007.
  *
- * The whole local stack (server, editor, recorder, dynalite, simulator) shares this process's event
- * loop, so it may run out of CPU before the limiter binds. A second run at a low configured rate
- * shows what the limiter itself delivers when CPU is not the bottleneck.
+ * On what `npm start` runs: the embedded SQLite store persisted under a temporary DATA_DIR, handlers
+ * logging at the default level. The whole local stack (server, editor, recorder, store, simulator)
+ * shares this process's event loop, as under `npm start`, so it may run out of CPU before the limiter
+ * binds. A second run at a low configured rate shows what the limiter itself delivers when CPU is not
+ * the bottleneck.
  */
 export interface RatePhase {
   /** TENCENT_RATE_LIMIT for the stack (the default is 180). */
@@ -101,6 +103,7 @@ export async function editRate(options: EditRateOptions = DEFAULTS): Promise<Ben
     { metric: "achieved rate, 200s (steady part)", value: main.achieved, unit: "edits/s", digits: 1 },
     { metric: "200s per rolling 1 s, min / max", value: `${main.steady.min} / ${main.steady.max}` },
     {
+      summary: "edits through npm start's stack, 64 clients, 180/s: achieved / configured",
       metric: "achieved / configured",
       value: main.achieved / main.phase.rateLimit,
       unit: "x",
@@ -108,6 +111,7 @@ export async function editRate(options: EditRateOptions = DEFAULTS): Promise<Ben
       goal: { op: ">=", limit: GOAL_RATIO },
     },
     {
+      summary: "edits through npm start's stack, 64 clients, 180/s: simulator 60007",
       metric: "simulator 60007 on modify_c2c_msg",
       value: main.rateLimitedModify,
       digits: 0,
@@ -145,7 +149,7 @@ export async function editRate(options: EditRateOptions = DEFAULTS): Promise<Ben
     );
   }
   return {
-    title: `sustained edits over HTTP against the simulator, ${options.concurrency} in flight for ${main.phase.durationMs / 1000} s`,
+    title: `sustained edits over HTTP through npm start's stack (persisted SQLite store, default log level) against the simulator, ${options.concurrency} in flight for ${main.phase.durationMs / 1000} s`,
     rows,
     notes: [
       `${main.phase.messages} C2C messages sent through sendmsg first (${(main.prepareMs / 1000).toFixed(1)} s, ≤ 190/s); edits rotate over them, each with a new text`,

@@ -16,6 +16,11 @@ export interface Row {
   /** Digits after the point for numeric values (default 2). */
   readonly digits?: number;
   readonly goal?: Goal;
+  /**
+   * The row's name in the summary table (e.g. the issue's measure); default `<benchmark>: <metric>`.
+   * A row without a goal is in the summary only when it has one (a figure reported beside the goals).
+   */
+  readonly summary?: string;
 }
 
 export interface BenchmarkResult {
@@ -69,15 +74,41 @@ export function formatResult(name: string, result: BenchmarkResult): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** One line per goal across all benchmarks. */
-export function formatSummary(results: ReadonlyArray<{ name: string; result: BenchmarkResult }>): string {
-  const lines = ["== summary"];
+const SYMBOLS: Readonly<Record<Goal["op"], string>> = { "<": "<", "<=": "≤", ">=": "≥" };
+
+/** `≤ 3 WRU`, `≥ 0.95 x`: a goal for the summary table. */
+function summaryGoal(row: Row): string {
+  if (row.goal === undefined) return "";
+  const unit = row.unit === undefined ? "" : row.unit === "x" ? "×" : ` ${row.unit}`;
+  return `${SYMBOLS[row.goal.op]} ${row.goal.limit}${unit}`;
+}
+
+function summaryValue(row: Row): string {
+  const value = typeof row.value === "number" ? row.value.toFixed(row.digits ?? 2) : row.value;
+  if (row.unit === undefined) return value;
+  return row.unit === "x" ? `${value}×` : `${value} ${row.unit}`;
+}
+
+/**
+ * Every row with a goal across all benchmarks (and the figures marked for it), as a Markdown table the
+ * README can paste: measure | figure | goal | PASS/FAIL. A benchmark that crashed gets a FAIL row.
+ */
+export function formatSummary(
+  results: ReadonlyArray<{ name: string; result: BenchmarkResult }>,
+  crashed: readonly string[] = [],
+): string {
+  const cell = (text: string) => text.replaceAll("|", "\\|");
+  const lines = ["== summary", "", "| measure | figure | goal | PASS/FAIL |", "|---|---|---|---|"];
   for (const { name, result } of results) {
     for (const row of result.rows) {
       const verdict = status(row);
-      if (verdict !== undefined)
-        lines.push(`  ${verdict}  ${name}: ${row.metric} = ${formatValue(row)} (goal ${formatGoal(row)})`);
+      if (verdict === undefined && row.summary === undefined) continue;
+      const measure = row.summary ?? `${name}: ${row.metric}`;
+      lines.push(
+        `| ${cell(measure)} | ${cell(summaryValue(row))} | ${cell(summaryGoal(row)) || "—"} | ${verdict ?? "—"} |`,
+      );
     }
   }
+  for (const name of crashed) lines.push(`| ${cell(name)} | crashed | runs to the end | FAIL |`);
   return `${lines.join("\n")}\n`;
 }

@@ -7,6 +7,7 @@
  * left as the environment has it; unset, that is INFO), their lines written to a file (log-sink.ts),
  * the report to stdout. A benchmark that adds a lighter variant (silenced logs, in-memory store) says so.
  */
+import { availableParallelism, loadavg } from "node:os";
 import type { Benchmark, BenchmarkResult } from "./report.ts";
 
 // Set before any project module is loaded (the AWS SDK and the metrics read them), hence the dynamic
@@ -18,16 +19,16 @@ process.env.AWS_EC2_METADATA_DISABLED = "true";
 const { openLogSink } = await import("./log-sink.ts");
 const { formatResult, formatSummary } = await import("./report.ts");
 
+// In the order of issue 14's goal table; the summary table follows it.
 const benchmarks: Benchmark[] = [
-  { name: "recorder-overhead", run: async () => (await import("./recorder.ts")).recorderOverhead() },
-  { name: "server-load", run: async () => (await import("./load.ts")).serverLoad() },
-  { name: "bundle", run: async () => (await import("./bundle.ts")).bundleCost() },
+  { name: "dynamodb-capacity", run: async () => (await import("./capacity.ts")).dynamoCapacity() },
+  { name: "cost", run: async () => (await import("./cost.ts")).costPerMillion() },
   { name: "edit-overhead", run: async () => (await import("./edit-overhead.ts")).editOverhead() },
   { name: "edit-rate", run: async () => (await import("./edit-rate.ts")).editRate() },
+  { name: "server-load", run: async () => (await import("./load.ts")).serverLoad() },
+  { name: "bundle", run: async () => (await import("./bundle.ts")).bundleCost() },
   { name: "overload", run: async () => (await import("./overload.ts")).overload() },
-  { name: "cost", run: async () => (await import("./cost.ts")).costPerMillion() },
-  { name: "dynamodb-capacity", run: async () => (await import("./capacity.ts")).dynamoCapacity() },
-  // Further benchmarks register here (one line each).
+  { name: "recorder-overhead", run: async () => (await import("./recorder.ts")).recorderOverhead() },
 ];
 
 const filter = process.argv[2];
@@ -39,6 +40,8 @@ if (selected.length === 0) {
   process.exitCode = 2;
 }
 
+const load = (averages: number[]) => averages.map((n) => n.toFixed(2)).join(" / ");
+const startLoad = loadavg();
 const logs = openLogSink();
 const out = logs.report;
 const started = performance.now();
@@ -47,6 +50,7 @@ out(
   `handlers log at ${process.env.POWERTOOLS_LOG_LEVEL ? `POWERTOOLS_LOG_LEVEL=${process.env.POWERTOOLS_LOG_LEVEL}` : "the default level (INFO)"}, lines written synchronously to ${logs.path}\n\n`,
 );
 const results: Array<{ name: string; result: BenchmarkResult }> = [];
+const crashed: string[] = [];
 for (const benchmark of selected) {
   const benchmarkStarted = performance.now();
   const logBytes = logs.bytes;
@@ -57,6 +61,7 @@ for (const benchmark of selected) {
     out(formatResult(benchmark.name, result));
   } catch (error: unknown) {
     process.exitCode = 1;
+    crashed.push(benchmark.name);
     const reason = error instanceof Error ? (error.stack ?? error.message) : String(error);
     out(`== ${benchmark.name}: CRASHED\n${reason}\n`);
   }
@@ -64,8 +69,10 @@ for (const benchmark of selected) {
     `  (${((performance.now() - benchmarkStarted) / 1000).toFixed(1)} s; handlers logged ${logs.lines - logLines} lines, ${((logs.bytes - logBytes) / 1024).toFixed(0)} KiB)\n\n`,
   );
 }
-if (results.length > 0) out(formatSummary(results));
-out(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+if (results.length + crashed.length > 0) out(formatSummary(results, crashed));
+out(
+  `\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s; load average at the start ${load(startLoad)}, at the end ${load(loadavg())} (${availableParallelism()} CPUs: other work on the machine skews the latency figures)\n`,
+);
 logs.close();
 
 // Everything should be closed now and the process exit by itself; if a handle leaks, say which and exit.
