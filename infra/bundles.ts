@@ -91,6 +91,9 @@ function esbuildOptions(bundling: Readonly<BundlingOptions>): BuildOptions {
     "sourceMap",
     "sourcesContent",
     "bundleAwsSDK",
+    "externalModules",
+    // They write files beside index.mjs (lazy packages), not index.mjs itself: nothing to translate.
+    "commandHooks",
     "banner",
     "esbuildArgs",
   ]);
@@ -112,6 +115,7 @@ function esbuildOptions(bundling: Readonly<BundlingOptions>): BuildOptions {
     sourcemap: bundling.sourceMap === true,
     sourcesContent: bundling.sourcesContent !== false,
     ...(bundling.banner !== undefined ? { banner: { js: bundling.banner } } : {}),
+    ...(bundling.externalModules !== undefined ? { external: [...bundling.externalModules] } : {}),
     alias: Object.fromEntries(aliases.map((alias) => alias.split("=", 2) as [string, string])),
   };
 }

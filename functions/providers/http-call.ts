@@ -39,15 +39,17 @@ export interface RawResponse {
 const pools = new Map<string, Pool>();
 
 /**
- * undici is loaded on the first call out, not when the function is imported: it is most of the editor's
- * bundle, and reads, lists and the recorder never need it (`npm run bench -- bundle`).
+ * undici is loaded on the first call out, not when the function is imported: it would be most of the
+ * editor's bundle, and reads, lists and the recorder never need it (`npm run bench -- bundle`). Deployed,
+ * it is a file of its own beside the bundle (infra/constructs/bundling.ts `LAZY_PACKAGES`), CommonJS like
+ * the package: its exports are read from `default`, its `module.exports`.
  */
-let undici: Promise<typeof import("undici")> | undefined;
+let undici: Promise<typeof import("undici")["default"]> | undefined;
 
 export async function poolFor(origin: string): Promise<Pool> {
   let pool = pools.get(origin);
   if (!pool) {
-    undici ??= import("undici");
+    undici ??= import("undici").then((module) => module.default);
     const { Pool } = await undici;
     // Another call may have made it while this one waited for the module.
     pool = pools.get(origin);

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BundlingOptions, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 
@@ -12,6 +13,47 @@ export const ESM_REQUIRE_BANNER =
   "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
 /**
+ * Packages the functions load only on demand, by a dynamic `import()` (undici: on the first call out to a
+ * provider). They stay out of `index.mjs`, whose whole text Node compiles at every cold start (undici
+ * alone was 740 KB of it and a quarter of the editor's cold import, `npm run bench -- bundle`); a function
+ * whose bundle imports one gets it bundled on its own, minified with its map, as
+ * `node_modules/<name>/index.js` beside `index.mjs`, where Node resolves the bare import. It is CommonJS,
+ * so callers read its exports from `default` (the package's `module.exports`), which the installed package
+ * (tests, the local stack) has too.
+ */
+export const LAZY_PACKAGES: readonly string[] = ["undici"];
+
+/** The shell commands that write each lazy package `<outputDir>/index.mjs` imports into that directory. */
+export function lazyPackageCommands(outputDir: string): string[] {
+  const esbuild = join(PROJECT_ROOT, "node_modules", ".bin", "esbuild");
+  return LAZY_PACKAGES.map((name) => {
+    const dir = join(outputDir, "node_modules", name);
+    const build = [
+      esbuild,
+      name,
+      "--bundle",
+      "--platform=node",
+      "--format=cjs",
+      `--target=${HOUSE_TARGET}`,
+      "--minify",
+      "--sourcemap",
+      "--sources-content=false",
+      "--log-level=warning",
+      `--outfile=${join(dir, "index.js")}`,
+    ].map(shellQuote);
+    const manifest = shellQuote(JSON.stringify({ name, main: "index.js" }));
+    return (
+      `if grep -qF ${shellQuote(`import("${name}")`)} ${shellQuote(join(outputDir, BUNDLE_FILE))}; then ` +
+      `${build.join(" ")} && printf '%s' ${manifest} > ${shellQuote(join(dir, "package.json"))}; fi`
+    );
+  });
+}
+
+const shellQuote = (word: string): string => `'${word.replaceAll("'", `'\\''`)}'`;
+
+const HOUSE_TARGET = "node24";
+
+/**
  * How every function is bundled: by the local esbuild (never Docker), one minified ESM file with a
  * source map. The single definition used by `ServiceFunction`, the bundle test and `npm run bench`,
  * so what is measured and tested is what is deployed.
@@ -21,7 +63,7 @@ export const ESM_REQUIRE_BANNER =
  */
 export const HOUSE_BUNDLING: Readonly<BundlingOptions> = {
   format: OutputFormat.ESM,
-  target: "node24",
+  target: HOUSE_TARGET,
   // Prefer packages' ESM builds: they tree-shake (the AWS SDK and smithy ship both).
   mainFields: ["module", "main"],
   minify: true,
@@ -29,6 +71,12 @@ export const HOUSE_BUNDLING: Readonly<BundlingOptions> = {
   // Stack traces need file:line only; embedding the sources would roughly double the map for nothing.
   sourcesContent: false,
   bundleAwsSDK: true,
+  externalModules: [...LAZY_PACKAGES],
+  commandHooks: {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (_inputDir, outputDir) => lazyPackageCommands(outputDir),
+  },
   banner: ESM_REQUIRE_BANNER,
   esbuildArgs: {
     // tls-sig-api-v2's package.json names "main" twice; Node reads the last (TLSSigAPIv2.js), esbuild the

@@ -1,7 +1,25 @@
-import { readFileSync, rmSync, statSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildBundles, FAKE_FUNCTION_ENV, importInFreshProcess } from "../../infra/bundles.ts";
 import { ESM_REQUIRE_BANNER } from "../../infra/constructs/bundling.ts";
+
+// Run with the bundle's directory as the working directory: `import("undici")` resolves from there as it
+// does from index.mjs, then one request goes to a loopback server through a pool, as http-call.ts does.
+const FIRST_CALL_OUT = `
+import { createServer } from "node:http";
+const server = createServer((request, response) => response.end("pong " + request.url));
+await new Promise((listening) => server.listen(0, "127.0.0.1", listening));
+const { Pool } = (await import("undici")).default;
+const pool = new Pool("http://127.0.0.1:" + server.address().port, { connections: 1, headersTimeout: 2000 });
+const response = await pool.request({ method: "GET", path: "/ping" });
+const body = await response.body.text();
+await pool.close();
+server.close();
+process.stdout.write(JSON.stringify({ status: response.statusCode, body, from: import.meta.resolve("undici") }));
+`;
 
 describe("function bundles (local esbuild, the house bundling options)", () => {
   // Prepare: the one test that bundles; every other infra test skips bundling.
@@ -23,6 +41,28 @@ describe("function bundles (local esbuild, the house bundling options)", () => {
       expect(statSync(`${files[name]}.map`).size).toBeGreaterThan(0);
     },
   );
+
+  it("editor: undici ships beside the bundle, not in it, and serves the first call out", async () => {
+    // Arrange
+    const dir = dirname(files.editor);
+
+    // Act
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--input-type=module", "--eval", FIRST_CALL_OUT],
+      { cwd: dir, env: { PATH: process.env.PATH ?? "", ...FAKE_FUNCTION_ENV }, timeout: 30_000 },
+    );
+
+    // Assess
+    expect(JSON.parse(stdout)).toEqual({
+      status: 200,
+      body: "pong /ping",
+      from: `file://${join(dir, "node_modules", "undici", "index.js")}`,
+    });
+    expect(readFileSync(files.editor, "utf8")).toContain('import("undici")');
+    expect(statSync(files.editor).size).toBeLessThan(1_000_000);
+    expect(existsSync(join(dirname(files.recorder), "node_modules"))).toBe(false);
+  });
 
   it("runs in the Node the functions target", () => {
     expect(process.versions.node.split(".")[0]).toBe("24");
