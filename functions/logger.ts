@@ -3,8 +3,8 @@ import type { LogAttributes, UnformattedAttributes } from "@aws-lambda-powertool
 
 /**
  * Every line is ingested by CloudWatch Logs at $0.50/GB, one per callback at least, so a line carries
- * only what tells it apart: level and timestamp (Lambda's JSON log format filters on them), message,
- * the request id, then the line's own keys. Not the service name, function name, ARN, memory size or
+ * only what tells it apart: level (Lambda's JSON log format filters on it), message, the request id,
+ * then the line's own keys. No timestamp: every CloudWatch log event carries its own (`@timestamp`). Not the service name, function name, ARN, memory size or
  * log stream (the log group and stream say which function), not cold_start or sampling_rate; the X-Ray
  * trace id only when the invocation is traced (`Sampled=1`), where it links the line to its trace.
  */
@@ -15,7 +15,6 @@ export class CompactLogFormatter extends LogFormatter {
       attributes: {
         level: attributes.logLevel,
         message: attributes.message,
-        timestamp: this.formatTimestamp(attributes.timestamp),
         requestId: attributes.lambdaContext?.awsRequestId,
         ...(traced ? { xray_trace_id: attributes.xRayTraceId } : {}),
       },

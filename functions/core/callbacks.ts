@@ -14,13 +14,12 @@ export interface CallbackTrace {
   provider?: string;
   /** Tencent's `CallbackCommand`, as the query string names it (before verification: capped). */
   command?: string;
-  /** `type:messageId` of each event the callback carried. */
+  /** `type:messageId` of each event the callback carried, then `:outcome` once applied (created, updated,
+   * duplicate, unmatched): one field, since the line is paid for by the byte on every callback. */
   events?: string[];
   /** A before-send's decision, and the hooks that made it (`block:app-relay`, `rewrite:rule-a+rule-b`). */
   decision?: string;
   outcome?: "stored" | "spooled" | "ignored";
-  /** Per event: created, updated, duplicate, unmatched. */
-  applied?: readonly string[];
 }
 
 /** The domain outcome of one callback, and the provider's answer to it. */
@@ -116,7 +115,7 @@ export class CallbackPipeline {
       return { events, ...(decided ? { decided } : {}), outcome: "spooled", published: [], reply };
     }
     trace.outcome = "stored";
-    trace.applied = recorded.stored;
+    trace.events = trace.events?.map((event, i) => `${event}:${recorded.stored[i] ?? "?"}`);
     const published = await this.publish(provider.name, provider.appId, recorded.applied);
     return {
       events,
