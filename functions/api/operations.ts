@@ -1,6 +1,6 @@
 import type { Dependencies } from "../clients.ts";
 import { BadRequestError, NotFoundError } from "../core/errors.ts";
-import { MESSAGE_ID_PATTERN, type MessageHead, PROVIDER_NAMES, type ProviderName } from "../core/model.ts";
+import { MESSAGE_ID_PATTERN, type MessageHead, PROVIDER_NAME_PATTERN, providerName } from "../core/model.ts";
 import { parseWith, storable } from "../validation.ts";
 import * as z from "../zod.ts";
 import { etag, recordView, versionView } from "./views.ts";
@@ -9,7 +9,16 @@ import { etag, recordView, versionView } from "./views.ts";
  * Everything the editor can do, independent of how it was asked (HTTP through API Gateway, a direct
  * invoke, later a queue message). Each adapter parses its input into an Operation and renders the Reply.
  */
-const Provider = z.enum(PROVIDER_NAMES);
+/**
+ * Any name a provider could have (built-in or registered: the manifests decide, not this schema); one
+ * that is not configured is answered by the queries, 400 `provider_not_configured`.
+ */
+const Provider = z.pipe(
+  z
+    .string()
+    .check(z.regex(PROVIDER_NAME_PATTERN, "must be a provider name (2-16 lower-case letters and digits)")),
+  z.transform((name: string) => providerName(name)),
+);
 /**
  * Strings that become parts of DynamoDB keys are bounded in UTF-8 bytes (a partition key holds 2048,
  * a sort key 1024), so no parameter can make the store refuse a query with a 5xx.
@@ -186,7 +195,7 @@ function knownShape(id: string): string {
 async function resolve(deps: Dependencies, target: Target): Promise<MessageHead> {
   if ("id" in target) return deps.queries.get(target.id);
   const { provider, appId, ...params } = target.key;
-  const found = await deps.queries.lookup(provider as ProviderName, appId, params as Record<string, string>);
+  const found = await deps.queries.lookup(provider, appId, params as Record<string, string>);
   if (!found)
     throw new BadRequestError("the key names no message: give the natural-key fields", {
       code: "validation_failed",

@@ -29,9 +29,9 @@ export interface KeyLookup {
 }
 
 /**
- * Everything provider-specific about receiving callbacks. A provider is one folder implementing this,
- * its name in PROVIDER_NAMES, and one entry each in `providers/registry.ts` and `providers/editing.ts`;
- * the handlers and the core never branch on the provider.
+ * Everything provider-specific about receiving callbacks. A provider is one folder with a manifest
+ * (providers/manifest.ts) that builds this, registered once per function bundle (recorder-providers.ts,
+ * editor-providers.ts); the handlers and the core never branch on the provider.
  */
 export interface CallbackProvider {
   readonly name: ProviderName;

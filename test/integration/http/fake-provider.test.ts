@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseOperation, perform } from "../../../functions/api/operations.ts";
 import { PROVIDER_NAMES } from "../../../functions/core/model.ts";
 import type { LocalStack } from "../../../local/stack.ts";
 import {
@@ -68,11 +69,16 @@ describe("a test-only provider through the local stack", () => {
     // Act: a user sends a message; the provider calls back.
     const sent = await fake.remote.send("alice", "bob", "hello", JSON.stringify({ lang: "en" }));
     expect(sent.status).toBe(200);
-    // (By id: `GET /v1/messages?provider=` still takes the built-in names only, see operations.ts.)
     const id = fakeId("fake-app", sent.id);
 
-    // Assess: recorded.
+    // Assess: recorded, listed under its provider and app, found by its natural key.
     expect(id).toMatch(/^fk_[a-z2-7]{26}$/);
+    const listed = await api(stack.url, "/v1/messages?provider=fake&appId=fake-app");
+    expect(listed.status).toBe(200);
+    expect((listed.body as { items: Record[] }).items.map((item) => item.id)).toContain(id);
+    const byKey = await api(stack.url, `/v1/messages?provider=fake&appId=fake-app&msgId=${sent.id}`);
+    expect(byKey.status).toBe(200);
+    expect(byKey.body).toMatchObject({ id, provider: "fake", version: 1 });
     const recorded = await api(stack.url, `/v1/messages/${id}`);
     expect(recorded.status).toBe(200);
     expect(recorded.body).toMatchObject({
@@ -129,6 +135,37 @@ describe("a test-only provider through the local stack", () => {
     ]);
     const head = await api(stack.url, `/v1/messages/${id}`);
     expect(head.body).toMatchObject({ version: 3, content: { text: "hello" } });
+  });
+
+  it("looks up by natural key through the API: unknown key 404, bad key 400, unconfigured provider 400", async () => {
+    const missing = await api(stack.url, "/v1/messages?provider=fake&appId=fake-app&msgId=m-none");
+    expect(missing.status).toBe(404);
+    const malformed = await api(stack.url, "/v1/messages?provider=fake&appId=fake-app&msgId=a%20b");
+    expect(malformed.status).toBe(400);
+    // A provider-shaped name that is not registered: the queries answer, not the schema.
+    const other = await api(stack.url, "/v1/messages?provider=wechat&appId=1");
+    expect(other.status).toBe(400);
+    expect(other.body).toMatchObject({ error: { code: "provider_not_configured" } });
+    const notAName = await api(stack.url, "/v1/messages?provider=Fake!&appId=1");
+    expect(notAName.body).toMatchObject({ error: { code: "validation_failed" } });
+  });
+
+  it("edits by natural key (PATCH /v1/messages?provider=fake&…)", async () => {
+    const sent = await fake.remote.send("erin", "frank", "by key");
+    const edited = await send(
+      stack.url,
+      "PATCH",
+      `/v1/messages?provider=fake&appId=fake-app&msgId=${sent.id}`,
+      { text: "by key, edited" },
+    );
+    expect(edited.status).toBe(200);
+    expect(edited.body).toMatchObject({ id: fakeId("fake-app", sent.id), version: 2 });
+    expect(fake.remote.messages.get(sent.id)?.text).toBe("by key, edited");
+
+    // The same target by key as a direct invoke or a queued operation takes it (operations.ts).
+    const key = { provider: "fake", appId: "fake-app", msgId: sent.id };
+    const history = await perform(stack.deps, parseOperation({ action: "versions", target: { key } }));
+    expect(history).toMatchObject({ status: 200, body: { items: [{ version: 1 }, { version: 2 }] } });
   });
 
   it("an edit by someone else at the provider becomes a callback version", async () => {
