@@ -11,7 +11,11 @@ export const API_MAX_BYTES = 64 * 1024;
 
 /** `/v1` over API Gateway (or the local stand-in): request → Operation → reply. */
 export async function handleHttp(deps: Dependencies, event: APIGatewayProxyEventV2): Promise<HttpResult> {
-  const reply = await perform(deps, parseOperation(toOperation(event)));
+  // API Gateway's (and the local server's) arrival time: time spent queued before this handler counts.
+  const receivedAt = event.requestContext.timeEpoch;
+  const reply = await perform(deps, parseOperation(toOperation(event)), {
+    ...(Number.isFinite(receivedAt) ? { receivedAt } : {}),
+  });
   return json(reply.status, reply.body, reply.headers);
 }
 

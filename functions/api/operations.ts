@@ -119,7 +119,12 @@ const recordReply = (head: MessageHead): Reply => ({
   headers: { etag: etag(head) },
 });
 
-export async function perform(deps: Dependencies, operation: Operation): Promise<Reply> {
+/** `receivedAt`: when the request reached im-edit (epoch ms); an edit's wait budget counts from it. */
+export async function perform(
+  deps: Dependencies,
+  operation: Operation,
+  request: { readonly receivedAt?: number } = {},
+): Promise<Reply> {
   switch (operation.action) {
     case "get":
       return recordReply(await resolve(deps, operation.target));
@@ -160,12 +165,16 @@ export async function perform(deps: Dependencies, operation: Operation): Promise
     }
     case "edit": {
       const id = await resolveId(deps, operation.target);
-      const result = await deps.edits.edit(id, operation.body, editOptions(operation));
+      const result = await deps.edits.edit(id, operation.body, editOptions(operation, request.receivedAt));
       return recordReply(result.head);
     }
     case "restore": {
       const id = await resolveId(deps, operation.target);
-      const result = await deps.edits.restore(id, operation.version, editOptions(operation));
+      const result = await deps.edits.restore(
+        id,
+        operation.version,
+        editOptions(operation, request.receivedAt),
+      );
       return recordReply(result.head);
     }
     case "resolve": {
@@ -203,13 +212,17 @@ async function resolve(deps: Dependencies, target: Target): Promise<MessageHead>
   return found;
 }
 
-function editOptions(operation: {
-  ifMatch?: number | undefined;
-  idempotencyKey?: string | undefined;
-  actor: string;
-}) {
+function editOptions(
+  operation: {
+    ifMatch?: number | undefined;
+    idempotencyKey?: string | undefined;
+    actor: string;
+  },
+  receivedAt: number | undefined,
+) {
   return {
     actor: operation.actor,
+    ...(receivedAt !== undefined ? { receivedAt } : {}),
     ...(operation.ifMatch !== undefined ? { ifMatch: operation.ifMatch } : {}),
     ...(operation.idempotencyKey !== undefined ? { idempotencyKey: operation.idempotencyKey } : {}),
   };

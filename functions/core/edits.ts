@@ -35,6 +35,8 @@ export interface EditOptions {
   readonly actor: string;
   readonly source?: "api" | "auto";
   readonly ruleId?: string;
+  /** When the request reached im-edit (epoch ms): the wait budget counts from it, not from this call. */
+  readonly receivedAt?: number;
 }
 
 /**
@@ -135,14 +137,16 @@ export class EditService {
     idempotencyHash?: string,
   ): Promise<EditResult> {
     const editor = this.settlement.editor(requested.provider);
-    const started = this.clock.now();
+    const started = Math.min(options.receivedAt ?? Number.POSITIVE_INFINITY, this.clock.now());
     const found = await this.reinstateIfPresent(requested, editor, started + this.options.waitBudgetMs);
     this.checkEditable(found, editor, options.ifMatch);
     plan(found); // refuse bad content before waiting for the message
     // Refused at once (429) when the provider's slot is not expected inside the budget: no lease, no intent.
+    // The estimate covers the queue and the provider's answer, not the work around them (HTTP, store, echo)
+    // nor its own error: it must fit in the budget less a headroom.
     const admission = this.options.limiter?.admit?.(
       editor.rateKeys?.(found) ?? [],
-      started + this.options.waitBudgetMs - this.clock.now(),
+      (started + this.options.waitBudgetMs - this.clock.now()) * (1 - ADMISSION_HEADROOM),
     );
     const owner = randomUUID();
     const newIntent = (head: MessageHead, planned: EditPlan): EditIntent => {
@@ -351,6 +355,9 @@ export class EditService {
     }
   }
 }
+
+/** The share of the wait budget admission keeps free for the work around the provider call. */
+const ADMISSION_HEADROOM = 0.2;
 
 const leaseLost = (id: string) =>
   new ConflictError(`message ${id} is being edited; try again shortly`, {
