@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { createDocumentClient } from "../../functions/adapters/dynamodb/client.ts";
 import { DynamoStore } from "../../functions/adapters/dynamodb/store.ts";
 import { SqliteStore } from "../../functions/adapters/sqlite/store.ts";
@@ -65,3 +66,22 @@ const dynamoTargets: ContractTarget[] = STORE_TARGETS.map((target) => ({
 
 /** Every adapter behind the `Store` port: the contract suite runs unchanged against each. */
 export const CONTRACT_TARGETS: readonly ContractTarget[] = [sqliteTarget, ...dynamoTargets];
+
+/** Starts a contract target once per describe block and hands the tests one fresh store on it. */
+export function useTarget(target: ContractTarget): { store(): Store } {
+  let running: RunningTarget | undefined;
+  let store: Store | undefined;
+  beforeAll(async () => {
+    running = await target.start();
+    store = await running.store();
+  });
+  afterAll(async () => {
+    await running?.close();
+  });
+  return {
+    store: () => {
+      if (!store) throw new Error("store not started");
+      return store;
+    },
+  };
+}

@@ -2,11 +2,11 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_EDIT_OPTIONS, EditService } from "../../../functions/core/edits.ts";
 import { type Content, messageId, type ObservedMessage } from "../../../functions/core/model.ts";
-import type { ProviderEditor } from "../../../functions/core/provider.ts";
 import { MessageQueries } from "../../../functions/core/queries.ts";
 import { Recorder } from "../../../functions/core/recorder.ts";
 import type { Store } from "../../../functions/core/store.ts";
 import { countingStore } from "../../helpers/counting-store.ts";
+import { scriptedEditor } from "../../helpers/scripted-editor.ts";
 import { CONTRACT_TARGETS, type RunningTarget } from "../../helpers/store-targets.ts";
 import { tencentProvider } from "../../helpers/tencent.ts";
 
@@ -62,16 +62,9 @@ describe.each(CONTRACT_TARGETS)("store calls per operation on $name", (target) =
     const message = observed();
     await new Recorder(store).apply({ type: "sent", message, content: text("hi"), eventKey: randomUUID() });
     let recorder: Recorder | undefined;
-    const editor: ProviderEditor = {
-      name: "tencent",
-      appId: "1400000000",
-      parseChange: (body) => body as Record<string, unknown>,
-      plan: (head, change) => ({ content: { ...(head.content ?? {}), ...change }, send: change }),
-      planRestore: (_head, target) => ({ content: target, send: target }),
-      notRestorable: () => undefined,
-      checkEditable: () => {},
-      // The provider's after-modify reaches the recorder before its HTTP answer reaches the editor.
-      modify: async (_head, send) => {
+    // The provider's after-modify reaches the recorder before its HTTP answer reaches the editor.
+    const editor = scriptedEditor({
+      modify: async (send) => {
         await recorder?.apply({
           type: "modified",
           message,
@@ -81,10 +74,8 @@ describe.each(CONTRACT_TARGETS)("store calls per operation on $name", (target) =
           eventAt: Date.now(),
           eventKey: randomUUID(),
         });
-        return {};
       },
-      readBack: async () => undefined,
-    };
+    });
     const queries = new MessageQueries(counted.store, new Map([["tencent", tencentProvider()]]));
     const edits = new EditService(
       counted.store,

@@ -4,10 +4,9 @@ import { describe, expect, it } from "vitest";
 import { DurableRecorder } from "../../../functions/core/durable.ts";
 import { canonicalJson } from "../../../functions/core/model.ts";
 import { eventMessageId, Recorder, type RecorderEvent } from "../../../functions/core/recorder.ts";
-import { STORE_TARGETS } from "../../helpers/dynamo.ts";
 import { fixture } from "../../helpers/fixtures.ts";
 import { copyRequest, neteaseProvider } from "../../helpers/netease.ts";
-import { useStore } from "../../helpers/store.ts";
+import { CONTRACT_TARGETS, useTarget } from "../../helpers/store-targets.ts";
 import { callbackRequest, tencentProvider } from "../../helpers/tencent.ts";
 
 /**
@@ -34,8 +33,8 @@ function copyEvent(patch: Record<string, unknown>, signedAt: number): RecorderEv
   return event;
 }
 
-describe.each(STORE_TARGETS)("provider order on $name", (target) => {
-  const { store } = useStore(target);
+describe.each(CONTRACT_TARGETS)("provider order on $name", (target) => {
+  const { store } = useTarget(target);
   const recorder = () => new Recorder(store());
   const history = async (id: string) => (await store().listVersions(id, { limit: 100 })).items;
 

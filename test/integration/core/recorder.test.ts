@@ -3,9 +3,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MessageQueries } from "../../../functions/core/queries.ts";
 import { eventMessageId, Recorder, type RecorderEvent } from "../../../functions/core/recorder.ts";
-import { STORE_TARGETS } from "../../helpers/dynamo.ts";
 import { fixture } from "../../helpers/fixtures.ts";
-import { useStore } from "../../helpers/store.ts";
+import { CONTRACT_TARGETS, useTarget } from "../../helpers/store-targets.ts";
 import { callbackRequest, tencentProvider } from "../../helpers/tencent.ts";
 
 const provider = tencentProvider();
@@ -26,8 +25,8 @@ const messageOf = (event: RecorderEvent) => {
 };
 const text = (value: string) => [{ MsgType: "TIMTextElem", MsgContent: { Text: value } }];
 
-describe.each(STORE_TARGETS)("Recorder on $name", (target) => {
-  const { store } = useStore(target);
+describe.each(CONTRACT_TARGETS)("Recorder on $name", (target) => {
+  const { store } = useTarget(target);
   const recorder = () => new Recorder(store());
 
   it("records an after-send as version 1 from the callback", async () => {

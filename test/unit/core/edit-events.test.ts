@@ -15,27 +15,13 @@ import type { ProviderEditor } from "../../../functions/core/provider.ts";
 import { MessageQueries } from "../../../functions/core/queries.ts";
 import { manualClock } from "../../helpers/clock.ts";
 import { c2cHead } from "../../helpers/heads.ts";
+import { scriptedEditor } from "../../helpers/scripted-editor.ts";
 import { tencentProvider } from "../../helpers/tencent.ts";
 
 const sqs = mockClient(SQSClient);
 afterEach(() => sqs.reset());
 
-function editor(modify: (send: Content) => Promise<void> = async () => {}): ProviderEditor {
-  return {
-    name: "tencent",
-    appId: "1400000000",
-    parseChange: (body) => body as Record<string, unknown>,
-    plan: (head, change) => ({ content: { ...(head.content ?? {}), ...change }, send: change }),
-    planRestore: (_head, target) => ({ content: target, send: target }),
-    notRestorable: () => undefined,
-    checkEditable: () => {},
-    modify: async (_head, send) => {
-      await modify(send);
-      return {};
-    },
-    readBack: async () => undefined,
-  };
-}
+const editor = (modify?: (send: Content) => Promise<void>) => scriptedEditor(modify ? { modify } : {});
 
 describe("EditService publishes: MessageEdited after a commit, EditFailed on a refusal", () => {
   let store: SqliteStore;

@@ -18,31 +18,8 @@ import { MessageQueries } from "../../../functions/core/queries.ts";
 import { Recorder } from "../../../functions/core/recorder.ts";
 import { manualClock } from "../../helpers/clock.ts";
 import { c2cHead } from "../../helpers/heads.ts";
+import { scriptedEditor } from "../../helpers/scripted-editor.ts";
 import { tencentProvider } from "../../helpers/tencent.ts";
-
-/** A provider editor whose modify and read-back do what each test scripts (the protocol is under test). */
-function scriptedEditor(script: {
-  modify?: (send: Content) => Promise<void>;
-  readBack?: () => Promise<Content | undefined>;
-}): ProviderEditor & { modifies: Content[] } {
-  const modifies: Content[] = [];
-  return {
-    modifies,
-    name: "tencent",
-    appId: "1400000000",
-    parseChange: (body) => body as Record<string, unknown>,
-    plan: (head, change) => ({ content: { ...(head.content ?? {}), ...change }, send: change }),
-    planRestore: (_head, target) => ({ content: target, send: target }),
-    notRestorable: () => undefined,
-    checkEditable: () => {},
-    modify: async (_head, send) => {
-      modifies.push(send);
-      await script.modify?.(send);
-      return {};
-    },
-    readBack: async () => (script.readBack ? script.readBack() : undefined),
-  };
-}
 
 describe("EditService protocol (virtual clock, embedded store)", () => {
   const dir = mkdtempSync(join(tmpdir(), "im-edit-edits-"));
