@@ -1,6 +1,6 @@
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
-import type { NeteaseRegion } from "../functions/providers/netease/regions.ts";
-import type { TencentRegion } from "../functions/providers/tencent/regions.ts";
+import type { ProviderManifest } from "../functions/providers/manifest.ts";
+import { PROVIDERS } from "../functions/providers/recorder-providers.ts";
 import type { CapacityRange } from "./constructs/message-table.ts";
 import type {
   CallbackIngress,
@@ -10,21 +10,14 @@ import type {
   TableBilling,
 } from "./stacks/im-edit-stack.ts";
 import { DEFAULTS } from "./stacks/props.ts";
+import type { RegisteredProvidersProps } from "./stacks/providers.ts";
 
 /**
  * The app's parameters, read from CDK context (`-c key=value` or cdk.json "context"). Only presence and
  * type are checked here; the stack validates the values themselves and reports every problem at once.
+ * The providers' keys come from their manifests' CDK bindings (`cdk.context`), the service's are below.
  */
-export const CONTEXT = {
-  sdkAppId: "required: Tencent SDKAppID (numeric)",
-  callbackTokenSecretArn: "required: ARN of the secret holding the Tencent callback token",
-  secretKeySecretArn: "required: ARN of the secret holding the Tencent app secret key",
-  tencentRegion: "Tencent data center: cn, sgp, kr, jpn, ger, ind, usa, idn (default cn)",
-  adminIdentifier: "Tencent admin account the editor acts as (default administrator)",
-  recordAvChatRoom: "true to record live-group messages (default false)",
-  neteaseAppKey: "NetEase Yunxin AppKey (with neteaseRegion and neteaseAppSecretSecretArn)",
-  neteaseRegion: "NetEase Yunxin region: cn or sg",
-  neteaseAppSecretSecretArn: "ARN of the secret holding the NetEase AppSecret",
+export const SERVICE_CONTEXT = {
   tableKmsKeyArn:
     "customer-managed KMS key ARN for the table (default aws/dynamodb); deploys to the key's region",
   alarmEmail: "email address subscribed to the alarm topic",
@@ -46,15 +39,35 @@ export const CONTEXT = {
   stackName: "stack name (default ImEdit), to deploy more than one copy",
 } as const;
 
-export type ContextKey = keyof typeof CONTEXT;
+/** Every `-c` key with what it means: the providers' (registration order), then the service's. */
+export function contextKeys(
+  manifests: readonly ProviderManifest[] = PROVIDERS,
+): Readonly<Record<string, string>> {
+  return {
+    ...Object.fromEntries(
+      manifests.flatMap((manifest) =>
+        manifest.cdk.context.map((binding) => [binding.key, binding.description]),
+      ),
+    ),
+    ...SERVICE_CONTEXT,
+  };
+}
+
+export const CONTEXT = contextKeys();
+
+export type ContextKey = string;
 
 export type ContextResult =
   | { readonly ok: true; readonly stackName: string; readonly props: ImEditStackProps }
   | { readonly ok: false; readonly message: string };
 
 /** `read` is `(key) => app.node.tryGetContext(key)`. */
-export function propsFromContext(read: (key: ContextKey) => unknown): ContextResult {
+export function propsFromContext(
+  read: (key: ContextKey) => unknown,
+  manifests: readonly ProviderManifest[] = PROVIDERS,
+): ContextResult {
   const problems: string[] = [];
+  const keys = contextKeys(manifests);
   const text = (key: ContextKey): string | undefined => {
     const value = read(key);
     if (value === undefined || value === null || value === "") return undefined;
@@ -70,17 +83,20 @@ export function propsFromContext(read: (key: ContextKey) => unknown): ContextRes
     return Number(value);
   };
 
-  const missing: ContextKey[] = (
-    ["sdkAppId", "callbackTokenSecretArn", "secretKeySecretArn"] as const
-  ).filter((key) => text(key) === undefined);
-  const neteaseKeys = ["neteaseAppKey", "neteaseRegion", "neteaseAppSecretSecretArn"] as const;
-  const neteaseGiven = neteaseKeys.filter((key) => text(key) !== undefined);
-  if (neteaseGiven.length > 0 && neteaseGiven.length < neteaseKeys.length) {
-    missing.push(...neteaseKeys.filter((key) => !neteaseGiven.includes(key)));
-  }
-  const recordAvChatRoom = text("recordAvChatRoom");
-  if (recordAvChatRoom !== undefined && recordAvChatRoom !== "true" && recordAvChatRoom !== "false") {
-    problems.push(`-c recordAvChatRoom: ${JSON.stringify(recordAvChatRoom)} is not true or false`);
+  // A required provider's required keys; an optional provider's all of them once any of its keys is given.
+  const missing: ContextKey[] = [];
+  const given = manifests.filter((manifest) => {
+    const bindings = manifest.cdk.context;
+    const present = manifest.cdk.presence === "required" || bindings.some((b) => text(b.key) !== undefined);
+    if (present)
+      missing.push(...bindings.filter((b) => b.required && text(b.key) === undefined).map((b) => b.key));
+    return present;
+  });
+  for (const binding of manifests.flatMap((manifest) => manifest.cdk.context)) {
+    const value = binding.type === "boolean" ? text(binding.key) : undefined;
+    if (value !== undefined && value !== "true" && value !== "false") {
+      problems.push(`-c ${binding.key}: ${JSON.stringify(value)} is not true or false`);
+    }
   }
   const logRetentionDays = integer("logRetentionDays");
   if (logRetentionDays !== undefined && !Object.values(RetentionDays).includes(logRetentionDays)) {
@@ -107,23 +123,19 @@ export function propsFromContext(read: (key: ContextKey) => unknown): ContextRes
   if (missing.length > 0 || problems.length > 0) {
     const lines = [
       ...(missing.length > 0
-        ? ["Missing context:", ...missing.map((key) => `  -c ${key}=...   ${CONTEXT[key]}`)]
+        ? ["Missing context:", ...missing.map((key) => `  -c ${key}=...   ${keys[key]}`)]
         : []),
       ...problems,
       "",
       "For example (see README, Deploy to AWS):",
-      "  npx cdk deploy -c sdkAppId=1400000000 \\",
-      "    -c callbackTokenSecretArn=arn:aws:secretsmanager:<region>:<account>:secret:im-edit/tencent-callback-token-AbCdEf \\",
-      "    -c secretKeySecretArn=arn:aws:secretsmanager:<region>:<account>:secret:im-edit/tencent-secret-key-AbCdEf",
+      ...example(manifests),
       "",
       "All parameters:",
-      ...Object.entries(CONTEXT).map(([key, description]) => `  ${key.padEnd(26)} ${description}`),
+      ...Object.entries(keys).map(([key, description]) => `  ${key.padEnd(26)} ${description}`),
     ];
     return { ok: false, message: lines.join("\n") };
   }
 
-  const neteaseAppKey = text("neteaseAppKey");
-  const adminIdentifier = text("adminIdentifier");
   const tableKmsKeyArn = text("tableKmsKeyArn");
   const alarmEmail = text("alarmEmail");
   const callbackIngress = text("callbackIngress");
@@ -141,25 +153,10 @@ export function propsFromContext(read: (key: ContextKey) => unknown): ContextRes
       // A customer-managed table key pins the stack to the key's region (DynamoDB needs them together).
       ...(tableKmsKeyArn !== undefined ? { env: { region: tableKmsKeyArn.split(":")[3] ?? "" } } : {}),
       description: "im-edit: record and edit sent messages on Tencent Cloud Chat and NetEase Yunxin",
-      tencent: {
-        // Checked for presence above.
-        sdkAppId: text("sdkAppId") ?? "",
-        callbackTokenSecretArn: text("callbackTokenSecretArn") ?? "",
-        secretKeySecretArn: text("secretKeySecretArn") ?? "",
-        ...(adminIdentifier !== undefined ? { adminIdentifier } : {}),
-        // The stack checks the value against the region table.
-        ...(text("tencentRegion") !== undefined ? { region: text("tencentRegion") as TencentRegion } : {}),
-        ...(recordAvChatRoom === "true" ? { recordAvChatRoom: true } : {}),
-      },
-      ...(neteaseAppKey !== undefined
-        ? {
-            netease: {
-              appKey: neteaseAppKey,
-              region: text("neteaseRegion") as NeteaseRegion,
-              appSecretSecretArn: text("neteaseAppSecretSecretArn") ?? "",
-            },
-          }
-        : {}),
+      // Each provider's props from its bindings (the stack checks the values against the manifest).
+      ...(Object.fromEntries(
+        given.map((manifest) => [manifest.name, bindingProps(manifest, text)]),
+      ) as RegisteredProvidersProps),
       ...(tableKmsKeyArn !== undefined ? { tableEncryptionKeyArn: tableKmsKeyArn } : {}),
       ...(alarmEmail !== undefined ? { alarmEmail } : {}),
       ...(retentionDays !== undefined ? { retentionDays } : {}),
@@ -180,4 +177,33 @@ export function propsFromContext(read: (key: ContextKey) => unknown): ContextRes
         : {}),
     },
   };
+}
+
+/** A provider's props from its bindings' keys: strings as given, booleans only when true. */
+function bindingProps(
+  manifest: ProviderManifest,
+  text: (key: ContextKey) => string | undefined,
+): Record<string, string | boolean> {
+  const entries = manifest.cdk.context.flatMap((binding): [string, string | boolean][] => {
+    const value = text(binding.key);
+    if (value === undefined) return [];
+    if (binding.type === "boolean") return value === "true" ? [[binding.prop, true]] : [];
+    return [[binding.prop, value]];
+  });
+  return Object.fromEntries(entries);
+}
+
+/** `npx cdk deploy` with the required providers' required keys (a secret's as an example ARN). */
+function example(manifests: readonly ProviderManifest[]): string[] {
+  const required = manifests
+    .filter((manifest) => manifest.cdk.presence === "required")
+    .flatMap((manifest) => manifest.cdk.context.filter((binding) => binding.required));
+  const value = (binding: (typeof required)[number]) =>
+    binding.secret !== undefined
+      ? `arn:aws:secretsmanager:<region>:<account>:secret:im-edit/${binding.secret.toLowerCase().replaceAll("_", "-")}-AbCdEf`
+      : `<${binding.description.replace(/^required: /, "")}>`;
+  return required.map(
+    (binding, index) =>
+      `${index === 0 ? "  npx cdk deploy" : "   "} -c ${binding.key}=${value(binding)}${index < required.length - 1 ? " \\" : ""}`,
+  );
 }

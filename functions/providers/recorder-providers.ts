@@ -1,4 +1,4 @@
-import { checkManifests, type ProviderManifest } from "./manifest.ts";
+import { checkManifests } from "./manifest.ts";
 import { netease } from "./netease/manifest.ts";
 import { tencent } from "./tencent/manifest.ts";
 
@@ -6,4 +6,4 @@ import { tencent } from "./tencent/manifest.ts";
  * The providers of the recorder's bundle, and of config, secrets and the CDK stack: one line per
  * provider. The editor's bundle lists the same providers with their editors (editor-providers.ts).
  */
-export const PROVIDERS: readonly ProviderManifest[] = checkManifests([tencent, netease]);
+export const PROVIDERS = checkManifests([tencent, netease]);

@@ -16,6 +16,7 @@ import { ServiceApi } from "../constructs/service-api.ts";
 import { ServiceFunction } from "../constructs/service-function.ts";
 import { WorkQueue } from "../constructs/work-queue.ts";
 import { type CallbackIngress, DEFAULTS, type ImEditStackProps } from "./props.ts";
+import { providerProps } from "./providers.ts";
 import { provisionedCapacity, validate } from "./validate.ts";
 
 export type {
@@ -23,10 +24,9 @@ export type {
   EventsMode,
   FunctionTracing,
   ImEditStackProps,
-  NeteaseProps,
   TableBilling,
-  TencentProps,
 } from "./props.ts";
+export type { BindingProps, ProvidersProps, RegisteredProvidersProps } from "./providers.ts";
 
 /** Timeouts. The editor's fits API Gateway's 30 s integration limit; the recorder's covers a drained batch. */
 const RECORDER_TIMEOUT = Duration.seconds(10);
@@ -76,7 +76,7 @@ export class ImEditStack extends Stack {
     };
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     // The providers deployed (their props given) and what their manifests' CDK bindings make of them.
-    const providers = deployedProviders(props);
+    const providers = deployedProviders(props, props.manifests ?? PROVIDERS);
 
     this.recorder = new ServiceFunction(this, "Recorder", {
       entry: "functions/recorder.ts",
@@ -185,10 +185,12 @@ interface DeployedProvider {
 }
 
 /** The registered providers whose props are given (`props[name]`), in registration order. */
-function deployedProviders(props: ImEditStackProps, manifests = PROVIDERS): DeployedProvider[] {
-  const byName = props as unknown as Readonly<Record<string, Readonly<Record<string, unknown>> | undefined>>;
+function deployedProviders(
+  props: ImEditStackProps,
+  manifests: readonly ProviderManifest[],
+): DeployedProvider[] {
   return manifests.flatMap((manifest) => {
-    const given = byName[manifest.name];
+    const given = providerProps(props, manifest);
     return given ? [{ manifest, props: given }] : [];
   });
 }

@@ -1,11 +1,11 @@
 import type { StackProps } from "aws-cdk-lib";
 import type { ThrottleSettings } from "aws-cdk-lib/aws-apigatewayv2";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
-import type { NeteaseRegion } from "../../functions/providers/netease/regions.ts";
-import type { TencentRegion } from "../../functions/providers/tencent/regions.ts";
+import type { ProviderManifest } from "../../functions/providers/manifest.ts";
 import type { EventsMode } from "../constructs/events-queue.ts";
 import type { CapacityRange } from "../constructs/message-table.ts";
 import type { FunctionTracing } from "../constructs/service-function.ts";
+import type { RegisteredProvidersProps } from "./providers.ts";
 
 export type { EventsMode } from "../constructs/events-queue.ts";
 export type { FunctionTracing } from "../constructs/service-function.ts";
@@ -36,44 +36,19 @@ export const DEFAULTS = {
   tracing: "off",
 } as const;
 
-export interface TencentProps {
-  /** The app's SDKAppID (numeric). */
-  readonly sdkAppId: string;
+/**
+ * The stack props: one entry per registered provider, named after it and derived from its manifest's CDK
+ * bindings (providers/<name>/manifest.ts, `cdk.context`: each binding's `prop`, with what it means), e.g.
+ * `tencent: { sdkAppId, callbackTokenSecretArn, secretKeySecretArn, region?, adminIdentifier?,
+ * recordAvChatRoom? }` and `netease?: { appKey, region, appSecretSecretArn }`; then the service's own.
+ */
+export interface ImEditStackProps extends StackProps, RegisteredProvidersProps {
   /**
-   * Complete ARN of the Secrets Manager secret holding the console's callback token (a plain string).
-   * Mandatory: without it the recorder could not tell Tencent's callbacks from anyone's.
+   * The provider manifests the stack deploys (their props above, their bindings' variables and secrets).
+   * They must be the ones the function bundles register; tests pass a list with an extra provider.
+   * @default - the registered providers (functions/providers/recorder-providers.ts)
    */
-  readonly callbackTokenSecretArn: string;
-  /** Complete ARN of the secret holding the app's secret key (plain string), which signs the admin UserSig. */
-  readonly secretKeySecretArn: string;
-  /**
-   * The app administrator account the editor acts as.
-   * @default "administrator"
-   */
-  readonly adminIdentifier?: string;
-  /**
-   * The app's data center, for the REST API domain.
-   * @default "cn"
-   */
-  readonly region?: TencentRegion;
-  /**
-   * Also record live-group (AVChatRoom) messages, which can never be edited.
-   * @default false
-   */
-  readonly recordAvChatRoom?: boolean;
-}
-
-export interface NeteaseProps {
-  readonly appKey: string;
-  readonly region: NeteaseRegion;
-  /** Complete ARN of the secret holding the AppSecret: signs REST calls and verifies message-copy CheckSums. */
-  readonly appSecretSecretArn: string;
-}
-
-export interface ImEditStackProps extends StackProps {
-  readonly tencent: TencentProps;
-  /** @default - NetEase Yunxin not configured */
-  readonly netease?: NeteaseProps;
+  readonly manifests?: readonly ProviderManifest[];
   /**
    * ARN of a customer-managed KMS key (same region) to encrypt the table with.
    * @default - the AWS-managed key `aws/dynamodb`

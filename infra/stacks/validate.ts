@@ -1,64 +1,20 @@
 import { Stack } from "aws-cdk-lib";
 import type { Construct } from "constructs";
-import { NETEASE_REGIONS } from "../../functions/providers/netease/regions.ts";
-import { TENCENT_REGIONS } from "../../functions/providers/tencent/regions.ts";
+import { PROVIDERS } from "../../functions/providers/recorder-providers.ts";
 import { AlarmTopic } from "../constructs/alarm-topic.ts";
 import { EventsQueue } from "../constructs/events-queue.ts";
 import { MessageTable, type ProvisionedCapacity } from "../constructs/message-table.ts";
-import { isIntegerIn, isSecretArn, known, Problems } from "../constructs/props.ts";
+import { isIntegerIn, known, Problems } from "../constructs/props.ts";
 import { ServiceApi } from "../constructs/service-api.ts";
 import { FUNCTION_TRACINGS } from "../constructs/service-function.ts";
-import {
-  CALLBACK_INGRESSES,
-  DEFAULTS,
-  type ImEditStackProps,
-  TABLE_BILLINGS,
-  type TencentProps,
-} from "./props.ts";
+import { CALLBACK_INGRESSES, DEFAULTS, type ImEditStackProps, TABLE_BILLINGS } from "./props.ts";
+import { providerProblems } from "./providers.ts";
 
 /** Every problem with the props at once, before anything is built. */
 export function validate(scope: Construct, props: ImEditStackProps): void {
   const problems = new Problems(`ImEditStack ${scope.node.path}`);
-  const tencent: Partial<TencentProps> = props.tencent ?? {};
-  const sdkAppId = tencent.sdkAppId;
-  problems
-    .check(
-      props.tencent !== undefined,
-      "tencent: missing (sdkAppId, callbackTokenSecretArn, secretKeySecretArn)",
-    )
-    .check(
-      typeof sdkAppId === "string" && (!known(sdkAppId) || /^\d{1,20}$/.test(sdkAppId)),
-      `tencent.sdkAppId: ${JSON.stringify(sdkAppId)} is not a numeric SDKAppID`,
-    )
-    .check(
-      isSecretArn(tencent.callbackTokenSecretArn),
-      `tencent.callbackTokenSecretArn: ${describeArn(tencent.callbackTokenSecretArn)}; the callback token is mandatory in AWS`,
-    )
-    .check(
-      isSecretArn(tencent.secretKeySecretArn),
-      `tencent.secretKeySecretArn: ${describeArn(tencent.secretKeySecretArn)}`,
-    )
-    .check(
-      tencent.adminIdentifier === undefined || /^.{1,32}$/u.test(tencent.adminIdentifier),
-      `tencent.adminIdentifier: ${JSON.stringify(tencent.adminIdentifier)} is not 1-32 characters`,
-    )
-    .check(
-      tencent.region === undefined || Object.hasOwn(TENCENT_REGIONS, tencent.region),
-      `tencent.region: ${JSON.stringify(tencent.region)} is not one of ${Object.keys(TENCENT_REGIONS).join(", ")}`,
-    );
-  if (props.netease) {
-    const { appKey, region, appSecretSecretArn } = props.netease;
-    problems
-      .check(typeof appKey === "string" && appKey.length > 0, "netease.appKey: missing")
-      .check(
-        Object.hasOwn(NETEASE_REGIONS, region),
-        `netease.region: ${JSON.stringify(region)} is not one of ${Object.keys(NETEASE_REGIONS).join(", ")}`,
-      )
-      .check(
-        isSecretArn(appSecretSecretArn),
-        `netease.appSecretSecretArn: ${describeArn(appSecretSecretArn)}`,
-      );
-  }
+  // Each provider's props, as its manifest's CDK bindings declare them.
+  problems.add(providerProblems(props.manifests ?? PROVIDERS, props));
   if (props.tableEncryptionKeyArn !== undefined) {
     const keyArn = props.tableEncryptionKeyArn;
     const stackRegion = Stack.of(scope).region;
@@ -135,11 +91,6 @@ export function validate(scope: Construct, props: ImEditStackProps): void {
     .add(EventsQueue.problems(props.events))
     .throwIfAny();
 }
-
-const describeArn = (value: unknown): string =>
-  value === undefined || value === ""
-    ? "missing"
-    : `${JSON.stringify(value)} is not a complete Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)`;
 
 /** The table's auto scaling bounds, defaults filled in; undefined for on-demand billing. */
 export function provisionedCapacity(props: ImEditStackProps): ProvisionedCapacity | undefined {

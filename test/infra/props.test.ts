@@ -58,13 +58,13 @@ describe("ImEditStack props", () => {
       alarmEmail: "ops",
     });
 
-    // Assess
+    // Assess: the providers' in their manifests' binding order, then the service's.
     expect(problems.map((problem) => problem.split(":")[0])).toEqual([
       "tencent.sdkAppId",
       "tencent.callbackTokenSecretArn",
       "tencent.secretKeySecretArn",
-      "tencent.adminIdentifier",
       "tencent.region",
+      "tencent.adminIdentifier",
       "netease.appKey",
       "netease.region",
       "netease.appSecretSecretArn",

@@ -42,7 +42,7 @@ export interface NeteaseEditConfig {
 export type NeteaseSettings = NeteaseProviderConfig & { readonly edit: NeteaseEditConfig };
 
 /** NetEase Yunxin: message copies (`/callbacks/netease`) and modifyMsg. */
-export const netease: ProviderManifest<typeof NeteaseEnv, NeteaseSettings> = {
+export const netease = {
   name: "netease",
   kinds: ["p2p", "team", "superteam"],
   idPrefixes: ["nim"],
@@ -129,5 +129,5 @@ export const netease: ProviderManifest<typeof NeteaseEnv, NeteaseSettings> = {
       },
     ],
     callbackOutput: { id: "NeteaseCallbackUrl", description: "Yunxin message copy URL" },
-  },
-};
+  } as const,
+} satisfies ProviderManifest<typeof NeteaseEnv, NeteaseSettings>;

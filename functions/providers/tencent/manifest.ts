@@ -40,7 +40,7 @@ const unusableNamed = (unusable: readonly UnusableSecretView[], variable: string
   unusable.find((secret) => secret.variable === variable);
 
 /** Tencent Cloud Chat: callbacks (`/callbacks/tencent`) and modify_c2c_msg / modify_group_msg. */
-export const tencent: ProviderManifest<typeof TencentEnv, TencentSettings> = {
+export const tencent = {
   name: "tencent",
   kinds: ["c2c", "group"],
   idPrefixes: ["c2c", "grp", "pgrp"],
@@ -153,5 +153,5 @@ export const tencent: ProviderManifest<typeof TencentEnv, TencentSettings> = {
       },
     ],
     callbackOutput: { id: "TencentCallbackUrl", description: "Tencent console callback URL" },
-  },
-};
+  } as const,
+} satisfies ProviderManifest<typeof TencentEnv, TencentSettings>;
