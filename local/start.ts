@@ -18,6 +18,7 @@ env.AWS_EC2_METADATA_DISABLED = "true";
 env.POWERTOOLS_METRICS_DISABLED ??= "true";
 const { ConfigError, describeConfig } = await import("../functions/config.ts");
 const { StoreSetupError, startLocalStack } = await import("./stack.ts");
+const { SIMULATORS } = await import("./simulators/registry.ts");
 
 try {
   const stack = await startLocalStack({
@@ -35,40 +36,52 @@ try {
     log: (line) => process.stdout.write(`${line}\n`),
   });
   const { config } = stack;
-  const appId = config.tencent?.sdkAppId ?? "";
+  // Per provider, from the registered manifests (configured ones) and simulators (running ones).
+  const configured = config.manifests.filter((manifest) => config.providers.has(manifest.name));
+  const first = configured[0];
+  const warnings = config.manifests.flatMap(
+    (manifest) =>
+      manifest.config.callbackWarnings?.(
+        config.providers.get(manifest.name)?.settings,
+        config.unusableSecrets.filter((secret) => secret.provider === manifest.name),
+      ) ?? [],
+  );
   const lines = [
     "",
     `im-edit local stack listening on ${stack.url}`,
     `  store:           ${stack.storeDescription}${env.DYNAMODB_ENDPOINT ? "" : " (set DYNAMODB_ENDPOINT to use a DynamoDB endpoint instead)"}`,
     `  data:            ${dataDir} (spool${env.DYNAMODB_ENDPOINT ? "" : " and store"})`,
-    `  Tencent callback URL (paste into the console, with a public tunnel in front):`,
-    `                   ${stack.url}/callbacks/tencent`,
-    `  API:             ${stack.url}/v1/messages?provider=tencent&appId=${appId}`,
+    ...configured.flatMap((manifest) => [
+      `  ${manifest.cdk.callbackOutput.description} (${stack.simulators.has(manifest.name) ? "its simulator calls it" : "paste into the console, with a public tunnel in front"}):`,
+      `                   ${stack.url}/callbacks/${manifest.name}`,
+    ]),
+    ...(first
+      ? [
+          `  API:             ${stack.url}/v1/messages?provider=${first.name}&appId=${config.providers.get(first.name)?.appId ?? ""}`,
+        ]
+      : []),
     generatedToken
       ? `  API token:       ${generatedToken}   (generated for this run; set IM_EDIT_API_TOKEN to keep one)`
       : "  API token:       from IM_EDIT_API_TOKEN",
     `  config:          ${JSON.stringify(describeConfig(config))}`,
-  ];
-  if (stack.netease) {
-    lines.push(
-      `  Yunxin:          simulated at ${stack.netease.url} (no NETEASE_APP_SECRET / NETEASE_API_BASE_URL set)`,
-      `  Yunxin copy URL: ${stack.url}/callbacks/netease`,
-      '                   send a message through it: npm run send -- netease alice bob "hello"',
-    );
-  }
-  if (stack.tencent) {
-    lines.push(
-      `  Tencent:         simulated at ${stack.tencent.url} (no TENCENT_SECRET_KEY / TENCENT_API_BASE_URL set);`,
-      '                   send a message through it: npm run send -- tencent alice bob "hello"',
-    );
-  }
-  if (config.tencent?.callbackToken === undefined) {
-    lines.push(
+    ...SIMULATORS.flatMap((simulator) => {
+      const running = stack.simulators.get(simulator.name);
+      if (!running) return [];
+      return [
+        `  ${simulator.banner?.(running) ?? `${simulator.name}: simulated at ${running.url}`}`,
+        ...(simulator.send
+          ? [
+              `                   send a message through it: npm run send -- ${simulator.name} alice bob "hello"`,
+            ]
+          : []),
+      ];
+    }),
+    ...warnings.flatMap((warning) => [
       "",
-      "  WARNING: TENCENT_CALLBACK_TOKEN is not set. Callbacks are accepted WITHOUT signature checks.",
-      "           Set it to the console's callback token before exposing this server.",
-    );
-  }
+      `  WARNING: ${warning}.`,
+      "           Fix it before exposing this server.",
+    ]),
+  ];
   process.stdout.write(`${lines.join("\n")}\n\n`);
 
   const shutdown = async () => {

@@ -26,6 +26,28 @@ export interface SimulatorManifest<S extends RunningSimulator = RunningSimulator
   connect(simulator: S, callbackUrl: string): void;
   /** What `npm run send` needs to play the provider (generated credentials, never real ones). */
   credentials?(simulator: S, config: Config): Record<string, unknown> | undefined;
+  /** The start banner's line about it (default `<name>: simulated at <url>`). */
+  banner?(simulator: S): string;
+  /**
+   * `npm run send -- <name> <from> <to> <text>`: sends a message through the running simulator with what
+   * `credentials` wrote (read back from DATA_DIR), as an app backend would; returns what to print.
+   */
+  send?(credentials: Readonly<Record<string, string>>, message: SentMessage, apiUrl: string): Promise<string>;
+}
+
+export interface SentMessage {
+  readonly from: string;
+  readonly to: string;
+  readonly text: string;
+}
+
+/** A sender's short-lived limiter and deadline (a CLI sends one message). */
+async function oneShot() {
+  const { SlidingWindowLimiter } = await import("../../functions/core/limiter.ts");
+  return {
+    limiter: new SlidingWindowLimiter(() => ({ limit: 100, windowMs: 1000 })),
+    deadline: Date.now() + 5_000,
+  };
 }
 
 export const tencentSimulator: SimulatorManifest<TencentSimulator> = {
@@ -51,6 +73,32 @@ export const tencentSimulator: SimulatorManifest<TencentSimulator> = {
       adminIdentifier: config.tencent.edit.adminIdentifier,
       secretKey: config.tencent.edit.secretKey,
     },
+  banner: (simulator) =>
+    `Tencent:         simulated at ${simulator.url} (no TENCENT_SECRET_KEY / TENCENT_API_BASE_URL set);`,
+  send: async (sim, { from, to, text }, apiUrl) => {
+    const { TencentRestClient } = await import("../../functions/providers/tencent/rest.ts");
+    const { UserSigCache } = await import("../../functions/providers/tencent/usersig.ts");
+    const { limiter, deadline } = await oneShot();
+    const rest = new TencentRestClient({
+      baseUrl: sim.url ?? "",
+      sdkAppId: sim.sdkAppId ?? "",
+      identifier: sim.adminIdentifier ?? "",
+      userSig: new UserSigCache(sim.sdkAppId ?? "", sim.secretKey ?? "", sim.adminIdentifier ?? ""),
+      limiter,
+    });
+    const reply = await rest.call(
+      "openim",
+      "sendmsg",
+      {
+        From_Account: from,
+        To_Account: to,
+        MsgRandom: Math.floor(Math.random() * 4_294_967_295),
+        MsgBody: [{ MsgType: "TIMTextElem", MsgContent: { Text: text } }],
+      },
+      { deadline, resendAfterSend: false },
+    );
+    return `sent; MsgKey ${reply.MsgKey}\nlook it up: ${apiUrl}/v1/messages?provider=tencent&appId=${sim.sdkAppId}&msgKey=${reply.MsgKey}\n`;
+  },
 };
 
 export const neteaseSimulator: SimulatorManifest<NeteaseSimulator> = {
@@ -72,6 +120,27 @@ export const neteaseSimulator: SimulatorManifest<NeteaseSimulator> = {
       appKey: config.netease.appKey,
       appSecret: config.netease.appSecret,
     },
+  banner: (simulator) =>
+    `Yunxin:          simulated at ${simulator.url} (no NETEASE_APP_SECRET / NETEASE_API_BASE_URL set)`,
+  send: async (sim, { from, to, text }, apiUrl) => {
+    const { NeteaseRestClient } = await import("../../functions/providers/netease/rest.ts");
+    const { limiter, deadline } = await oneShot();
+    const rest = new NeteaseRestClient({
+      baseUrl: sim.url ?? "",
+      appKey: sim.appKey ?? "",
+      appSecret: sim.appSecret ?? "",
+      limiter,
+    });
+    const conversation = encodeURIComponent(`${from}|1|${to}`);
+    const reply = await rest.call(
+      "POST",
+      `/im/v2/conversations/${conversation}/messages`,
+      JSON.stringify({ message: { message_type: 0, text } }),
+      { operation: "send", deadline, resendAfterSend: false, rateKeys: [] },
+    );
+    const msgId = String(reply.data?.message_server_id);
+    return `sent; message_server_id ${msgId}\nlook it up: ${apiUrl}/v1/messages?provider=netease&appId=${sim.appKey}&msgId=${msgId}\n`;
+  },
 };
 
 /** The simulators `npm start` runs: one line per provider that has one. */
