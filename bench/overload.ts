@@ -1,9 +1,15 @@
+import { spawn } from "node:child_process";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo, Server } from "node:net";
+import { type EventLoopUtilization, monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Pool } from "undici";
+import { fileURLToPath } from "node:url";
 import { type Answer, describe, verify } from "./edit-rate.ts";
 import { API_TOKEN, type EditStack, type SentMessage, sendMessages, startEditStack } from "./edit-stack.ts";
+import { type OverloadAnswer, type OverloadJob, OverloadReport, REQUEST_HEADER } from "./overload-report.ts";
 import type { BenchmarkResult, Row } from "./report.ts";
-import { summarize } from "./stats.ts";
+import { type Summary, summarize } from "./stats.ts";
 
 /**
  * Benchmark "overload": many more concurrent PATCHes than the configured rate can serve inside the
@@ -13,8 +19,14 @@ import { summarize } from "./stats.ts";
  * overload never turns into 5xx (503 provider unavailable, 504 outcome unknown) nor into provider
  * 60007, and the edits it admits finish inside the budget.
  *
+ * The clients run in a separate Node process (overload-client.ts), as in server-load: in this process
+ * 1,260 clients created at once queued behind the server on one event loop, and their measured latency
+ * included that queueing. The wait budget is the server's (counted from the request's arrival), so the
+ * goal row counts 200s whose server-side time, request headers parsed → response finished, measured
+ * here around the local server, exceeds it; the latency the client process observes is reported beside it.
+ *
  * Loopback only, bounded: at most `multiple × rate` connections, `durationMs` of firing, each request
- * cut at REQUEST_TIMEOUT_MS, and the whole phase at PHASE_LIMIT_MS.
+ * cut at REQUEST_TIMEOUT_MS, the whole phase at PHASE_LIMIT_MS, the client process killed at CLIENT_KILL_MS.
  */
 export interface OverloadOptions {
   /** TENCENT_RATE_LIMIT (per 1 s) of the stack. */
@@ -29,6 +41,10 @@ const WAIT_BUDGET_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 20_000;
 const PHASE_LIMIT_MS = 60_000;
 const PAUSE_BETWEEN_MS = 2_000;
+/** The client process is killed after this long (its own limit is PHASE_LIMIT_MS + 5 s). */
+const CLIENT_KILL_MS = PHASE_LIMIT_MS + 15_000;
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const CLIENT = fileURLToPath(new URL("./overload-client.ts", import.meta.url));
 
 interface PhaseResult {
   readonly clients: number;
@@ -37,14 +53,28 @@ interface PhaseResult {
   readonly errors: Readonly<Record<string, number>>;
   readonly firstWave: Readonly<Record<string, number>>;
   readonly retryAfter: { readonly min: number; readonly max: number; readonly mean: number };
+  /** p99 of the 429s' answer time, client-observed and server-side. */
   readonly refusalMs: number;
-  readonly okLatency: ReturnType<typeof summarize>;
+  readonly refusalServerMs: number;
+  /** 200s: client-observed latency (client process), server-side time (this process). */
+  readonly okLatency: Summary;
+  readonly okServer: Summary;
+  /** 200s over the wait budget by the server's clock (the goal), and by the client's. */
   readonly overBudget: number;
+  readonly overBudgetClient: number;
+  /** Answers the client got that the server-side probe saw too, with the same status. */
+  readonly matched: { readonly matched: number; readonly answered: number };
+  /** Sent by the client → headers parsed by the server (across processes, on epoch ms). */
+  readonly beforeArrival: Summary;
   readonly rateLimitedModify: number;
   readonly modifyCalls: number;
   readonly achieved: number;
   readonly checks: { readonly checked: number; readonly ok: number; readonly problems: readonly string[] };
+  /** Event-loop utilization while firing: this (server) process, the client process. */
   readonly busy: number;
+  readonly clientBusy: number;
+  /** This (server) process's event-loop delay while firing. */
+  readonly loop: { readonly p99: number; readonly max: number };
 }
 
 export async function overload(options: OverloadOptions = DEFAULTS): Promise<BenchmarkResult> {
@@ -65,6 +95,10 @@ export async function overload(options: OverloadOptions = DEFAULTS): Promise<Ben
       `${most} C2C messages sent through sendmsg first (${((performance.now() - prepared) / 1000).toFixed(1)} s); client i edits message i only (no lease conflicts)`,
       `each client: PATCH, then again at once after a 2xx/4xx, or after Retry-After after a 429/503, for ${options.durationMs / 1000} s`,
       "first wave = the answers to the first PATCH of every client (all sent at once)",
+      "the clients run in a separate Node process (overload-client.ts); the server, simulator, store and handlers in this one",
+      "server-side = request headers parsed → response finished, measured in this process (node:http diagnostics channels), joined to each answer by an x-bench-request header: the wait budget's clock (the handler counts from the event's timeEpoch, set a little later, after the body is read)",
+      "client-observed = PATCH sent → answer read in the client process; it adds the loopback, the client's own queueing and the time a request waits in the socket before the server reads it",
+      "sent → server read the headers: the client's send time against the server's header parse, across the two processes on epoch ms (timeOrigin + now); the wait (connection setup, the request unread in its socket while the server's loop works through a burst) that neither the server-side figure nor the handler's admission clock sees",
     );
     let used = 0;
     const history: Answer[] = [];
@@ -92,19 +126,26 @@ export async function overload(options: OverloadOptions = DEFAULTS): Promise<Ben
           goal: { op: "<=", limit: 0 },
         },
         {
-          metric: `${at} 200s slower than the wait budget`,
+          metric: `${at} 200s slower than the wait budget (server-side: arrival → answer)`,
           value: result.overBudget,
           digits: 0,
           goal: { op: "<=", limit: 0 },
         },
         {
-          metric: `${at} 200 latency p50 / p99 / max`,
-          value: `${result.okLatency.p50.toFixed(0)} / ${result.okLatency.p99.toFixed(0)} / ${result.okLatency.max.toFixed(0)} ms`,
+          metric: `${at} 200s slower than the wait budget, client-observed (other process)`,
+          value: result.overBudgetClient,
+          digits: 0,
+        },
+        { metric: `${at} 200 server-side time p50 / p99 / max`, value: ms(result.okServer) },
+        { metric: `${at} 200 client-observed latency p50 / p99 / max`, value: ms(result.okLatency) },
+        {
+          metric: `${at} sent → server read the headers p50 / p99 / max (all answers)`,
+          value: ms(result.beforeArrival),
         },
         {
-          metric: `${at} 429 Retry-After min / mean / max, answer time p99`,
+          metric: `${at} 429 Retry-After min / mean / max, answer time p99 server / client`,
           value: Number.isFinite(result.retryAfter.min)
-            ? `${result.retryAfter.min} / ${result.retryAfter.mean.toFixed(1)} / ${result.retryAfter.max} s, ${result.refusalMs.toFixed(0)} ms`
+            ? `${result.retryAfter.min} / ${result.retryAfter.mean.toFixed(1)} / ${result.retryAfter.max} s, ${result.refusalServerMs.toFixed(0)} / ${result.refusalMs.toFixed(0)} ms`
             : "no 429",
         },
         {
@@ -115,7 +156,18 @@ export async function overload(options: OverloadOptions = DEFAULTS): Promise<Ben
           metric: `${at} messages: versions = 1 + edits, simulator = last text`,
           value: `${result.checks.ok} / ${result.checks.checked} ok`,
         },
-        { metric: `${at} event loop busy while firing`, value: `${(result.busy * 100).toFixed(0)} %` },
+        {
+          metric: `${at} answers with a server-side time (same status)`,
+          value: `${result.matched.matched} / ${result.matched.answered}`,
+        },
+        {
+          metric: `${at} event loop busy while firing: server / client process`,
+          value: `${(result.busy * 100).toFixed(0)} % / ${(result.clientBusy * 100).toFixed(0)} %`,
+        },
+        {
+          metric: `${at} server event-loop delay p99 / max while firing`,
+          value: `${result.loop.p99.toFixed(0)} / ${result.loop.max.toFixed(0)} ms`,
+        },
       );
       notes.push(...result.checks.problems.slice(0, 3));
     }
@@ -141,62 +193,28 @@ async function runPhase(
   const { stack, sim, run } = edit;
   const limited0 = sim.stats.rateLimited.modify_c2c_msg ?? 0;
   const calls0 = sim.stats.calls.modify_c2c_msg ?? 0;
-  const client = new Pool(stack.url, {
-    connections: messages.length,
-    connectTimeout: 5_000,
-    headersTimeout: REQUEST_TIMEOUT_MS,
-    bodyTimeout: REQUEST_TIMEOUT_MS,
-  });
-  const answers: (Answer & { retryAfter?: number; first: boolean })[] = [];
-  const errors: Record<string, number> = {};
-  let sent = 0;
-  const elu = performance.eventLoopUtilization();
-  const start = performance.now();
-  const stopAt = start + durationMs;
-  const hardStop = AbortSignal.timeout(PHASE_LIMIT_MS);
-  const worker = async (index: number) => {
-    const message = messages[index] as SentMessage;
-    let first = true;
-    while (performance.now() < stopAt && !hardStop.aborted) {
-      const text = `overload edit ${offset + sent++} of ${run}`;
-      const startedAt = performance.now();
-      try {
-        const response = await client.request({
-          method: "PATCH",
-          path: `/v1/messages/${message.id}`,
-          headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
-          body: JSON.stringify({ text }),
-          signal: hardStop,
-        });
-        await response.body.text();
-        const header = response.headers["retry-after"];
-        const retryAfter = header === undefined ? undefined : Number(header);
-        answers.push({
-          message: index,
-          text,
-          status: response.statusCode,
-          startedAt,
-          doneAt: performance.now(),
-          first,
-          ...(retryAfter !== undefined ? { retryAfter } : {}),
-        });
-        if (retryAfter !== undefined) {
-          const resumeAt = performance.now() + retryAfter * 1000;
-          if (resumeAt >= stopAt) break;
-          await sleep(resumeAt - performance.now());
-        }
-      } catch (error: unknown) {
-        const code = error instanceof Error ? ((error as { code?: string }).code ?? error.name) : "unknown";
-        errors[code] = (errors[code] ?? 0) + 1;
-        if (first) answers.push({ message: index, text, status: 0, startedAt, doneAt: 0, first });
-        break;
-      }
-      first = false;
-    }
+  const probe = new PatchProbe(Number(new URL(stack.url).port));
+  const job: OverloadJob = {
+    url: stack.url,
+    token: API_TOKEN,
+    ids: messages.map((m) => m.id),
+    offset,
+    run,
+    durationMs,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    phaseLimitMs: PHASE_LIMIT_MS,
   };
+  let elu: EventLoopUtilization | undefined;
   try {
-    await Promise.all(messages.map((_, index) => worker(index)));
-    const busy = performance.eventLoopUtilization(elu).utilization;
+    const output = await runClient(JSON.stringify(job), CLIENT_KILL_MS, () => {
+      elu = performance.eventLoopUtilization();
+      probe.firing();
+    });
+    const busy = elu === undefined ? Number.NaN : performance.eventLoopUtilization(elu).utilization;
+    const loop = probe.loopDelayMs();
+    probe.close();
+    const report = OverloadReport.parse(JSON.parse(output));
+    const { answers, errors } = report;
     await sim.idle();
     const statuses: Record<string, number> = {};
     const firstWave: Record<string, number> = {};
@@ -212,13 +230,23 @@ async function runPhase(
     const refused = answers.filter((a) => a.status === 429);
     const retryAfters = refused.map((a) => a.retryAfter ?? Number.NaN).filter(Number.isFinite);
     const okTimes = ok.map((a) => a.doneAt).sort((a, b) => a - b);
-    const seconds = Math.max(1, (Math.max(stopAt, okTimes.at(-1) ?? 0) - start) / 1000);
+    const seconds = Math.max(1, (Math.max(report.stopAt, okTimes.at(-1) ?? 0) - report.start) / 1000);
+    // The server's time for each answer the client got, joined by the x-bench-request header.
+    const serverMs = (a: OverloadAnswer) => probe.times.get(a.request)?.ms ?? Number.POSITIVE_INFINITY;
+    const clientMs = (a: OverloadAnswer) => a.doneAt - a.startedAt;
+    const answered = answers.filter((a) => a.status !== 0);
+    // Sent (client process) → headers parsed (this process), both on epoch ms: queueing before the server reads it.
+    const waits = answered.flatMap((a) => {
+      const seen = probe.times.get(a.request);
+      return seen === undefined ? [] : [seen.arrivedAt - a.startedAt];
+    });
+    const matched = answered.filter((a) => probe.times.get(a.request)?.status === a.status).length;
     // Every message against all of its successful edits so far (earlier phases edited some of them).
     history.push(...ok);
     const checks = await verify(edit, prepared, history);
     return {
       clients: messages.length,
-      sent,
+      sent: report.sent,
       statuses,
       errors,
       firstWave,
@@ -227,17 +255,129 @@ async function runPhase(
         max: Math.max(...retryAfters),
         mean: retryAfters.reduce((s, n) => s + n, 0) / Math.max(1, retryAfters.length),
       },
-      refusalMs: summarize(refused.map((a) => a.doneAt - a.startedAt)).p99,
-      okLatency: summarize(ok.map((a) => a.doneAt - a.startedAt)),
-      overBudget: ok.filter((a) => a.doneAt - a.startedAt > WAIT_BUDGET_MS).length,
+      refusalMs: summarize(refused.map(clientMs)).p99,
+      refusalServerMs: summarize(refused.map(serverMs)).p99,
+      okLatency: summarize(ok.map(clientMs)),
+      okServer: summarize(ok.map(serverMs)),
+      overBudget: ok.filter((a) => serverMs(a) > WAIT_BUDGET_MS).length,
+      overBudgetClient: ok.filter((a) => clientMs(a) > WAIT_BUDGET_MS).length,
+      matched: { matched, answered: answered.length },
+      beforeArrival: summarize(waits),
       rateLimitedModify: (sim.stats.rateLimited.modify_c2c_msg ?? 0) - limited0,
       modifyCalls: (sim.stats.calls.modify_c2c_msg ?? 0) - calls0,
       achieved: ok.length / seconds,
       checks,
       busy,
+      clientBusy: report.busy,
+      loop,
     };
   } finally {
-    await client.close();
+    probe.close();
     await sleep(PAUSE_BETWEEN_MS);
   }
 }
+
+/**
+ * Runs the overload client with tsx under this Node, feeding it `job` on stdin, bounded by `timeoutMs`;
+ * calls `onFiring` when it says it starts firing, resolves with its last stdout line (the report).
+ */
+function runClient(job: string, timeoutMs: number, onFiring: () => void): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", CLIENT], {
+      cwd: ROOT,
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: "SILENT", AWS_EC2_METADATA_DISABLED: "true" },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let firing = false;
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+      if (!firing && stdout.startsWith("firing\n")) {
+        firing = true;
+        onFiring();
+      }
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      const last = stdout.trim().split("\n").at(-1) ?? "";
+      if (code === 0 && !timedOut && firing) return resolve(last);
+      const why = timedOut ? `killed after ${timeoutMs} ms` : `exited with ${code ?? signal}`;
+      reject(new Error(`overload client ${why}\n${stderr.trim()}`));
+    });
+    child.stdin.on("error", () => {}); // an early exit is reported by "close"
+    child.stdin.end(job);
+  });
+}
+
+/**
+ * The server's side of each PATCH, seen through node:http's diagnostics channels in this process: from
+ * the server parsing the request's headers (before the body is read and the event's timeEpoch is set,
+ * so a little earlier than the handler's own budget clock) to the response finished. Joined to the
+ * client's answers by the x-bench-request header. Also this process's event-loop delay while firing.
+ */
+class PatchProbe {
+  /** Per tagged request: epoch ms its headers were parsed, server-side time, status. */
+  readonly times = new Map<
+    number,
+    { readonly arrivedAt: number; readonly ms: number; readonly status: number }
+  >();
+  private readonly started = new WeakMap<ServerResponse, { readonly request: number; readonly at: number }>();
+  private readonly loop = monitorEventLoopDelay({ resolution: 1 });
+  private closed = false;
+  private readonly onStart = (message: unknown) => {
+    const { server, request, response } = message as {
+      server: Server;
+      request: IncomingMessage;
+      response: ServerResponse;
+    };
+    const tag = request.headers[REQUEST_HEADER];
+    if (typeof tag !== "string" || (server.address() as AddressInfo | null)?.port !== this.port) return;
+    this.started.set(response, { request: Number(tag), at: performance.now() });
+  };
+  private readonly onFinish = (message: unknown) => {
+    const response = (message as { response: ServerResponse }).response;
+    const start = this.started.get(response);
+    if (start !== undefined)
+      this.times.set(start.request, {
+        arrivedAt: performance.timeOrigin + start.at,
+        ms: performance.now() - start.at,
+        status: response.statusCode,
+      });
+  };
+
+  constructor(private readonly port: number) {
+    subscribe("http.server.request.start", this.onStart);
+    subscribe("http.server.response.finish", this.onFinish);
+  }
+
+  firing(): void {
+    this.loop.enable();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    unsubscribe("http.server.request.start", this.onStart);
+    unsubscribe("http.server.response.finish", this.onFinish);
+    this.loop.disable();
+  }
+
+  loopDelayMs(): { p99: number; max: number } {
+    return { p99: this.loop.percentile(99) / 1e6, max: this.loop.max / 1e6 };
+  }
+}
+
+const ms = (s: Summary): string => `${s.p50.toFixed(0)} / ${s.p99.toFixed(0)} / ${s.max.toFixed(0)} ms`;
