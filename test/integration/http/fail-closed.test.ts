@@ -91,10 +91,7 @@ describe("fail closed: a configured secret that resolves empty (real handlers ov
   beforeAll(async () => {
     dynamo = await startDynalite();
     await ensureTable(dynamo.endpoint, TABLE);
-    store = new DynamoStore(
-      createDocumentClient({ region: "local", endpoint: dynamo.endpoint }),
-      TABLE,
-    );
+    store = new DynamoStore(createDocumentClient({ region: "local", endpoint: dynamo.endpoint }), TABLE);
     dataDir = await mkdtemp(join(tmpdir(), "im-edit-fail-closed-"));
     server = await startLocalServer({
       host: "127.0.0.1",
