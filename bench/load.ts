@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -12,6 +11,7 @@ import { contentHash, type MessageHead } from "../functions/core/model.ts";
 import { logger } from "../functions/logger.ts";
 import { type LocalStack, startLocalStack } from "../local/stack.ts";
 import { APP_ID, fixtureContent } from "./callbacks.ts";
+import { runClientProcess } from "./child.ts";
 import { LoadReport } from "./load-report.ts";
 import { logCounters } from "./log-sink.ts";
 import type { BenchmarkResult, Row } from "./report.ts";
@@ -149,38 +149,9 @@ async function runVariant(
   }
 }
 
-/** Runs the load client with tsx under this Node, bounded by `timeoutMs`; resolves with its stdout. */
+/** Runs the load client in its own process, bounded by `timeoutMs`; resolves with its stdout. */
 function runClient(args: readonly string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLIENT, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, POWERTOOLS_LOG_LEVEL: "SILENT", AWS_EC2_METADATA_DISABLED: "true" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, timeoutMs);
-    child.once("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0 && !timedOut) return resolve(stdout);
-      const why = timedOut ? `killed after ${timeoutMs} ms` : `exited with ${code ?? signal}`;
-      reject(new Error(`load client ${why}\n${stderr.trim()}`));
-    });
-  });
+  return runClientProcess({ script: CLIENT, cwd: ROOT, label: "load client", timeoutMs, args });
 }
 
 interface StoredCheck {

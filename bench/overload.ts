@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo, Server } from "node:net";
 import { type EventLoopUtilization, monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { runClientProcess } from "./child.ts";
 import { type Answer, describe, verify } from "./edit-rate.ts";
 import { API_TOKEN, type EditStack, type SentMessage, sendMessages, startEditStack } from "./edit-stack.ts";
 import { type OverloadAnswer, type OverloadJob, OverloadReport, REQUEST_HEADER } from "./overload-report.ts";
@@ -278,48 +278,26 @@ async function runPhase(
 }
 
 /**
- * Runs the overload client with tsx under this Node, feeding it `job` on stdin, bounded by `timeoutMs`;
- * calls `onFiring` when it says it starts firing, resolves with its last stdout line (the report).
+ * Runs the overload client in its own process, feeding it `job` on stdin, bounded by `timeoutMs`; calls
+ * `onFiring` when it says it starts firing, resolves with its last stdout line (the report).
  */
-function runClient(job: string, timeoutMs: number, onFiring: () => void): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLIENT], {
-      cwd: ROOT,
-      env: { ...process.env, POWERTOOLS_LOG_LEVEL: "SILENT", AWS_EC2_METADATA_DISABLED: "true" },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    let firing = false;
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-      if (!firing && stdout.startsWith("firing\n")) {
+async function runClient(job: string, timeoutMs: number, onFiring: () => void): Promise<string> {
+  let firing = false;
+  const stdout = await runClientProcess({
+    script: CLIENT,
+    cwd: ROOT,
+    label: "overload client",
+    timeoutMs,
+    stdin: job,
+    onOutput: (out) => {
+      if (!firing && out.startsWith("firing\n")) {
         firing = true;
         onFiring();
       }
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, timeoutMs);
-    child.once("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      const last = stdout.trim().split("\n").at(-1) ?? "";
-      if (code === 0 && !timedOut && firing) return resolve(last);
-      const why = timedOut ? `killed after ${timeoutMs} ms` : `exited with ${code ?? signal}`;
-      reject(new Error(`overload client ${why}\n${stderr.trim()}`));
-    });
-    child.stdin.on("error", () => {}); // an early exit is reported by "close"
-    child.stdin.end(job);
+    },
+    ok: () => firing,
   });
+  return stdout.trim().split("\n").at(-1) ?? "";
 }
 
 /**

@@ -97,17 +97,7 @@ export async function migrateV1(
   options: MigrateOptions = {},
 ): Promise<MigrationReport> {
   const nowMs = options.nowMs ?? Date.now();
-  const report: MigrationReport = {
-    messages: 0,
-    versions: 0,
-    leases: 0,
-    intents: 0,
-    idempotencyKeys: 0,
-    alreadyPresent: 0,
-    skipped: 0,
-    orphans: 0,
-    unknown: 0,
-  };
+  const report = emptyReport();
   const expired = (item: Item) => typeof item.expiresAt === "number" && item.expiresAt * 1000 <= nowMs;
   /** Parts of messages whose head did not come with them: merged at the end. */
   const late = new Map<string, Parts>();
@@ -232,3 +222,16 @@ async function copyIdempotency(item: Item, target: Store, nowMs: number, report:
   if (done) await target.completeIdempotencyKey(key, requestHash, result, expiresAtMs);
   report.idempotencyKeys++;
 }
+
+/** A report with nothing counted yet (also what a migration with nothing to read answers). */
+export const emptyReport = (): MigrationReport => ({
+  messages: 0,
+  versions: 0,
+  leases: 0,
+  intents: 0,
+  idempotencyKeys: 0,
+  alreadyPresent: 0,
+  skipped: 0,
+  orphans: 0,
+  unknown: 0,
+});

@@ -10,7 +10,7 @@ import { DynamoStore } from "../functions/adapters/dynamodb/store.ts";
 import { SqliteStore, sqlitePath } from "../functions/adapters/sqlite/store.ts";
 import type { Store } from "../functions/core/store.ts";
 import { ensureTable, startDynalite } from "./dynamo.ts";
-import { type MigrationReport, migrateV1 } from "./layout-v1.ts";
+import { emptyReport, type MigrationReport, migrateV1 } from "./layout-v1.ts";
 
 /** Where the local stack kept dynalite's LevelDB files before layout v2 (`DATA_DIR/dynalite`). */
 export const V1_DIR = "dynalite";
@@ -88,18 +88,6 @@ export async function migrateDataDir(
   options.log?.(`the old files are kept in ${backup} (delete them once you no longer need them)`);
   return { report, backup };
 }
-
-const emptyReport = (): MigrationReport => ({
-  messages: 0,
-  versions: 0,
-  leases: 0,
-  intents: 0,
-  idempotencyKeys: 0,
-  alreadyPresent: 0,
-  skipped: 0,
-  orphans: 0,
-  unknown: 0,
-});
 
 const USAGE = `npm run migrate -- [source] [target]
 

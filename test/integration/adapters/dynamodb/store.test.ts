@@ -18,6 +18,7 @@ import {
   type Version,
 } from "../../../../functions/core/model.ts";
 import { InvalidPageTokenError, KeyQueryTooBroadError } from "../../../../functions/core/store.ts";
+import { collect } from "../../../contract/fixtures.ts";
 import { ensureTable, STORE_TARGETS } from "../../../helpers/dynamo.ts";
 import { shortTextHead } from "../../../helpers/dynamo-sample.ts";
 import { countingClient, useStore } from "../../../helpers/store.ts";
@@ -79,21 +80,6 @@ function intent(baseVersion: number, overrides: Partial<EditIntent> = {}): EditI
     deadline: 2_000_000_000_000,
     ...overrides,
   };
-}
-
-async function collect(
-  read: (token: string | undefined) => Promise<{ items: MessageHead[]; nextToken?: string }>,
-): Promise<{ ids: string[]; pages: number }> {
-  const ids: string[] = [];
-  let token: string | undefined;
-  let pages = 0;
-  do {
-    const page = await read(token);
-    ids.push(...page.items.map((item) => item.id));
-    token = page.nextToken;
-    pages++;
-  } while (token !== undefined && pages < 100);
-  return { ids, pages };
 }
 
 describe.each(STORE_TARGETS)("DynamoStore on $name", (target) => {
