@@ -183,8 +183,9 @@ export class EditSettlement {
       ...(intent.ruleId !== undefined ? { ruleId: intent.ruleId } : {}),
       ...(providerRequestId !== undefined ? { providerRequestId } : {}),
       intentId: intent.intentId,
-      // Provider order: our edit stands where the provider applied it, about now.
-      eventAt: now,
+      // Provider order: our edit stands where the provider applied it, about now, and never behind the
+      // head's provider time (clock skew), so a repair cannot take it for an older event.
+      eventAt: Math.max(now, head?.eventAt ?? 0),
     };
     if (head && owner !== undefined && head.version === intent.baseVersion) {
       const version: Version = {
@@ -275,6 +276,9 @@ export class EditSettlement {
   async appliedResult(id: string, intent: EditIntent): Promise<EditResult> {
     const head = await this.store.getHead(id);
     if (!head) throw new NotFoundError(`no message ${id}`);
+    // Claimed applied by the echo or a read-back whose commit may still be under way: commit it here
+    // too (the version number is taken once; a second commit of the same intent finds its version).
+    if (head.version === intent.baseVersion) return this.commit(id, { ...intent, state: "applied" });
     const version = await this.store.getVersion(id, head.version);
     return { head, ...(version && version.contentHash === intent.contentHash ? { version } : {}) };
   }

@@ -107,15 +107,18 @@ export class EditService {
 
   /** Removes the content of every version but the newest; see `purgeHistory`. */
   async purge(id: string, reason: string, actor: string): Promise<{ head: MessageHead; purged: number }> {
-    const head = await this.queries.get(id);
+    const found = await this.queries.get(id);
     const owner = randomUUID();
-    await this.acquireLease(head.id, owner);
+    await this.acquireLease(found.id, owner);
     try {
+      // Read again under the lease: an edit committed while we waited made another version the newest.
+      const head = await this.store.getHead(found.id);
+      if (!head) throw new NotFoundError(`no message ${found.id}`);
       const at = new Date(this.clock.now()).toISOString();
       const purged = await purgeHistory(this.store, head, { reason, actor, at });
       return { head: resultOf({ head }).head, purged };
     } finally {
-      await this.store.releaseLease(head.id, owner);
+      await this.store.releaseLease(found.id, owner);
     }
   }
 

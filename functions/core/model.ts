@@ -177,11 +177,12 @@ export type ObservedMessage = Pick<
 };
 
 /**
- * The message without what only the store needs (version 1's copy, the lease, the edit intent): what
+ * The message without what only the store needs (version 1's copy, a before-send rewrite kept beside
+ * it, the lease, the edit intent): what
  * results and events carry, so an old content never travels with them (a purge removes it for good).
  */
 export function messageOf(head: MessageHead): MessageHead {
-  const { first: _first, lease: _lease, intent: _intent, ...message } = head;
+  const { first: _first, lease: _lease, intent: _intent, rewrite: _rewrite, ...message } = head;
   return message;
 }
 

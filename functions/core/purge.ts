@@ -32,8 +32,17 @@ export async function purgeHistory(
   // the key stays used, its remembered result becomes the message as it is now.
   for (const key of redactKeys) await store.replaceIdempotencyResult(key, { head: messageOf(head) });
   // A settled intent keeps the content before and after its edit until its TTL: it goes with the purge.
-  const intent = (await store.getHead(head.id))?.intent;
+  const latest = await store.getHead(head.id);
+  const intent = latest?.intent;
   if (intent?.state === "applied")
     await store.deleteIntent(head.id, intent.intentId, { evenIfApplied: true });
+  // So does a before-send rewrite kept beside the record (the delivered content of version 1).
+  if (latest?.rewrite !== undefined) {
+    const current = intent?.state === "applied" ? await store.getHead(head.id) : latest;
+    if (current) {
+      const { rewrite: _, ...rest } = current;
+      await store.putHead({ ...rest, rev: current.rev + 1 }, current.rev);
+    }
+  }
   return purged;
 }

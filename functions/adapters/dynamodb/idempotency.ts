@@ -20,7 +20,7 @@ export class DynamoIdempotency implements IdempotencyStore {
         ...recordKey(key),
         [TABLE.ttlAttribute]: ttlSeconds(record.expiresAtMs),
       },
-      ConditionExpression: `attribute_not_exists(${e.path(TABLE.partitionKey)}) OR ${e.path("expiresAtMs")} < ${e.value(nowMs)}`,
+      ConditionExpression: `attribute_not_exists(${e.path(TABLE.partitionKey)}) OR ${e.path("expiresAtMs")} <= ${e.value(nowMs)}`,
       ...e.attributes(),
     });
   }

@@ -24,7 +24,7 @@ export class SqliteIdempotency implements IdempotencyStore {
        VALUES (:key, :request_hash, :state, :result, :expires_at_ms)
        ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash, state = excluded.state,
          result = excluded.result, expires_at_ms = excluded.expires_at_ms
-       WHERE idempotency.expires_at_ms < :now`,
+       WHERE idempotency.expires_at_ms <= :now`,
     );
     this.select = db.prepare("SELECT * FROM idempotency WHERE key = :key AND expires_at_ms > :now");
     // A key released or reclaimed meanwhile keeps its new owner's record.
