@@ -5,6 +5,7 @@ import { DynamoRateLimiter } from "./adapters/dynamodb/limiter.ts";
 import { DynamoStore } from "./adapters/dynamodb/store.ts";
 import { InProcessOutbox } from "./adapters/outbox/in-process.ts";
 import { FileSpool } from "./adapters/spool.ts";
+import { InProcessWorkQueue } from "./adapters/work/in-process.ts";
 import { type Config, ConfigError, loadConfig, type SecuredWork, type UnusableSecret } from "./config.ts";
 import { type CallbackObserver, CallbackPipeline } from "./core/callbacks.ts";
 import type { DecideHook } from "./core/decide.ts";
@@ -18,6 +19,7 @@ import type { CallbackProvider, ProviderEditor } from "./core/provider.ts";
 import { MessageQueries } from "./core/queries.ts";
 import { Recorder } from "./core/recorder.ts";
 import type { Store } from "./core/store.ts";
+import type { WorkQueue } from "./core/work.ts";
 import { logger } from "./logger.ts";
 import { count, MISCONFIGURED_METRIC } from "./metrics.ts";
 import { createProviders } from "./providers/registry.ts";
@@ -41,6 +43,8 @@ export interface Dependencies {
   readonly hooks: readonly DecideHook[];
   /** The callback path: verify → interpret → decide → record → publish. */
   readonly callbacks: CallbackPipeline;
+  /** Work for later (unknown outcomes, after-send rules, job slices): the edit queue, or in-process. */
+  readonly work: WorkQueue;
 }
 
 /**
@@ -75,6 +79,7 @@ export function createDependencies(
   const providers = overrides.providers ?? guardProviders(createProviders(config), config.unusableSecrets);
   const queries = new MessageQueries(store, providers);
   const outbox = overrides.outbox ?? createOutbox(config);
+  const work = overrides.work ?? createWorkQueue(config, sqs);
   const rule = editing?.rateRule(config) ?? (() => ({ limit: 1, windowMs: 1000 }));
   const limiter =
     overrides.limiter ??
@@ -92,26 +97,20 @@ export function createDependencies(
       limiter,
       waitBudgetMs: config.editWaitMs,
       idempotencyTtlMs: config.idempotencyTtlMs,
-      scheduleResolve: async (id, delayMs) => {
-        if (sqs && config.editQueueUrl) {
-          // In AWS a delayed queue message survives this instance (awaited: a frozen Lambda sends nothing).
-          const queueUrl = config.editQueueUrl;
-          await sqs()
-            .then(({ client, adapter }) =>
-              adapter.sendTask(client, queueUrl, { action: "resolve", target: { id } }, delayMs),
-            )
-            .catch((error: unknown) =>
-              logger.warn("could not schedule resolution", { id, error: String(error) }),
-            );
-          return;
-        }
-        setTimeout(() => {
-          edits
-            .resolve(id)
-            .catch((error: unknown) => logger.warn("resolution failed", { id, error: String(error) }));
-        }, delayMs).unref();
-      },
+      // In AWS a delayed queue message survives this instance (awaited: a frozen Lambda sends nothing).
+      scheduleResolve: (id, delayMs) =>
+        work
+          .enqueue({ action: "resolve", target: { id } }, delayMs)
+          .catch((error: unknown) =>
+            logger.warn("could not schedule resolution", { id, error: String(error) }),
+          ),
     });
+  if (work instanceof InProcessWorkQueue) {
+    work.register("resolve", async (task) => {
+      const id = (task.target as { id?: unknown } | undefined)?.id;
+      if (typeof id === "string") await edits.resolve(id);
+    });
+  }
   const recorder =
     overrides.recorder ??
     new Recorder(
@@ -143,7 +142,24 @@ export function createDependencies(
     outbox,
     hooks,
     callbacks,
+    work,
   };
+}
+
+/** The edit queue in AWS (EDIT_QUEUE_URL); in-process otherwise. */
+function createWorkQueue(config: Config, sqs: LazySqs | undefined): WorkQueue {
+  const queueUrl = config.editQueueUrl;
+  if (sqs && queueUrl) {
+    return {
+      enqueue: async (task, delayMs) => {
+        const { client, adapter } = await sqs();
+        await adapter.sendTask(client, queueUrl, task, delayMs);
+      },
+    };
+  }
+  return new InProcessWorkQueue((task, error) =>
+    logger.warn("queued work failed", { action: task.action, error: `${error.name}: ${error.message}` }),
+  );
 }
 
 /**

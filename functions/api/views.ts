@@ -38,6 +38,7 @@ export function versionView(version: Version, editor?: ProviderEditor) {
     ...(version.actor !== undefined ? { actor: version.actor } : {}),
     at: version.at,
     ...(version.ruleId !== undefined ? { ruleId: version.ruleId } : {}),
+    ...(version.jobId !== undefined ? { jobId: version.jobId } : {}),
     ...(version.idempotencyKey !== undefined ? { idempotencyKey: version.idempotencyKey } : {}),
     ...(version.providerRequestId !== undefined ? { providerRequestId: version.providerRequestId } : {}),
     ...(version.purged !== undefined ? { purged: version.purged } : {}),

@@ -181,6 +181,7 @@ export class EditSettlement {
       at: new Date(now).toISOString(),
       ...(intent.idempotencyKey !== undefined ? { idempotencyKey: intent.idempotencyKey } : {}),
       ...(intent.ruleId !== undefined ? { ruleId: intent.ruleId } : {}),
+      ...(intent.jobId !== undefined ? { jobId: intent.jobId } : {}),
       ...(providerRequestId !== undefined ? { providerRequestId } : {}),
       intentId: intent.intentId,
       // Provider order: our edit stands where the provider applied it, about now, and never behind the

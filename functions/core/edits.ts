@@ -17,7 +17,15 @@ import {
 } from "./errors.ts";
 import { Idempotency } from "./idempotency.ts";
 import { type Clock, systemClock } from "./limiter.ts";
-import { contentHash, type EditIntent, isEditable, type MessageHead, type ProviderName } from "./model.ts";
+import {
+  type Content,
+  canonicalJson,
+  contentHash,
+  type EditIntent,
+  isEditable,
+  type MessageHead,
+  type ProviderName,
+} from "./model.ts";
 import { editFailedEvent, publishQuietly } from "./outbox.ts";
 import type { EditPlan, ProviderEditor } from "./provider.ts";
 import { purgeHistory } from "./purge.ts";
@@ -35,6 +43,8 @@ export interface EditOptions {
   readonly actor: string;
   readonly source?: "api" | "auto";
   readonly ruleId?: string;
+  /** The bulk job the edit belongs to (its version carries it). */
+  readonly jobId?: string;
   /** When the request reached im-edit (epoch ms): the wait budget counts from it, not from this call. */
   readonly receivedAt?: number;
 }
@@ -105,6 +115,29 @@ export class EditService {
     );
   }
 
+  /**
+   * An edit computed from the message itself (rules, bulk jobs): `target` gets the message as it is when
+   * the edit runs (again after waiting for a busy one) and answers the whole content it should have, or
+   * undefined to leave it. Only the fields that differ are sent, through the provider's own edit body.
+   * The result has no `version` when nothing had to change.
+   */
+  async apply(
+    id: string,
+    target: (head: MessageHead) => Content | undefined,
+    options: EditOptions,
+  ): Promise<EditResult> {
+    const head = await this.queries.get(id);
+    const editor = this.settlement.editor(head.provider);
+    return resultOf(
+      await this.run(head, options, options.source ?? "api", (current) => {
+        const wanted = target(current);
+        const changed = wanted === undefined ? {} : changedFields(current.content ?? {}, wanted);
+        if (Object.keys(changed).length === 0) return { content: current.content ?? {}, send: {} };
+        return editor.plan(current, editor.parseChange(changed));
+      }),
+    );
+  }
+
   /** Removes the content of every version but the newest; see `purgeHistory`. */
   async purge(id: string, reason: string, actor: string): Promise<{ head: MessageHead; purged: number }> {
     const found = await this.queries.get(id);
@@ -135,7 +168,7 @@ export class EditService {
   private async run(
     requested: MessageHead,
     options: EditOptions,
-    source: "api" | "restore",
+    source: "api" | "auto" | "restore",
     plan: (head: MessageHead) => EditPlan,
     idempotencyHash?: string,
   ): Promise<EditResult> {
@@ -169,6 +202,7 @@ export class EditService {
         ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
         ...(idempotencyHash !== undefined ? { idempotencyHash } : {}),
         ...(options.ruleId !== undefined ? { ruleId: options.ruleId } : {}),
+        ...(options.jobId !== undefined ? { jobId: options.jobId } : {}),
         state: "open",
         createdAt: new Date(now).toISOString(),
         deadline: now + this.options.leaseMs,
@@ -357,6 +391,16 @@ export class EditService {
       pause = Math.min(250, pause * 2);
     }
   }
+}
+
+/** The top-level fields of `wanted` whose values differ from `current`'s (absent ones as empty strings). */
+function changedFields(current: Content, wanted: Content): Content {
+  const fields = new Set([...Object.keys(current), ...Object.keys(wanted)]);
+  return Object.fromEntries(
+    [...fields]
+      .filter((field) => canonicalJson(current[field] ?? "") !== canonicalJson(wanted[field] ?? ""))
+      .map((field) => [field, wanted[field] ?? ""]),
+  );
 }
 
 /** The share of the wait budget admission keeps free for the work around the provider call. */

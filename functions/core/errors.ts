@@ -58,6 +58,13 @@ export class ConflictError extends AppError {
   }
 }
 
+/** Work stopped before its provider call because its job was cancelled: nothing was sent. */
+export class CancelledError extends ConflictError {
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, { code: "cancelled", ...options });
+  }
+}
+
 export class PayloadTooLargeError extends AppError {
   constructor(message: string, options?: AppErrorOptions) {
     super(message, "payload_too_large", options);

@@ -1,4 +1,24 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { TooManyRequestsError } from "./errors.ts";
+
+/**
+ * Who is asking for a provider slot, carried through the call stack to the limiter (the one gate every
+ * provider call passes): interactive edits (HTTP, invoke, events) or background work (bulk jobs,
+ * after-send rules). Background callers never take the share reserved for interactive edits, and a
+ * background caller whose `signal` is aborted (its job was cancelled) gets no slot: CancelledError, so
+ * no provider call starts after a cancel was answered.
+ */
+export interface WorkContext {
+  readonly priority: "interactive" | "background";
+  readonly signal?: AbortSignal;
+}
+
+const INTERACTIVE: WorkContext = { priority: "interactive" };
+export const workContext = new AsyncLocalStorage<WorkContext>();
+export const currentWork = (): WorkContext => workContext.getStore() ?? INTERACTIVE;
+/** Runs `work` as background work (lower priority, cancellable through `signal`). */
+export const inBackground = <T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> =>
+  workContext.run({ priority: "background", ...(signal ? { signal } : {}) }, work);
 
 /**
  * The rate contract (ARCHITECTURE.md "Rate contract"): at most `limit` calls in any rolling `windowMs`

@@ -28,7 +28,11 @@ export function providerName(name: string): ProviderName {
 }
 export type Kind = "c2c" | "group" | "p2p" | "team" | "superteam";
 export type MessageState = "pending" | "sent" | "failed" | "recalled";
-export type VersionSource = "callback" | "api" | "auto" | "restore" | "client";
+/**
+ * Who made a version: a provider callback, an API edit, a rule (`auto`), a restore, the sender's own
+ * client edit, or a record the history APIs showed that no callback had reported (`reconcile`).
+ */
+export type VersionSource = "callback" | "api" | "auto" | "restore" | "client" | "reconcile";
 
 /** Provider-specific content (Tencent: `MsgBody` + `CloudCustomData`). Stored and returned as-is. */
 export type Content = Readonly<Record<string, unknown>>;
@@ -128,6 +132,8 @@ export interface EditIntent {
   /** Hash of the request that used `idempotencyKey`: settling the intent completes or frees the key. */
   readonly idempotencyHash?: string;
   readonly ruleId?: string;
+  /** The bulk job the edit belongs to: its version carries it (at most one version per message per job). */
+  readonly jobId?: string;
   readonly state: IntentState;
   /** When the provider confirmed the edit applied: its echo matched, or it answered OK. */
   readonly confirmedAt?: string;
@@ -144,6 +150,8 @@ export interface Version {
   readonly actor?: string;
   readonly at: string;
   readonly ruleId?: string;
+  /** The bulk job that wrote it. */
+  readonly jobId?: string;
   readonly idempotencyKey?: string;
   readonly providerRequestId?: string;
   /** The edit intent that wrote it: committing the same intent twice finds it instead of a second version. */

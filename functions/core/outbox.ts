@@ -29,6 +29,7 @@ interface EventBase {
   readonly at: string;
   readonly actor?: string;
   readonly ruleId?: string;
+  readonly jobId?: string;
 }
 
 /** A record was created, or a record created before delivery (pending, a tombstone) got its version 1. */
@@ -123,15 +124,16 @@ const base = (
   version,
 });
 
-const attribution = (version: Pick<Version, "actor" | "ruleId">) => ({
+const attribution = (version: Pick<Version, "actor" | "ruleId" | "jobId">) => ({
   ...(version.actor !== undefined ? { actor: version.actor } : {}),
   ...(version.ruleId !== undefined ? { ruleId: version.ruleId } : {}),
+  ...(version.jobId !== undefined ? { jobId: version.jobId } : {}),
 });
 
 /** A version written: version 1 is the message recorded, any later one an edit. */
 export function versionEvent(
   head: Pick<MessageHead, "id" | "provider" | "appId" | "state">,
-  version: Pick<Version, "version" | "source" | "actor" | "at" | "ruleId" | "stale">,
+  version: Pick<Version, "version" | "source" | "actor" | "at" | "ruleId" | "jobId" | "stale">,
 ): MessageRecorded | MessageEdited {
   if (version.version <= 1) {
     return {
@@ -168,7 +170,7 @@ export function recordedEvent(
 /** An edit of ours that did not apply. */
 export function editFailedEvent(
   head: Pick<MessageHead, "id" | "provider" | "appId">,
-  intent: Pick<EditIntent, "intentId" | "baseVersion" | "source" | "actor" | "ruleId">,
+  intent: Pick<EditIntent, "intentId" | "baseVersion" | "source" | "actor" | "ruleId" | "jobId">,
   at: string,
   failure: unknown,
 ): EditFailed {
