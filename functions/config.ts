@@ -49,6 +49,16 @@ const Env = z.object({
   EVENTS_QUEUE_URL: z.optional(z.url()),
   /** Local durable fallback (spool) location; in AWS the fallback is an SQS queue. */
   DATA_DIR: z.optional(z.string().check(z.minLength(1))),
+  /** The rules file (JSON, or YAML by extension); in AWS the stack bundles it beside the code. */
+  IM_EDIT_RULES: z.optional(z.string().check(z.minLength(1))),
+  /** AWS, `-c events=eventbridge`: the bus domain events go to (source `im-edit`). */
+  EVENT_BUS_NAME: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+  /** Locally: where outgoing events go as well, `-` (print) or an http(s) URL each batch is POSTed to. */
+  IM_EDIT_EVENTS_URL: z.optional(z.union([z.literal("-"), z.url()])),
+  /** Events carry the message's content too (off by default: a queue or bus never holds a copy). */
+  EVENTS_INCLUDE_CONTENT: z._default(z.stringbool(), false),
+  /** The share of the provider's rate kept for interactive edits while background work (jobs, rules) runs. */
+  INTERACTIVE_RESERVE: z._default(z.coerce.number().check(z.minimum(0), z.maximum(0.5)), 0.05),
 });
 
 /**
@@ -111,6 +121,11 @@ export interface Config {
   readonly fallbackQueueUrl?: string;
   readonly editQueueUrl?: string;
   readonly eventsQueueUrl?: string;
+  readonly rulesFile?: string;
+  readonly eventBusName?: string;
+  readonly eventsUrl?: string;
+  readonly eventsIncludeContent: boolean;
+  readonly interactiveReserve: number;
   /**
    * Secrets that were configured but cannot be used (fail closed): the providers they guard are built
    * without them, and `createDependencies` refuses those providers' callbacks or edits with 503.
@@ -217,6 +232,11 @@ export function loadConfig(env: Environment, manifests: readonly ProviderManifes
     ...(e.FALLBACK_QUEUE_URL !== undefined ? { fallbackQueueUrl: e.FALLBACK_QUEUE_URL } : {}),
     ...(e.EDIT_QUEUE_URL !== undefined ? { editQueueUrl: e.EDIT_QUEUE_URL } : {}),
     ...(e.EVENTS_QUEUE_URL !== undefined ? { eventsQueueUrl: e.EVENTS_QUEUE_URL } : {}),
+    ...(e.IM_EDIT_RULES !== undefined ? { rulesFile: e.IM_EDIT_RULES } : {}),
+    ...(e.EVENT_BUS_NAME !== undefined ? { eventBusName: e.EVENT_BUS_NAME } : {}),
+    ...(e.IM_EDIT_EVENTS_URL !== undefined ? { eventsUrl: e.IM_EDIT_EVENTS_URL } : {}),
+    eventsIncludeContent: e.EVENTS_INCLUDE_CONTENT,
+    interactiveReserve: e.INTERACTIVE_RESERVE,
     unusableSecrets,
   };
 }
