@@ -1,3 +1,4 @@
+import type { Job, JobStore } from "../core/jobs/model.ts";
 import type { EditIntent, IntentState, Lease, MessageHead, Version } from "../core/model.ts";
 import type {
   EditCommit,
@@ -19,6 +20,7 @@ export interface StoreParts {
   readonly listing: Pick<MessageStore, "findByKey" | "list">;
   readonly coordination: EditCoordination;
   readonly idempotency: IdempotencyStore;
+  readonly jobs: JobStore;
 }
 
 /**
@@ -106,5 +108,21 @@ export abstract class ComposedStore implements Store {
   }
   replaceIdempotencyResult(key: string, result: unknown): Promise<void> {
     return this.parts.idempotency.replaceIdempotencyResult(key, result);
+  }
+
+  createJob(job: Job): Promise<boolean> {
+    return this.parts.jobs.createJob(job);
+  }
+  getJob(id: string): Promise<Job | undefined> {
+    return this.parts.jobs.getJob(id);
+  }
+  listJobs(page: PageRequest): Promise<Page<Job>> {
+    return this.parts.jobs.listJobs(page);
+  }
+  putJob(job: Job, expectedRev: number): Promise<boolean> {
+    return this.parts.jobs.putJob(job, expectedRev);
+  }
+  activeJobs(): Promise<Job[]> {
+    return this.parts.jobs.activeJobs();
   }
 }

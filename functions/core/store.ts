@@ -1,5 +1,7 @@
+import type { JobStore } from "./jobs/model.ts";
 import type { EditIntent, IntentState, Lease, MessageHead, ProviderName, Version } from "./model.ts";
 
+export type { Job, JobStatus, JobStore } from "./jobs/model.ts";
 export type { EditIntent, IntentState, Lease } from "./model.ts";
 
 /**
@@ -17,6 +19,7 @@ export type { EditIntent, IntentState, Lease } from "./model.ts";
  * - a new message recorded: 1 (`createHead`); the same callback again: 1 (the failed create returns the head)
  * - an edit on the happy path: 4 (`getHead`, `beginEdit`, `putVersion`, `commitEdit`), plus 2 for the
  *   provider's echo of it in the recorder (`getHead`, `updateIntent`): 6 in all.
+ * - a bulk job (`JobStore`): 1 per method (`createJob`, `getJob`, `putJob`, a `listJobs` page, `activeJobs`).
  */
 export interface MessageStore {
   /** The head with its `first` version, lease and intent, read consistently. */
@@ -106,8 +109,8 @@ export interface IdempotencyStore {
   replaceIdempotencyResult(key: string, result: unknown): Promise<void>;
 }
 
-/** What every adapter implements. */
-export type Store = MessageStore & EditCoordination & IdempotencyStore;
+/** What every adapter implements (bulk jobs live in the same table or database as the messages). */
+export type Store = MessageStore & EditCoordination & IdempotencyStore & JobStore;
 
 export interface IdempotencyRecord {
   readonly key: string;

@@ -4,6 +4,7 @@ import type { ContractTarget, RunningTarget } from "../helpers/store-targets.ts"
 import { coordinationCases } from "./coordination.contract.ts";
 import { head, version } from "./fixtures.ts";
 import { idempotencyCases } from "./idempotency.contract.ts";
+import { jobCases } from "./jobs.contract.ts";
 import { listingCases } from "./listings.contract.ts";
 import { messageCases } from "./messages.contract.ts";
 
@@ -31,6 +32,11 @@ export function storeContract(target: ContractTarget): void {
   describe("edit coordination", () => coordinationCases(store));
   describe("idempotency", () => idempotencyCases(store));
   describe("listings and natural keys", () => listingCases(store));
+  describe("bulk jobs", () =>
+    jobCases(store, () => {
+      if (!running) throw new Error(`${target.name} did not start`);
+      return running.store();
+    }));
 
   describe("retention", () => {
     it("treats a message past its retention as absent everywhere, and lets it be created anew", async () => {

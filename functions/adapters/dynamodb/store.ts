@@ -3,6 +3,7 @@ import { ComposedStore } from "../composed-store.ts";
 import { type DynamoStoreOptions, StoreContext } from "./context.ts";
 import { DynamoCoordination } from "./coordination.ts";
 import { DynamoIdempotency } from "./idempotency.ts";
+import { DynamoJobs } from "./jobs.ts";
 import { DynamoListing } from "./listing.ts";
 import { DynamoMessages } from "./messages.ts";
 
@@ -15,7 +16,8 @@ export { indexEntrySize, itemSize, storedBytes, writeUnits } from "./size.ts";
 /**
  * The DynamoDB adapter: every storage port on one table, layout v2 (table.ts). The parts:
  * messages.ts (heads and versions), listing.ts (listings and partial natural keys, over the indexes),
- * coordination.ts (lease and intent on the head), idempotency.ts, items.ts (the item codec).
+ * coordination.ts (lease and intent on the head), idempotency.ts, jobs.ts (bulk jobs, one partition),
+ * items.ts (the item codec).
  */
 export class DynamoStore extends ComposedStore {
   constructor(client: DynamoDBDocumentClient, tableName: string, options: DynamoStoreOptions = {}) {
@@ -25,6 +27,7 @@ export class DynamoStore extends ComposedStore {
       listing: new DynamoListing(context),
       coordination: new DynamoCoordination(context),
       idempotency: new DynamoIdempotency(context),
+      jobs: new DynamoJobs(context),
     });
   }
 }

@@ -9,6 +9,7 @@
  * | message head      | `M#<id>`     | `H`                  | the domain head, version 1 as `first` (compact), the lease and the edit intent; `rev` guards every write |
  * | version n ≥ 2     | `M#<id>`     | `V#<n, 10 digits>`   | immutable once put (attribute_not_exists): the serialization point of every change after the first |
  * | Idempotency-Key   | `IDEM#<key>` | `IDEM`               | the request hash, state and domain result; TTL at its expiry |
+ * | bulk job          | `JOBS`       | `<job id>`           | the Job's fields; `rev` guards every write; no TTL, no index attribute (jobs.ts) |
  *
  * The head stores no `id` (it is the pk after `M#`), and `first` omits what equals the head (its content
  * and hash while the head still shows them, `at` = createdAt, `eventAt`, `actor` = sender, `version`).
@@ -59,6 +60,10 @@ export const VERSION_PREFIX = "V#";
 export const VERSIONS_END = `${VERSION_PREFIX}\uffff`;
 export const IDEMPOTENCY_PREFIX = "IDEM#";
 export const IDEMPOTENCY_SK = "IDEM";
+/** Every job in one partition, sorted by id (ids sort by creation): jobs are few. */
+export const JOBS_PK = "JOBS";
+/** DynamoDB's limit for a sort key's value. */
+export const MAX_SORT_KEY_BYTES = 1024;
 
 export const messagePk = (id: string): string => `${MESSAGE_PREFIX}${id}`;
 export const versionSk = (version: number): string => `${VERSION_PREFIX}${String(version).padStart(10, "0")}`;

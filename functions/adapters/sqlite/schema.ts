@@ -2,20 +2,27 @@ import { DatabaseSync } from "node:sqlite";
 
 /**
  * The embedded store's schema (storage layout v2 on SQLite): one row per message head with version 1,
- * the lease and the intent inline, one row per version ≥ 2, one row per `Idempotency-Key`. Domain data
- * is JSON; the columns beside it exist only for keys, indexes and the conditions of conditional writes.
+ * the lease and the intent inline, one row per version ≥ 2, one row per `Idempotency-Key`, one row per
+ * bulk job. Domain data is JSON; the columns beside it exist only for keys, indexes and the conditions of
+ * conditional writes.
  *
  * | table         | key                 | holds                                                                    |
  * |---------------|---------------------|--------------------------------------------------------------------------|
  * | `heads`       | `id`                | `data` (head minus version/rev/first/lease/intent), `first`, lease, `intent` |
  * | `versions`    | `(id, version)`     | `data` (the whole Version), n ≥ 2                                        |
  * | `idempotency` | `key`               | request hash, state, `result` (JSON), expiry                             |
+ * | `jobs`        | `id`                | `status`, `rev`, `data` (the whole Job); listed newest first by `id`     |
  *
  * Listings are newest first by `sort_key` = `<createdAt>#<id>` (the same order as the DynamoDB adapter's
  * sort keys), on partial indexes that hold only listed heads (resolved provisional heads are in none).
- * `expires_at` (epoch ms) is the optional retention: expired rows read as absent and are purged.
+ * `expires_at` (epoch ms) is the optional retention: expired rows read as absent and are purged. Jobs have
+ * no retention.
+ *
+ * Versions: 1 = heads, versions, idempotency; 2 adds `jobs`. Every open runs the DDL (all `IF NOT EXISTS`),
+ * so a file written at an older version gains what it lacks at open, in the same transaction that
+ * records the new version.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS heads (
@@ -66,6 +73,14 @@ CREATE TABLE IF NOT EXISTS idempotency (
   expires_at_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at_ms);
+
+CREATE TABLE IF NOT EXISTS jobs (
+  id TEXT PRIMARY KEY NOT NULL,
+  status TEXT NOT NULL,
+  rev INTEGER NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_active ON jobs (id) WHERE status IN ('queued', 'running');
 `;
 
 /**

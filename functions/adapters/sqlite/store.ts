@@ -4,6 +4,7 @@ import { ComposedStore } from "../composed-store.ts";
 import { type Checkpointer, startCheckpointer } from "./checkpoint.ts";
 import { SqliteCoordination } from "./coordination.ts";
 import { SqliteIdempotency } from "./idempotency.ts";
+import { SqliteJobs } from "./jobs.ts";
 import { SqliteMessages, type StoreClock } from "./messages.ts";
 import { openDatabase } from "./schema.ts";
 
@@ -52,6 +53,7 @@ export class SqliteStore extends ComposedStore {
       listing: messages,
       coordination: new SqliteCoordination(db),
       idempotency: new SqliteIdempotency(db),
+      jobs: new SqliteJobs(db),
     });
     this.now = now;
     this.db = db;
