@@ -18,6 +18,11 @@ export interface ContentCodec {
   customData(content: Content): Record<string, unknown> | undefined;
   /** The content with its custom data replaced (serialized as JSON); undefined clears it. */
   withCustomData(content: Content, data: Record<string, unknown> | undefined): Content;
+  /**
+   * Whether the content carries custom data at all, JSON or not (an empty string is none): tells "no
+   * custom data" (a rule's merge starts from `{}`) from "not a JSON object" (the merge skips it).
+   */
+  hasCustomData?(content: Content): boolean;
 }
 
 /** Parses a custom-data string into a JSON object, or undefined (not JSON, or not an object). */

@@ -8,6 +8,7 @@ export const neteaseCodec: ContentCodec = {
   text: (content) => (typeof content.text === "string" ? content.text : ""),
   withText: (content, text) => ({ ...content, text }),
   customData: (content) => parseCustomData(content.extension),
+  hasCustomData: (content) => content.extension !== undefined && content.extension !== "",
   withCustomData: (content, data) => {
     const { extension: _old, ...rest } = content;
     return data === undefined ? rest : { ...rest, extension: JSON.stringify(data) };

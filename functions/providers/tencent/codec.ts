@@ -33,6 +33,7 @@ export const tencentCodec: ContentCodec = {
     return { ...content, MsgBody };
   },
   customData: (content) => parseCustomData(content.CloudCustomData),
+  hasCustomData: (content) => content.CloudCustomData !== undefined && content.CloudCustomData !== "",
   withCustomData: (content, data) => {
     const { CloudCustomData: _old, ...rest } = content;
     return data === undefined ? rest : { ...rest, CloudCustomData: JSON.stringify(data) };

@@ -1,0 +1,158 @@
+import { RE2JS, RE2JSSyntaxException } from "re2js";
+import { type AppErrorOptions, BadRequestError } from "../errors.ts";
+
+/**
+ * Patterns for rules and job selectors: RE2 syntax on `re2js`, a linear-time engine (no backtracking,
+ * so no pattern can make a callback wait on catastrophic backtracking). Limits keep each pattern's
+ * compiled program, and so its matching cost per character, small.
+ */
+export const RULE_LIMITS = {
+  /** Rules in one file. */
+  rules: 200,
+  /** Characters (UTF-16 code units) in one pattern. */
+  patternLength: 512,
+  /** RE2 program instructions: `x{1000}` is ~1,000; a phone-number pattern ~20. */
+  programSize: 5_000,
+  /** Characters in `with`, `mask` and `replaceText.text`. */
+  textLength: 4_096,
+  /** Bytes of `mergeCustomData` serialized as JSON, and of one `match.customData` value. */
+  jsonBytes: 4_096,
+  /** Keys in `match.customData`. */
+  customDataKeys: 32,
+  /** Bytes of UTF-8 in `appId`, `conversation` and `sender`. */
+  identifierBytes: 1_024,
+  /** Bytes of a rules file. */
+  fileBytes: 1_048_576,
+} as const;
+
+/**
+ * A rules file, rule or pattern that cannot be used. A BadRequestError, so a job's `action` or selector
+ * pattern that fails is a 400; at start it stops `npm start` and `cdk synth` with the same message.
+ */
+export class RulesError extends BadRequestError {
+  constructor(message: string, options: AppErrorOptions = {}) {
+    super(message, { code: "invalid_rules", ...options });
+  }
+}
+
+/** A compiled pattern: does it match anywhere in a text (unanchored, like `RegExp.prototype.test`). */
+export interface TextPattern {
+  readonly source: string;
+  test(text: string): boolean;
+}
+
+/** What the actions need beyond `test`: the RE2 program and its groups. */
+export interface CompiledPattern extends TextPattern {
+  readonly re: RE2JS;
+  /** Capturing groups, group 0 (the whole match) not counted. */
+  readonly groupCount: number;
+  /** Named groups → their numbers. */
+  readonly groupNames: ReadonlyMap<string, number>;
+}
+
+/** Why a pattern cannot be used ("pattern is not valid: …"), or undefined when it compiles within limits. */
+export function patternProblem(source: unknown): string | undefined {
+  const compiled = tryCompile(source);
+  return typeof compiled === "string" ? compiled : undefined;
+}
+
+/** Compiles a pattern with the limits enforced; throws RulesError (never anything else) when it cannot. */
+export function compilePattern(source: string): CompiledPattern {
+  const compiled = tryCompile(source);
+  if (typeof compiled === "string") throw new RulesError(compiled, { details: { pattern: clip(source) } });
+  return compiled;
+}
+
+function tryCompile(source: unknown): CompiledPattern | string {
+  if (typeof source !== "string") return "pattern must be a string";
+  if (source === "") return "pattern is empty";
+  if (source.length > RULE_LIMITS.patternLength) {
+    return `pattern is longer than ${RULE_LIMITS.patternLength} characters (${source.length})`;
+  }
+  if (!source.isWellFormed()) return "pattern holds a lone UTF-16 surrogate";
+  let re: RE2JS;
+  try {
+    re = RE2JS.compile(source);
+  } catch (thrown: unknown) {
+    return `pattern is not valid: ${reason(thrown)}`;
+  }
+  const size = re.programSize();
+  if (size > RULE_LIMITS.programSize) {
+    return `pattern is too complex: ${size} instructions, at most ${RULE_LIMITS.programSize} (large repeat counts like {1000} cost one instruction per repeat)`;
+  }
+  const groupNames = new Map(Object.entries(re.namedGroups()));
+  return {
+    source,
+    re,
+    groupCount: re.groupCount(),
+    groupNames,
+    test: (text) => re.test(text),
+  };
+}
+
+function reason(thrown: unknown): string {
+  if (thrown instanceof RE2JSSyntaxException) {
+    // "error parsing regexp: missing closing ): `(`": the prefix says nothing the caller does not know.
+    return thrown.message.replace(/^error parsing regexp: /, "");
+  }
+  return thrown instanceof Error ? thrown.message : String(thrown);
+}
+
+const clip = (text: string) => (text.length > 80 ? `${text.slice(0, 80)}…` : text);
+
+/**
+ * A replacement template (`replace.with`): `$1`-`$9` and `${n}` insert group n, `${name}` a named
+ * group, `$&` the whole match, `$$` a literal `$`. Any other `$` is an error, so a typo never inserts
+ * text silently. A group that took no part in the match inserts nothing.
+ */
+export type TemplatePart = string | number;
+
+/** Parses a template against its pattern's groups; a string is the reason it cannot be used. */
+export function compileTemplate(template: string, pattern: CompiledPattern): TemplatePart[] | string {
+  const parts: TemplatePart[] = [];
+  let literal = "";
+  let i = 0;
+  while (i < template.length) {
+    const char = template[i];
+    if (char !== "$") {
+      literal += char;
+      i++;
+      continue;
+    }
+    const next = template[i + 1];
+    let group: number | undefined;
+    if (next === "$") {
+      literal += "$";
+      i += 2;
+      continue;
+    }
+    if (next === "&") {
+      group = 0;
+      i += 2;
+    } else if (next !== undefined && next >= "1" && next <= "9") {
+      group = Number(next);
+      i += 2;
+    } else if (next === "{") {
+      const close = template.indexOf("}", i + 2);
+      if (close === -1) return `\`$\{\` at ${i} has no closing }`;
+      const name = template.slice(i + 2, close);
+      if (/^\d{1,3}$/.test(name)) group = Number(name);
+      else {
+        group = pattern.groupNames.get(name);
+        if (group === undefined) return `\`$\{${name}}\` names no group of the pattern`;
+      }
+      i = close + 1;
+    } else {
+      return `\`$\` at ${i} must be followed by $, &, a digit 1-9 or {group}; write $$ for a literal $`;
+    }
+    if (group > pattern.groupCount) {
+      const groups = pattern.groupCount === 1 ? "1 group" : `${pattern.groupCount} groups`;
+      return `refers to group ${group}, but the pattern has ${groups}`;
+    }
+    if (literal !== "") parts.push(literal);
+    literal = "";
+    parts.push(group);
+  }
+  if (literal !== "") parts.push(literal);
+  return parts;
+}

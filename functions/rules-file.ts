@@ -1,0 +1,135 @@
+import { type FSWatcher, readFileSync, statSync, watch } from "node:fs";
+import { basename, dirname, extname } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { RULE_LIMITS, RuleSet, RulesError } from "./core/rules/engine.ts";
+
+/**
+ * The rules file named by `IM_EDIT_RULES`: JSON, or YAML when it ends in `.yaml` / `.yml`. Read
+ * synchronously at start (and by `cdk synth`, which validates the bundled file the same way), so a bad
+ * rule stops the process before it serves anything.
+ */
+export function loadRulesFile(path: string): RuleSet {
+  return parseRules(path, readRules(path));
+}
+
+function readRules(path: string): string {
+  try {
+    const size = statSync(path).size;
+    if (size > RULE_LIMITS.fileBytes) {
+      throw new RulesError(`rules file ${path}: ${size} bytes, at most ${RULE_LIMITS.fileBytes}`);
+    }
+    return readFileSync(path, "utf8");
+  } catch (thrown: unknown) {
+    if (thrown instanceof RulesError) throw thrown;
+    const reason = thrown instanceof Error ? thrown.message : String(thrown);
+    throw new RulesError(`rules file ${path}: cannot be read: ${reason}`, { cause: thrown });
+  }
+}
+
+function parseRules(path: string, text: string): RuleSet {
+  const extension = extname(path).toLowerCase();
+  let input: unknown;
+  if (extension === ".yaml" || extension === ".yml") {
+    try {
+      // YAML 1.2 core schema: `yes` is a string, not true; duplicate keys and alias bombs are errors.
+      input = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100, prettyErrors: true });
+    } catch (thrown: unknown) {
+      const reason = thrown instanceof Error ? thrown.message : String(thrown);
+      throw new RulesError(`rules file ${path}: not valid YAML: ${reason}`, { cause: thrown });
+    }
+  } else if (extension === ".json") {
+    try {
+      input = JSON.parse(text);
+    } catch (thrown: unknown) {
+      const reason = thrown instanceof Error ? thrown.message : String(thrown);
+      throw new RulesError(`rules file ${path}: not valid JSON: ${reason}`, { cause: thrown });
+    }
+  } else {
+    throw new RulesError(
+      `rules file ${path}: must end in .json, .yaml or .yml (the extension picks the parser)`,
+    );
+  }
+  return RuleSet.parse(input, path);
+}
+
+export interface WatchOptions {
+  /** How long a burst of change events settles before the file is read (editors write in steps). */
+  readonly debounceMs?: number;
+}
+
+/**
+ * Local hot reload: reads the file again whenever it changes and hands over the new set; a file that
+ * fails keeps the caller's last good set (onLoad is simply not called) and says why through onError.
+ * Watches the directory, not the file, so editors that save by renaming a new file over the old one
+ * are seen too. A content identical to the last one read is not reported twice. Returns the stop
+ * function. Never keeps the process alive by itself.
+ */
+export function watchRulesFile(
+  path: string,
+  onLoad: (rules: RuleSet) => void,
+  onError: (error: Error) => void,
+  options: WatchOptions = {},
+): () => void {
+  const debounceMs = options.debounceMs ?? 100;
+  const name = basename(path);
+  let last = fingerprint(safeRead(path));
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const reload = () => {
+    timer = undefined;
+    if (stopped) return;
+    const text = safeRead(path);
+    const seen = fingerprint(text);
+    if (seen === last) return;
+    last = seen;
+    try {
+      if (text instanceof Error) throw text;
+      const rules = parseRules(path, text);
+      onLoad(rules);
+    } catch (thrown: unknown) {
+      onError(thrown instanceof Error ? thrown : new Error(String(thrown)));
+    }
+  };
+
+  let watcher: FSWatcher;
+  try {
+    watcher = watch(dirname(path), { persistent: false }, (_event, file) => {
+      if (file !== null && file !== name) return;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = setTimeout(reload, debounceMs);
+      timer.unref();
+    });
+  } catch (thrown: unknown) {
+    onError(
+      new RulesError(
+        `rules file ${path}: cannot be watched: ${thrown instanceof Error ? thrown.message : String(thrown)}`,
+      ),
+    );
+    return () => {};
+  }
+  watcher.on("error", (thrown: unknown) => {
+    onError(
+      new RulesError(
+        `rules file ${path}: watch failed: ${thrown instanceof Error ? thrown.message : String(thrown)}`,
+      ),
+    );
+  });
+  return () => {
+    stopped = true;
+    if (timer !== undefined) clearTimeout(timer);
+    watcher.close();
+  };
+}
+
+const fingerprint = (read: string | Error) =>
+  typeof read === "string" ? `text:${read}` : `error:${read.message}`;
+
+/** The file's text, or the read error as a value (so "still missing" is not reported twice). */
+function safeRead(path: string): string | Error {
+  try {
+    return readRules(path);
+  } catch (thrown: unknown) {
+    return thrown instanceof Error ? thrown : new Error(String(thrown));
+  }
+}
