@@ -2,8 +2,9 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { handleHttp } from "./api/http.ts";
-import { parseOperation, perform, type Reply } from "./api/operations.ts";
+import { type Operation, parseOperation, perform, type Reply } from "./api/operations.ts";
 import { dependencies } from "./clients.ts";
+import { describeEnvelope, type EventEnvelope, editRequestPayload, eventEnvelope } from "./http/eventbridge.ts";
 import { httpErrors, isHttpEvent, logRoute } from "./http/middleware.ts";
 import { errorResult, type HttpResult } from "./http/respond.ts";
 import { eachRecord, isSqsEvent } from "./http/sqs.ts";
@@ -14,16 +15,20 @@ import * as editing from "./providers/editing.ts";
 /**
  * The editor: `/v1` through API Gateway; the same operations by direct invoke, e.g.
  * `{ "action": "edit", "target": { "id": "c2c_…" }, "body": { "text": "…" }, "actor": "moderation" }`
- * answering `{ "status": 200, "body": <record> }` (errors: the HTTP status and error body); and queued
- * operations from SQS (queued edits, delayed resolution of unknown outcomes).
+ * answering `{ "status": 200, "body": <record> }` (errors: the HTTP status and error body); queued
+ * operations from SQS (queued edits, delayed resolution of unknown outcomes); and EditRequested events
+ * from EventBridge (`{ "source": "im-edit", "detail-type": "EditRequested", "detail": <that payload> }`).
  */
 export type EditorEvent = APIGatewayProxyEventV2 | SQSEvent | Record<string, unknown>;
 export type EditorResult = HttpResult | Reply | SQSBatchResponse;
 
-export async function invoke(event: unknown): Promise<Reply> {
+export async function invoke(
+  event: unknown,
+  parse: (event: unknown) => Operation = parseOperation,
+): Promise<Reply> {
   try {
     // Success counts nothing (Lambda's Invocations metric does); failures are counted.
-    return await perform(await dependencies(editing), parseOperation(event));
+    return await perform(await dependencies(editing), parse(event));
   } catch (thrown: unknown) {
     const { result, unexpected } = errorResult(thrown);
     count("OperationFailed");
@@ -48,8 +53,34 @@ function retryable(reply: Reply): boolean {
   return reply.status === 409 && code !== undefined && RETRYABLE_CONFLICTS.has(code);
 }
 
+/**
+ * An EditRequested event (EventBridge `source: "im-edit"`, detail = the direct-invoke edit payload, see
+ * http/eventbridge.ts), from a rule's Lambda target or through SQS: the same operation as a direct invoke.
+ * A refusal (another detail-type, a malformed detail) is logged and counted, never retried; what is worth
+ * retrying (rate-limited, busy, unknown outcome) throws, so Lambda's async retries or the queue take it.
+ */
+export async function consumeEvent(envelope: EventEnvelope): Promise<Reply> {
+  const reply = await invoke(envelope, () => parseOperation(editRequestPayload(envelope)));
+  if (retryable(reply)) throw new Error(`EditRequested: status ${reply.status}, to be retried`);
+  if (reply.status >= 400) {
+    count("EventRefused");
+    logger.error("event refused", {
+      ...describeEnvelope(envelope),
+      status: reply.status,
+      error: (reply.body as { error?: unknown } | undefined)?.error,
+    });
+  }
+  return reply;
+}
+
 export async function consumeQueue(event: SQSEvent): Promise<SQSBatchResponse> {
   return eachRecord(event, async (body, record) => {
+    // A message is a direct-invoke payload, or an EditRequested envelope (an EventBridge rule's SQS target).
+    const envelope = eventEnvelope(body);
+    if (envelope) {
+      await consumeEvent(envelope);
+      return;
+    }
     const reply = await invoke(body);
     if (retryable(reply)) throw new Error(`status ${reply.status}`);
     if (reply.status >= 400) {
@@ -73,5 +104,7 @@ export const handler = middy<EditorEvent, EditorResult>()
     if (isHttpEvent(event)) {
       return handleHttp(await dependencies(editing), event as APIGatewayProxyEventV2);
     }
+    const envelope = eventEnvelope(event);
+    if (envelope) return consumeEvent(envelope);
     return invoke(event);
   });

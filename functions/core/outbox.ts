@@ -1,11 +1,21 @@
 import { AppError, asError } from "./errors.ts";
-import type { EditIntent, MessageHead, MessageState, ProviderName, Version, VersionSource } from "./model.ts";
+import type {
+  Content,
+  EditIntent,
+  MessageHead,
+  MessageState,
+  ProviderName,
+  Version,
+  VersionSource,
+} from "./model.ts";
 
 /**
  * The *publish* stage's port: domain events about messages, for consumers inside and outside im-edit
- * (after-send rules, the callback relay, bulk jobs, an app's own analytics). Events carry ids, never
- * content: a consumer reads the message (`GET /v1/messages/{id}`), so a purge or retention removes
- * content for good and a queue never holds a copy.
+ * (after-send rules, the callback relay, bulk jobs, an app's own analytics). Delivered events carry ids,
+ * never content: a consumer reads the message (`GET /v1/messages/{id}`), so a purge or retention removes
+ * content for good and a queue never holds a copy. A deployment may opt in (EVENTS_INCLUDE_CONTENT):
+ * version events carry their version's content on the way to the sinks, and every sink (in-process
+ * subscribers included) delivers them through `forDelivery`, which keeps it only then.
  *
  * Delivery is at most once today: publishing happens after the record is durable and before the
  * callback is answered, and a failed publish is logged and counted (`PublishFailed`), never retried and
@@ -16,6 +26,9 @@ import type { EditIntent, MessageHead, MessageState, ProviderName, Version, Vers
 export interface Outbox {
   publish(events: readonly DomainEvent[]): Promise<void>;
 }
+
+/** The `source` of every event im-edit puts on a bus, and of the EditRequested events it takes. */
+export const EVENT_SOURCE = "im-edit";
 
 interface EventBase {
   /** `<type>/<message id>/<version>` (EditFailed: `/<intent id>`): the same fact, the same id. */
@@ -38,6 +51,10 @@ export interface MessageRecorded extends EventBase {
   readonly state: MessageState;
   /** The version-1 source (`callback`, `client`); absent while the record has no version (pending). */
   readonly source?: VersionSource;
+  /** The version's content: on the way to the sinks always; delivered only with EVENTS_INCLUDE_CONTENT. */
+  readonly content?: Content;
+  /** Set on a delivered event whose content was asked for but left out (it would not fit the sink). */
+  readonly contentOmitted?: "too_large";
 }
 
 /** A new version (2 or later): by a provider callback (`callback`/`client`) or by im-edit's own edit. */
@@ -46,6 +63,9 @@ export interface MessageEdited extends EventBase {
   readonly source: VersionSource;
   /** Kept in history only: it arrived after a newer provider event, so the record's content is not it. */
   readonly stale?: true;
+  /** As on MessageRecorded. */
+  readonly content?: Content;
+  readonly contentOmitted?: "too_large";
 }
 
 /** An edit that reached the provider and did not apply (refused, or settled as not applied). */
@@ -58,6 +78,40 @@ export interface EditFailed extends EventBase {
 }
 
 export type DomainEvent = MessageRecorded | MessageEdited | EditFailed;
+
+/**
+ * An event as a sink delivers it: without content unless the deployment opted in
+ * (EVENTS_INCLUDE_CONTENT). Every sink (EventBridge, SQS, IM_EDIT_EVENTS_URL, in-process subscribers)
+ * delivers this, never the event itself.
+ */
+export function forDelivery(event: DomainEvent, includeContent: boolean): DomainEvent {
+  if (event.type === "EditFailed" || !("content" in event) || (includeContent && event.content !== undefined))
+    return event;
+  const { content: _, ...rest } = event;
+  return rest;
+}
+
+/** The same event without its content, marked: for a sink whose size limit the content would break. */
+export function withoutContent(event: DomainEvent): DomainEvent {
+  if (event.type === "EditFailed" || event.content === undefined) return event;
+  const { content: _, ...rest } = event;
+  return { ...rest, contentOmitted: "too_large" };
+}
+
+/**
+ * A sink that delivered part of a batch: the events it did not deliver, so the failure report (logged
+ * and counted as `PublishFailed`) names only those.
+ */
+export class EventsNotDelivered extends Error {
+  override readonly name = "EventsNotDelivered";
+  constructor(
+    message: string,
+    readonly events: readonly DomainEvent[],
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
 
 /** Events off: the default deployment (every message would cost an extra queue request). */
 export const NO_OUTBOX: Outbox = { publish: async () => {} };
@@ -104,7 +158,8 @@ export function guardedOutbox(
           ]);
       } catch (thrown: unknown) {
         publishing.catch(() => {});
-        onFailure(asError(thrown), events);
+        const error = asError(thrown);
+        onFailure(error, error instanceof EventsNotDelivered ? error.events : events);
       } finally {
         clearTimeout(timer);
       }
@@ -130,10 +185,18 @@ const attribution = (version: Pick<Version, "actor" | "ruleId" | "jobId">) => ({
   ...(version.jobId !== undefined ? { jobId: version.jobId } : {}),
 });
 
-/** A version written: version 1 is the message recorded, any later one an edit. */
+/** A purged version keeps no content: its event has none either. */
+const contentOf = (version: Partial<Pick<Version, "content" | "purged">>) =>
+  version.content !== undefined && version.purged === undefined ? { content: version.content } : {};
+
+/**
+ * A version written: version 1 is the message recorded, any later one an edit. The version's content
+ * rides along in process; `forDelivery` drops it unless the deployment opted in.
+ */
 export function versionEvent(
   head: Pick<MessageHead, "id" | "provider" | "appId" | "state">,
-  version: Pick<Version, "version" | "source" | "actor" | "at" | "ruleId" | "jobId" | "stale">,
+  version: Pick<Version, "version" | "source" | "actor" | "at" | "ruleId" | "jobId" | "stale"> &
+    Partial<Pick<Version, "content" | "purged">>,
 ): MessageRecorded | MessageEdited {
   if (version.version <= 1) {
     return {
@@ -143,6 +206,7 @@ export function versionEvent(
       state: head.state,
       source: version.source,
       ...attribution(version),
+      ...contentOf(version),
     };
   }
   return {
@@ -152,6 +216,7 @@ export function versionEvent(
     source: version.source,
     ...attribution(version),
     ...(version.stale ? { stale: true as const } : {}),
+    ...contentOf(version),
   };
 }
 
