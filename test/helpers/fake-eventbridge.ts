@@ -102,7 +102,7 @@ function answer(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function entrySize(entry: WireEntry): number {
+export function entrySize(entry: WireEntry): number {
   return (
     (entry.Time !== undefined ? 14 : 0) +
     Buffer.byteLength(entry.Source ?? "") +

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createEventBridgeOutbox, entrySize } from "../../../../functions/adapters/outbox/eventbridge.ts";
+import { createEventBridgeOutbox } from "../../../../functions/adapters/outbox/eventbridge.ts";
 import { type DomainEvent, EventsNotDelivered, guardedOutbox } from "../../../../functions/core/outbox.ts";
 import {
   type FakeEventBridge,
