@@ -102,6 +102,44 @@ export interface ProviderEditor {
    * must not block edits for good. Undefined: the history cannot tell.
    */
   probe?(head: MessageHead, deadline: number): Promise<"present" | "recalled" | undefined>;
+  /**
+   * Why this provider cannot page the history `query` asks for (a conversation kind it has no history
+   * API for, a missing setting), or undefined when it can. Checked before a reconcile job is created.
+   */
+  historyProblem?(query: HistoryQuery): string | undefined;
+  /**
+   * One page of the provider's history of one conversation over `[since, until)` (reconcile): each
+   * message as the callback path would have observed it (same id, key, conversation, sender, content
+   * shape). `pageToken` is the previous page's `nextToken` (undefined: the first page); no `nextToken`:
+   * the last page. Every call goes through the rate limiter like the modify calls.
+   */
+  history?(query: HistoryQuery, pageToken: string | undefined, deadline: number): Promise<HistoryPage>;
+}
+
+/** A conversation's history over `[since, until)` (epoch ms): exactly one of `pair` and `groupId`. */
+export interface HistoryQuery {
+  /** A one-to-one conversation (Tencent C2C, Yunxin P2P), both directions. */
+  readonly pair?: readonly [string, string];
+  /** A group (Tencent) or team (Yunxin). */
+  readonly groupId?: string;
+  /** A topic of a Tencent Community group ("" or absent: none). */
+  readonly topicId?: string;
+  readonly since: number;
+  readonly until: number;
+}
+
+export interface HistoryPage {
+  readonly items: HistoryItem[];
+  /** Opaque; absent on the last page. */
+  readonly nextToken?: string;
+}
+
+export interface HistoryItem {
+  readonly message: ObservedMessage;
+  readonly content: Content;
+  readonly state: "sent" | "recalled";
+  /** Provider time (epoch ms) of the content shown, when the history tells it (else the send time). */
+  readonly eventAt?: number;
 }
 
 /** A provider's parsed edit body; only the provider that parsed it reads it. */

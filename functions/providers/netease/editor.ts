@@ -6,10 +6,11 @@ import {
   UnprocessableError,
 } from "../../core/errors.ts";
 import type { Content, MessageHead } from "../../core/model.ts";
-import type { EditChange, EditPlan, ProviderEditor } from "../../core/provider.ts";
+import type { EditChange, EditPlan, HistoryQuery, ProviderEditor } from "../../core/provider.ts";
 import { parseWith } from "../../validation.ts";
 import * as z from "../../zod.ts";
 import { neteaseError } from "./errors.ts";
+import { neteaseHistory, neteaseHistoryProblem } from "./history.ts";
 import type { NeteaseReply, NeteaseRestClient } from "./rest.ts";
 
 /**
@@ -309,6 +310,11 @@ export function createNeteaseEditor(config: NeteaseEditorConfig): ProviderEditor
         ...(typeof data.extension === "string" && data.extension !== "" ? { extension: data.extension } : {}),
       };
     },
+
+    historyProblem: (query: HistoryQuery) => neteaseHistoryProblem(config, query),
+
+    history: (query: HistoryQuery, pageToken: string | undefined, deadline: number) =>
+      neteaseHistory(config, query, pageToken, deadline),
   };
 }
 

@@ -25,38 +25,7 @@ const NOT_EDITABLE_TYPES = new Set(["NOTIFICATION", "NRTC_NETCALL"]);
 export function createNeteaseProvider(config: NeteaseProviderConfig): CallbackProvider {
   const appKey = config.appKey;
 
-  const observed = (copy: ConversationCopy): ObservedMessage | undefined => {
-    const conversation = CONVERSATIONS.get(copy.convType);
-    if (!conversation) return undefined;
-    const messageType = MESSAGE_TYPES.get(copy.msgType);
-    const notEditable = !conversation.editable
-      ? `${copy.convType} messages are system notifications; Yunxin cannot edit them`
-      : NOT_EDITABLE_TYPES.has(copy.msgType) || messageType === undefined
-        ? `Yunxin cannot edit ${copy.msgType} messages`
-        : undefined;
-    return {
-      id: neteaseId(appKey, copy.msgidServer),
-      provider: "netease",
-      appId: appKey,
-      kind: conversation.kind,
-      key: {
-        msgId: copy.msgidServer,
-        from: copy.fromAccount,
-        to: copy.to,
-        type: String(conversation.type),
-        convType: copy.convType,
-        msgType: copy.msgType,
-        ...(messageType !== undefined ? { messageType: String(messageType) } : {}),
-        time: copy.msgTimestamp,
-        ...(copy.msgidClient ? { msgidClient: copy.msgidClient } : {}),
-      },
-      conversation: neteaseConversation(conversation.kind, copy.fromAccount, copy.to),
-      sender: copy.fromAccount,
-      ...(notEditable !== undefined ? { notEditable } : {}),
-      lookupKey: neteaseLookupKey(copy.msgidServer),
-      sentAt: new Date(Number(copy.msgTimestamp)).toISOString(),
-    };
-  };
+  const observed = (copy: ConversationCopy): ObservedMessage | undefined => observedCopy(appKey, copy);
 
   return {
     name: "netease",
@@ -118,6 +87,43 @@ export function createNeteaseProvider(config: NeteaseProviderConfig): CallbackPr
         throw new BadRequestError("msgId must be Yunxin's decimal message server id");
       return { id: neteaseId(appId, msgId), lookupKey: neteaseLookupKey(msgId), matches: () => true };
     },
+  };
+}
+
+/**
+ * The message a conversation copy describes (undefined for a conversation type im-edit does not know).
+ * Reconcile builds the same from a history item (history.ts), so both paths give one id and key.
+ */
+export function observedCopy(appKey: string, copy: ConversationCopy): ObservedMessage | undefined {
+  const conversation = CONVERSATIONS.get(copy.convType);
+  if (!conversation) return undefined;
+  const messageType = MESSAGE_TYPES.get(copy.msgType);
+  const notEditable = !conversation.editable
+    ? `${copy.convType} messages are system notifications; Yunxin cannot edit them`
+    : NOT_EDITABLE_TYPES.has(copy.msgType) || messageType === undefined
+      ? `Yunxin cannot edit ${copy.msgType} messages`
+      : undefined;
+  return {
+    id: neteaseId(appKey, copy.msgidServer),
+    provider: "netease",
+    appId: appKey,
+    kind: conversation.kind,
+    key: {
+      msgId: copy.msgidServer,
+      from: copy.fromAccount,
+      to: copy.to,
+      type: String(conversation.type),
+      convType: copy.convType,
+      msgType: copy.msgType,
+      ...(messageType !== undefined ? { messageType: String(messageType) } : {}),
+      time: copy.msgTimestamp,
+      ...(copy.msgidClient ? { msgidClient: copy.msgidClient } : {}),
+    },
+    conversation: neteaseConversation(conversation.kind, copy.fromAccount, copy.to),
+    sender: copy.fromAccount,
+    ...(notEditable !== undefined ? { notEditable } : {}),
+    lookupKey: neteaseLookupKey(copy.msgidServer),
+    sentAt: new Date(Number(copy.msgTimestamp)).toISOString(),
   };
 }
 

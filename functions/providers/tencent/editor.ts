@@ -1,10 +1,11 @@
 import { UnprocessableError } from "../../core/errors.ts";
 import type { Content, MessageHead } from "../../core/model.ts";
-import type { EditChange, EditPlan, ProviderEditor } from "../../core/provider.ts";
+import type { EditChange, EditPlan, HistoryQuery, ProviderEditor } from "../../core/provider.ts";
 import { parseWith } from "../../validation.ts";
 import * as z from "../../zod.ts";
 import { MsgBody } from "./callback.ts";
 import { contentBytes, elementProblems, MAX_CONTENT_BYTES } from "./elements.ts";
+import { tencentHistory, tencentHistoryProblem } from "./history.ts";
 import type { TencentRestClient } from "./rest.ts";
 
 /**
@@ -131,6 +132,11 @@ export function createTencentEditor(config: TencentEditorConfig): ProviderEditor
         ? "recalled"
         : "present";
     },
+
+    historyProblem: tencentHistoryProblem,
+
+    history: (query: HistoryQuery, pageToken: string | undefined, deadline: number) =>
+      tencentHistory(rest, config.sdkAppId, query, pageToken, deadline),
   };
 }
 

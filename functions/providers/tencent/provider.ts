@@ -1,6 +1,6 @@
 import { BadRequestError } from "../../core/errors.ts";
 import { eventKeyOf } from "../../core/events.ts";
-import type { Content, MessageHead, MessageKey, ObservedMessage } from "../../core/model.ts";
+import type { Content, MessageHead, ObservedMessage } from "../../core/model.ts";
 import type { CallbackProvider, CallbackRequest, KeyLookup } from "../../core/provider.ts";
 import type { RecorderEvent } from "../../core/recorder.ts";
 import { parseJsonBody } from "../../json.ts";
@@ -14,21 +14,26 @@ import {
   type GroupAfterSendMsg,
   type GroupBeforeSendMsg,
   type GroupSendMsgException,
-  LIVE_GROUP_TYPES,
   RECORDED_COMMANDS,
   TENCENT_OK,
   TencentCallback,
 } from "./callback.ts";
 import {
-  c2cConversation,
   c2cId,
   c2cLookupKey,
-  groupConversation,
   groupLookupKey,
   groupMessageId,
   provisionalGroupId,
   topicOf,
 } from "./identity.ts";
+import {
+  type C2CFields,
+  c2cObserved,
+  type GroupFields,
+  groupObserved,
+  isLiveGroup,
+  isoFromSeconds,
+} from "./observed.ts";
 import { tencentReply } from "./reply.ts";
 import { type TencentCallbackAuth, verifyTencentQuery } from "./verify.ts";
 
@@ -42,83 +47,16 @@ export interface TencentProviderConfig extends TencentCallbackAuth {
   readonly recordAvChatRoom: boolean;
 }
 
-const isLiveGroup = (type: unknown): type is string => typeof type === "string" && LIVE_GROUP_TYPES.has(type);
-
 export function createTencentProvider(config: TencentProviderConfig): CallbackProvider {
   const appId = config.sdkAppId;
 
-  const c2cMessage = (
-    body: {
-      From_Account: string;
-      To_Account: string;
-      MsgKey: string;
-      MsgId?: string | undefined;
-      MsgSeq?: number | undefined;
-      MsgRandom?: number | undefined;
-      MsgTime?: number | undefined;
-    },
-    sentAt: string,
-  ): ObservedMessage => ({
-    id: c2cId(appId, body.From_Account, body.To_Account, body.MsgKey),
-    provider: "tencent",
-    appId,
-    kind: "c2c",
-    key: keyOf({
-      from: body.From_Account,
-      to: body.To_Account,
-      msgKey: body.MsgKey,
-      msgSeq: body.MsgSeq,
-      msgRandom: body.MsgRandom,
-      msgTime: body.MsgTime,
-      msgId: body.MsgId,
-    }),
-    conversation: c2cConversation(body.From_Account, body.To_Account),
-    sender: body.From_Account,
-    lookupKey: c2cLookupKey(body.MsgKey),
-    sentAt,
-  });
-
+  const c2cMessage = (body: C2CFields, sentAt: string): ObservedMessage => c2cObserved(appId, body, sentAt);
   const groupMessage = (
-    body: {
-      GroupId: string;
-      TopicId?: string | undefined;
-      Type?: string | undefined;
-      MsgId?: string | undefined;
-    },
+    body: GroupFields,
     seq: { MsgSeq: number; MsgTime?: number } | { From_Account: string; Random: number },
     extra: { sender?: string | undefined; operator?: string | undefined; random?: number },
     sentAt: string,
-  ): ObservedMessage => {
-    const topicId = topicOf(body.TopicId);
-    const known = "MsgSeq" in seq;
-    return {
-      id: known
-        ? groupMessageId(appId, body.GroupId, topicId, seq.MsgSeq)
-        : provisionalGroupId(appId, body.GroupId, topicId, seq.From_Account, seq.Random),
-      provider: "tencent",
-      appId,
-      kind: "group",
-      key: keyOf({
-        groupId: body.GroupId,
-        topicId: topicId === "" ? undefined : topicId,
-        msgSeq: known ? seq.MsgSeq : undefined,
-        msgTime: known ? seq.MsgTime : undefined,
-        random: known ? extra.random : seq.Random,
-        msgId: body.MsgId,
-        groupType: body.Type,
-      }),
-      conversation: groupConversation(body.GroupId, topicId),
-      ...(extra.sender !== undefined ? { sender: extra.sender } : {}),
-      ...(extra.operator !== undefined && extra.operator !== extra.sender
-        ? { operator: extra.operator }
-        : {}),
-      ...(isLiveGroup(body.Type)
-        ? { notEditable: `Tencent cannot modify messages of ${body.Type} (live) groups` }
-        : {}),
-      ...(known ? { lookupKey: groupLookupKey(body.GroupId, seq.MsgSeq) } : {}),
-      sentAt,
-    };
-  };
+  ): ObservedMessage => groupObserved(appId, body, seq, extra, sentAt);
 
   const toEvents = (callback: TencentCallback, receivedAt: Date, eventKey: string): RecorderEvent[] => {
     const eventAt = isoFromMillis(callback.EventTime) ?? receivedAt.toISOString();
@@ -319,13 +257,5 @@ function commandOf(json: unknown): string | undefined {
   return typeof command === "string" ? command : undefined;
 }
 
-/** Key fields as strings (ids stay exact whatever their size), absent ones dropped. */
-function keyOf(fields: Record<string, string | number | undefined>): MessageKey {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(fields)) if (value !== undefined) out[name] = String(value);
-  return out;
-}
-
-const isoFromSeconds = (seconds: number): string => new Date(seconds * 1000).toISOString();
 const isoFromMillis = (millis: number | undefined): string | undefined =>
   millis === undefined ? undefined : new Date(millis).toISOString();

@@ -17,6 +17,8 @@ export const Code = {
   internal: 500,
   /** Team not found (§1.4); the simulator answers it for super teams too (synthetic). */
   teamNotFound: 803,
+  /** Not a member of the team (§1.4): a team's history read as someone outside it. */
+  notInTeam: 804,
   /** The same message updated more than once within 1 s (§1.4, §2.1). */
   tooFrequent: 107449,
 } as const;

@@ -15,6 +15,7 @@ import { verifyHeaders, verifyJsonContentType } from "./auth.ts";
 import { type CopyBody, copySigning, recallCopy } from "./copies.ts";
 import { Code, YunxinError } from "./errors.ts";
 import { checkErrorFault, type NeteaseErrorFault } from "./faults.ts";
+import { queryMessages } from "./history.ts";
 import { isObject, type JsonObject, parseExact } from "./json.ts";
 import { type ApiContext, type Handled, modifyMessage, queryMessage, sendMessage } from "./messages.ts";
 import { EditLimiter } from "./rate.ts";
@@ -34,7 +35,7 @@ export interface NeteaseSimulatorOptions extends ListenOptions {
 }
 
 /**
- * Request counts by API name ("send", "modifyMsg", "queryMessage", "unknown"): `rateLimited` are the
+ * Request counts by API name ("send", "modifyMsg", "queryMessage", "queryMessages", "unknown"): `rateLimited` are the
  * 107449 refusals, `applied` the code 200 answers.
  */
 export interface NeteaseSimulatorStats extends RequestStats {
@@ -53,6 +54,7 @@ type Route =
   | { readonly api: "send"; readonly conversationId: string }
   | { readonly api: "modifyMsg" }
   | { readonly api: "queryMessage"; readonly conversationId: string; readonly messageServerId: string }
+  | { readonly api: "queryMessages"; readonly conversationId: string }
   | { readonly api: "unknown" };
 
 /**
@@ -169,6 +171,8 @@ export class NeteaseSimulator extends SimulatorServer<NeteaseErrorFault, CopyBod
       let handled: Handled;
       if (route.api === "queryMessage") {
         handled = queryMessage(context, route.conversationId, route.messageServerId, url.searchParams);
+      } else if (route.api === "queryMessages") {
+        handled = queryMessages(context, route.conversationId, url.searchParams);
       } else {
         verifyJsonContentType(req.headers);
         const json = parseBody(body);
@@ -216,6 +220,10 @@ function routeOf(method: string | undefined, pathname: string): Route {
   const send = /^\/im\/v2\/conversations\/([^/]+)\/messages$/.exec(pathname);
   const sendId = decode(send?.[1]);
   if (method === "POST" && sendId !== undefined) return { api: "send", conversationId: sendId };
+  // Page history: the v2.1 path, and the deprecated v2 one (notes §5).
+  const history = /^\/im\/v2(?:\.1)?\/conversations\/([^/]+)\/messages$/.exec(pathname);
+  const historyId = decode(history?.[1]);
+  if (method === "GET" && historyId !== undefined) return { api: "queryMessages", conversationId: historyId };
   // The v2.1 path, and the older v2 one that still works (notes §5).
   const query = /^\/im\/v2(?:\.1)?\/conversations\/([^/]+)\/messages\/([^/]+)$/.exec(pathname);
   const queryId = decode(query?.[1]);

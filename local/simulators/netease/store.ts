@@ -65,6 +65,11 @@ export class MessageStore {
     return this.#messages.get(messageServerId);
   }
 
+  /** Every message, in send order. */
+  all(): MessageRecord[] {
+    return [...this.#messages.values()];
+  }
+
   /** Whether `digits` reads as the same IEEE double as a stored id (a client rounded it). */
   isRoundingOfKnownId(digits: string): boolean {
     const value = Number(digits);

@@ -99,14 +99,15 @@ export const modifyC2CMsg: ApiSpec = {
 /**
  * `v4/openim/admin_getroammsg` (§5.4): both directions of the pair within [MinTime, MaxTime], newest
  * first, pages of MaxCnt within ~13 KB. Continue with MaxTime = LastMsgTime and LastMsgKey. Recalled
- * messages keep their body here (whether Tencent blanks it is not documented).
+ * messages keep their body here (whether Tencent blanks it is not documented). Only messages sent within
+ * the roaming window (`roamingDays`, default 7) are there.
  */
 export const adminGetRoamMsg: ApiSpec = {
   service: "openim",
   command: "admin_getroammsg",
   carriesMessage: false,
   echoes: false,
-  handle({ store }, body) {
+  handle({ store, nowMs, roamingMs }, body) {
     const operator = requireString(body, "Operator_Account", Code.fromAccount);
     const peer = requireString(body, "Peer_Account", Code.toAccount);
     const maxCnt = requireInteger(body, "MaxCnt", Code.invalidRequest, 1);
@@ -116,7 +117,7 @@ export const adminGetRoamMsg: ApiSpec = {
 
     const inRange = store
       .conversation(operator, peer)
-      .filter((m) => m.MsgTime >= minTime && m.MsgTime <= maxTime);
+      .filter((m) => m.MsgTime >= minTime && m.MsgTime <= maxTime && m.sentAtMs >= nowMs - roamingMs);
     const start = lastMsgKey === undefined ? 0 : inRange.findIndex((m) => m.MsgKey === lastMsgKey) + 1;
     const rest = inRange.slice(start).map((m) => ({
       From_Account: m.From_Account,

@@ -7,6 +7,8 @@ export interface ApiContext {
   readonly admin: string;
   readonly nowMs: number;
   readonly store: MessageStore;
+  /** C2C roaming storage (admin_getroammsg shows only messages sent within it), ms. */
+  readonly roamingMs: number;
 }
 
 /** A handled request: the answer fields beyond the envelope, and the callbacks the change triggers. */

@@ -50,6 +50,11 @@ export interface TencentSimulatorOptions extends ListenOptions {
    * Other callbacks (send, recall) are always delivered before the answer.
    */
   readonly echo?: EchoTiming;
+  /**
+   * How long C2C messages stay in roaming storage, in days (admin_getroammsg shows only those sent within
+   * it, tencent-chat-notes §5.4); default 7, Tencent's default (the console can buy more).
+   */
+  readonly roamingDays?: number;
   /** Milliseconds clock for MsgTime, EventTime, RequestTime, UserSig expiry and rate limits. */
   readonly now?: () => number;
 }
@@ -75,6 +80,8 @@ const APIS: ReadonlyMap<string, ApiSpec> = new Map(
 /** Send and modify requests above 12 KB are refused (93000, §4.4); other bodies get a generous cap. */
 const MESSAGE_LIMIT_BYTES = 12 * 1024;
 const UINT32_MAX = 4_294_967_295;
+const DEFAULT_ROAMING_DAYS = 7;
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Tencent Cloud Chat's REST API on loopback, for tests and the local stack: the URL, UserSig, rate and
@@ -177,7 +184,15 @@ export class TencentSimulator extends SimulatorServer<TencentErrorFault, Callbac
         throw new TencentError(Code.tooLarge, "request packet is larger than 12 KB");
       }
       const json = parseJson(body.bytes, spec.service === "openim" ? Code.json : Code.jsonParse);
-      const handled = spec.handle({ admin: this.#options.adminIdentifier, nowMs, store: this.#store }, json);
+      const handled = spec.handle(
+        {
+          admin: this.#options.adminIdentifier,
+          nowMs,
+          store: this.#store,
+          roamingMs: (this.#options.roamingDays ?? DEFAULT_ROAMING_DAYS) * DAY_MS,
+        },
+        json,
+      );
       this.requests.applied.bump(spec.command);
       const clientIp = (req.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, "");
       return {
@@ -221,6 +236,9 @@ function checkOptions(options: TencentSimulatorOptions): void {
   if (options.secretKey === "") throw new TypeError("secretKey must not be empty");
   if (options.adminIdentifier === "") throw new TypeError("adminIdentifier must not be empty");
   if (options.callbackUrl !== undefined) new URL(options.callbackUrl);
+  if (options.roamingDays !== undefined && !(options.roamingDays > 0)) {
+    throw new RangeError("roamingDays must be > 0");
+  }
   if (options.echo !== undefined && !["before-answer", "after-answer", "none"].includes(options.echo)) {
     throw new TypeError("echo must be before-answer, after-answer or none");
   }
