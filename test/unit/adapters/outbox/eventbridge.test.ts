@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createEventBridgeOutbox } from "../../../../functions/adapters/outbox/eventbridge.ts";
 import { type DomainEvent, EventsNotDelivered, guardedOutbox } from "../../../../functions/core/outbox.ts";
 import {
+  entrySize,
   type FakeEventBridge,
   fakeClientConfig,
   startFakeEventBridge,
