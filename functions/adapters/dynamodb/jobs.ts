@@ -46,7 +46,7 @@ export class DynamoJobs implements JobStore {
     const result = await this.context.calls.query("listJobs", {
       KeyConditionExpression: `${e.path(TABLE.partitionKey)} = ${e.value(JOBS_PK)}`,
       ScanIndexForward: false,
-      Limit: Math.max(1, Math.floor(page.limit)),
+      Limit: Number.isFinite(page.limit) ? Math.max(1, Math.floor(page.limit)) : 1,
       ConsistentRead: true,
       ...startKey(page.nextToken, TABLE.partitionKey, JOBS_PK, {
         attribute: TABLE.sortKey,
