@@ -59,6 +59,13 @@ const Env = z.object({
   EVENTS_INCLUDE_CONTENT: z._default(z.stringbool(), false),
   /** The share of the provider's rate kept for interactive edits while background work (jobs, rules) runs. */
   INTERACTIVE_RESERVE: z._default(z.coerce.number().check(z.minimum(0), z.maximum(0.5)), 0.05),
+  /**
+   * How long one run of a bulk job (a slice) goes before it checkpoints and queues the rest: below the
+   * worker Lambda's timeout in AWS (15 minutes at most).
+   */
+  JOB_SLICE_MS: z._default(positiveInt.check(z.minimum(5_000), z.maximum(900_000)), 600_000),
+  /** Provider calls one bulk job keeps in flight. */
+  JOB_CONCURRENCY: z._default(positiveInt.check(z.maximum(64)), 16),
 });
 
 /**
@@ -126,6 +133,8 @@ export interface Config {
   readonly eventsUrl?: string;
   readonly eventsIncludeContent: boolean;
   readonly interactiveReserve: number;
+  readonly jobSliceMs: number;
+  readonly jobConcurrency: number;
   /**
    * Secrets that were configured but cannot be used (fail closed): the providers they guard are built
    * without them, and `createDependencies` refuses those providers' callbacks or edits with 503.
@@ -237,6 +246,8 @@ export function loadConfig(env: Environment, manifests: readonly ProviderManifes
     ...(e.IM_EDIT_EVENTS_URL !== undefined ? { eventsUrl: e.IM_EDIT_EVENTS_URL } : {}),
     eventsIncludeContent: e.EVENTS_INCLUDE_CONTENT,
     interactiveReserve: e.INTERACTIVE_RESERVE,
+    jobSliceMs: e.JOB_SLICE_MS,
+    jobConcurrency: e.JOB_CONCURRENCY,
     unusableSecrets,
   };
 }
