@@ -5,6 +5,7 @@ import type { ObservedMessage, ProviderName } from "./model.ts";
 import { type DomainEvent, type Outbox, publishQuietly, recordedEvent, versionEvent } from "./outbox.ts";
 import type { CallbackProvider, CallbackReply, CallbackRequest } from "./provider.ts";
 import { type Applied, type ApplyOutcome, eventMessageId, type RecorderEvent } from "./recorder.ts";
+import type { RecordedSend } from "./rules/auto-edits.ts";
 
 /**
  * What a callback's one log line says, filled in stage by stage (so a stage that throws still leaves
@@ -52,6 +53,12 @@ export interface CallbackPipelineOptions {
   readonly decideBudgetMs?: number;
   readonly observer?: CallbackObserver;
   readonly now?: () => number;
+  /**
+   * After-send rules: told of each message recorded as newly sent by the provider (version 1 from its
+   * after-send or first copy), with its content; it queues the rules' work when one matches. Never
+   * told of before-send rewrites (their rules ran already), client edits, echoes or duplicates.
+   */
+  readonly afterSend?: { recorded(message: RecordedSend): Promise<unknown> };
 }
 
 /** Hooks get at most this long together unless configured: Tencent's 2 s less the store's budget. */
@@ -66,11 +73,10 @@ export const DEFAULT_DECIDE_BUDGET_MS = 600;
  *
  * A before-send a hook refused or dropped is recorded as failed (content kept, `sendError` the refusal):
  * the provider sends no after-send for it. A rewritten one is recorded pending with the sender's content
- * and the rewrite beside it (`MessageHead.rewrite`); the after-send then reports the rewritten content,
- * which becomes version 1 as today. The rules and relay issues (15, 16) turn that into history: the
- * sender's original as version 1 (`callback`), each rewrite as the next version (`app` for the app's
- * answer, `auto` + `ruleId` for a rule), from the `rewrite` kept here, so the record shows what was
- * delivered and history shows what was typed.
+ * and the rewrite steps beside it (`MessageHead.rewrite`); its after-send turns them into history: the
+ * sender's original as version 1 (`callback`), each step as the next version (`auto` + `ruleId` for a
+ * rule), and the after-send's own content last when the provider changed it again, so the record shows
+ * what was delivered and history shows what was typed.
  */
 export class CallbackPipeline {
   private readonly hooks: readonly DecideHook[];
@@ -117,6 +123,7 @@ export class CallbackPipeline {
     trace.outcome = "stored";
     trace.events = trace.events?.map((event, i) => `${event}:${recorded.stored[i] ?? "?"}`);
     const published = await this.publish(provider.name, provider.appId, recorded.applied);
+    await this.triggerRules(events, recorded.applied);
     return {
       events,
       ...(decided ? { decided } : {}),
@@ -133,7 +140,19 @@ export class CallbackPipeline {
     const first = entry.events.find((e) => e.type !== "recalled" || e.message);
     const message = first && "message" in first ? first.message : undefined;
     if (message) await this.publish(message.provider, message.appId, applied);
+    await this.triggerRules(entry.events, applied);
     return applied.map((a) => a.outcome);
+  }
+
+  /** Queues the after-send rules' work for each message newly recorded as sent (see `afterSend`). */
+  private async triggerRules(events: readonly RecorderEvent[], applied: readonly Applied[]): Promise<void> {
+    const afterSend = this.options.afterSend;
+    if (!afterSend) return;
+    const sends = events.flatMap((event, i) => {
+      const send = newlySent(event, applied[i]);
+      return send ? [send] : [];
+    });
+    await Promise.all(sends.map((send) => afterSend.recorded(send)));
   }
 
   private async decide(
@@ -202,7 +221,9 @@ export function domainEvents(
   for (const result of applied) {
     if (result.outcome !== "created" && result.outcome !== "updated") continue;
     const head = { id: result.id, provider, appId, state: result.head?.state ?? "sent" } as const;
-    if (result.version) events.push(versionEvent(head, result.version));
+    // A rewritten before-send's after-send writes several versions at once: one event each.
+    if (result.versions) for (const version of result.versions) events.push(versionEvent(head, version));
+    else if (result.version) events.push(versionEvent(head, result.version));
     else if (result.outcome === "created" && result.head)
       events.push(recordedEvent({ ...result.head, id: result.id, provider, appId }));
   }
@@ -228,6 +249,7 @@ function withDecision(pending: Extract<RecorderEvent, { type: "pending" }>, deci
           content: decided.delivered ?? { ...pending.content, ...decision.content },
           by,
           ...(decision.ruleId !== undefined ? { ruleId: decision.ruleId } : {}),
+          ...(decided.steps !== undefined ? { steps: decided.steps } : {}),
         },
       };
   }
@@ -235,3 +257,25 @@ function withDecision(pending: Extract<RecorderEvent, { type: "pending" }>, deci
 
 const describe = ({ decision, by }: Decided): string =>
   by.length > 0 ? `${decision.action}:${by.join("+")}` : decision.action;
+
+/**
+ * The message an event just recorded as sent by the provider, with its content: version 1 written from an
+ * after-send or a first copy, and the message sent (not recalled or failed meanwhile). Not a rewritten
+ * before-send's after-send (it wrote several versions; its rules ran before delivery), not an edit.
+ */
+function newlySent(event: RecorderEvent, applied: Applied | undefined): RecordedSend | undefined {
+  if (event.type !== "sent" && event.type !== "observed") return undefined;
+  if (!applied || (applied.outcome !== "created" && applied.outcome !== "updated")) return undefined;
+  if (applied.versions !== undefined || applied.version?.version !== 1) return undefined;
+  if (applied.version.source !== "callback" || applied.head?.state !== "sent") return undefined;
+  const { message } = event;
+  return {
+    id: message.id,
+    provider: message.provider,
+    appId: message.appId,
+    kind: message.kind,
+    conversation: message.conversation,
+    ...(message.sender !== undefined ? { sender: message.sender } : {}),
+    content: event.content,
+  };
+}

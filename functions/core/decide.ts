@@ -1,5 +1,12 @@
 import { asError } from "./errors.ts";
-import { type Content, contentHash, type ObservedMessage, type ProviderName } from "./model.ts";
+import {
+  type Content,
+  contentHash,
+  type ObservedMessage,
+  type ProviderName,
+  type RewriteSource,
+  type RewriteStep,
+} from "./model.ts";
 import type { CallbackRequest } from "./provider.ts";
 
 /**
@@ -10,13 +17,20 @@ import type { CallbackRequest } from "./provider.ts";
  *   120001-130000, group 10100-10200; any other code is sent as the generic refusal), `info` the text.
  * - `drop`: a silent discard (Tencent group `ErrorCode 2`: not delivered, success to the sender). Where the
  *   provider documents no silent discard (Tencent C2C) it is rendered as a refusal.
- * - `rewrite`: deliver with these fields replaced (Tencent: `MsgBody` and/or `CloudCustomData`).
+ * - `rewrite`: deliver with these fields replaced (Tencent: `MsgBody` and/or `CloudCustomData`). A hook that
+ *   rewrote in several steps (one per rule) lists them in `steps`, each the whole content after it, the
+ *   last one equal to the content with `content` laid over it: each becomes a version of its own.
  */
 export type Decision =
   | { readonly action: "allow" }
   | { readonly action: "block"; readonly code?: number; readonly info: string; readonly ruleId?: string }
   | { readonly action: "drop"; readonly ruleId?: string }
-  | { readonly action: "rewrite"; readonly content: Content; readonly ruleId?: string };
+  | {
+      readonly action: "rewrite";
+      readonly content: Content;
+      readonly ruleId?: string;
+      readonly steps?: readonly { readonly content: Content; readonly ruleId?: string }[];
+    };
 
 export const ALLOW: Decision = { action: "allow" };
 
@@ -47,6 +61,8 @@ export interface DecideContext {
 export interface DecideHook {
   readonly name: string;
   readonly budgetMs: number;
+  /** Whom its rewrites speak for, in history: the app (the relay) or im-edit's rules (`auto`, the default). */
+  readonly source?: RewriteSource;
   decide(context: DecideContext): Promise<Decision | undefined>;
 }
 
@@ -57,6 +73,8 @@ export interface Decided {
   readonly by: readonly string[];
   /** With a rewrite: the whole content that will be delivered. */
   readonly delivered?: Content;
+  /** With a rewrite: every step in order (the last one's content is `delivered`). */
+  readonly steps?: readonly RewriteStep[];
 }
 
 export type HookSkip = "threw" | "timeout" | "invalid";
@@ -78,6 +96,7 @@ export async function decide(
   const endsAt = now() + options.budgetMs;
   let changed: Record<string, unknown> = {};
   const rewrittenBy: string[] = [];
+  const steps: RewriteStep[] = [];
   let ruleId: string | undefined;
   for (const hook of hooks) {
     const budget = Math.min(hook.budgetMs, endsAt - now());
@@ -102,6 +121,13 @@ export async function decide(
     }
     if (decision.action === "block" || decision.action === "drop") return { decision, by: [hook.name] };
     if (decision.action === "rewrite") {
+      const after = { ...content, ...decision.content };
+      const made = stepsOf(hook, decision, content, after);
+      if (made === undefined) {
+        options.onSkip?.(hook.name, "invalid", new Error("rewrite steps must end at the rewrite's content"));
+        continue;
+      }
+      steps.push(...made);
       changed = { ...changed, ...decision.content };
       rewrittenBy.push(hook.name);
       ruleId = decision.ruleId ?? ruleId;
@@ -115,7 +141,38 @@ export async function decide(
     decision: { action: "rewrite", content: changed, ...(ruleId !== undefined ? { ruleId } : {}) },
     by: rewrittenBy,
     delivered,
+    steps,
   };
+}
+
+/**
+ * A hook's rewrite as history steps, each the whole content after it (a step that changes nothing is
+ * left out); undefined when the steps do not end where the rewrite does.
+ */
+function stepsOf(
+  hook: DecideHook,
+  decision: Extract<Decision, { action: "rewrite" }>,
+  before: Content,
+  after: Content,
+): RewriteStep[] | undefined {
+  const source = hook.source ?? "auto";
+  const given = decision.steps ?? [
+    { content: decision.content, ...(decision.ruleId !== undefined ? { ruleId: decision.ruleId } : {}) },
+  ];
+  const steps: RewriteStep[] = [];
+  let current = before;
+  for (const step of given) {
+    const next = { ...current, ...step.content };
+    if (contentHash(next) === contentHash(current)) continue;
+    steps.push({
+      content: next,
+      source,
+      ...(step.ruleId !== undefined ? { ruleId: step.ruleId } : {}),
+      by: hook.name,
+    });
+    current = next;
+  }
+  return contentHash(current) === contentHash(after) ? steps : undefined;
 }
 
 class HookTimeout extends Error {
@@ -162,6 +219,16 @@ function invalid(decision: Decision): string | undefined {
       if (content === null || typeof content !== "object" || Array.isArray(content))
         return "rewrite needs content (an object)";
       if (Object.keys(content).length === 0) return "rewrite content is empty";
+      const steps = decision.steps as unknown;
+      if (steps === undefined) return undefined;
+      if (!Array.isArray(steps) || steps.length === 0) return "rewrite steps must be a non-empty list";
+      for (const step of steps as unknown[]) {
+        const stepContent = (step as { content?: unknown } | null)?.content;
+        if (stepContent === null || typeof stepContent !== "object" || Array.isArray(stepContent))
+          return "each rewrite step needs content (an object)";
+        const stepRule = (step as { ruleId?: unknown }).ruleId;
+        if (stepRule !== undefined && typeof stepRule !== "string") return "a step's ruleId must be a string";
+      }
       return undefined;
     }
     default:

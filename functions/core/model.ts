@@ -102,6 +102,24 @@ export interface PendingRewrite {
   /** The hooks whose rewrites made it, in order. */
   readonly by: readonly string[];
   readonly ruleId?: string;
+  /**
+   * Each rewrite in order (the app's answer, then each rule): the after-send turns them into versions 2,
+   * 3, ... after the sender's original (version 1). Absent on records written before steps were kept.
+   */
+  readonly steps?: readonly RewriteStep[];
+}
+
+/** Who rewrote a before-send: the app through the relay (issue 16), or one of im-edit's rules. */
+export type RewriteSource = "app" | "auto";
+
+/** One before-send rewrite: the whole content after it, and who made it. */
+export interface RewriteStep {
+  readonly content: Content;
+  readonly source: RewriteSource;
+  /** The rule, for a rule's step. */
+  readonly ruleId?: string;
+  /** The hook that made it (`rules`, `app-relay`). */
+  readonly by: string;
 }
 
 export interface Lease {

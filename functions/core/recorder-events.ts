@@ -85,8 +85,13 @@ export interface Applied {
   readonly id: string;
   /** The head as last written by this event (absent when nothing was written). */
   readonly head?: Pick<MessageHead, "id" | "provider" | "appId" | "state" | "version" | "updatedAt">;
-  /** The version this event wrote (version 1 in the head, or a version item), if it wrote one. */
+  /** The version this event wrote (version 1 in the head, or a version item), if it wrote one (the newest). */
   readonly version?: Omit<Version, "content" | "contentHash">;
+  /**
+   * Every version it wrote, oldest first, when it wrote several: the after-send of a rewritten before-send
+   * records the sender's original, each rewrite step and (when the provider changed it) its own content.
+   */
+  readonly versions?: readonly Omit<Version, "content" | "contentHash">[];
 }
 
 /** Hook for the editor's echo rule: lets an edit intent claim an after-modify (or a copy) as its own echo. */

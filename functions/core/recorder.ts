@@ -1,5 +1,13 @@
 import { missingIdentity, stickyState } from "./head-changes.ts";
-import { type Content, contentHash, type MessageHead, type ObservedMessage, type Version } from "./model.ts";
+import {
+  type Content,
+  contentHash,
+  type MessageHead,
+  type ObservedMessage,
+  type PendingRewrite,
+  type RewriteStep,
+  type Version,
+} from "./model.ts";
 import {
   type Applied,
   type ApplyOutcome,
@@ -9,7 +17,14 @@ import {
 } from "./recorder-events.ts";
 import type { MessageStore } from "./store.ts";
 
-import { appendVersion, contention, MAX_WRITE_ATTEMPTS, RECENT_DEPTH, type VersionMeta } from "./versions.ts";
+import {
+  appendVersion,
+  contention,
+  MAX_WRITE_ATTEMPTS,
+  RECENT_DEPTH,
+  repairHead,
+  type VersionMeta,
+} from "./versions.ts";
 
 // The event vocabulary lives in recorder-events.ts; importers of the recorder find it here too.
 export type { Applied, ApplyOutcome, EchoMatcher, RecorderEvent } from "./recorder-events.ts";
@@ -19,6 +34,8 @@ export { eventMessageId } from "./recorder-events.ts";
 interface Trace {
   head?: MessageHead;
   version?: Version;
+  /** Several versions written at once (a rewritten before-send's after-send), oldest first. */
+  versions?: Version[];
 }
 
 export class Recorder {
@@ -38,11 +55,13 @@ export class Recorder {
     const outcome = await this.applyTraced(event, trace);
     const written = outcome === "created" || outcome === "updated";
     const version = written ? trace.version : undefined;
+    const versions = written ? trace.versions : undefined;
     return {
       outcome,
       id: eventMessageId(event),
       ...(written && trace.head ? { head: trace.head } : {}),
       ...(version ? { version: withoutContent(version) } : {}),
+      ...(versions ? { versions: versions.map(withoutContent) } : {}),
     };
   }
 
@@ -127,11 +146,29 @@ export class Recorder {
     { firstCopy = false, existing: known }: { firstCopy?: boolean; existing?: MessageHead } = {},
     trace: Trace = {},
   ): Promise<ApplyOutcome> {
+    // A group send completes a provisional record (its before-send): read first, for a rewrite it kept.
+    const provisional =
+      event.provisionalId !== undefined && !known ? await this.store.getHead(event.provisionalId) : undefined;
+    const rewritten = event.sendError ? undefined : pendingRewrite(provisional);
+    if (provisional && rewritten) {
+      const outcome = await this.applyRewrittenSend(event, provisional, rewritten, undefined, trace);
+      if (outcome !== undefined) {
+        await this.resolveProvisional(provisional.id, event.message, provisional);
+        return outcome;
+      }
+    }
     const fresh = known ? undefined : this.sentHead(event);
     const existing = known ?? (fresh ? await this.store.createHead(fresh) : undefined);
     if (!existing) {
-      if (event.provisionalId) await this.resolveProvisional(event.provisionalId, event.message);
+      if (event.provisionalId) await this.resolveProvisional(event.provisionalId, event.message, provisional);
       return fresh ? created(trace, fresh) : "created";
+    }
+    // A C2C before-send's rewrite is on the record itself, still pending.
+    const ownRewrite = event.sendError || firstCopy ? undefined : pendingRewrite(existing);
+    if (ownRewrite) {
+      const outcome = await this.applyRewrittenSend(event, existing, ownRewrite, existing, trace);
+      if (outcome !== undefined) return outcome;
+      return this.applySent(event, { firstCopy, existing: await this.mustGet(existing.id) }, trace);
     }
     const id = event.message.id;
     const meta = this.meta(event, "callback", event.message.sender, event.message.sentAt);
@@ -180,8 +217,87 @@ export class Recorder {
       head,
       trace,
     );
-    if (event.provisionalId) await this.resolveProvisional(event.provisionalId, event.message);
+    if (event.provisionalId) await this.resolveProvisional(event.provisionalId, event.message, provisional);
     return appended ? (outcome === "duplicate" ? "updated" : outcome) : outcome;
+  }
+
+  /**
+   * The after-send of a before-send that *decide* rewrote: the sender's original becomes version 1
+   * (`callback`, in the head), each rewrite step the next version (`auto` + `ruleId` for a rule), and the
+   * after-send's content one more (`callback`) when the provider delivered something else again; the
+   * head shows what was delivered. The version items go first, each put only if its number is free
+   * (a concurrent or repeated delivery writes the same ones, which are then found, not doubled), and the
+   * head last, conditionally: a crash in between leaves the record pending, and the provider's next
+   * delivery finds the items and finishes. Undefined when the message already has history of its own
+   * (an after-modify got there first): the caller records the send the ordinary way.
+   */
+  private async applyRewrittenSend(
+    event: Extract<RecorderEvent, { type: "sent" }>,
+    pending: MessageHead,
+    rewrite: PendingRewrite & { readonly steps: readonly RewriteStep[] },
+    known: MessageHead | undefined,
+    trace: Trace,
+  ): Promise<ApplyOutcome | undefined> {
+    const id = event.message.id;
+    let head = known ?? (await this.store.getHead(id));
+    if (head && head.version > 0) return undefined;
+    const versions = rewriteHistory(
+      pending.content ?? {},
+      rewrite.steps,
+      event,
+      this.meta(event, "callback", event.message.sender, event.message.sentAt),
+    );
+    const [first] = versions;
+    const newest = versions.at(-1);
+    if (!first || !newest) return undefined;
+    for (const version of versions.slice(1)) {
+      if (await this.store.putVersion(id, version)) continue;
+      const there = await this.store.getVersion(id, version.version);
+      if (there && sameVersion(there, version)) continue;
+      // Someone else's version holds the number: the message has a history of its own now.
+      await repairHead(this.store, id, this.now);
+      return undefined;
+    }
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      if (attempt > 0) head = await this.store.getHead(id);
+      if (head && head.version > 0) {
+        // A twin delivery wrote the same head: a duplicate. Anything else got in between: bring the head
+        // up to the versions (provider order decides what it shows).
+        if (head.version >= newest.version && head.first && sameVersion(head.first, first))
+          return "duplicate";
+        await repairHead(this.store, id, this.now);
+        return "updated";
+      }
+      const { rewrite: _kept, ...base } = head ?? this.newHead(event.message, "sent");
+      const next: MessageHead = {
+        ...base,
+        ...(head ? missingIdentity(head, event.message) : {}),
+        state: stickyState(head?.state, "sent"),
+        version: newest.version,
+        content: event.content,
+        contentHash: newest.contentHash,
+        ...(event.eventAt !== undefined ? { eventAt: event.eventAt } : {}),
+        first,
+        updatedAt: this.now().toISOString(),
+        rev: (head?.rev ?? 0) + 1,
+      };
+      const written = head
+        ? await this.store.putHead(next, head.rev)
+        : (await this.store.createHead(next)) === undefined;
+      if (written) {
+        trace.head = next;
+        trace.version = newest;
+        trace.versions = versions;
+        return head ? "updated" : "created";
+      }
+    }
+    throw contention(id);
+  }
+
+  private async mustGet(id: string): Promise<MessageHead> {
+    const head = await this.store.getHead(id);
+    if (!head) throw contention(id);
+    return head;
   }
 
   /** A new record of a sent message: its content is version 1, in the head. */
@@ -261,9 +377,13 @@ export class Recorder {
    * absent (no before-send, or the before-send is still in the spool), a redirect is left in its place,
    * so a late before-send or send exception finds it and cannot leave a pending ghost behind.
    */
-  private async resolveProvisional(provisionalId: string, real: ObservedMessage): Promise<void> {
+  private async resolveProvisional(
+    provisionalId: string,
+    real: ObservedMessage,
+    known?: MessageHead,
+  ): Promise<void> {
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-      const head = await this.store.getHead(provisionalId);
+      const head = attempt === 0 && known ? known : await this.store.getHead(provisionalId);
       if (head && (head.resolvedId !== undefined || head.state !== "pending")) return;
       const now = this.now().toISOString();
       const resolved: MessageHead = head
@@ -356,3 +476,59 @@ function withoutContent(version: Version): Omit<Version, "content" | "contentHas
   const { content: _content, contentHash: _hash, ...meta } = version;
   return meta;
 }
+
+/** The rewrite a pending record keeps for its after-send to version, if any. */
+function pendingRewrite(
+  head: MessageHead | undefined,
+): (PendingRewrite & { readonly steps: readonly RewriteStep[] }) | undefined {
+  const rewrite = head?.rewrite;
+  if (!head || head.state !== "pending" || head.version !== 0 || head.resolvedId !== undefined)
+    return undefined;
+  if (!rewrite?.steps || rewrite.steps.length === 0) return undefined;
+  return { ...rewrite, steps: rewrite.steps };
+}
+
+/**
+ * The versions a rewritten send becomes: the sender's original (version 1, with the after-send's provider
+ * time and identity), one per step, and the after-send's content when it differs from the last step's.
+ */
+function rewriteHistory(
+  original: Content,
+  steps: readonly RewriteStep[],
+  event: Extract<RecorderEvent, { type: "sent" }>,
+  meta: VersionMeta,
+): Version[] {
+  const { eventKey: _key, ...sendMeta } = meta;
+  const versions: Version[] = [
+    { ...meta, version: 1, content: original, contentHash: contentHash(original) },
+  ];
+  for (const step of steps) {
+    versions.push({
+      ...sendMeta,
+      // The app's own answer (issue 16) has no version source of its own yet: it came with the callback.
+      source: step.source === "auto" ? "auto" : "callback",
+      actor: step.ruleId !== undefined ? `rule:${step.ruleId}` : step.by,
+      ...(step.ruleId !== undefined ? { ruleId: step.ruleId } : {}),
+      version: versions.length + 1,
+      content: step.content,
+      contentHash: contentHash(step.content),
+    });
+  }
+  const delivered = contentHash(event.content);
+  if (versions.at(-1)?.contentHash !== delivered) {
+    versions.push({
+      ...sendMeta,
+      version: versions.length + 1,
+      content: event.content,
+      contentHash: delivered,
+    });
+  }
+  return versions;
+}
+
+/** The same version as one a twin delivery would write (times aside: they come from the same event). */
+const sameVersion = (a: Version, b: Version): boolean =>
+  a.version === b.version &&
+  a.contentHash === b.contentHash &&
+  a.source === b.source &&
+  a.ruleId === b.ruleId;

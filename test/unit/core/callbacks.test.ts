@@ -222,7 +222,10 @@ describe("CallbackPipeline: verify → interpret → decide → record → publi
 
     it("rewrite: rewrites chain (each hook sees the previous one), the reply carries them, the record keeps the original beside them", async () => {
       // Prepare
-      const first = hook("app", () => ({ action: "rewrite", content: { MsgBody: TEXT("hello, edited") } }));
+      const first = {
+        ...hook("app", () => ({ action: "rewrite", content: { MsgBody: TEXT("hello, edited") } })),
+        source: "app" as const,
+      };
       const second = hook("rule", (content) => ({
         action: "rewrite",
         content: { CloudCustomData: `{"seen":${JSON.stringify(content.MsgBody)}}` },
@@ -248,10 +251,16 @@ describe("CallbackPipeline: verify → interpret → decide → record → publi
       const head = await store.getHead(id);
       expect(head?.state).toBe("pending");
       expect(head?.content).toMatchObject({ MsgBody: TEXT("hello") });
+      const edited = { ...head?.content, MsgBody: TEXT("hello, edited") };
       expect(head?.rewrite).toEqual({
-        content: { ...head?.content, MsgBody: TEXT("hello, edited"), CloudCustomData: custom },
+        content: { ...edited, CloudCustomData: custom },
         by: ["app", "rule"],
         ruleId: "mark",
+        // Each step whole, in order: the after-send makes a version of each.
+        steps: [
+          { content: edited, source: "app", by: "app" },
+          { content: { ...edited, CloudCustomData: custom }, source: "auto", ruleId: "mark", by: "rule" },
+        ],
       });
     });
 
