@@ -114,9 +114,15 @@ async function c2cPage(
     .filter((item): item is RoamItem => item !== undefined)
     .filter((item) => item.MsgTimeStamp >= min && item.MsgTimeStamp <= max)
     .map((item) => c2cItem(appId, item));
+  // Paging goes back in time; a continuation that does not (the same key again, a later time) would loop.
+  const stalled =
+    from !== undefined &&
+    (reply.LastMsgKey === from.key ||
+      (typeof reply.LastMsgTime === "number" && reply.LastMsgTime > from.time));
   const done =
     reply.Complete === 1 ||
     list.length === 0 ||
+    stalled ||
     typeof reply.LastMsgKey !== "string" ||
     reply.LastMsgKey === "" ||
     typeof reply.LastMsgTime !== "number";
