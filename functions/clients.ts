@@ -3,6 +3,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoRateLimiter } from "./adapters/dynamodb/limiter.ts";
 import { DynamoStore } from "./adapters/dynamodb/store.ts";
+import { fanOut, type NamedSink } from "./adapters/outbox/fan-out.ts";
 import { InProcessOutbox } from "./adapters/outbox/in-process.ts";
 import { FileSpool } from "./adapters/spool.ts";
 import { InProcessWorkQueue } from "./adapters/work/in-process.ts";
@@ -37,7 +38,10 @@ export interface Dependencies {
   readonly limiter: RateLimiter;
   readonly editors: ReadonlyMap<ProviderName, ProviderEditor>;
   readonly edits: EditService;
-  /** The *publish* stage: in-process locally, SQS with EVENTS_QUEUE_URL, else none (events off). */
+  /**
+   * The *publish* stage: EventBridge with EVENT_BUS_NAME, SQS with EVENTS_QUEUE_URL, printed or POSTed with
+   * IM_EDIT_EVENTS_URL, in-process locally (all that apply, fanned out), else none (events off).
+   */
   readonly outbox: Outbox;
   /** The *decide* stage's before-send hooks, in order: none by default (rules and the relay add theirs). */
   readonly hooks: readonly DecideHook[];
@@ -313,27 +317,51 @@ const CALLBACK_OBSERVER: CallbackObserver = {
 };
 
 /**
- * The *publish* stage's outbox. With EVENTS_QUEUE_URL (`-c events=sqs`): SQS, its SDK loaded on the first
- * publish. Locally (DATA_DIR): in-process, each event logged at debug. Otherwise none: events are off,
- * the default deployment (each message would cost one more SQS request, $0.40 per million). Publishing
- * never fails a callback or an edit: a failure or a publish over its budget is logged and counted
- * (`PublishFailed`), and delivery is at most once until the relay issue's durable forward queue.
+ * The *publish* stage's outbox: every configured sink gets every batch (fanOut). EVENT_BUS_NAME
+ * (`-c events=eventbridge`): EventBridge, source `im-edit`; EVENTS_QUEUE_URL (`-c events=sqs`): SQS; their
+ * SDKs are loaded on the first publish. IM_EDIT_EVENTS_URL: printed (`-`) or POSTed to a developer's URL.
+ * Locally (DATA_DIR): in-process as well, each event logged at debug. None of them: events are off, the
+ * default deployment (each message would cost one more request). Events leave the process without
+ * content unless EVENTS_INCLUDE_CONTENT. Publishing never fails a callback or an edit: a failure or a
+ * publish over its budget is logged and counted (`PublishFailed`), and delivery is at most once until
+ * the relay issue's durable forward queue.
  */
 function createOutbox(config: Config): Outbox {
+  const includeContent = config.eventsIncludeContent;
+  const sinks: NamedSink[] = [];
+  const bus = config.eventBusName;
+  if (bus !== undefined) {
+    sinks.push({
+      name: "eventbridge",
+      outbox: lazyOutbox(() =>
+        import("./adapters/outbox/eventbridge.ts").then((m) =>
+          m.createEventBridgeOutbox(config.region, bus, { includeContent }),
+        ),
+      ),
+    });
+  }
   const queueUrl = config.eventsQueueUrl;
   if (queueUrl !== undefined) {
-    let loaded: Promise<Outbox> | undefined;
-    const sqs: Outbox = {
-      publish: async (events) => {
-        loaded ??= import("./adapters/outbox/sqs.ts").then((m) => m.createSqsOutbox(config.region, queueUrl));
-        loaded.catch(() => {
-          loaded = undefined;
-        });
-        await (await loaded).publish(events);
-      },
-    };
-    return guardedOutbox(sqs, reportLost, PUBLISH_BUDGET_MS);
+    sinks.push({
+      name: "sqs",
+      outbox: lazyOutbox(() =>
+        import("./adapters/outbox/sqs.ts").then((m) =>
+          m.createSqsOutbox(config.region, queueUrl, { includeContent }),
+        ),
+      ),
+    });
   }
+  const eventsUrl = config.eventsUrl;
+  if (eventsUrl !== undefined) {
+    sinks.push({
+      name: "IM_EDIT_EVENTS_URL",
+      outbox: lazyOutbox(() =>
+        import("./adapters/outbox/http.ts").then((m) => m.eventsUrlOutbox(eventsUrl, { includeContent })),
+      ),
+    });
+  }
+  // Sinks beyond this process answer within the publish budget; in-process subscribers are awaited.
+  const budget = sinks.length > 0 ? PUBLISH_BUDGET_MS : undefined;
   if (config.dataDir !== undefined) {
     // Subscribers come with the features that consume events (rules, the relay); at debug level each is logged.
     const local = new InProcessOutbox(
@@ -344,10 +372,27 @@ function createOutbox(config: Config): Outbox {
             },
           ]
         : [],
+      { includeContent },
     );
-    return guardedOutbox(local, reportLost);
+    sinks.push({ name: "in-process", outbox: local });
   }
-  return NO_OUTBOX;
+  if (sinks.length === 0) return NO_OUTBOX;
+  const [only] = sinks;
+  return guardedOutbox(sinks.length === 1 && only ? only.outbox : fanOut(sinks), reportLost, budget);
+}
+
+/** An outbox whose adapter (and SDK) is imported on the first publish; a failed import is tried again. */
+function lazyOutbox(load: () => Promise<Outbox>): Outbox {
+  let loaded: Promise<Outbox> | undefined;
+  return {
+    publish: async (events) => {
+      loaded ??= load();
+      loaded.catch(() => {
+        loaded = undefined;
+      });
+      await (await loaded).publish(events);
+    },
+  };
 }
 
 let current: Promise<Dependencies> | undefined;

@@ -16,6 +16,11 @@ export interface LocalServerOptions {
   readonly handlers: Readonly<Record<FunctionName, LambdaHandler>>;
   /** Request bodies above this are refused with 413 before they are read whole. */
   readonly maxBodyBytes: number;
+  /**
+   * Local-only `POST` routes beside the API's (e.g. `/_local/events`), by exact path: bearer-protected like
+   * `/v1`, given the raw body. Nothing in AWS answers them.
+   */
+  readonly localRoutes?: Readonly<Record<string, (body: Buffer) => Promise<HttpResult>>>;
 }
 
 export interface RunningServer {
@@ -64,6 +69,10 @@ async function serve(
 ): Promise<void> {
   const url = new URL(req.url ?? "/", "http://local");
   const method = req.method ?? "GET";
+  const local = Object.hasOwn(options.localRoutes ?? {}, url.pathname)
+    ? options.localRoutes?.[url.pathname]
+    : undefined;
+  if (local) return serveLocal(req, res, options, expectedToken, method, local);
   const match = matchRoute(method, url.pathname);
   if (!match)
     return drainThen(req, res, json(404, { error: { code: "not_found", message: "no such route" } }));
@@ -114,6 +123,31 @@ async function serve(
   );
   const handler = options.handlers[route.function];
   send(res, await handler(event, lambdaContext(route.function)));
+}
+
+async function serveLocal(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: LocalServerOptions,
+  expectedToken: Buffer,
+  method: string,
+  route: (body: Buffer) => Promise<HttpResult>,
+): Promise<void> {
+  if (method !== "POST") {
+    const error = { code: "method_not_allowed", message: "use POST" };
+    return drainThen(req, res, json(405, { error }, { allow: "POST" }));
+  }
+  if (!authorized(req.headers.authorization, expectedToken)) {
+    const error = { code: "unauthorized", message: "missing or invalid API token" };
+    return drainThen(req, res, json(401, { error }, { "www-authenticate": "Bearer" }));
+  }
+  const body = await readBody(req, options.maxBodyBytes);
+  if (body === "too-large") {
+    res.setHeader("connection", "close");
+    const error = { code: "payload_too_large", message: `body is larger than ${options.maxBodyBytes} bytes` };
+    return send(res, json(413, { error }));
+  }
+  send(res, await route(body));
 }
 
 function authorized(header: string | undefined, expected: Buffer): boolean {

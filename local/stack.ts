@@ -13,6 +13,7 @@ import type { EditorManifest } from "../functions/providers/manifest.ts";
 import { PROVIDERS } from "../functions/providers/recorder-providers.ts";
 import { handler as recorder } from "../functions/recorder.ts";
 import { ensureTable, type LocalDynamo, startDynalite } from "./dynamo.ts";
+import { LOCAL_EVENTS_PATH, localEventsRoute } from "./events.ts";
 import type { MigrationReport } from "./layout-v1.ts";
 import { hasV1Data, isV1Table, migrateDataDir } from "./migrate.ts";
 import { type LambdaHandler, type RunningServer, startLocalServer } from "./server.ts";
@@ -211,6 +212,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     apiToken: options.apiToken,
     handlers: { recorder: recorder as LambdaHandler, editor: editor as LambdaHandler },
     maxBodyBytes: config.callbackMaxBytes,
+    // EditRequested in, as `aws events put-events` would send it through the stack's rule (see events.ts).
+    localRoutes: { [LOCAL_EVENTS_PATH]: localEventsRoute(editor) },
   });
 
   // Local dev convenience: the simulators' generated credentials (never real ones) for `npm run send`.

@@ -19,6 +19,21 @@ env.POWERTOOLS_METRICS_DISABLED ??= "true";
 const { ConfigError, describeConfig } = await import("../functions/config.ts");
 const { StoreSetupError, startLocalStack } = await import("./stack.ts");
 const { SIMULATORS } = await import("./simulators/registry.ts");
+const { describeEventsUrl } = await import("../functions/adapters/outbox/http.ts");
+const { LOCAL_EVENTS_PATH } = await import("./events.ts");
+
+/** Where outgoing events go (IM_EDIT_EVENTS_URL, when set) and how to send EditRequested in. */
+function eventLines(url: string, eventsUrl: string | undefined, withContent: boolean): string[] {
+  const where =
+    eventsUrl === "-"
+      ? "printed here, one JSON line each"
+      : `POSTed to ${describeEventsUrl(eventsUrl ?? "")}`;
+  const content = withContent ? ", with content (EVENTS_INCLUDE_CONTENT)" : "";
+  return [
+    ...(eventsUrl !== undefined ? [`  events out:      ${where}${content} (IM_EDIT_EVENTS_URL)`] : []),
+    `  events in:       POST ${url}${LOCAL_EVENTS_PATH} (EditRequested, as aws events put-events sends it)`,
+  ];
+}
 
 try {
   const stack = await startLocalStack({
@@ -63,6 +78,7 @@ try {
     generatedToken
       ? `  API token:       ${generatedToken}   (generated for this run; set IM_EDIT_API_TOKEN to keep one)`
       : "  API token:       from IM_EDIT_API_TOKEN",
+    ...eventLines(stack.url, config.eventsUrl, config.eventsIncludeContent),
     `  config:          ${JSON.stringify(describeConfig(config))}`,
     ...SIMULATORS.flatMap((simulator) => {
       const running = stack.simulators.get(simulator.name);
