@@ -200,6 +200,52 @@ describe("reconcile (Tencent, embedded store)", () => {
     expect((await store.getHead(idOf(sent[0] as (typeof sent)[number])))?.state).toBe("sent");
   });
 
+  it("a callback arriving after reconcile recorded its message is a duplicate (same content)", async () => {
+    // Prepare
+    const { store, provider, clock, editor, call } = await tencentSetup();
+    const since = clock.ms;
+    clock.ms += 1000;
+    const reply = await call("openim", "sendmsg", {
+      From_Account: "alice",
+      To_Account: "bob",
+      MsgRandom: 5,
+      MsgSeq: 9,
+      MsgBody: text("late"),
+      ForbidCallbackControl: ["ForbidAfterSendMsgCallback"],
+    });
+    clock.ms += 1000;
+    await reconcileAll(store, editor, {
+      provider: "tencent",
+      appId: APP_ID,
+      pair: ["alice", "bob"],
+      since: iso(since),
+      until: iso(clock.ms),
+    });
+    const id = provider.lookup(APP_ID, { msgKey: String(reply.MsgKey), from: "alice", to: "bob" })?.id ?? "";
+    const before = await store.getHead(id);
+
+    // Act: the after-send callback Tencent would have sent for it.
+    const [event] = provider.interpret(
+      callbackRequest({
+        CallbackCommand: "C2C.CallbackAfterSendMsg",
+        From_Account: "alice",
+        To_Account: "bob",
+        MsgSeq: 9,
+        MsgRandom: 5,
+        MsgTime: reply.MsgTime,
+        MsgKey: reply.MsgKey,
+        MsgBody: text("late"),
+        SendMsgResult: 0,
+      }),
+    );
+    const outcome = event ? await new Recorder(store).apply(event) : undefined;
+
+    // Assess
+    expect(event?.type === "sent" ? event.message.id : undefined).toBe(id);
+    expect(outcome).toBe("duplicate");
+    expect(await store.getHead(id)).toEqual(before);
+  });
+
   it("reconciles a group backwards by seq, only inside [since, until)", async () => {
     // Prepare
     const { store, sim, clock, editor, call } = await tencentSetup();
