@@ -381,9 +381,16 @@ function createOutbox(config: Config): Outbox {
   return guardedOutbox(sinks.length === 1 && only ? only.outbox : fanOut(sinks), reportLost, budget);
 }
 
-/** An outbox whose adapter (and SDK) is imported on the first publish; a failed import is tried again. */
+/**
+ * An outbox whose adapter (and SDK) is imported when the dependencies are made (first invocation, not the
+ * bundle's import), without waiting: it loads while the first callback writes to the store, so the first
+ * publish does not spend its budget importing. A failed import is tried again on the next publish.
+ */
 function lazyOutbox(load: () => Promise<Outbox>): Outbox {
-  let loaded: Promise<Outbox> | undefined;
+  let loaded: Promise<Outbox> | undefined = load();
+  loaded.catch(() => {
+    loaded = undefined;
+  });
   return {
     publish: async (events) => {
       loaded ??= load();
