@@ -216,6 +216,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     localRoutes: { [LOCAL_EVENTS_PATH]: localEventsRoute(editor) },
   });
 
+  // Jobs the last process left running or queued go on (their runners' heartbeats end with it).
+  const resumed = await deps.jobs.takeOver();
+  if (resumed.length > 0) options.log?.(`bulk jobs going on from their checkpoints: ${resumed.join(", ")}`);
+
   // Local dev convenience: the simulators' generated credentials (never real ones) for `npm run send`.
   const credentialsFile = join(dataDir, SIMULATORS_FILE);
   if (simulators.size > 0) {
@@ -261,6 +265,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     drain,
     close: async () => {
       clearInterval(timer);
+      await deps.jobs.runner.stop();
       await draining?.catch(() => {});
       await server.close();
       await closeSimulators();

@@ -61,6 +61,18 @@ function toOperation(event: APIGatewayProxyEventV2): Record<string, unknown> {
       const reason = query.reason ?? (event.body ? objectBody(body()).reason : undefined);
       return { action: "purge", ...byId, reason, actor: actorOf(event, headers) };
     }
+    case "POST /v1/edits":
+      return { action: "createJob", body: body(), actor: actorOf(event, headers) };
+    case "GET /v1/edits":
+      return { action: "listJobs", ...defined({ limit: number(query.limit), nextToken: query.nextToken }) };
+    case "GET /v1/edits/{id}":
+      return { action: "getJob", jobId: id ?? "" };
+    case "POST /v1/edits/{id}/cancel":
+      return { action: "cancelJob", jobId: id ?? "" };
+    case "POST /v1/edits/{id}/resume":
+      return { action: "resumeJob", jobId: id ?? "" };
+    case "POST /v1/reconcile":
+      return { action: "reconcile", body: body(), actor: actorOf(event, headers) };
     default:
       throw new NotFoundError("no such route");
   }

@@ -3,6 +3,7 @@ import { BadRequestError, NotFoundError } from "../core/errors.ts";
 import { MESSAGE_ID_PATTERN, type MessageHead, PROVIDER_NAME_PATTERN, providerName } from "../core/model.ts";
 import { parseWith, storable } from "../validation.ts";
 import * as z from "../zod.ts";
+import { JOB_OPERATIONS, performJob } from "./jobs.ts";
 import { etag, recordView, versionView } from "./views.ts";
 
 /**
@@ -104,6 +105,8 @@ export const Operation = z.discriminatedUnion("action", [
     reason: z.string().check(z.minLength(1), z.maxLength(1024)),
     actor: Actor,
   }),
+  /** Bulk jobs and reconciliation (api/jobs.ts). */
+  ...JOB_OPERATIONS,
 ]);
 export type Operation = z.infer<typeof Operation>;
 
@@ -182,6 +185,14 @@ export async function perform(
       const outcome = await deps.edits.resolve(operation.target.id);
       return { status: outcome === "unknown" ? 202 : 200, body: { id: operation.target.id, outcome } };
     }
+    case "createJob":
+    case "getJob":
+    case "listJobs":
+    case "cancelJob":
+    case "resumeJob":
+    case "reconcile":
+    case "runJob":
+      return performJob(deps, operation);
     case "purge": {
       const id = await resolveId(deps, operation.target);
       const result = await deps.edits.purge(id, operation.reason, operation.actor);

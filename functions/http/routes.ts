@@ -21,6 +21,12 @@ export const ROUTES: readonly Route[] = [
   { method: "PATCH", path: "/v1/messages/{id}", function: "editor", auth: "api" },
   { method: "POST", path: "/v1/messages/{id}/restore", function: "editor", auth: "api" },
   { method: "DELETE", path: "/v1/messages/{id}/versions", function: "editor", auth: "api" },
+  { method: "POST", path: "/v1/edits", function: "editor", auth: "api" },
+  { method: "GET", path: "/v1/edits", function: "editor", auth: "api" },
+  { method: "GET", path: "/v1/edits/{id}", function: "editor", auth: "api" },
+  { method: "POST", path: "/v1/edits/{id}/cancel", function: "editor", auth: "api" },
+  { method: "POST", path: "/v1/edits/{id}/resume", function: "editor", auth: "api" },
+  { method: "POST", path: "/v1/reconcile", function: "editor", auth: "api" },
 ];
 
 export const routeKey = (route: Route): string => `${route.method} ${route.path}`;
