@@ -33,7 +33,13 @@ export const SERVICE_CONTEXT = {
   writeCapacityMin: "billing=provisioned: write capacity units, minimum, table and each index (default 5)",
   writeCapacityMax: "billing=provisioned: write capacity units, maximum (default 200)",
   events:
-    "domain events: off (default) or sqs (an events queue the functions publish to, $0.40 per million messages)",
+    "domain events: off (default), sqs (an events queue the functions publish to, $0.40 per million events) or eventbridge (a bus, $1.00 per million; EditRequested events on it go to the edit queue)",
+  eventBus:
+    "events=eventbridge: an existing bus by name (default: the account's default bus); default a bus of the stack",
+  rules:
+    "rules file (JSON or YAML), validated at synth and bundled with the functions (default IM_EDIT_RULES, else none)",
+  workerReservedConcurrency:
+    "the job runner's reserved concurrency: edit-queue messages (job slices, rules, queued edits) at once (default 10)",
   tracing:
     "X-Ray tracing of both functions: off (default) or active (about $0.25 per million at sustained traffic, up to $5)",
   stackName: "stack name (default ImEdit), to deploy more than one copy",
@@ -61,10 +67,14 @@ export type ContextResult =
   | { readonly ok: true; readonly stackName: string; readonly props: ImEditStackProps }
   | { readonly ok: false; readonly message: string };
 
-/** `read` is `(key) => app.node.tryGetContext(key)`. */
+/**
+ * `read` is `(key) => app.node.tryGetContext(key)`; `env` the synth's environment (infra/app.ts passes
+ * `process.env`), where IM_EDIT_RULES names the rules file when `-c rules` does not.
+ */
 export function propsFromContext(
   read: (key: ContextKey) => unknown,
   manifests: readonly ProviderManifest[] = PROVIDERS,
+  env: Readonly<Record<string, string | undefined>> = {},
 ): ContextResult {
   const problems: string[] = [];
   const keys = contextKeys(manifests);
@@ -106,6 +116,7 @@ export function propsFromContext(
   }
   const retentionDays = integer("retentionDays");
   const recorderReservedConcurrency = integer("recorderReservedConcurrency");
+  const workerReservedConcurrency = integer("workerReservedConcurrency");
   const billing = text("billing");
   const capacity = {
     readMin: integer("readCapacityMin"),
@@ -140,6 +151,8 @@ export function propsFromContext(
   const alarmEmail = text("alarmEmail");
   const callbackIngress = text("callbackIngress");
   const events = text("events");
+  const eventBusName = text("eventBus");
+  const rulesFile = text("rules") ?? (env.IM_EDIT_RULES || undefined);
   const tracing = text("tracing");
   const defaults = DEFAULTS.provisionedCapacity;
   const range = (min: number | undefined, max: number | undefined, otherwise: CapacityRange) => ({
@@ -166,6 +179,9 @@ export function propsFromContext(
       ...(recorderReservedConcurrency !== undefined ? { recorderReservedConcurrency } : {}),
       ...(billing !== undefined ? { billing: billing as TableBilling } : {}),
       ...(events !== undefined ? { events: events as EventsMode } : {}),
+      ...(eventBusName !== undefined ? { eventBusName } : {}),
+      ...(rulesFile !== undefined ? { rulesFile } : {}),
+      ...(workerReservedConcurrency !== undefined ? { workerReservedConcurrency } : {}),
       ...(tracing !== undefined ? { tracing: tracing as FunctionTracing } : {}),
       ...(capacityGiven
         ? {

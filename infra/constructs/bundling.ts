@@ -87,3 +87,30 @@ export const HOUSE_BUNDLING: Readonly<BundlingOptions> = {
 
 /** The bundle's file name inside the asset directory (NodejsFunction names ESM output `index.mjs`). */
 export const BUNDLE_FILE = "index.mjs";
+
+/** A file shipped beside the bundle: `source` (a path on this machine) copied as `name` into the asset. */
+export interface BundledFile {
+  readonly source: string;
+  /** A plain file name (no directory), found at `/var/task/<name>` in Lambda. */
+  readonly name: string;
+}
+
+/** `bundling` whose afterBundling step also copies `files` into the asset (so they count in its hash). */
+export function withBundledFiles(
+  bundling: Readonly<BundlingOptions>,
+  files: readonly BundledFile[],
+): BundlingOptions {
+  if (files.length === 0) return bundling;
+  const hooks = bundling.commandHooks;
+  return {
+    ...bundling,
+    commandHooks: {
+      beforeBundling: (inputDir, outputDir) => hooks?.beforeBundling(inputDir, outputDir) ?? [],
+      beforeInstall: (inputDir, outputDir) => hooks?.beforeInstall(inputDir, outputDir) ?? [],
+      afterBundling: (inputDir, outputDir) => [
+        ...(hooks?.afterBundling(inputDir, outputDir) ?? []),
+        ...files.map((file) => `cp ${shellQuote(file.source)} ${shellQuote(join(outputDir, file.name))}`),
+      ],
+    },
+  };
+}

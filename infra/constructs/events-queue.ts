@@ -4,12 +4,17 @@ import { Construct } from "constructs";
 import type { ServiceFunction } from "./service-function.ts";
 
 /**
- * Where domain events go (`MessageRecorded`, `MessageEdited`, `EditFailed`: ids, never content).
- * - `off`: none, the default; every message would otherwise cost one more SQS request ($0.40 per million).
- * - `sqs`: an SQS queue the recorder and the editor publish to (`EVENTS_QUEUE_URL`).
+ * Where domain events go (`MessageRecorded`, `MessageEdited`, `EditFailed`: ids, never content unless
+ * the deployment opts in), per million events published:
+ * - `off`: none, the default ($0).
+ * - `sqs`: an SQS queue the recorder, the editor and the worker publish to (`EVENTS_QUEUE_URL`):
+ *   one SendMessage each, $0.40.
+ * - `eventbridge`: an EventBridge bus (`EVENT_BUS_NAME`, see `DomainEventBus`): one PutEvents entry
+ *   each, $1.00 (custom events, 64 KB chunks; delivery to rules' targets is not charged by EventBridge).
+ *   `EditRequested` events on the bus are also delivered to the edit queue.
  */
-export type EventsMode = "off" | "sqs";
-export const EVENTS_MODES: readonly EventsMode[] = ["off", "sqs"];
+export type EventsMode = "off" | "sqs" | "eventbridge";
+export const EVENTS_MODES: readonly EventsMode[] = ["off", "sqs", "eventbridge"];
 
 /**
  * The events queue: encrypted (SQS-managed keys, no KMS cost), TLS only, kept 4 days. im-edit only

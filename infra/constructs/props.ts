@@ -49,3 +49,6 @@ const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/
 
 export const isSecretArn = (value: unknown): value is string =>
   typeof value === "string" && (!known(value) || SECRET_ARN.test(value));
+
+/** An error's message (what a thrown non-Error says, as text). */
+export const asMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));

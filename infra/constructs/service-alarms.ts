@@ -8,6 +8,8 @@ import type { WorkQueue } from "./work-queue.ts";
 export interface ServiceAlarmsProps {
   readonly recorder: ServiceFunction;
   readonly editor: ServiceFunction;
+  /** The edit queue's consumer (the job runner). */
+  readonly worker: ServiceFunction;
   readonly editQueue: WorkQueue;
   readonly fallbackQueue: WorkQueue;
   /** The recorder's p99 duration threshold, ms. */
@@ -23,7 +25,7 @@ const ALARM_PERIOD = Duration.minutes(5);
  * that fills, refusals for a misconfigured secret, and a recorder too slow for Tencent's callback budget.
  */
 export function addServiceAlarms(topic: AlarmTopic, props: ServiceAlarmsProps): void {
-  const { recorder, editor, editQueue, fallbackQueue, recorderP99Ms } = props;
+  const { recorder, editor, worker, editQueue, fallbackQueue, recorderP99Ms } = props;
   const throttleAdvice = {
     Recorder:
       props.recorderReservedConcurrency !== undefined
@@ -31,10 +33,14 @@ export function addServiceAlarms(topic: AlarmTopic, props: ServiceAlarmsProps): 
           "were refused with 429 and providers do not retry them. Raise -c recorderReservedConcurrency."
         : "raise the account's concurrency quota.",
     Editor: "raise the account's concurrency quota.",
+    Worker:
+      "the edit queue drove the worker past its reserved concurrency: keep editQueueMaxConcurrency at or " +
+      "below workerReservedConcurrency (a throttled receive counts towards the dead-letter queue).",
   };
   for (const [name, fn] of [
     ["Recorder", recorder],
     ["Editor", editor],
+    ["Worker", worker],
   ] as const) {
     topic.alarm(`${name}Errors`, {
       description: `${name} invocations failed (unhandled errors or timeouts). See its log group.`,
@@ -52,7 +58,10 @@ export function addServiceAlarms(topic: AlarmTopic, props: ServiceAlarmsProps): 
     ["FallbackQueue", fallbackQueue],
   ] as const) {
     topic.alarm(`${name}DeadLetters`, {
-      description: `${name}: messages failed ${name === "EditQueue" ? "editing" : "recording"} repeatedly and were dead-lettered. Inspect, fix, then redrive.`,
+      description:
+        `${name}: messages failed ${name === "EditQueue" ? "editing (or a job slice failed)" : "recording"} ` +
+        "repeatedly and were dead-lettered. Inspect them, fix the cause, then redrive with the stack's " +
+        `${name}Redrive output (aws sqs start-message-move-task --source-arn <dead-letter queue ARN>).`,
       metric: queue.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: ALARM_PERIOD,
         statistic: "Maximum",

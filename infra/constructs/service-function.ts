@@ -17,7 +17,7 @@ import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { TABLE } from "../../functions/adapters/dynamodb/table.ts";
-import { HOUSE_BUNDLING, PROJECT_ROOT } from "./bundling.ts";
+import { BUNDLE_FILE, type BundledFile, HOUSE_BUNDLING, PROJECT_ROOT, withBundledFiles } from "./bundling.ts";
 import type { MessageTable } from "./message-table.ts";
 import { isIntegerIn, known, Problems } from "./props.ts";
 
@@ -54,6 +54,12 @@ export interface ServiceFunctionProps {
    * @default "off"
    */
   readonly tracing?: FunctionTracing;
+  /**
+   * Files shipped beside the bundle, at `/var/task/<name>` (e.g. the rules file): part of the asset, so
+   * a change to one changes the asset's hash and a deploy updates the function.
+   * @default - none
+   */
+  readonly files?: readonly BundledFile[];
 }
 
 /** See `ServiceFunctionProps.tracing`. */
@@ -81,11 +87,14 @@ export interface ConsumeOptions {
  */
 export class ServiceFunction extends Construct {
   readonly function: NodejsFunction;
+  /** The handler file, relative to the repository root. */
+  readonly entry: string;
   readonly role: Role;
   readonly logGroup: LogGroup;
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     super(scope, id);
+    this.entry = props.entry;
     const memorySize = props.memorySize ?? 256;
     const timeout = props.timeout ?? Duration.seconds(10);
     new Problems(`ServiceFunction ${this.node.path}`)
@@ -108,6 +117,13 @@ export class ServiceFunction extends Construct {
       .check(
         props.tracing === undefined || FUNCTION_TRACINGS.includes(props.tracing),
         `tracing: ${JSON.stringify(props.tracing)} is not one of ${FUNCTION_TRACINGS.join(", ")}`,
+      )
+      .add(
+        (props.files ?? [])
+          .filter((file) => !/^[\w.-]+$/.test(file.name) || file.name.startsWith(BUNDLE_FILE))
+          .map(
+            (file) => `files: ${JSON.stringify(file.name)} is not a plain file name beside ${BUNDLE_FILE}`,
+          ),
       )
       .throwIfAny();
     const traced = props.tracing === "active";
@@ -139,7 +155,7 @@ export class ServiceFunction extends Construct {
       loggingFormat: LoggingFormat.JSON,
       applicationLogLevelV2: ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.WARN,
-      bundling: HOUSE_BUNDLING,
+      bundling: withBundledFiles(HOUSE_BUNDLING, props.files ?? []),
       ...(props.description !== undefined ? { description: props.description } : {}),
       ...(props.reservedConcurrency !== undefined
         ? { reservedConcurrentExecutions: props.reservedConcurrency }

@@ -1,4 +1,5 @@
-import { CfnOutput, Duration, Stack } from "aws-cdk-lib";
+import { tmpdir } from "node:os";
+import { CfnOutput, Duration, Stack, Stage } from "aws-cdk-lib";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { type FunctionUrl, FunctionUrlAuthType } from "aws-cdk-lib/aws-lambda";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -9,6 +10,7 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from "../../functions/metrics.ts";
 import { type FunctionRole, functionsOf, type ProviderManifest } from "../../functions/providers/manifest.ts";
 import { PROVIDERS } from "../../functions/providers/recorder-providers.ts";
 import { AlarmTopic } from "../constructs/alarm-topic.ts";
+import { DomainEventBus } from "../constructs/event-bus.ts";
 import { EventsQueue } from "../constructs/events-queue.ts";
 import { MessageTable } from "../constructs/message-table.ts";
 import { addServiceAlarms } from "../constructs/service-alarms.ts";
@@ -31,29 +33,70 @@ export type { BindingProps, ProvidersProps, RegisteredProvidersProps } from "./p
 /** Timeouts. The editor's fits API Gateway's 30 s integration limit; the recorder's covers a drained batch. */
 const RECORDER_TIMEOUT = Duration.seconds(10);
 const EDITOR_TIMEOUT = Duration.seconds(29);
+/** The worker's: Lambda's maximum, so a bulk-job slice gets the longest run a single invocation can have. */
+export const WORKER_TIMEOUT = Duration.minutes(15);
+/**
+ * JOB_SLICE_MS: after this a job slice starts no new work, checkpoints and re-enqueues itself. The 3
+ * minutes left before the worker's timeout cover the calls in flight (each bounded by the edit wait
+ * budget, at most 25 s, and the provider call's own timeout), the checkpoint and the re-enqueue.
+ */
+export const JOB_SLICE = Duration.minutes(12);
+/**
+ * The edit queue's visibility timeout: the worker's timeout and 3 minutes, not AWS's 6×. It is also the
+ * delay before a failed or crashed message is received again, and 6 × 15 min would leave a crashed job
+ * slice (or a rate-limited queued edit) waiting 90 minutes. The 6× advice leaves room for the event
+ * source's retries of throttled invokes; here the event source's maximum concurrency never exceeds the
+ * worker's reserved concurrency, so it does not throttle it. Lambda refuses a visibility timeout below
+ * the function's timeout.
+ */
+export const EDIT_QUEUE_VISIBILITY = WORKER_TIMEOUT.plus(Duration.minutes(3));
 
 /**
- * The whole service: the message table, the recorder and editor functions, the callback ingress (the
- * recorder's function URL, or routes on the HTTP API), the HTTP API for /v1, the edit queue and the
- * recorder's durable fallback queue (each with a dead-letter queue), and alarms.
+ * The whole service: the message table, the recorder, editor and worker functions, the callback ingress
+ * (the recorder's function URL, or routes on the HTTP API), the HTTP API for /v1, the edit queue and the
+ * recorder's durable fallback queue (each with a dead-letter queue, an alarm on it and a redrive command
+ * in the outputs), domain events (off, SQS or EventBridge), and alarms.
+ *
+ * The job runner is the worker: the editor's own bundle and handler (no other code path) consuming the
+ * edit queue one message at a time (`batchSize` 1: a job slice may run 12 minutes and must not hold other
+ * messages back), with partial batch failures, 5 receives then the dead-letter queue. A bulk job runs
+ * in slices: each works for JOB_SLICE_MS, keeps its checkpoint in the message table (job state lives
+ * there, no table or index of its own) and re-enqueues its next slice on the same queue, so a job
+ * outlives Lambda's 15 minutes without Step Functions (one SQS message and one invocation per 12
+ * minutes of work). The editor keeps the API and direct invokes; it only sends to the queue.
+ *
+ * Rules (`-c rules=<path>`, or IM_EDIT_RULES at synth) are delivered with the deployment: the file is
+ * validated at synth by the functions' own loader (a bad rule fails `cdk synth` with the rule's id or
+ * index, the field and the reason) and bundled as `/var/task/rules.json` (or `.yaml`) beside the code
+ * of the recorder (before-send rules, after-send matching), the editor (rule ids in jobs) and the worker
+ * (applying rules, rule jobs), with IM_EDIT_RULES pointing at it. A rules change is therefore a deploy:
+ * reviewed, versioned with the code, the same in every function from the first invocation, and rolled
+ * back with the stack. An SSM parameter or an AppConfig profile would change rules without a deploy,
+ * but each cold start (or poll) would add a call and a failure mode in front of the 2 s before-send
+ * budget, the functions could run different rule sets for a while, and SSM's 8 KB standard parameters
+ * are smaller than a rules file may be; the bundled file costs nothing at run time.
  */
 export class ImEditStack extends Stack {
   readonly table: MessageTable;
   readonly recorder: ServiceFunction;
   readonly editor: ServiceFunction;
+  /** The job runner: consumes the edit queue with the editor's code. */
+  readonly worker: ServiceFunction;
   readonly editQueue: WorkQueue;
   readonly fallbackQueue: WorkQueue;
   readonly api: ServiceApi;
   readonly alarms: AlarmTopic;
   /** Where domain events go, with `events: "sqs"`. */
   readonly eventsQueue?: EventsQueue;
+  /** The bus domain events go to and EditRequested events come from, with `events: "eventbridge"`. */
+  readonly eventBus?: DomainEventBus;
   readonly callbackIngress: CallbackIngress;
   /** The recorder's public URL, when callbacks come in through it (`callbackIngress: "functionUrl"`). */
   readonly callbackUrl?: FunctionUrl;
 
   constructor(scope: Construct, id: string, props: ImEditStackProps) {
     super(scope, id, props);
-    validate(this, props);
+    const { rules } = validate(this, props);
     this.callbackIngress = props.callbackIngress ?? DEFAULTS.callbackIngress;
     const functionUrl = this.callbackIngress === "functionUrl";
     // With a function URL nothing throttles in front of the recorder, so its reserved concurrency does.
@@ -75,6 +118,14 @@ export class ImEditStack extends Stack {
       ...(props.retentionDays !== undefined ? { RETENTION_DAYS: String(props.retentionDays) } : {}),
     };
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const tracing = props.tracing ?? DEFAULTS.tracing;
+    // The rules, when given, ship beside the code of every function that applies or names them.
+    const withRules = rules
+      ? {
+          files: [rules.stage(Stage.of(this)?.assetOutdir ?? tmpdir())],
+          environment: { IM_EDIT_RULES: rules.deployedPath },
+        }
+      : { files: [], environment: {} };
     // The providers deployed (their props given) and what their manifests' CDK bindings make of them.
     const providers = deployedProviders(props, props.manifests ?? PROVIDERS);
 
@@ -83,29 +134,51 @@ export class ImEditStack extends Stack {
       description: "im-edit recorder: provider callbacks and the fallback-queue drain",
       timeout: RECORDER_TIMEOUT,
       logRetention,
-      tracing: props.tracing ?? DEFAULTS.tracing,
+      tracing,
       ...(reservedConcurrency !== undefined ? { reservedConcurrency } : {}),
-      environment: { ...common, ...providerEnvironment(providers, "recorder") },
+      files: withRules.files,
+      environment: { ...common, ...providerEnvironment(providers, "recorder"), ...withRules.environment },
     }).bindTable(this.table);
 
     this.editor = new ServiceFunction(this, "Editor", {
       entry: "functions/editor.ts",
-      description: "im-edit editor: /v1 API, direct invokes and the edit queue",
+      description: "im-edit editor: /v1 API and direct invokes",
       timeout: EDITOR_TIMEOUT,
       logRetention,
-      tracing: props.tracing ?? DEFAULTS.tracing,
-      environment: { ...common, ...providerEnvironment(providers, "editor") },
+      tracing,
+      files: withRules.files,
+      environment: { ...common, ...providerEnvironment(providers, "editor"), ...withRules.environment },
     }).bindTable(this.table);
 
-    // Each secret is read by the functions doing the work it guards (NetEase's AppSecret: both, since
-    // the recorder verifies message copies with it and the editor signs REST calls).
-    const functions = { recorder: this.recorder, editor: this.editor };
+    // The editor's code, memory and grants; its own timeout, cap and slice length.
+    this.worker = new ServiceFunction(this, "Worker", {
+      entry: "functions/editor.ts",
+      description:
+        "im-edit worker: the edit queue (bulk-job slices, after-send rules, EditRequested, queued edits)",
+      timeout: WORKER_TIMEOUT,
+      logRetention,
+      tracing,
+      reservedConcurrency: props.workerReservedConcurrency ?? DEFAULTS.workerReservedConcurrency,
+      files: withRules.files,
+      environment: {
+        ...common,
+        ...providerEnvironment(providers, "editor"),
+        ...withRules.environment,
+        JOB_SLICE_MS: String(JOB_SLICE.toMilliseconds()),
+      },
+    }).bindTable(this.table);
+
+    // Each secret is read by the functions doing the work it guards (NetEase's AppSecret: all, since
+    // the recorder verifies message copies with it and the editor and worker sign REST calls).
+    const functions = { recorder: [this.recorder], editor: [this.editor, this.worker] };
     for (const { manifest, props: given } of providers) {
       for (const binding of manifest.cdk.context) {
         const spec = manifest.secrets.find((candidate) => candidate.variable === binding.secret);
         if (!spec) continue;
         const arn = secret(constructId(spec.variable), String(given[binding.prop] ?? ""));
-        for (const role of functionsOf(spec)) functions[role].bindSecret(`${spec.variable}_SECRET_ARN`, arn);
+        for (const role of functionsOf(spec)) {
+          for (const fn of functions[role]) fn.bindSecret(`${spec.variable}_SECRET_ARN`, arn);
+        }
       }
     }
 
@@ -115,15 +188,32 @@ export class ImEditStack extends Stack {
       .bindQueueSender("FALLBACK_QUEUE_URL", this.fallbackQueue.queue)
       .consume(this.fallbackQueue.queue);
 
-    // Queued and automatic edits, and the editor's own delayed checks that resolve unknown outcomes.
-    this.editQueue = new WorkQueue(this, "EditQueue", { consumerTimeout: EDITOR_TIMEOUT });
-    this.editor.bindQueueSender("EDIT_QUEUE_URL", this.editQueue.queue).consume(this.editQueue.queue, {
-      maxConcurrency: props.editQueueMaxConcurrency ?? DEFAULTS.editQueueMaxConcurrency,
+    // Queued and automatic edits, bulk-job slices, EditRequested events, and the delayed checks that
+    // resolve unknown outcomes: the editor enqueues, the worker consumes and re-enqueues job slices.
+    this.editQueue = new WorkQueue(this, "EditQueue", {
+      consumerTimeout: WORKER_TIMEOUT,
+      visibilityTimeout: EDIT_QUEUE_VISIBILITY,
+    });
+    this.editor.bindQueueSender("EDIT_QUEUE_URL", this.editQueue.queue);
+    this.worker.bindQueueSender("EDIT_QUEUE_URL", this.editQueue.queue).consume(this.editQueue.queue, {
+      batchSize: 1,
+      maxConcurrency:
+        props.editQueueMaxConcurrency ??
+        props.workerReservedConcurrency ??
+        DEFAULTS.workerReservedConcurrency,
     });
 
-    // Domain events, when on: both functions publish (the recorder what it recorded, the editor its edits).
-    if ((props.events ?? DEFAULTS.events) === "sqs") {
-      this.eventsQueue = new EventsQueue(this, "Events").bindPublishers(this.recorder, this.editor);
+    // Domain events, when on: every function publishes (the recorder what it recorded, the others edits).
+    const events = props.events ?? DEFAULTS.events;
+    const publishers = [this.recorder, this.editor, this.worker];
+    if (events === "sqs") {
+      this.eventsQueue = new EventsQueue(this, "Events").bindPublishers(...publishers);
+    }
+    if (events === "eventbridge") {
+      this.eventBus = new DomainEventBus(this, "Events", {
+        editQueue: this.editQueue,
+        ...(props.eventBusName !== undefined ? { busName: props.eventBusName } : {}),
+      }).bindPublishers(...publishers);
     }
 
     this.api = new ServiceApi(this, "Http", {
@@ -141,11 +231,25 @@ export class ImEditStack extends Stack {
     addServiceAlarms(this.alarms, {
       recorder: this.recorder,
       editor: this.editor,
+      worker: this.worker,
       editQueue: this.editQueue,
       fallbackQueue: this.fallbackQueue,
       recorderP99Ms: props.recorderP99AlarmMs ?? DEFAULTS.recorderP99AlarmMs,
       ...(reservedConcurrency !== undefined ? { recorderReservedConcurrency: reservedConcurrency } : {}),
     });
+    if (this.eventBus) {
+      this.alarms.alarm("EditRequestedUndelivered", {
+        description:
+          "EventBridge could not deliver EditRequested events to the edit queue (see the error in each " +
+          "message's attributes; usually the queue's policy or encryption). Fix it, then put the events " +
+          "again (aws events put-events): each message is the whole event.",
+        metric: this.eventBus.undelivered.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: "Maximum",
+        }),
+        threshold: 1,
+      });
+    }
 
     if (functionUrl) {
       // Open like the callback routes it replaces: the providers cannot sign with AWS credentials, and the
@@ -172,8 +276,29 @@ export class ImEditStack extends Stack {
       this.editor.function.functionName,
       "for direct invokes (lambda:InvokeFunction)",
     );
-    output("EditQueueUrl", this.editQueue.queue.queueUrl, "queued edits");
+    output("WorkerFunctionName", this.worker.function.functionName, "the job runner (edit queue consumer)");
+    output("EditQueueUrl", this.editQueue.queue.queueUrl, "queued edits, job slices; EditRequested payloads");
+    output(
+      "EditQueueRedrive",
+      this.editQueue.redriveCommand,
+      "after fixing the cause: moves the edit queue's dead letters back to it",
+    );
+    output(
+      "FallbackQueueRedrive",
+      this.fallbackQueue.redriveCommand,
+      "after fixing the cause: moves the fallback queue's dead letters back to it",
+    );
     if (this.eventsQueue) output("EventsQueueUrl", this.eventsQueue.queue.queueUrl, "domain events");
+    if (this.eventBus) {
+      output("EventBusName", this.eventBus.bus.eventBusName, "domain events out, EditRequested in");
+    }
+    if (rules) {
+      output(
+        "Rules",
+        `${rules.ruleCount} rules, sha256 ${rules.sha256.slice(0, 12)}`,
+        `the rules deployed (${rules.deployedPath})`,
+      );
+    }
     output("TableName", this.table.table.tableName, "message table (retained on stack deletion)");
     output("AlarmTopicArn", this.alarms.topic.topicArn, "subscribe to receive alarms");
   }

@@ -30,7 +30,8 @@ export const DEFAULTS = {
   billing: "onDemand",
   /** Auto scaling bounds, per table and per index. */
   provisionedCapacity: { read: { min: 5, max: 200 }, write: { min: 5, max: 200 } },
-  editQueueMaxConcurrency: 5,
+  /** The job runner's cap: bulk-job slices, after-send rules and queued edits run at most this many at once. */
+  workerReservedConcurrency: 10,
   recorderP99AlarmMs: 1500,
   events: "off",
   tracing: "off",
@@ -93,22 +94,48 @@ export interface ImEditStackProps extends StackProps, RegisteredProvidersProps {
    */
   readonly retentionDays?: number;
   /**
-   * Upper bound on concurrent editor invocations driven by the edit queue: a guard against a flood,
-   * not the rate limit (the provider rate limiter, shared in DynamoDB, is).
-   * @default 5
+   * Upper bound on concurrent worker invocations driven by the edit queue: a guard against a flood, not
+   * the rate limit (the provider rate limiter, shared in DynamoDB, is). At most the worker's reserved
+   * concurrency, so the event source never drives the worker into throttles (a throttled receive counts
+   * towards the dead-letter queue's maxReceiveCount).
+   * @default workerReservedConcurrency
    */
   readonly editQueueMaxConcurrency?: number;
+  /**
+   * Concurrency reserved for (and capping) the worker, the edit queue's consumer: bulk-job slices (each
+   * holds one for up to JOB_SLICE_MS), after-send rules, EditRequested events and queued edits. Keep it
+   * above the number of jobs meant to run at once, or the rest waits behind their slices. Taken from the
+   * account's pool, which must keep 100 unreserved.
+   * @default 10
+   */
+  readonly workerReservedConcurrency?: number;
+  /**
+   * The rules file (JSON, or YAML by extension; `-c rules=<path>`, or IM_EDIT_RULES at synth), relative
+   * to the working directory. Validated at synth (a bad rule fails it, naming the rule, field and
+   * reason) and bundled beside the recorder's, the editor's and the worker's code, with IM_EDIT_RULES
+   * pointing at the copy: a rules change is a deploy.
+   * @default - no rules
+   */
+  readonly rulesFile?: string;
   /**
    * The recorder's p99 duration alarm threshold. Tencent waits 2 s for a callback's answer.
    * @default 1500
    */
   readonly recorderP99AlarmMs?: number;
   /**
-   * Domain events (`MessageRecorded`, `MessageEdited`, `EditFailed`): `sqs` creates an events queue the
-   * recorder and the editor publish to (one more SQS request per message, $0.40 per million).
+   * Domain events (`MessageRecorded`, `MessageEdited`, `EditFailed`), see `EventsMode`: `sqs` creates an
+   * events queue the recorder, the editor and the worker publish to ($0.40 per million events);
+   * `eventbridge` publishes to an EventBridge bus ($1.00 per million) and takes `EditRequested` events
+   * from it into the edit queue.
    * @default "off"
    */
   readonly events?: EventsMode;
+  /**
+   * With `events: "eventbridge"`: an existing bus to use, by name (`default` for the account's default
+   * bus); `-c eventBus=<name>`.
+   * @default - a bus created by the stack
+   */
+  readonly eventBusName?: string;
   /**
    * X-Ray tracing of both functions. `active` samples invocations (X-Ray's default rule: the first
    * request each second, then 5 %): about $0.25 per million callbacks at sustained traffic, up to $5

@@ -2,16 +2,24 @@ import { Stack } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import { PROVIDERS } from "../../functions/providers/recorder-providers.ts";
 import { AlarmTopic } from "../constructs/alarm-topic.ts";
+import { DomainEventBus } from "../constructs/event-bus.ts";
 import { EventsQueue } from "../constructs/events-queue.ts";
 import { MessageTable, type ProvisionedCapacity } from "../constructs/message-table.ts";
 import { isIntegerIn, known, Problems } from "../constructs/props.ts";
+import { RulesBundle } from "../constructs/rules-bundle.ts";
 import { ServiceApi } from "../constructs/service-api.ts";
 import { FUNCTION_TRACINGS } from "../constructs/service-function.ts";
 import { CALLBACK_INGRESSES, DEFAULTS, type ImEditStackProps, TABLE_BILLINGS } from "./props.ts";
 import { providerProblems } from "./providers.ts";
 
+/** What validating the props read from elsewhere, for the stack to use. */
+export interface Validated {
+  /** The rules file, read and valid, when one is given. */
+  readonly rules?: RulesBundle;
+}
+
 /** Every problem with the props at once, before anything is built. */
-export function validate(scope: Construct, props: ImEditStackProps): void {
+export function validate(scope: Construct, props: ImEditStackProps): Validated {
   const problems = new Problems(`ImEditStack ${scope.node.path}`);
   // Each provider's props, as its manifest's CDK bindings declare them.
   problems.add(providerProblems(props.manifests ?? PROVIDERS, props));
@@ -48,6 +56,21 @@ export function validate(scope: Construct, props: ImEditStackProps): void {
       `editQueueMaxConcurrency: ${props.editQueueMaxConcurrency} is not an integer in 2-1000 (SQS event source limits)`,
     );
   }
+  // The event source's guard must fit the worker's reservation (2 at least, the guard's own minimum).
+  const workerReserved = props.workerReservedConcurrency ?? DEFAULTS.workerReservedConcurrency;
+  if (props.workerReservedConcurrency !== undefined) {
+    problems.check(
+      isIntegerIn(props.workerReservedConcurrency, 2, 1000),
+      `workerReservedConcurrency: ${props.workerReservedConcurrency} is not an integer in 2-1000`,
+    );
+  }
+  problems.check(
+    props.editQueueMaxConcurrency === undefined ||
+      !known(props.editQueueMaxConcurrency) ||
+      !known(workerReserved) ||
+      props.editQueueMaxConcurrency <= workerReserved,
+    `editQueueMaxConcurrency: ${props.editQueueMaxConcurrency} is above workerReservedConcurrency (${workerReserved}); the edit queue would drive the worker into throttles`,
+  );
   if (props.recorderP99AlarmMs !== undefined) {
     problems.check(
       isIntegerIn(props.recorderP99AlarmMs, 1, 2000),
@@ -89,7 +112,15 @@ export function validate(scope: Construct, props: ImEditStackProps): void {
     .add(ServiceApi.problems({ apiThrottle: props.apiThrottle, callbackThrottle: props.callbackThrottle }))
     .add(AlarmTopic.problems({ email: props.alarmEmail }))
     .add(EventsQueue.problems(props.events))
-    .throwIfAny();
+    .check(
+      props.eventBusName === undefined || props.events === "eventbridge",
+      `eventBusName: applies to events "eventbridge" only, not ${JSON.stringify(props.events ?? DEFAULTS.events)}`,
+    )
+    .add(DomainEventBus.problems(props.eventBusName));
+  const rules = props.rulesFile === undefined ? undefined : RulesBundle.load(props.rulesFile);
+  if (rules !== undefined && !(rules instanceof RulesBundle)) problems.add([rules.problem]);
+  problems.throwIfAny();
+  return rules instanceof RulesBundle ? { rules } : {};
 }
 
 /** The table's auto scaling bounds, defaults filled in; undefined for on-demand billing. */

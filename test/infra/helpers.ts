@@ -1,7 +1,12 @@
+import { fileURLToPath } from "node:url";
 import { App, type CfnResource, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
+import type { ServiceFunction } from "../../infra/constructs/service-function.ts";
 import { ImEditStack, type ImEditStackProps } from "../../infra/stacks/im-edit-stack.ts";
+
+/** A file under test/infra/fixtures, as an absolute path. */
+export const fixture = (name: string): string => fileURLToPath(new URL(`fixtures/${name}`, import.meta.url));
 
 export const secretArn = (name: string): string =>
   `arn:aws:secretsmanager:us-east-1:123456789012:secret:im-edit/test/${name}-AbCdEf`;
@@ -81,3 +86,16 @@ export interface Statement {
 /** The pairs for `actions` on each of `resources`, as `grantsOf` writes them. */
 export const pairs = (actions: readonly string[], resources: readonly unknown[]): string[] =>
   actions.flatMap((action) => resources.map((resource) => `${action} ${JSON.stringify(resource)}`));
+
+/** A function's environment variables in the template. */
+export function environmentOf(
+  template: Template,
+  stack: Stack,
+  fn: ServiceFunction,
+): Record<string, unknown> {
+  const role = resolved(stack, fn.role.roleArn);
+  const found = Object.values(template.findResources("AWS::Lambda::Function")).find(
+    (resource) => JSON.stringify(resource.Properties.Role) === JSON.stringify(role),
+  );
+  return (found?.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
+}

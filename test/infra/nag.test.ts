@@ -3,7 +3,24 @@ import { Annotations, Match } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import { describe, expect, it } from "vitest";
-import { buildStack, FULL_PROPS, HTTP_API_PROPS, PROPS } from "./helpers.ts";
+import type { ImEditStackProps } from "../../infra/stacks/im-edit-stack.ts";
+import { buildStack, FULL_PROPS, fixture, HTTP_API_PROPS, PROPS } from "./helpers.ts";
+
+/** Rules bundled, events on the stack's own bus (EditRequested in), the job runner capped differently. */
+const EVENTBRIDGE_PROPS: ImEditStackProps = {
+  ...PROPS,
+  events: "eventbridge",
+  rulesFile: fixture("rules.json"),
+  workerReservedConcurrency: 20,
+  editQueueMaxConcurrency: 15,
+};
+/** Every option at once, events on the account's default bus. */
+const EVERYTHING_PROPS: ImEditStackProps = {
+  ...FULL_PROPS,
+  events: "eventbridge",
+  eventBusName: "default",
+  rulesFile: fixture("rules.yaml"),
+};
 
 /** Every acknowledgment in the tree: where, which rule, and why. */
 function acknowledgments(root: IConstruct): Array<{ path: string; id: string; reason: string }> {
@@ -25,6 +42,8 @@ describe("cdk-nag AwsSolutions", () => {
     ["minimal (callbacks on the recorder's function URL)", PROPS],
     ["every option (provisioned billing)", FULL_PROPS],
     ["callbacks on the HTTP API", HTTP_API_PROPS],
+    ["rules, events on EventBridge (own bus), worker concurrency", EVENTBRIDGE_PROPS],
+    ["every option, events on the default bus", EVERYTHING_PROPS],
   ])("%s: no unacknowledged finding, error or warning", (_, props) => {
     // Prepare
     const { stack } = buildStack(props);
@@ -52,7 +71,13 @@ describe("cdk-nag AwsSolutions", () => {
       [
         "Test/Editor/Role AwsSolutions-IAM5[Resource::*]",
         "Test/Recorder/Role AwsSolutions-IAM5[Resource::*]",
+        "Test/Worker/Role AwsSolutions-IAM5[Resource::*]",
       ],
+    ],
+    [
+      "events on EventBridge (a rule target's dead-letter queue has none of its own)",
+      EVENTBRIDGE_PROPS,
+      ["Test/Events/Undelivered AwsSolutions-SQS3"],
     ],
     [
       "callbacks on the HTTP API",

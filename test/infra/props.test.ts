@@ -102,6 +102,18 @@ describe("ImEditStack props", () => {
     ]);
   });
 
+  it("the worker: its reserved concurrency 2-1000, and the edit queue's guard never above it", () => {
+    expect(stackProblems({ ...PROPS, workerReservedConcurrency: 1 })).toEqual([
+      "workerReservedConcurrency: 1 is not an integer in 2-1000",
+    ]);
+    expect(stackProblems({ ...PROPS, editQueueMaxConcurrency: 11 })).toEqual([
+      expect.stringMatching(/^editQueueMaxConcurrency: 11 is above workerReservedConcurrency \(10\)/),
+    ]);
+    expect(stackProblems({ ...PROPS, workerReservedConcurrency: 20, editQueueMaxConcurrency: 15 })).toEqual(
+      [],
+    );
+  });
+
   it("a table key must live in the stack's region, which must be known", () => {
     expect(stackProblems({ ...PROPS, tableEncryptionKeyArn: TABLE_KEY_ARN })).toEqual([
       expect.stringContaining("needs a region-specific stack"),
@@ -217,6 +229,7 @@ describe("app context (-c key=value)", () => {
         writeCapacityMin: "3",
         writeCapacityMax: 60,
         tracing: "active",
+        workerReservedConcurrency: "12",
       }),
     );
 
@@ -228,6 +241,7 @@ describe("app context (-c key=value)", () => {
         ...FULL_PROPS,
         description: expect.any(String),
         logRetention: 90,
+        workerReservedConcurrency: 12,
       },
     });
     expect(result.ok && stackProblems(result.props)).toEqual([]);

@@ -4,10 +4,16 @@ import { createTableInput, TABLE } from "../../functions/adapters/dynamodb/table
 import { ROUTES, routeKey } from "../../functions/http/routes.ts";
 import type { ServiceFunction } from "../../infra/constructs/service-function.ts";
 import type { WorkQueue } from "../../infra/constructs/work-queue.ts";
-import type { ImEditStack } from "../../infra/stacks/im-edit-stack.ts";
+import {
+  EDIT_QUEUE_VISIBILITY,
+  type ImEditStack,
+  JOB_SLICE,
+  WORKER_TIMEOUT,
+} from "../../infra/stacks/im-edit-stack.ts";
 import {
   buildStack,
   CALLBACK_TOKEN_ARN,
+  environmentOf,
   FULL_PROPS,
   grantsOf,
   HTTP_API_PROPS,
@@ -57,6 +63,8 @@ function baseGrants(stack: ImEditStack, fn: ServiceFunction, traced = false): st
 
 const queueGrants = (stack: ImEditStack, queue: WorkQueue): string[] =>
   pairs(["sqs:SendMessage", ...CONSUME_ACTIONS], [resolved(stack, queue.queue.queueArn)]);
+const sendGrant = (stack: ImEditStack, queue: WorkQueue): string[] =>
+  pairs(["sqs:SendMessage"], [resolved(stack, queue.queue.queueArn)]);
 
 describe("IAM: each function gets exactly what its code uses", () => {
   it("recorder: table, callback token secret, fallback queue (send + drain); nothing of the editor's", () => {
@@ -76,7 +84,7 @@ describe("IAM: each function gets exactly what its code uses", () => {
     );
   });
 
-  it("editor: table, Tencent secret key, edit queue (send + consume); nothing of the recorder's", () => {
+  it("editor: table, Tencent secret key, edit queue (send only: the worker consumes it); nothing of the recorder's", () => {
     // Prepare
     const { stack, template } = base;
 
@@ -88,9 +96,29 @@ describe("IAM: each function gets exactly what its code uses", () => {
       [
         ...baseGrants(stack, stack.editor),
         ...pairs(["secretsmanager:GetSecretValue"], [SECRET_KEY_ARN]),
+        ...sendGrant(stack, stack.editQueue),
+      ].sort(),
+    );
+  });
+
+  it("worker: the editor's table and secret grants (job state lives in the table), edit queue send + consume", () => {
+    // Prepare
+    const { stack, template } = base;
+
+    // Act
+    const grants = grantsOf(template, logicalId(stack.worker.role));
+
+    // Assess: the same DynamoDB actions as the editor, nothing more; SendMessage re-enqueues job slices.
+    expect(grants).toEqual(
+      [
+        ...baseGrants(stack, stack.worker),
+        ...pairs(["secretsmanager:GetSecretValue"], [SECRET_KEY_ARN]),
         ...queueGrants(stack, stack.editQueue),
       ].sort(),
     );
+    const dynamo = (fn: ServiceFunction) =>
+      grantsOf(template, logicalId(fn.role)).filter((grant) => grant.startsWith("dynamodb:"));
+    expect(dynamo(stack.worker)).toEqual(dynamo(stack.editor));
   });
 
   it("with NetEase and a table key: both functions read the AppSecret and use the key only through DynamoDB", () => {
@@ -104,6 +132,7 @@ describe("IAM: each function gets exactly what its code uses", () => {
     // Act
     const recorder = grantsOf(template, logicalId(stack.recorder.role));
     const editor = grantsOf(template, logicalId(stack.editor.role));
+    const worker = grantsOf(template, logicalId(stack.worker.role));
 
     // Assess
     expect(recorder).toEqual(
@@ -117,6 +146,14 @@ describe("IAM: each function gets exactly what its code uses", () => {
     expect(editor).toEqual(
       [
         ...baseGrants(stack, stack.editor, true),
+        ...pairs(["secretsmanager:GetSecretValue"], [SECRET_KEY_ARN, NETEASE_SECRET_ARN]),
+        ...sendGrant(stack, stack.editQueue),
+        ...kms,
+      ].sort(),
+    );
+    expect(worker).toEqual(
+      [
+        ...baseGrants(stack, stack.worker, true),
         ...pairs(["secretsmanager:GetSecretValue"], [SECRET_KEY_ARN, NETEASE_SECRET_ARN]),
         ...queueGrants(stack, stack.editQueue),
         ...kms,
@@ -171,7 +208,7 @@ describe("functions", () => {
   };
 
   it("house defaults: Node 24, arm64, no tracing, 256 MB, JSON logs without Lambda's INFO lines, own log group with 30-day retention", () => {
-    for (const fn of [stack.recorder, stack.editor]) {
+    for (const fn of [stack.recorder, stack.editor, stack.worker]) {
       template.hasResourceProperties("AWS::Lambda::Function", {
         Role: resolved(stack, fn.role.roleArn),
         Runtime: "nodejs24.x",
@@ -189,10 +226,11 @@ describe("functions", () => {
         },
       });
     }
-    template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 3);
+    // One per function, and the HTTP API's access logs.
+    template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 4);
   });
 
-  it("tracing active (-c tracing=active): both functions traced, and only then the X-Ray grant", () => {
+  it("tracing active (-c tracing=active): every function traced, and only then the X-Ray grant", () => {
     // Prepare
     const traced = full;
 
@@ -201,13 +239,13 @@ describe("functions", () => {
       (fn) => fn.Properties.TracingConfig,
     );
     const xrayGrants = (built: typeof base) =>
-      [built.stack.recorder, built.stack.editor].flatMap((fn) =>
+      [built.stack.recorder, built.stack.editor, built.stack.worker].flatMap((fn) =>
         grantsOf(built.template, logicalId(fn.role)).filter((grant) => grant.startsWith("xray:")),
       );
 
     // Assess
-    expect(tracingModes).toEqual([{ Mode: "Active" }, { Mode: "Active" }]);
-    expect(xrayGrants(traced)).toHaveLength(4);
+    expect(tracingModes).toEqual([{ Mode: "Active" }, { Mode: "Active" }, { Mode: "Active" }]);
+    expect(xrayGrants(traced)).toHaveLength(6);
     expect(xrayGrants(base)).toEqual([]);
     expect(() => buildStack({ ...PROPS, tracing: "sampled" as never })).toThrow(
       /tracing: "sampled" is not one of off, active/,
@@ -243,7 +281,31 @@ describe("functions", () => {
     });
   });
 
-  it("optional settings reach both functions' environment", () => {
+  it("worker environment: the editor's, plus JOB_SLICE_MS well inside its 15-minute timeout", () => {
+    // Prepare
+    const editor = environmentOf(template, stack, stack.editor);
+    const worker = environmentOf(template, stack, stack.worker);
+    const sliceMs = Number(worker.JOB_SLICE_MS);
+
+    // Assess: the slice leaves minutes for calls in flight, the checkpoint and the re-enqueue.
+    expect(worker).toEqual({ ...editor, JOB_SLICE_MS: String(JOB_SLICE.toMilliseconds()) });
+    expect(worker.EDIT_QUEUE_URL).toEqual(resolved(stack, stack.editQueue.queue.queueUrl));
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Role: resolved(stack, stack.worker.role.roleArn),
+      Timeout: 900,
+      MemorySize: 256,
+      Handler: "index.handler",
+    });
+    expect(sliceMs).toBeGreaterThan(0);
+    expect(sliceMs).toBeLessThanOrEqual(WORKER_TIMEOUT.toMilliseconds() - 2 * 60_000);
+  });
+
+  it("worker: the editor's own entry and handler (the same bundle, no new code path)", () => {
+    expect(stack.worker.entry).toBe("functions/editor.ts");
+    expect(stack.worker.entry).toBe(stack.editor.entry);
+  });
+
+  it("optional settings reach the functions' environment", () => {
     const { stack: fullStack, template: fullTemplate } = full;
     const shared = {
       TENCENT_ADMIN_IDENTIFIER: "im_admin",
@@ -256,10 +318,12 @@ describe("functions", () => {
       Role: resolved(fullStack, fullStack.recorder.role.roleArn),
       Environment: { Variables: Match.objectLike({ ...shared, TENCENT_RECORD_AVCHATROOM: "true" }) },
     });
-    fullTemplate.hasResourceProperties("AWS::Lambda::Function", {
-      Role: resolved(fullStack, fullStack.editor.role.roleArn),
-      Environment: { Variables: Match.objectLike({ ...shared, TENCENT_REGION: "sgp" }) },
-    });
+    for (const fn of [fullStack.editor, fullStack.worker]) {
+      fullTemplate.hasResourceProperties("AWS::Lambda::Function", {
+        Role: resolved(fullStack, fn.role.roleArn),
+        Environment: { Variables: Match.objectLike({ ...shared, TENCENT_REGION: "sgp" }) },
+      });
+    }
   });
 
   it("no hard-coded physical names", () => {
@@ -429,7 +493,7 @@ describe("callback ingress: the recorder's function URL by default", () => {
     expect(stack.callbackUrl).toBeDefined();
   });
 
-  it("throttled by the recorder's reserved concurrency (50); the editor keeps the shared pool", () => {
+  it("throttled by the recorder's reserved concurrency (50); the editor keeps the shared pool, the worker 10", () => {
     template.hasResourceProperties("AWS::Lambda::Function", {
       Role: resolved(stack, stack.recorder.role.roleArn),
       ReservedConcurrentExecutions: 50,
@@ -437,6 +501,10 @@ describe("callback ingress: the recorder's function URL by default", () => {
     template.hasResourceProperties("AWS::Lambda::Function", {
       Role: resolved(stack, stack.editor.role.roleArn),
       ReservedConcurrentExecutions: Match.absent(),
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Role: resolved(stack, stack.worker.role.roleArn),
+      ReservedConcurrentExecutions: 10,
     });
     full.template.hasResourceProperties("AWS::Lambda::Function", {
       Role: resolved(full.stack, full.stack.recorder.role.roleArn),
@@ -478,12 +546,15 @@ describe("callback ingress: the recorder's function URL by default", () => {
     });
   });
 
-  it("with callbackIngress httpApi: no function URL and no reserved concurrency", () => {
+  it("with callbackIngress httpApi: no function URL and no reserved concurrency but the worker's", () => {
     viaApi.template.resourceCountIs("AWS::Lambda::Url", 0);
     viaApi.template.resourcePropertiesCountIs("AWS::Lambda::Permission", { Principal: "*" }, 0);
-    viaApi.template.allResourcesProperties("AWS::Lambda::Function", {
-      ReservedConcurrentExecutions: Match.absent(),
-    });
+    for (const fn of [viaApi.stack.recorder, viaApi.stack.editor]) {
+      viaApi.template.hasResourceProperties("AWS::Lambda::Function", {
+        Role: resolved(viaApi.stack, fn.role.roleArn),
+        ReservedConcurrentExecutions: Match.absent(),
+      });
+    }
     expect(viaApi.stack.callbackUrl).toBeUndefined();
   });
 });
@@ -571,7 +642,14 @@ describe("HTTP API with callbackIngress httpApi", () => {
     template.hasOutput("ApiInvokeArn", {
       Value: { "Fn::Join": ["", Match.arrayWith(["/$default/*/v1/*"])] },
     });
-    for (const name of ["ApiUrl", "EditorFunctionName", "EditQueueUrl", "TableName", "AlarmTopicArn"]) {
+    for (const name of [
+      "ApiUrl",
+      "EditorFunctionName",
+      "WorkerFunctionName",
+      "EditQueueUrl",
+      "TableName",
+      "AlarmTopicArn",
+    ]) {
       template.hasOutput(name, {});
     }
   });
@@ -581,41 +659,80 @@ describe("queues", () => {
   const { stack, template } = base;
 
   it.each([
-    ["edit queue → editor", "editQueue", "editor", 29],
-    ["fallback queue → recorder", "fallbackQueue", "recorder", 10],
+    ["edit queue → worker, one message a batch", "editQueue", "worker", 900, 1080, 1],
+    ["fallback queue → recorder", "fallbackQueue", "recorder", 10, 60, 10],
   ] as const)(
-    "%s: dead-letter queue after 5 receives, visibility 6× the consumer's timeout",
-    (_, queueName, fnName, timeout) => {
+    "%s: partial batch failures, dead-letter queue after 5 receives, visibility at least the consumer's timeout",
+    (_, queueName, fnName, timeout, visibility, batchSize) => {
       // Prepare
       const queue = stack[queueName];
 
       // Assess
+      template.hasResourceProperties("AWS::Lambda::Function", {
+        Role: resolved(stack, stack[fnName].role.roleArn),
+        Timeout: timeout,
+      });
       template.hasResourceProperties("AWS::SQS::Queue", {
         RedrivePolicy: {
           deadLetterTargetArn: resolved(stack, queue.deadLetterQueue.queueArn),
           maxReceiveCount: 5,
         },
-        VisibilityTimeout: 6 * timeout,
+        VisibilityTimeout: visibility,
         SqsManagedSseEnabled: true,
       });
+      expect(visibility).toBeGreaterThanOrEqual(timeout);
       template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
         EventSourceArn: resolved(stack, queue.queue.queueArn),
         FunctionName: resolved(stack, stack[fnName].function.functionName),
         FunctionResponseTypes: ["ReportBatchItemFailures"],
+        BatchSize: batchSize,
       });
     },
   );
 
-  it("only the editor's event source carries a concurrency guard", () => {
+  it("the edit queue's visibility: the worker's timeout and 3 minutes, so a crashed slice is retried soon", () => {
+    expect(EDIT_QUEUE_VISIBILITY.toSeconds()).toBe(WORKER_TIMEOUT.toSeconds() + 180);
+    expect(stack.editQueue.visibilityTimeout.toSeconds()).toBe(EDIT_QUEUE_VISIBILITY.toSeconds());
+  });
+
+  it("only the worker consumes the edit queue; the editor only sends to it", () => {
+    const consumers = Object.values(template.findResources("AWS::Lambda::EventSourceMapping"))
+      .filter(
+        (mapping) =>
+          JSON.stringify(mapping.Properties.EventSourceArn) ===
+          JSON.stringify(resolved(stack, stack.editQueue.queue.queueArn)),
+      )
+      .map((mapping) => mapping.Properties.FunctionName);
+    expect(consumers).toEqual([resolved(stack, stack.worker.function.functionName)]);
+  });
+
+  it("only the worker's event source carries a concurrency guard, its reserved concurrency (never throttled by it)", () => {
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       EventSourceArn: resolved(stack, stack.editQueue.queue.queueArn),
-      ScalingConfig: { MaximumConcurrency: 5 },
+      ScalingConfig: { MaximumConcurrency: 10 },
     });
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       EventSourceArn: resolved(stack, stack.fallbackQueue.queue.queueArn),
       ScalingConfig: Match.absent(),
     });
     template.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
+  });
+
+  it.each([
+    ["EditQueueRedrive", "editQueue"],
+    ["FallbackQueueRedrive", "fallbackQueue"],
+  ] as const)("%s output: the redrive command for that queue's dead letters", (name, queueName) => {
+    template.hasOutput(name, {
+      Value: {
+        "Fn::Join": [
+          "",
+          [
+            "aws sqs start-message-move-task --source-arn ",
+            resolved(stack, stack[queueName].deadLetterQueue.queueArn),
+          ],
+        ],
+      },
+    });
   });
 
   it("every queue is encrypted, TLS-only, and dead letters are kept 14 days", () => {
@@ -649,6 +766,13 @@ describe("alarms", () => {
     ["recorder throttles", "Throttles", "AWS/Lambda", () => fnDimension(stack.recorder)],
     ["editor errors", "Errors", "AWS/Lambda", () => fnDimension(stack.editor)],
     ["editor throttles", "Throttles", "AWS/Lambda", () => fnDimension(stack.editor)],
+    [
+      "worker errors (a job slice failed or timed out)",
+      "Errors",
+      "AWS/Lambda",
+      () => fnDimension(stack.worker),
+    ],
+    ["worker throttles", "Throttles", "AWS/Lambda", () => fnDimension(stack.worker)],
     [
       "edit DLQ depth",
       "ApproximateNumberOfMessagesVisible",
@@ -704,7 +828,7 @@ describe("alarms", () => {
       ComparisonOperator: "GreaterThanThreshold",
       AlarmActions: [topic],
     });
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 9);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 11);
   });
 
   it("the topic is encrypted with a rotated key CloudWatch may use, TLS-only; email subscription when asked", () => {
