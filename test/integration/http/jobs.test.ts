@@ -12,6 +12,7 @@ import {
   seedMessages,
   startJobStack,
   startTencent,
+  tencentSender,
   waitForJob,
 } from "../../helpers/jobs.ts";
 import { API_TOKEN, api } from "../../helpers/stack.ts";
@@ -273,4 +274,82 @@ describe("bulk jobs over HTTP against the Tencent simulator", () => {
       );
     });
   }
+});
+
+describe("reconcile jobs over HTTP against the Tencent simulator", () => {
+  let tencent: Awaited<ReturnType<typeof startTencent>>;
+  let stack: LocalStack;
+
+  beforeAll(async () => {
+    tencent = await startTencent();
+    stack = await startJobStack(tencent);
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await tencent?.close();
+  });
+
+  it("pages the history and records what no callback reported; existing records stay as they are", async () => {
+    // Prepare: 120 messages of one pair, 70 of them sent while callbacks were lost
+    const since = new Date(Date.now() - 60_000).toISOString();
+    const sender = tencentSender(tencent);
+    const sendAll = async (texts: string[]) => {
+      const keys: string[] = [];
+      for (const text of texts) keys.push(await sender.sendC2C("alice-r", "bob-r", text));
+      return keys;
+    };
+    tencent.sim.setCallbackUrl(undefined);
+    const lost = await sendAll(Array.from({ length: 70 }, (_, i) => `lost ${i}`));
+    tencent.sim.setCallbackUrl(`${stack.url}/callbacks/tencent`);
+    await sendAll(Array.from({ length: 50 }, (_, i) => `called ${i}`));
+    const until = new Date(Date.now() + 60_000).toISOString();
+    const historyCalls = tencent.sim.stats.applied.admin_getroammsg ?? 0;
+    // Act
+    const created = await send(stack.url, "POST", "/v1/reconcile", {
+      provider: "tencent",
+      appId: APP_ID,
+      pair: ["alice-r", "bob-r"],
+      since,
+      until,
+    });
+    // Assess
+    expect(created.status).toBe(202);
+    const { id } = created.body as { id: string };
+    expect(created.headers.location).toBe(`/v1/edits/${id}`);
+    const job = await waitForJob(stack.url, id);
+    expect(job).toMatchObject({
+      kind: "reconcile",
+      status: "done",
+      matched: 120,
+      done: 70,
+      skipped: 50,
+      failed: 0,
+    });
+    expect((tencent.sim.stats.applied.admin_getroammsg ?? 0) - historyCalls).toBeGreaterThan(1);
+    const found = await api(
+      stack.url,
+      `/v1/messages?provider=tencent&appId=${APP_ID}&msgKey=${lost[0]}&from=alice-r&to=bob-r`,
+    );
+    expect(found.status).toBe(200);
+    const history = (await api(stack.url, `/v1/messages/${(found.body as { id: string }).id}/versions`))
+      .body as {
+      items: { source: string }[];
+    };
+    expect(history.items.map((v) => v.source)).toEqual(["reconcile"]);
+  }, 60_000);
+
+  it("refuses a spec the provider cannot page with 400, and no job", async () => {
+    const base = { provider: "tencent", appId: APP_ID, since: "2026-01-01", until: "2026-01-02" };
+    const jobs = async () => ((await api(stack.url, "/v1/edits")).body as { items: unknown[] }).items.length;
+    const before = await jobs();
+    expect((await send(stack.url, "POST", "/v1/reconcile", base)).status).toBe(400);
+    expect(
+      (await send(stack.url, "POST", "/v1/reconcile", { ...base, appId: "999", pair: ["a", "b"] })).status,
+    ).toBe(400);
+    expect(
+      (await send(stack.url, "POST", "/v1/reconcile", { ...base, pair: ["a", "b"], since: "2026-01-03" }))
+        .status,
+    ).toBe(400);
+    expect(await jobs()).toBe(before);
+  });
 });
