@@ -1,16 +1,14 @@
 import { Duration, Validations } from "aws-cdk-lib";
-import { EventBus, type IEventBus, Rule, RuleTargetInput } from "aws-cdk-lib/aws-events";
+import { EventBus, type IEventBus, Rule } from "aws-cdk-lib/aws-events";
 import { SqsQueue } from "aws-cdk-lib/aws-events-targets";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { type DomainEvent, EVENT_SOURCE } from "../../functions/core/outbox.ts";
+import { EDIT_REQUESTED } from "../../functions/http/eventbridge.ts";
 import { known, Problems } from "./props.ts";
 import type { ServiceFunction } from "./service-function.ts";
 import type { WorkQueue } from "./work-queue.ts";
-
-/** The detail-type of the events that ask im-edit for an edit (detail: the direct-invoke edit payload). */
-export const EDIT_REQUESTED = "EditRequested";
 
 /**
  * The detail-types im-edit puts on the bus, and the only ones its functions may put there. An event type
@@ -43,14 +41,21 @@ export interface DomainEventBusProps {
  * `source: "im-edit"` and im-edit's own detail-types only (`PUBLISHED_DETAIL_TYPES`): they cannot put
  * an `EditRequested` event, so no edit can request another through the bus.
  *
- * In: a rule matching `{ source: ["im-edit"], "detail-type": ["EditRequested"] }` sends the event's
- * `detail` (the direct-invoke edit payload, so the queue consumer needs nothing new) to the edit queue,
- * rather than invoking a function asynchronously: the worker then takes it with retries, partial batch
- * failures and the dead-letter queue like any queued edit. The queue's policy lets only this rule send.
+ * In: a rule matching `{ source: ["im-edit"], "detail-type": ["EditRequested"] }` sends the whole event
+ * to the edit queue, rather than invoking a function asynchronously: the worker then takes it with
+ * retries, partial batch failures and the dead-letter queue like any queued edit. Whole, not just its
+ * detail: the worker recognises the envelope (functions/http/eventbridge.ts) and then allows an event
+ * only `edit` or `restore` (never `purge`, which a bare queued payload could ask for), and uses the
+ * event's id as the default idempotency key. The queue's policy lets only this rule send.
  * What EventBridge cannot deliver to it (after its own retries, up to 24 h) lands whole, with the error
  * in its message attributes, in a dead-letter queue of its own (`undelivered`, alarmed): not the edit
  * queue's, whose redrive moves messages back to the queue they failed in, and these never were in one.
- * Delivery is at least once: a sender that needs exactly one edit sets the payload's `idempotencyKey`.
+ * Delivery is at least once; a redelivered event has the same id, so it edits once.
+ *
+ * Cost per million (us-east-1 list prices): out, $1.00 of PutEvents (custom events, 64 KB chunks; the
+ * rule's delivery is not charged by EventBridge). In, per million EditRequested: the sender's $1.00 of
+ * PutEvents, then SQS requests, $0.40 each for the send, the worker's receive and its delete (batch size
+ * 1: $1.20), and a worker invocation each ($0.20 plus its duration).
  *
  * A bus of the stack's own by default rather than the account's default bus: the grant and the rule
  * concern im-edit alone, and a custom bus costs nothing by itself. `-c eventBus=<name>` uses an
@@ -103,12 +108,7 @@ export class DomainEventBus extends Construct {
       eventBus: this.bus,
       description: "EditRequested events to im-edit's edit queue",
       eventPattern: { source: [EVENT_SOURCE], detailType: [EDIT_REQUESTED] },
-      targets: [
-        new SqsQueue(props.editQueue.queue, {
-          message: RuleTargetInput.fromEventPath("$.detail"),
-          deadLetterQueue: this.undelivered,
-        }),
-      ],
+      targets: [new SqsQueue(props.editQueue.queue, { deadLetterQueue: this.undelivered })],
     });
   }
 

@@ -2,7 +2,8 @@ import { Match } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { describe, expect, it } from "vitest";
 import { EVENT_SOURCE } from "../../functions/core/outbox.ts";
-import { EDIT_REQUESTED, PUBLISHED_DETAIL_TYPES } from "../../infra/constructs/event-bus.ts";
+import { EDIT_REQUESTED } from "../../functions/http/eventbridge.ts";
+import { PUBLISHED_DETAIL_TYPES } from "../../infra/constructs/event-bus.ts";
 import { propsFromContext } from "../../infra/context.ts";
 import type { ImEditStack } from "../../infra/stacks/im-edit-stack.ts";
 import {
@@ -183,7 +184,7 @@ describe("events: EventBridge (-c events=eventbridge [-c eventBus=<name>])", () 
     ["own bus", own],
     ["default bus", shared],
   ])(
-    "%s: EditRequested from im-edit goes to the edit queue as the direct-invoke payload (the event's detail)",
+    "%s: EditRequested from im-edit goes to the edit queue whole (the worker allows an event edit or restore only)",
     (_, built) => {
       // Prepare
       const { stack, template } = built;
@@ -200,7 +201,10 @@ describe("events: EventBridge (-c events=eventbridge [-c eventBus=<name>])", () 
           {
             Id: Match.anyValue(),
             Arn: resolved(stack, stack.editQueue.queue.queueArn),
-            InputPath: "$.detail",
+            // The envelope, not its detail: a bare detail would be a queued payload, which may purge.
+            Input: Match.absent(),
+            InputPath: Match.absent(),
+            InputTransformer: Match.absent(),
             DeadLetterConfig: { Arn: resolved(stack, events.undelivered.queueArn) },
           },
         ],
