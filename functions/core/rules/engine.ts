@@ -3,7 +3,7 @@ import type { ContentCodec } from "../codec.ts";
 import type { Content, Kind, ProviderName } from "../model.ts";
 import { type CompiledAction, compileAction, jsonEqual } from "./actions.ts";
 import { compilePattern, RulesError, type TextPattern } from "./patterns.ts";
-import { RULE_ID_PATTERN, type Rule, RulesFile, type RuleTrigger } from "./schema.ts";
+import { RULE_ID_PATTERN, type Rule, RuleAction, RulesFile, type RuleTrigger } from "./schema.ts";
 
 export type { ActionOutcome, CompiledAction } from "./actions.ts";
 export { compileAction } from "./actions.ts";
@@ -69,7 +69,7 @@ class ContentView {
   }
 }
 
-class Rule_ implements CompiledRule {
+class RuleProgram implements CompiledRule {
   readonly id: string;
   readonly on: RuleTrigger;
   readonly action: CompiledAction;
@@ -159,7 +159,7 @@ export class RuleSet {
     return new RuleSet(
       rules.map((rule, index) => {
         try {
-          return new Rule_(rule, index);
+          return new RuleProgram(rule, index);
         } catch (thrown: unknown) {
           // The schema compiled every pattern already; this only guards against the two drifting apart.
           const reason = thrown instanceof Error ? thrown.message : String(thrown);
@@ -199,7 +199,8 @@ export function evaluate(
   for (const rule of rules) {
     if (options.exclude?.has(rule.id)) continue;
     if (now() - started > options.budgetMs) return { steps, skipped, timedOut: true };
-    const matched = rule instanceof Rule_ ? rule.matchesView(current, view) : rule.matches(current, codec);
+    const matched =
+      rule instanceof RuleProgram ? rule.matchesView(current, view) : rule.matches(current, codec);
     if (!matched) continue;
     const outcome = rule.action.apply(view.content, codec);
     if (outcome.kind === "changed") {
@@ -211,6 +212,22 @@ export function evaluate(
     }
   }
   return { steps, skipped, timedOut: false };
+}
+
+/**
+ * Validates an action given on its own (a bulk job's `action`): throws RulesError naming the field and
+ * the reason (`action.redact.pattern: pattern is not valid: …`), with the problems as `details`.
+ */
+export function parseAction(input: unknown): RuleAction {
+  const result = z.safeParse(RuleAction, input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const path = dotted(["action", ...issue.path]);
+    return { text: `${path}: ${issue.message}`, path, reason: issue.message };
+  });
+  throw new RulesError(summarize(problems.map((problem) => problem.text)), {
+    details: problems.map(({ text: _text, ...problem }) => problem),
+  });
 }
 
 interface Problem {
