@@ -13,12 +13,16 @@ import type { DecideHook } from "./core/decide.ts";
 import { DurableRecorder, type FallbackQueue } from "./core/durable.ts";
 import { DEFAULT_EDIT_OPTIONS, EditService } from "./core/edits.ts";
 import { MisconfiguredError, StoreUnavailableError } from "./core/errors.ts";
-import { type RateLimiter, type RateRule, SlidingWindowLimiter } from "./core/limiter.ts";
+import { jobRules } from "./core/jobs/rules.ts";
+import { DEFAULT_JOB_OPTIONS, RUN_JOB } from "./core/jobs/runner.ts";
+import { JobService } from "./core/jobs/service.ts";
+import { type RateLimiter, type RateRule, SlidingWindowLimiter, systemClock } from "./core/limiter.ts";
 import type { ProviderName } from "./core/model.ts";
 import { type DomainEvent, guardedOutbox, NO_OUTBOX, type Outbox } from "./core/outbox.ts";
 import type { CallbackProvider, ProviderEditor } from "./core/provider.ts";
 import { MessageQueries } from "./core/queries.ts";
 import { Recorder } from "./core/recorder.ts";
+import { RuleSet } from "./core/rules/engine.ts";
 import type { Store } from "./core/store.ts";
 import type { WorkQueue } from "./core/work.ts";
 import { logger } from "./logger.ts";
@@ -49,6 +53,8 @@ export interface Dependencies {
   readonly callbacks: CallbackPipeline;
   /** Work for later (unknown outcomes, after-send rules, job slices): the edit queue, or in-process. */
   readonly work: WorkQueue;
+  /** Bulk jobs and reconciliation: created over `/v1/edits`, run as `runJob` tasks on `work`. */
+  readonly jobs: JobService;
 }
 
 /**
@@ -130,6 +136,25 @@ export function createDependencies(
       logger.warn("store failed, callback spooled", { reason });
     });
   const hooks = overrides.hooks ?? [];
+  const jobs =
+    overrides.jobs ??
+    new JobService({
+      store,
+      queries,
+      edits,
+      editors,
+      codecOf: (provider) => config.manifests.find((m) => m.name === provider)?.codec,
+      rules: jobRules({ current: () => RuleSet.EMPTY }),
+      work,
+      clock: systemClock,
+      options: { ...DEFAULT_JOB_OPTIONS, sliceMs: config.jobSliceMs, concurrency: config.jobConcurrency },
+      onError: (message, fields) => logger.warn(message, fields),
+    });
+  if (work instanceof InProcessWorkQueue) {
+    work.register(RUN_JOB, async (task) => {
+      if (typeof task.jobId === "string") await jobs.run(task.jobId);
+    });
+  }
   const callbacks =
     overrides.callbacks ?? new CallbackPipeline({ durable, outbox, hooks, observer: CALLBACK_OBSERVER });
   return {
@@ -147,6 +172,7 @@ export function createDependencies(
     hooks,
     callbacks,
     work,
+    jobs,
   };
 }
 
