@@ -1,4 +1,3 @@
-import { request } from "undici";
 import { asError } from "../../core/errors.ts";
 import {
   type DomainEvent,
@@ -70,6 +69,9 @@ export function eventsUrlOutbox(target: string, options: EventsUrlOptions = {}):
       if (events.length === 0) return;
       const time = now().toISOString();
       try {
+        // undici loads on the first POST (as in providers/http-call.ts): a static import would sit at the
+        // top of every function's bundle, and a deployed bundle carries undici only beside a lazy import.
+        const { request } = (await import("undici")).default;
         const response = await request(url, {
           method: "POST",
           headers: { "content-type": "application/json" },
