@@ -22,12 +22,21 @@ import { type DomainEvent, guardedOutbox, NO_OUTBOX, type Outbox } from "./core/
 import type { CallbackProvider, ProviderEditor } from "./core/provider.ts";
 import { MessageQueries } from "./core/queries.ts";
 import { Recorder } from "./core/recorder.ts";
-import { RuleSet } from "./core/rules/engine.ts";
+import {
+  AfterSendTrigger,
+  APPLY_RULES,
+  type ApplyRulesOutcome,
+  type AutoEditsObserver,
+  applyRules,
+} from "./core/rules/auto-edits.ts";
+import { RuleSet, RulesError } from "./core/rules/engine.ts";
+import { fixedRules, type RulesHolder, rulesHook } from "./core/rules/hook.ts";
 import type { Store } from "./core/store.ts";
 import type { WorkQueue } from "./core/work.ts";
 import { logger } from "./logger.ts";
 import { count, MISCONFIGURED_METRIC } from "./metrics.ts";
 import { createProviders } from "./providers/registry.ts";
+import { loadRulesFile } from "./rules-file.ts";
 import { secretsManagerReader, withSecrets } from "./secrets.ts";
 
 /** Everything a handler needs, built once per cold start (on first use: importing a handler does no I/O). */
@@ -53,6 +62,13 @@ export interface Dependencies {
   readonly callbacks: CallbackPipeline;
   /** Work for later (unknown outcomes, after-send rules, job slices): the edit queue, or in-process. */
   readonly work: WorkQueue;
+  /**
+   * The rules in force (IM_EDIT_RULES, loaded once per cold start; none without it): a holder, so the
+   * local stack swaps the set when the file changes.
+   */
+  readonly rules: RulesHolder;
+  /** The after-send rules on one recorded message (the `applyRules` task, queued by the callback path). */
+  readonly applyRules: (id: string) => Promise<ApplyRulesOutcome>;
   /** Bulk jobs and reconciliation: created over `/v1/edits`, run as `runJob` tasks on `work`. */
   readonly jobs: JobService;
 }
@@ -135,7 +151,24 @@ export function createDependencies(
       count("CallbackSpooled");
       logger.warn("store failed, callback spooled", { reason });
     });
-  const hooks = overrides.hooks ?? [];
+  const rules = overrides.rules ?? fixedRules(loadRules(config));
+  const codecOf = (provider: ProviderName) => config.manifests.find((m) => m.name === provider)?.codec;
+  const runRules =
+    overrides.applyRules ??
+    ((id: string) => applyRules({ rules, codecOf, store, edits, observer: AUTO_EDITS_OBSERVER }, id));
+  if (work instanceof InProcessWorkQueue) {
+    work.register(APPLY_RULES, async (task) => {
+      const id = (task.target as { id?: unknown } | undefined)?.id;
+      if (typeof id === "string") await runRules(id);
+    });
+  }
+  // Before-send rules answer the callback (after the app's own hook, issue 16); after-send rules are
+  // queued, for the editor where it can run them (in-process it needs the editors: the local stack).
+  const hooks = overrides.hooks ?? [rulesHook({ rules, codecOf, observer: RULES_HOOK_OBSERVER })];
+  const afterSend =
+    work instanceof InProcessWorkQueue && editors.size === 0
+      ? undefined
+      : new AfterSendTrigger({ rules, codecOf, work, observer: AUTO_EDITS_OBSERVER });
   const jobs =
     overrides.jobs ??
     new JobService({
@@ -143,8 +176,8 @@ export function createDependencies(
       queries,
       edits,
       editors,
-      codecOf: (provider) => config.manifests.find((m) => m.name === provider)?.codec,
-      rules: jobRules({ current: () => RuleSet.EMPTY }),
+      codecOf,
+      rules: jobRules(rules),
       work,
       clock: systemClock,
       options: { ...DEFAULT_JOB_OPTIONS, sliceMs: config.jobSliceMs, concurrency: config.jobConcurrency },
@@ -156,7 +189,14 @@ export function createDependencies(
     });
   }
   const callbacks =
-    overrides.callbacks ?? new CallbackPipeline({ durable, outbox, hooks, observer: CALLBACK_OBSERVER });
+    overrides.callbacks ??
+    new CallbackPipeline({
+      durable,
+      outbox,
+      hooks,
+      observer: CALLBACK_OBSERVER,
+      ...(afterSend ? { afterSend } : {}),
+    });
   return {
     config,
     store,
@@ -172,9 +212,49 @@ export function createDependencies(
     hooks,
     callbacks,
     work,
+    rules,
+    applyRules: runRules,
     jobs,
   };
 }
+
+/** The rules file (IM_EDIT_RULES), validated: a bad one throws RulesError naming the rule, field and reason. */
+function loadRules(config: Config): RuleSet {
+  return config.rulesFile === undefined ? RuleSet.EMPTY : loadRulesFile(config.rulesFile);
+}
+
+/** What the before-send rules skip: logged and counted, the message goes out as far as the rules got. */
+const RULES_HOOK_OBSERVER = {
+  ruleSkipped: (ruleId: string, reason: string) => {
+    count("RuleSkipped");
+    logger.info("rule skipped", { ruleId, reason, on: "before-send" });
+  },
+  timedOut: (ran: number) => {
+    count("RulesTimedOut");
+    logger.warn("before-send rules ran out of their budget", { ran });
+  },
+};
+
+/** What the after-send rules do and skip: counted, and logged without content. */
+const AUTO_EDITS_OBSERVER: AutoEditsObserver = {
+  enqueueFailed: (id, error) => {
+    count("RuleEnqueueFailed");
+    logger.warn("after-send rules could not be queued", { id, error: `${error.name}: ${error.message}` });
+  },
+  skipped: (id, ruleId, reason) => {
+    count("RuleSkipped");
+    logger.info("rule skipped", {
+      id,
+      ...(ruleId !== undefined ? { ruleId } : {}),
+      reason,
+      on: "after-send",
+    });
+  },
+  applied: (id, ruleId, version) => {
+    count("RuleApplied");
+    logger.info("rule applied", { id, ruleId, version });
+  },
+};
 
 /** The edit queue in AWS (EDIT_QUEUE_URL); in-process otherwise. */
 function createWorkQueue(config: Config, sqs: LazySqs | undefined): WorkQueue {
@@ -463,7 +543,16 @@ export function dependencies(editing?: Editing): Promise<Dependencies> {
       count(MISCONFIGURED_METRIC);
       throw new MisconfiguredError("this deployment is misconfigured", { cause: error });
     }
-    const deps = createDependencies(config, {}, editing);
+    let deps: Dependencies;
+    try {
+      deps = createDependencies(config, {}, editing);
+    } catch (error: unknown) {
+      if (!(error instanceof RulesError)) throw error;
+      // The message names the rule, the field and the reason (never a secret: rules hold none).
+      logger.error("rules file cannot be loaded: every request is refused", { problem: error.message });
+      count(MISCONFIGURED_METRIC);
+      throw new MisconfiguredError("this deployment's rules file is invalid", { cause: error });
+    }
     const refusing = reportColdStart(config, editing ? "edits" : "callbacks");
     recheckAt = refusing ? Date.now() + UNUSABLE_SECRET_RECHECK_MS : undefined;
     return deps;

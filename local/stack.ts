@@ -6,12 +6,16 @@ import { SqliteStore, sqlitePath } from "../functions/adapters/sqlite/store.ts";
 import { createDependencies, type Dependencies, setDependencies } from "../functions/clients.ts";
 import { type Config, loadConfig } from "../functions/config.ts";
 import type { ProviderName } from "../functions/core/model.ts";
+import { RuleSet } from "../functions/core/rules/engine.ts";
+import type { RulesHolder } from "../functions/core/rules/hook.ts";
 import { handler as editor } from "../functions/editor.ts";
+import { logger } from "../functions/logger.ts";
 import { editingFor } from "../functions/providers/editing.ts";
 import { EDITOR_PROVIDERS } from "../functions/providers/editor-providers.ts";
 import type { EditorManifest } from "../functions/providers/manifest.ts";
 import { PROVIDERS } from "../functions/providers/recorder-providers.ts";
 import { handler as recorder } from "../functions/recorder.ts";
+import { loadRulesFile, watchRulesFile } from "../functions/rules-file.ts";
 import { ensureTable, type LocalDynamo, startDynalite } from "./dynamo.ts";
 import { LOCAL_EVENTS_PATH, localEventsRoute } from "./events.ts";
 import type { MigrationReport } from "./layout-v1.ts";
@@ -198,10 +202,36 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
   }
 
+  // Rules (IM_EDIT_RULES): a bad file stops the start (RulesError names the rule, field and reason); once
+  // running, the file is watched and a good new version replaces the set, a bad one keeps the last good.
+  const rulesFile = config.rulesFile;
+  let ruleSet: RuleSet;
+  try {
+    ruleSet = rulesFile === undefined ? RuleSet.EMPTY : loadRulesFile(rulesFile);
+  } catch (error: unknown) {
+    await closeSimulators();
+    throw error;
+  }
+  const rules: RulesHolder = { current: () => ruleSet };
+  const stopWatchingRules =
+    rulesFile === undefined
+      ? undefined
+      : watchRulesFile(
+          rulesFile,
+          (next) => {
+            ruleSet = next;
+            logger.info("rules reloaded", { file: rulesFile, rules: next.rules.length });
+          },
+          (error) =>
+            logger.warn("rules file not reloaded: the last good rules stay in force", {
+              problem: error.message,
+            }),
+        );
+
   const spool = new FileSpool(join(dataDir, "spool"));
   const deps = createDependencies(
     config,
-    { fallback: spool, ...(embedded ? { store: embedded } : {}), ...options.overrides },
+    { fallback: spool, rules, ...(embedded ? { store: embedded } : {}), ...options.overrides },
     editingFor([...EDITOR_PROVIDERS, ...manifests]),
   );
   setDependencies(deps);
@@ -266,6 +296,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     close: async () => {
       clearInterval(timer);
       await deps.jobs.runner.stop();
+      stopWatchingRules?.();
       await draining?.catch(() => {});
       await server.close();
       await closeSimulators();

@@ -18,6 +18,7 @@ env.AWS_EC2_METADATA_DISABLED = "true";
 env.POWERTOOLS_METRICS_DISABLED ??= "true";
 const { ConfigError, describeConfig } = await import("../functions/config.ts");
 const { StoreSetupError, startLocalStack } = await import("./stack.ts");
+const { RulesError } = await import("../functions/core/rules/engine.ts");
 const { SIMULATORS } = await import("./simulators/registry.ts");
 const { describeEventsUrl } = await import("../functions/adapters/outbox/http.ts");
 const { LOCAL_EVENTS_PATH } = await import("./events.ts");
@@ -108,6 +109,11 @@ try {
   process.once("SIGTERM", shutdown);
 } catch (error: unknown) {
   if (error instanceof ConfigError) {
+    process.stderr.write(`im-edit: ${error.message}\n`);
+    process.exit(2);
+  }
+  if (error instanceof RulesError) {
+    // Names the file, the rule (id or index), the field and the reason: fix the file and start again.
     process.stderr.write(`im-edit: ${error.message}\n`);
     process.exit(2);
   }

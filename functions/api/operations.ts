@@ -99,6 +99,11 @@ export const Operation = z.discriminatedUnion("action", [
     action: z.literal("resolve"),
     target: z.strictObject({ id: z.string().check(z.minLength(1), z.maxLength(128)) }),
   }),
+  /** Runs the after-send rules on one recorded message (queued by the callback path: a rule applies once). */
+  z.strictObject({
+    action: z.literal("applyRules"),
+    target: z.strictObject({ id: z.string().check(z.minLength(1), z.maxLength(128)) }),
+  }),
   z.strictObject({
     action: z.literal("purge"),
     target: Target,
@@ -185,6 +190,8 @@ export async function perform(
       const outcome = await deps.edits.resolve(operation.target.id);
       return { status: outcome === "unknown" ? 202 : 200, body: { id: operation.target.id, outcome } };
     }
+    case "applyRules":
+      return { status: 200, body: await deps.applyRules(operation.target.id) };
     case "createJob":
     case "getJob":
     case "listJobs":
