@@ -2,7 +2,7 @@ import * as z from "../../zod.ts";
 import type { ContentCodec } from "../codec.ts";
 import type { Content, Kind, ProviderName } from "../model.ts";
 import { type CompiledAction, compileAction, jsonEqual } from "./actions.ts";
-import { compilePattern, RulesError, type TextPattern } from "./patterns.ts";
+import { type CompiledPattern, compilePattern, PatternIndex, RulesError } from "./patterns.ts";
 import { RULE_ID_PATTERN, type Rule, RuleAction, RulesFile, type RuleTrigger } from "./schema.ts";
 
 export type { ActionOutcome, CompiledAction } from "./actions.ts";
@@ -67,6 +67,32 @@ class ContentView {
     if (this.#data === null) this.#data = this.codec.customData(this.content);
     return this.#data;
   }
+  #hits: Uint8Array | undefined;
+  /** Which of the index's patterns match the text: one pass for all of them, on first need. */
+  hits(index: PatternIndex): Uint8Array {
+    if (this.#hits === undefined) this.#hits = index.matching(this.text);
+    return this.#hits;
+  }
+}
+
+/** A rule list's text patterns as one index; `slots[i]` is rule i's position in it, or -1 (no text condition). */
+interface Prefilter {
+  readonly index: PatternIndex;
+  readonly slots: Int32Array;
+}
+
+/** The prefilters of the lists a RuleSet hands out (`on(trigger)`), found by identity in `evaluate`. */
+const PREFILTERS = new WeakMap<readonly CompiledRule[], Prefilter>();
+
+function prefilter(rules: readonly RuleProgram[]): void {
+  const patterns: CompiledPattern[] = [];
+  const slots = new Int32Array(rules.length).fill(-1);
+  for (const [i, rule] of rules.entries()) {
+    if (rule.textPattern === undefined) continue;
+    slots[i] = patterns.length;
+    patterns.push(rule.textPattern);
+  }
+  if (patterns.length > 1) PREFILTERS.set(rules, { index: new PatternIndex(patterns), slots });
 }
 
 class RuleProgram implements CompiledRule {
@@ -74,7 +100,7 @@ class RuleProgram implements CompiledRule {
   readonly on: RuleTrigger;
   readonly action: CompiledAction;
   readonly #kinds: ReadonlySet<Kind> | undefined;
-  readonly #text: TextPattern | undefined;
+  readonly textPattern: CompiledPattern | undefined;
   readonly #customData: readonly (readonly [string, unknown])[] | undefined;
 
   constructor(
@@ -85,7 +111,7 @@ class RuleProgram implements CompiledRule {
     this.on = rule.on;
     this.action = compileAction(rule.action);
     this.#kinds = rule.match.kind === undefined ? undefined : new Set(rule.match.kind);
-    this.#text = rule.match.text === undefined ? undefined : compilePattern(rule.match.text);
+    this.textPattern = rule.match.text === undefined ? undefined : compilePattern(rule.match.text);
     this.#customData =
       rule.match.customData === undefined ? undefined : Object.entries(rule.match.customData);
   }
@@ -94,8 +120,14 @@ class RuleProgram implements CompiledRule {
     return this.matchesView(subject, new ContentView(subject.content, codec));
   }
 
-  /** Cheap conditions first; the pattern last. */
   matchesView(subject: RuleSubject, view: ContentView): boolean {
+    return (
+      this.matchesFacts(subject, view) && (this.textPattern === undefined || this.textPattern.test(view.text))
+    );
+  }
+
+  /** Every condition but the text pattern: cheap ones, checked before any pattern runs. */
+  matchesFacts(subject: RuleSubject, view: ContentView): boolean {
     const match = this.rule.match;
     if (match.provider !== undefined && match.provider !== subject.provider) return false;
     if (match.appId !== undefined && match.appId !== subject.appId) return false;
@@ -109,7 +141,7 @@ class RuleProgram implements CompiledRule {
         if (!Object.hasOwn(data, key) || !jsonEqual(data[key], value)) return false;
       }
     }
-    return this.#text === undefined || this.#text.test(view.text);
+    return true;
   }
 }
 
@@ -120,10 +152,14 @@ export class RuleSet {
   readonly #byId: ReadonlyMap<string, CompiledRule>;
   readonly #byTrigger: ReadonlyMap<RuleTrigger, readonly CompiledRule[]>;
 
-  private constructor(readonly rules: readonly CompiledRule[]) {
+  private constructor(readonly rules: readonly RuleProgram[]) {
     this.#byId = new Map(rules.map((rule) => [rule.id, rule]));
     this.#byTrigger = new Map(
-      (["after-send", "before-send"] as const).map((on) => [on, rules.filter((rule) => rule.on === on)]),
+      (["after-send", "before-send"] as const).map((on) => {
+        const list = rules.filter((rule) => rule.on === on);
+        prefilter(list);
+        return [on, list];
+      }),
     );
   }
 
@@ -194,14 +230,23 @@ export function evaluate(
   const skipped: { ruleId: string; reason: string }[] = [];
   if (rules.length === 0) return { steps, skipped, timedOut: false };
   const started = now();
+  const filter = PREFILTERS.get(rules);
   let view = new ContentView(subject.content, codec);
   let current = subject;
-  for (const rule of rules) {
-    if (options.exclude?.has(rule.id)) continue;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i];
+    if (rule === undefined || options.exclude?.has(rule.id)) continue;
     if (now() - started > options.budgetMs) return { steps, skipped, timedOut: true };
-    const matched =
-      rule instanceof RuleProgram ? rule.matchesView(current, view) : rule.matches(current, codec);
-    if (!matched) continue;
+    if (!(rule instanceof RuleProgram)) {
+      if (!rule.matches(current, codec)) continue;
+    } else {
+      if (!rule.matchesFacts(current, view)) continue;
+      const slot = filter?.slots[i] ?? -1;
+      if (slot !== -1 && filter !== undefined) {
+        // All the list's patterns in one pass over this content's text, done once per content.
+        if (view.hits(filter.index)[slot] !== 1) continue;
+      } else if (rule.textPattern !== undefined && !rule.textPattern.test(view.text)) continue;
+    }
     const outcome = rule.action.apply(view.content, codec);
     if (outcome.kind === "changed") {
       steps.push({ ruleId: rule.id, content: outcome.content });

@@ -1,4 +1,4 @@
-import { RE2JS, RE2JSSyntaxException } from "re2js";
+import { RE2JS, RE2JSSyntaxException, RE2Set } from "re2js";
 import { type AppErrorOptions, BadRequestError } from "../errors.ts";
 
 /**
@@ -52,23 +52,40 @@ export interface CompiledPattern extends TextPattern {
 
 /** Why a pattern cannot be used ("pattern is not valid: …"), or undefined when it compiles within limits. */
 export function patternProblem(source: unknown): string | undefined {
-  const compiled = tryCompile(source);
-  return typeof compiled === "string" ? compiled : undefined;
+  const result = tryCompile(source);
+  return typeof result === "string" ? result : undefined;
 }
 
 /** Compiles a pattern with the limits enforced; throws RulesError (never anything else) when it cannot. */
 export function compilePattern(source: string): CompiledPattern {
-  const compiled = tryCompile(source);
-  if (typeof compiled === "string") throw new RulesError(compiled, { details: { pattern: clip(source) } });
-  return compiled;
+  const result = tryCompile(source);
+  if (typeof result === "string") throw new RulesError(result, { details: { pattern: clip(source) } });
+  return result;
 }
+
+/**
+ * Compiled patterns by source: a rules file names most patterns twice (`match.text` and the action's),
+ * and the schema, the rule and the action each compile them. Bounded; a compiled pattern is immutable
+ * to its users, so sharing it is safe.
+ */
+const compiled = new Map<string, CompiledPattern | string>();
+const CACHE_SIZE = 1_000;
 
 function tryCompile(source: unknown): CompiledPattern | string {
   if (typeof source !== "string") return "pattern must be a string";
-  if (source === "") return "pattern is empty";
   if (source.length > RULE_LIMITS.patternLength) {
     return `pattern is longer than ${RULE_LIMITS.patternLength} characters (${source.length})`;
   }
+  const known = compiled.get(source);
+  if (known !== undefined) return known;
+  const result = compileUncached(source);
+  if (compiled.size >= CACHE_SIZE) compiled.clear();
+  compiled.set(source, result);
+  return result;
+}
+
+function compileUncached(source: string): CompiledPattern | string {
+  if (source === "") return "pattern is empty";
   if (!source.isWellFormed()) return "pattern holds a lone UTF-16 surrogate";
   let re: RE2JS;
   try {
@@ -155,4 +172,63 @@ export function compileTemplate(template: string, pattern: CompiledPattern): Tem
   }
   if (literal !== "") parts.push(literal);
   return parts;
+}
+
+/** Instructions per combined program: a few typical rules' worth each, so no one DFA grows large. */
+const SET_PROGRAM_SIZE = 20_000;
+
+/**
+ * Many patterns tested on one text in one pass per chunk (RE2Set: one automaton for all of them) instead
+ * of one pass per pattern: with 100 rules, ~100x less work per callback. `matching(text)` answers
+ * exactly what each pattern's own `test` would.
+ */
+export class PatternIndex {
+  readonly #chunks: { set: RE2Set | undefined; patterns: CompiledPattern[]; first: number }[] = [];
+  readonly size: number;
+
+  constructor(patterns: readonly CompiledPattern[]) {
+    this.size = patterns.length;
+    let chunk: CompiledPattern[] = [];
+    let first = 0;
+    let program = 0;
+    const close = () => {
+      if (chunk.length > 0) this.#chunks.push({ set: combine(chunk), patterns: chunk, first });
+      first += chunk.length;
+      chunk = [];
+      program = 0;
+    };
+    for (const pattern of patterns) {
+      const size = pattern.re.programSize();
+      if (chunk.length > 0 && program + size > SET_PROGRAM_SIZE) close();
+      chunk.push(pattern);
+      program += size;
+    }
+    close();
+  }
+
+  /** Which patterns (by position) match somewhere in `text`. */
+  matching(text: string): Uint8Array {
+    const hits = new Uint8Array(this.size);
+    for (const { set, patterns, first } of this.#chunks) {
+      if (set !== undefined) {
+        for (const index of set.match(text)) hits[first + index] = 1;
+      } else {
+        for (const [index, pattern] of patterns.entries()) if (pattern.test(text)) hits[first + index] = 1;
+      }
+    }
+    return hits;
+  }
+}
+
+/** One automaton for a chunk, or undefined when it cannot be built (its patterns are then tested one by one). */
+function combine(patterns: readonly CompiledPattern[]): RE2Set | undefined {
+  if (patterns.length < 2) return undefined;
+  try {
+    const set = new RE2Set(RE2Set.UNANCHORED);
+    for (const pattern of patterns) set.add(pattern.source);
+    set.compile();
+    return set;
+  } catch {
+    return undefined;
+  }
 }

@@ -10,6 +10,7 @@ import {
   type RuleSubject,
   RulesError,
 } from "../../../../functions/core/rules/engine.ts";
+import { PatternIndex } from "../../../../functions/core/rules/patterns.ts";
 import { neteaseCodec } from "../../../../functions/providers/netease/codec.ts";
 import { tencentCodec } from "../../../../functions/providers/tencent/codec.ts";
 
@@ -80,6 +81,25 @@ describe("patterns (property)", () => {
           );
       }),
       SETTINGS,
+    );
+  });
+
+  it("tested together (PatternIndex), match exactly where each does alone", () => {
+    fc.assert(
+      fc.property(
+        fc.array(boundedPattern, { minLength: 1, maxLength: 12 }),
+        fc.array(text, { maxLength: 4 }),
+        (sources, texts) => {
+          const patterns = sources.map((source) => compilePattern(source));
+          const index = new PatternIndex(patterns);
+          for (const sample of texts) {
+            expect([...index.matching(sample)]).toEqual(
+              patterns.map((pattern) => (pattern.test(sample) ? 1 : 0)),
+            );
+          }
+        },
+      ),
+      { ...SETTINGS, numRuns: 200 },
     );
   });
 
@@ -375,6 +395,20 @@ describe("loop safety (property)", () => {
           if (last) subject = { ...subject, content: last.content };
         }
         throw new Error("evaluation did not settle");
+      }),
+      SETTINGS,
+    );
+  });
+
+  it("gives the same result on a RuleSet's own list (one pass for all patterns) as on a copy (one per rule)", () => {
+    fc.assert(
+      fc.property(rulesArb, subjectArb, (set, spec) => {
+        const codec = spec.provider === "tencent" ? tencentCodec : neteaseCodec;
+        const subject = toSubject(spec);
+        const list = set.on("after-send");
+        expect(evaluate(list, subject, codec, { budgetMs: 1_000 })).toEqual(
+          evaluate([...list], subject, codec, { budgetMs: 1_000 }),
+        );
       }),
       SETTINGS,
     );
