@@ -1,0 +1,159 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SqliteStore } from "../../../../functions/adapters/sqlite/store.ts";
+import { InProcessWorkQueue } from "../../../../functions/adapters/work/in-process.ts";
+import { DEFAULT_EDIT_OPTIONS, EditService } from "../../../../functions/core/edits.ts";
+import { TooManyRequestsError } from "../../../../functions/core/errors.ts";
+import type { Job } from "../../../../functions/core/jobs/model.ts";
+import { jobRules } from "../../../../functions/core/jobs/rules.ts";
+import { DEFAULT_JOB_OPTIONS, type JobOptions, RUN_JOB } from "../../../../functions/core/jobs/runner.ts";
+import { JobService } from "../../../../functions/core/jobs/service.ts";
+import { systemClock } from "../../../../functions/core/limiter.ts";
+import { type Content, messageId } from "../../../../functions/core/model.ts";
+import type { ProviderEditor } from "../../../../functions/core/provider.ts";
+import { MessageQueries } from "../../../../functions/core/queries.ts";
+import { RuleSet } from "../../../../functions/core/rules/engine.ts";
+import { tencentCodec } from "../../../../functions/providers/tencent/codec.ts";
+import { c2cHead } from "../../../helpers/heads.ts";
+import { scriptedEditor } from "../../../helpers/scripted-editor.ts";
+import { tencentProvider } from "../../../helpers/tencent.ts";
+
+const text = (value: string): Content => ({
+  MsgBody: [{ MsgType: "TIMTextElem", MsgContent: { Text: value } }],
+});
+
+/**
+ * The job runner on the embedded store and the real edit protocol, with a scripted provider editor:
+ * slices that queue the rest, busy messages retried after the last page, rate refusals waited out.
+ */
+describe("job runner", () => {
+  let store: SqliteStore;
+  let work: InProcessWorkQueue;
+  let runs: number;
+
+  beforeEach(() => {
+    store = new SqliteStore({ path: ":memory:" });
+    work = new InProcessWorkQueue();
+    runs = 0;
+  });
+  afterEach(async () => {
+    await work.close();
+    store.close();
+  });
+
+  function service(editor: ProviderEditor, options: Partial<JobOptions> = {}, waitBudgetMs = 5_000) {
+    const queries = new MessageQueries(store, new Map([["tencent", tencentProvider()]]));
+    const editors = new Map([["tencent", editor]]);
+    const jobs = new JobService({
+      store,
+      queries,
+      edits: new EditService(store, editors, queries, { ...DEFAULT_EDIT_OPTIONS, waitBudgetMs }),
+      editors,
+      codecOf: () => tencentCodec,
+      rules: jobRules({ current: () => RuleSet.EMPTY }),
+      work,
+      clock: systemClock,
+      options: { ...DEFAULT_JOB_OPTIONS, ...options },
+    });
+    work.register(RUN_JOB, async (task) => {
+      runs++;
+      await jobs.run(String(task.jobId));
+    });
+    return jobs;
+  }
+
+  async function seed(count: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const id = messageId("c2c", ["runner", String(i)]);
+      await store.createHead(
+        c2cHead(text(`message ${i}`), {
+          id,
+          sender: "alice",
+          createdAt: new Date(Date.UTC(2026, 5, 1, 0, 0, i)).toISOString(),
+        }),
+      );
+      ids.push(id);
+    }
+    return ids;
+  }
+
+  async function finished(jobs: JobService, id: string, timeoutMs = 10_000): Promise<Job> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const job = await jobs.get(id);
+      if (["done", "failed", "cancelled"].includes(job.status) || Date.now() > deadline) return job;
+      await systemClock.sleep(20);
+    }
+  }
+
+  const selector = { provider: "tencent" as const, appId: "1400000000", sender: "alice" };
+
+  it("runs in slices that checkpoint and queue the rest; every message once", async () => {
+    // Prepare: 5 ms per call, 30 ms slices, pages of 4
+    const editor = scriptedEditor({ modify: () => systemClock.sleep(5) });
+    const jobs = service(editor, { sliceMs: 30, pageSize: 4, concurrency: 2 });
+    const ids = await seed(24);
+    // Act
+    const job = await jobs.createEdit({
+      selector,
+      work: { edit: { CloudCustomData: "x" } },
+      dryRun: false,
+      actor: "t",
+    });
+    const done = await finished(jobs, job.id);
+    // Assess
+    expect(done.counts).toEqual({ matched: 24, done: 24, failed: 0, skipped: 0 });
+    expect(runs).toBeGreaterThan(2);
+    expect(editor.modifies).toHaveLength(24);
+    for (const id of ids) {
+      const versions = await store.recentVersions(id, 5);
+      expect(versions.filter((version) => version.jobId === job.id)).toHaveLength(1);
+    }
+    expect(done.runner).toBeUndefined();
+  });
+
+  it("waits out rate refusals instead of failing the message", async () => {
+    // Prepare: the first three calls are refused as the limiter does when interactive edits took the rate
+    let refusals = 3;
+    const editor = scriptedEditor({
+      modify: async () => {
+        if (refusals-- > 0) throw new TooManyRequestsError("busy", { retryAfter: 0.02 });
+      },
+    });
+    const jobs = service(editor);
+    await seed(5);
+    // Act
+    const job = await jobs.createEdit({
+      selector,
+      work: { edit: { CloudCustomData: "y" } },
+      dryRun: false,
+      actor: "t",
+    });
+    const done = await finished(jobs, job.id);
+    // Assess
+    expect(done.counts).toEqual({ matched: 5, done: 5, failed: 0, skipped: 0 });
+    expect(editor.modifies).toHaveLength(8);
+  });
+
+  it("puts a busy message aside and edits it after the last page", async () => {
+    // Prepare: someone holds one message's lease for 1.2 s; edits wait 100 ms for a lease
+    const editor = scriptedEditor();
+    const jobs = service(editor, { pageSize: 2 }, 100);
+    const ids = await seed(6);
+    const busy = ids[1] as string;
+    expect(await store.acquireLease(busy, { owner: "someone", until: Date.now() + 1_200 }, Date.now())).toBe(
+      true,
+    );
+    // Act
+    const job = await jobs.createEdit({
+      selector,
+      work: { edit: { CloudCustomData: "z" } },
+      dryRun: false,
+      actor: "t",
+    });
+    const done = await finished(jobs, job.id);
+    // Assess
+    expect(done.counts).toEqual({ matched: 6, done: 6, failed: 0, skipped: 0 });
+    expect((await store.getHead(busy))?.version).toBe(2);
+  });
+});
