@@ -22,6 +22,14 @@ const EVERYTHING_PROPS: ImEditStackProps = {
   rulesFile: fixture("rules.yaml"),
 };
 
+/** One synthesis per props, shared by both checks below. */
+const built = new Map<ImEditStackProps, ReturnType<typeof buildStack>>();
+const stackFor = (props: ImEditStackProps) => {
+  const found = built.get(props) ?? buildStack(props);
+  built.set(props, found);
+  return found.stack;
+};
+
 /** Every acknowledgment in the tree: where, which rule, and why. */
 function acknowledgments(root: IConstruct): Array<{ path: string; id: string; reason: string }> {
   return root.node.findAll().flatMap((construct) =>
@@ -46,7 +54,7 @@ describe("cdk-nag AwsSolutions", () => {
     ["every option, events on the default bus", EVERYTHING_PROPS],
   ])("%s: no unacknowledged finding, error or warning", (_, props) => {
     // Prepare
-    const { stack } = buildStack(props);
+    const stack = stackFor(props);
 
     // Act: cdk-nag 3 reports through CDK's validation plugins, not annotations; validateScope is its direct form.
     const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(stack);
@@ -88,7 +96,7 @@ describe("cdk-nag AwsSolutions", () => {
     "%s: acknowledges only what AWS requires or the design decides, each with a written reason",
     (_, props, more) => {
       // Prepare
-      const { stack } = buildStack(props);
+      const stack = stackFor(props);
 
       // Act
       const found = acknowledgments(stack);
