@@ -8,7 +8,7 @@ import { jobRules } from "../../../../functions/core/jobs/rules.ts";
 import { DEFAULT_JOB_OPTIONS, type JobOptions, RUN_JOB } from "../../../../functions/core/jobs/runner.ts";
 import { JobService } from "../../../../functions/core/jobs/service.ts";
 import { systemClock } from "../../../../functions/core/limiter.ts";
-import { type Content, messageId } from "../../../../functions/core/model.ts";
+import { type Content, messageId, type ProviderName } from "../../../../functions/core/model.ts";
 import type { ProviderEditor } from "../../../../functions/core/provider.ts";
 import { MessageQueries } from "../../../../functions/core/queries.ts";
 import { RuleSet } from "../../../../functions/core/rules/engine.ts";
@@ -42,7 +42,7 @@ describe("job runner", () => {
 
   function service(editor: ProviderEditor, options: Partial<JobOptions> = {}, waitBudgetMs = 5_000) {
     const queries = new MessageQueries(store, new Map([["tencent", tencentProvider()]]));
-    const editors = new Map([["tencent", editor]]);
+    const editors = new Map<ProviderName, ProviderEditor>([["tencent", editor]]);
     const jobs = new JobService({
       store,
       queries,
