@@ -169,6 +169,11 @@ export function createDependencies(
     work instanceof InProcessWorkQueue && editors.size === 0
       ? undefined
       : new AfterSendTrigger({ rules, codecOf, work, observer: AUTO_EDITS_OBSERVER });
+  if (!afterSend && rules.current().on("after-send").length > 0) {
+    logger.warn(
+      "after-send rules are loaded but cannot run here: no edit queue (EDIT_QUEUE_URL) and no editor",
+    );
+  }
   const jobs =
     overrides.jobs ??
     new JobService({
