@@ -400,6 +400,36 @@ describe("loop safety (property)", () => {
     );
   });
 
+  it("never throws on malformed content", () => {
+    const odd = fc.oneof(fc.string({ unit: "binary", maxLength: 40 }), fc.jsonValue({ maxDepth: 3 }));
+    const content = fc.oneof(
+      // Any value in the fields the codecs read, but MsgBody's elements are objects: the callback schema
+      // admits nothing else, and the Tencent codec reads each element's MsgType.
+      fc.dictionary(fc.constantFrom("CloudCustomData", "text", "extension", "x"), odd),
+      fc.record({ MsgBody: odd.filter((value) => !Array.isArray(value)) }),
+      fc.record({
+        MsgBody: fc.array(
+          fc.record({
+            MsgType: fc.constantFrom("TIMTextElem", "TIMFaceElem", 3),
+            MsgContent: fc.oneof(fc.record({ Text: odd }), odd),
+          }),
+          { maxLength: 3 },
+        ),
+        CloudCustomData: odd,
+      }),
+    );
+    fc.assert(
+      fc.property(rulesArb, subjectArb, content, (set, spec, raw) => {
+        const subject = { ...toSubject(spec), content: raw as Content };
+        for (const codec of [tencentCodec, neteaseCodec]) {
+          const result = evaluate(set.rules, subject, codec, { budgetMs: 1_000 });
+          expect(result.timedOut).toBe(false);
+        }
+      }),
+      SETTINGS,
+    );
+  });
+
   it("gives the same result on a RuleSet's own list (one pass for all patterns) as on a copy (one per rule)", () => {
     fc.assert(
       fc.property(rulesArb, subjectArb, (set, spec) => {
