@@ -266,8 +266,10 @@ const describe = ({ decision, by }: Decided): string =>
 function newlySent(event: RecorderEvent, applied: Applied | undefined): RecordedSend | undefined {
   if (event.type !== "sent" && event.type !== "observed") return undefined;
   if (!applied || (applied.outcome !== "created" && applied.outcome !== "updated")) return undefined;
-  if (applied.versions !== undefined || applied.version?.version !== 1) return undefined;
-  if (applied.version.source !== "callback" || applied.head?.state !== "sent") return undefined;
+  // Version 1 just written from the provider's callback; a before-send rewrite's versions follow it in the
+  // same write, and the after-send rules then see what was delivered (the event's content).
+  const first = applied.versions?.[0] ?? applied.version;
+  if (first?.version !== 1 || first.source !== "callback" || applied.head?.state !== "sent") return undefined;
   const { message } = event;
   return {
     id: message.id,

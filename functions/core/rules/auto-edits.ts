@@ -6,7 +6,7 @@ import { type Content, isEditable, type Kind, type MessageHead, type ProviderNam
 import type { MessageStore } from "../store.ts";
 import { RECENT_DEPTH } from "../versions.ts";
 import type { WorkQueue } from "../work.ts";
-import type { CompiledRule, RuleSubject } from "./engine.ts";
+import { type CompiledRule, evaluate, type RuleSubject } from "./engine.ts";
 import type { RulesHolder } from "./hook.ts";
 
 /** The work-queue action (and invoke/SQS operation) that runs the after-send rules on one message. */
@@ -45,6 +45,9 @@ export interface AfterSendTriggerOptions {
  * enqueue alone (in-process the task runs on a later turn; in AWS it is one SQS send), and a failure to
  * enqueue is reported, never a failed callback.
  */
+/** What matching may take on the callback path, all rules together (Tencent waits 2 s for the answer). */
+const TRIGGER_BUDGET_MS = 50;
+
 export class AfterSendTrigger {
   constructor(private readonly options: AfterSendTriggerOptions) {}
 
@@ -56,7 +59,9 @@ export class AfterSendTrigger {
       const codec = this.options.codecOf(message.provider);
       if (!codec) return false;
       const subject = subjectOf(message, message.content);
-      if (!rules.some((rule) => rule.matches(subject, codec))) return false;
+      // One pass of every text pattern (the rule list's index), and a task only when a rule would act.
+      const { steps, skipped } = evaluate(rules, subject, codec, { budgetMs: TRIGGER_BUDGET_MS });
+      if (steps.length === 0 && skipped.length === 0) return false;
       await this.options.work.enqueue({ action: APPLY_RULES, target: { id: message.id } });
       return true;
     } catch (thrown: unknown) {
