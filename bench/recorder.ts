@@ -192,7 +192,7 @@ export async function recorderOverhead(options: RecorderBenchOptions = DEFAULTS)
   }
 }
 
-function callbackEvent(body: string): APIGatewayProxyEventV2 {
+export function callbackEvent(body: string): APIGatewayProxyEventV2 {
   const now = Date.now();
   const routeKey = "POST /callbacks/{provider}";
   const query = { SdkAppid: APP_ID, CallbackCommand: AFTER_SEND_COMMAND };
@@ -227,7 +227,7 @@ function callbackEvent(body: string): APIGatewayProxyEventV2 {
   };
 }
 
-function lambdaContext(): Context {
+export function lambdaContext(): Context {
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: "recorder",

@@ -29,6 +29,9 @@ const benchmarks: Benchmark[] = [
   { name: "bundle", run: async () => (await import("./bundle.ts")).bundleCost() },
   { name: "overload", run: async () => (await import("./overload.ts")).overload() },
   { name: "recorder-overhead", run: async () => (await import("./recorder.ts")).recorderOverhead() },
+  // Issue 15: a bulk job at the provider's full rate.
+  { name: "rules", run: async () => (await import("./rules.ts")).rulesCost() },
+  { name: "bulk", run: async () => (await import("./bulk.ts")).bulkEdit() },
 ];
 
 const filter = process.argv[2];
