@@ -21,6 +21,8 @@ export class RulesBundle {
     readonly source: string,
     readonly bytes: Buffer,
     readonly ruleCount: number,
+    /** How many run on recorded messages through the edit queue (the recorder then sends to it). */
+    readonly afterSendCount: number,
   ) {}
 
   /**
@@ -32,7 +34,7 @@ export class RulesBundle {
     const source = resolve(path);
     try {
       const rules = loadRulesFile(source);
-      return new RulesBundle(source, readFileSync(source), rules.rules.length);
+      return new RulesBundle(source, readFileSync(source), rules.rules.length, rules.on("after-send").length);
     } catch (error: unknown) {
       return { problem: `rules: ${asMessage(error)}` };
     }

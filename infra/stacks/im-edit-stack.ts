@@ -69,7 +69,8 @@ export const EDIT_QUEUE_VISIBILITY = WORKER_TIMEOUT.plus(Duration.minutes(3));
  * validated at synth by the functions' own loader (a bad rule fails `cdk synth` with the rule's id or
  * index, the field and the reason) and bundled as `/var/task/rules.json` (or `.yaml`) beside the code
  * of the recorder (before-send rules, after-send matching), the editor (rule ids in jobs) and the worker
- * (applying rules, rule jobs), with IM_EDIT_RULES pointing at it. A rules change is therefore a deploy:
+ * (applying rules, rule jobs), with IM_EDIT_RULES pointing at it. With after-send rules the recorder
+ * may also send to the edit queue (EDIT_QUEUE_URL), where those rules' edits are queued. A rules change is therefore a deploy:
  * reviewed, versioned with the code, the same in every function from the first invocation, and rolled
  * back with the stack. An SSM parameter or an AppConfig profile would change rules without a deploy,
  * but each cold start (or poll) would add a call and a failure mode in front of the 2 s before-send
@@ -195,6 +196,9 @@ export class ImEditStack extends Stack {
       visibilityTimeout: EDIT_QUEUE_VISIBILITY,
     });
     this.editor.bindQueueSender("EDIT_QUEUE_URL", this.editQueue.queue);
+    // After-send rules run through the queue: the recorder enqueues them for what it records.
+    if (rules && rules.afterSendCount > 0)
+      this.recorder.bindQueueSender("EDIT_QUEUE_URL", this.editQueue.queue);
     this.worker.bindQueueSender("EDIT_QUEUE_URL", this.editQueue.queue).consume(this.editQueue.queue, {
       batchSize: 1,
       maxConcurrency:

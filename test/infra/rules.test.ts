@@ -9,7 +9,17 @@ import { RulesBundle } from "../../infra/constructs/rules-bundle.ts";
 import { ServiceFunction } from "../../infra/constructs/service-function.ts";
 import { propsFromContext } from "../../infra/context.ts";
 import { ImEditStack } from "../../infra/stacks/im-edit-stack.ts";
-import { buildStack, CALLBACK_TOKEN_ARN, environmentOf, fixture, PROPS, SECRET_KEY_ARN } from "./helpers.ts";
+import {
+  buildStack,
+  CALLBACK_TOKEN_ARN,
+  environmentOf,
+  fixture,
+  grantsOf,
+  logicalId,
+  PROPS,
+  resolved,
+  SECRET_KEY_ARN,
+} from "./helpers.ts";
 
 /** What `new ImEditStack` throws for these props (the synth's own failure), or undefined. */
 function synthFailure(rulesFile: string): PropsError | undefined {
@@ -51,6 +61,31 @@ describe("rules delivery (-c rules=<path>): validated at synth, bundled beside t
       expect(environmentOf(template, stack, fn).IM_EDIT_RULES).toBe("/var/task/rules.json");
     }
     template.hasOutput("Rules", { Value: Match.stringLikeRegexp("^2 rules, sha256 [0-9a-f]{12}$") });
+  });
+
+  it("after-send rules: the recorder may send to the edit queue (those rules' edits are queued there), nothing more", () => {
+    // Prepare
+    const { stack, template } = withRules;
+    const queueArn = JSON.stringify(resolved(stack, stack.editQueue.queue.queueArn));
+
+    // Act
+    const onQueue = grantsOf(template, logicalId(stack.recorder.role)).filter((grant) =>
+      grant.endsWith(queueArn),
+    );
+
+    // Assess
+    expect(environmentOf(template, stack, stack.recorder).EDIT_QUEUE_URL).toEqual(
+      resolved(stack, stack.editQueue.queue.queueUrl),
+    );
+    expect(onQueue).toEqual([`sqs:SendMessage ${queueArn}`]);
+  });
+
+  it("before-send rules only: the recorder answers the callback itself and gets no edit queue", () => {
+    const { stack, template } = buildStack({ ...PROPS, rulesFile: fixture("rules-before-send.json") });
+    expect(environmentOf(template, stack, stack.recorder)).toMatchObject({
+      IM_EDIT_RULES: "/var/task/rules.json",
+    });
+    expect(environmentOf(template, stack, stack.recorder)).not.toHaveProperty("EDIT_QUEUE_URL");
   });
 
   it("without a rules file no function gets IM_EDIT_RULES", () => {
