@@ -110,8 +110,10 @@ export function createDependencies(
   const limiter =
     overrides.limiter ??
     (config.rateLimiter === "dynamodb"
-      ? new DynamoRateLimiter(documents, config.tableName, rule)
-      : new SlidingWindowLimiter(rule));
+      ? new DynamoRateLimiter(documents, config.tableName, rule, {
+          interactiveReserve: config.interactiveReserve,
+        })
+      : new SlidingWindowLimiter(rule, undefined, { interactiveReserve: config.interactiveReserve }));
   const editors =
     overrides.editors ??
     (editing ? guardEditors(editing.createEditors(config, limiter), config.unusableSecrets) : new Map());

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { TooManyRequestsError } from "./errors.ts";
+import { CancelledError, TooManyRequestsError } from "./errors.ts";
 
 /**
  * Who is asking for a provider slot, carried through the call stack to the limiter (the one gate every
@@ -140,61 +140,331 @@ export function refusal(
   );
 }
 
-interface KeyState {
-  /** Taken slots; `freeAt` is Infinity while the call is in flight. */
-  slots: { takenAt: number; freeAt: number }[];
-  /** Callers inside acquire, not yet served. */
-  waiting: number;
-  /** Places held by admit (expiry times), oldest first. */
-  reserved: Set<{ expiresAt: number }>;
-  readonly service: ServiceTime;
-  /** Grant times while callers were queued (the last span only), and since when they have been. */
-  grants: number[];
-  queuedSince: number | undefined;
-  /** The FIFO of waiters, so a steady stream of callers cannot starve an early one. */
-  queue: Promise<void> | undefined;
+/**
+ * Slots of `limit` background work never takes: the interactive reserve (INTERACTIVE_RESERVE, a share
+ * of the rate, default 5 %), rounded down, so a key of one slot (Yunxin's one edit per message per
+ * interval) reserves none and background edits are not locked out of it.
+ */
+export const reservedSlots = (limit: number, share: number): number =>
+  Math.min(limit, Math.max(0, Math.floor(limit * share)));
+
+export const DEFAULT_INTERACTIVE_RESERVE = 0.05;
+
+export const cancelled = (key: string): CancelledError =>
+  new CancelledError(`cancelled while waiting for a slot of ${key}; no call was sent`);
+
+/** A slot as this process holds it: from the send until `windowMs` after the answer (Infinity until then). */
+export interface Hold {
+  readonly takenAt: number;
+  freeAt: number;
+  readonly background: boolean;
+}
+
+/** How many holds a key may have live in this process at a moment. */
+export interface Capacity {
+  /** Live holds at most: all callers, and background callers. */
+  readonly total: number;
+  readonly background: number;
+  /**
+   * A shrink promised to other processes: holds live after `by` (epoch ms) at most `total`/`background`.
+   * A new hold may outlast `by` (its answer time is unknown), so it counts against both limits.
+   */
+  readonly after?: { readonly by: number; readonly total: number; readonly background: number };
+}
+
+interface Waiter {
+  readonly background: boolean;
+  readonly deadline: number;
+  readonly signal: AbortSignal | undefined;
+  readonly resolve: (slot: RateSlot) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 /**
- * In-process limiter: exact for one process (the local stack, one Lambda instance). Shared across
- * processes it needs the same algorithm on a shared store (DynamoDB), behind the same interface.
+ * One key's waiters and holds in this process, the part both limiters share. Waiters are served in
+ * arrival order, interactive ones first (background work queues behind them); each is checked for
+ * cancellation and for its deadline immediately before it gets a slot, so no slot (and no provider call)
+ * comes after a cancel or after the wait budget. Nobody polls: the owner's driver sleeps until the next
+ * hold frees or the next deadline, and an arrival, a release or a cancel wakes it early.
+ */
+export class WaitQueue {
+  holds: Hold[] = [];
+  private readonly interactive: Waiter[] = [];
+  private readonly background: Waiter[] = [];
+  readonly service = new ServiceTime();
+  private wakeUp: (() => void) | undefined;
+
+  constructor(
+    private readonly key: string,
+    private readonly clock: Clock,
+    /** A call unanswered this long is taken as lost (the DynamoDB lease stops covering it too). */
+    private readonly maxHoldMs = Number.POSITIVE_INFINITY,
+    private readonly onRelease?: () => void,
+  ) {}
+
+  get waiting(): number {
+    return this.interactive.length + this.background.length;
+  }
+
+  get waitingInteractive(): number {
+    return this.interactive.length;
+  }
+
+  /** Whether the first waiter in line is background work (interactive ones go first). */
+  get headIsBackground(): boolean {
+    return this.interactive.length === 0 && this.background.length > 0;
+  }
+
+  /** Waiters a new caller of this priority queues behind. */
+  ahead(background: boolean): number {
+    return background ? this.waiting : this.interactive.length;
+  }
+
+  /** The holds live at `now` (ended ones are dropped). */
+  live(now: number): Hold[] {
+    this.holds = this.holds.filter((hold) => hold.freeAt > now && hold.takenAt + this.maxHoldMs > now);
+    return this.holds;
+  }
+
+  /**
+   * When the next live hold may end: its freeAt; for one in flight, `windowMs` from now (its release
+   * wakes the driver; without one it cannot free earlier) or when it counts as lost. Infinity if none.
+   */
+  nextFree(now: number, windowMs: number): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const hold of this.live(now)) {
+      const end = Number.isFinite(hold.freeAt) ? hold.freeAt : now + windowMs;
+      next = Math.min(next, end, hold.takenAt + this.maxHoldMs);
+    }
+    return next;
+  }
+
+  nextDeadline(): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const waiter of this.interactive) next = Math.min(next, waiter.deadline);
+    for (const waiter of this.background) next = Math.min(next, waiter.deadline);
+    return next;
+  }
+
+  enqueue(background: boolean, deadline: number, signal: AbortSignal | undefined): Promise<RateSlot> {
+    return new Promise<RateSlot>((resolve, reject) => {
+      const list = background ? this.background : this.interactive;
+      const onAbort = () => {
+        const index = list.indexOf(waiter);
+        if (index < 0) return;
+        list.splice(index, 1);
+        reject(cancelled(this.key));
+        this.wake();
+      };
+      const waiter: Waiter = {
+        background,
+        deadline,
+        signal,
+        resolve: (slot) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(slot);
+        },
+        reject: (error) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      list.push(waiter);
+      this.wake();
+    });
+  }
+
+  /**
+   * Hands out slots in priority order while `capacity` allows, then refuses every waiter whose deadline
+   * has come (`refuse(background, position)` makes the error). `onGrant` is told how many still wait.
+   */
+  serve(
+    now: number,
+    capacity: Capacity,
+    windowMs: number,
+    refuse: (background: boolean, position: number) => Error,
+    onGrant?: (stillWaiting: number) => void,
+    /** False when the owner may still find capacity at this instant (a store sync): it refuses later. */
+    refuseAtDeadline = true,
+  ): number {
+    this.refuseDue((deadline) => deadline < now, refuse);
+    const live = this.live(now);
+    let granted = 0;
+    for (const list of [this.interactive, this.background]) {
+      while (list.length > 0) {
+        const waiter = list[0] as Waiter;
+        if (waiter.signal?.aborted) {
+          list.shift();
+          waiter.reject(cancelled(this.key));
+          continue;
+        }
+        if (!fits(live, waiter.background, capacity)) break;
+        list.shift();
+        const hold: Hold = { takenAt: now, freeAt: Number.POSITIVE_INFINITY, background: waiter.background };
+        live.push(hold);
+        granted++;
+        onGrant?.(this.waiting);
+        waiter.resolve(this.slot(hold, windowMs));
+      }
+      // Background work queues behind interactive callers: none is served while one waits.
+      if (list.length > 0) break;
+    }
+    if (refuseAtDeadline) this.refuseDue((deadline) => deadline <= now, refuse);
+    return granted;
+  }
+
+  /** Refuses the waiters whose deadline has come (after the owner tried everything it could). */
+  refuseExpired(now: number, refuse: (background: boolean, position: number) => Error): void {
+    this.refuseDue((deadline) => deadline <= now, refuse);
+  }
+
+  /** Fails every waiter (the driver itself failed). */
+  failAll(error: unknown): void {
+    for (const list of [this.interactive, this.background]) {
+      for (const waiter of list.splice(0)) waiter.reject(error);
+    }
+  }
+
+  /** Resolves at `at`, or earlier when something changes (an arrival, a release, a cancel). */
+  async pause(now: number, at: number): Promise<void> {
+    const woken = new Promise<void>((resolve) => {
+      this.wakeUp = resolve;
+    });
+    await (Number.isFinite(at) ? Promise.race([this.clock.sleep(Math.max(1, at - now)), woken]) : woken);
+    this.wakeUp = undefined;
+  }
+
+  wake(): void {
+    const wake = this.wakeUp;
+    this.wakeUp = undefined;
+    wake?.();
+  }
+
+  private refuseDue(
+    due: (deadline: number) => boolean,
+    refuse: (background: boolean, position: number) => Error,
+  ): void {
+    let position = 0;
+    for (const list of [this.interactive, this.background]) {
+      for (let i = 0; i < list.length; ) {
+        const waiter = list[i] as Waiter;
+        if (due(waiter.deadline)) {
+          list.splice(i, 1);
+          waiter.reject(waiter.signal?.aborted ? cancelled(this.key) : refuse(waiter.background, position));
+        } else i++;
+        position++;
+      }
+    }
+  }
+
+  private slot(hold: Hold, windowMs: number): RateSlot {
+    return {
+      release: () => {
+        if (Number.isFinite(hold.freeAt)) return;
+        const answered = this.clock.now();
+        this.service.add(answered - hold.takenAt);
+        hold.freeAt = answered + windowMs;
+        this.wake();
+        this.onRelease?.();
+      },
+    };
+  }
+}
+
+function fits(live: readonly Hold[], background: boolean, capacity: Capacity): boolean {
+  let total = 0;
+  let backgroundTotal = 0;
+  let past = 0;
+  let backgroundPast = 0;
+  const by = capacity.after?.by ?? Number.POSITIVE_INFINITY;
+  for (const hold of live) {
+    total++;
+    if (hold.background) backgroundTotal++;
+    if (hold.freeAt > by) {
+      past++;
+      if (hold.background) backgroundPast++;
+    }
+  }
+  if (total >= capacity.total || (background && backgroundTotal >= capacity.background)) return false;
+  const after = capacity.after;
+  if (after && (past >= after.total || (background && backgroundPast >= after.background))) return false;
+  return true;
+}
+
+/** A place held by `admit`: counted ahead of later callers of its priority until it expires or is used. */
+interface Place {
+  readonly expiresAt: number;
+  readonly background: boolean;
+}
+
+interface KeyState {
+  readonly queue: WaitQueue;
+  /** Places held by admit. */
+  readonly reserved: Set<Place>;
+  /** Grant times while callers were queued (the last span only), and since when they have been. */
+  grants: number[];
+  queuedSince: number | undefined;
+  driving: boolean;
+}
+
+export interface LimiterOptions {
+  /** The share of each key's rate background work never takes (INTERACTIVE_RESERVE; default 0.05). */
+  readonly interactiveReserve?: number;
+}
+
+/**
+ * In-process limiter: exact for one process (the local stack, one Lambda instance). Across processes
+ * DynamoRateLimiter (adapters/dynamodb/limiter.ts) runs the same queue on a share of the rate leased
+ * from DynamoDB, behind the same interface.
+ *
+ * Priority: callers running `inBackground` never take the last `interactiveReserve` share of a key's
+ * slots (with R = 180 and the default 0.05, background work holds at most 171 at once, so 9 are always
+ * left to interactive edits, about 9 edits per slot cycle of answer + W), queue behind every interactive
+ * caller, and get CancelledError, never a slot, once their signal is aborted.
  */
 export class SlidingWindowLimiter implements RateLimiter {
   private readonly keys = new Map<string, KeyState>();
+  private readonly reserve: number;
 
   constructor(
     private readonly rule: (key: string) => RateRule,
     private readonly clock: Clock = systemClock,
-  ) {}
+    options: LimiterOptions = {},
+  ) {
+    this.reserve = options.interactiveReserve ?? DEFAULT_INTERACTIVE_RESERVE;
+  }
 
   /**
    * The expected wait of a new caller behind `ahead` others: the slot model, or when the queue drains
    * slower than the model says (the process itself is the bottleneck), the measured pace of grants.
+   * Background callers count every waiter ahead and only the slots outside the reserve.
    */
-  estimateWaitMs(key: string, ahead?: number): number {
+  estimateWaitMs(key: string, ahead?: number, background = currentWork().priority === "background"): number {
     const state = this.state(key);
     const now = this.clock.now();
     this.expire(state, now);
-    const queued = ahead ?? state.waiting + state.reserved.size;
-    const rule = this.rule(key);
-    const model = slotWaitMs(now, rule, state.slots, queued, state.service.ms);
+    const queued = ahead ?? state.queue.ahead(background) + placesAhead(state.reserved, background);
+    const rule = this.ruleFor(key, background);
+    const model = slotWaitMs(now, rule, state.queue.live(now), queued, state.queue.service.ms);
     return Math.max(model, queued * this.paceMs(state, now, rule.windowMs));
   }
 
   /** The measured service time (send to answer) of the key's calls, 0 before the first. */
   serviceMs(key: string): number {
-    return this.state(key).service.ms;
+    return this.state(key).queue.service.ms;
   }
 
   admit(keys: readonly string[], maxWaitMs: number): Admission {
+    const background = currentWork().priority === "background";
     for (const key of keys) {
-      const wait = this.estimateWaitMs(key);
-      const expected = wait + this.state(key).service.ms;
+      const wait = this.estimateWaitMs(key, undefined, background);
+      const expected = wait + this.state(key).queue.service.ms;
       if (expected > maxWaitMs) throw refusal(key, this.rule(key), wait, maxWaitMs);
     }
     const expiresAt = this.clock.now() + maxWaitMs;
     const held = keys.map((key) => {
-      const place = { expiresAt };
+      const place: Place = { expiresAt, background };
       this.state(key).reserved.add(place);
       return { key, place };
     });
@@ -206,32 +476,68 @@ export class SlidingWindowLimiter implements RateLimiter {
   }
 
   async acquire(key: string, maxWaitMs: number): Promise<RateSlot> {
+    const work = currentWork();
+    const background = work.priority === "background";
+    if (work.signal?.aborted) throw cancelled(key);
     const now = this.clock.now();
-    const deadline = now + maxWaitMs;
     // Per-message keys come and go: forget keys whose slots have all expired, so memory stays bounded.
     if (this.keys.size > MAX_IDLE_KEYS) this.prune();
     const state = this.state(key);
     // This caller's place, if admit held one, becomes its place in the queue.
-    const place = state.reserved.values().next().value;
-    if (place !== undefined) state.reserved.delete(place);
-    const wait = this.estimateWaitMs(key, state.waiting);
-    if (wait + state.service.ms > maxWaitMs) throw refusal(key, this.rule(key), wait, maxWaitMs);
+    for (const place of state.reserved) {
+      if (place.background === background) {
+        state.reserved.delete(place);
+        break;
+      }
+    }
+    const wait = this.estimateWaitMs(key, state.queue.ahead(background), background);
+    if (wait + state.queue.service.ms > maxWaitMs) throw refusal(key, this.rule(key), wait, maxWaitMs);
+    const slot = state.queue.enqueue(background, now + maxWaitMs, work.signal);
+    void this.drive(key, state);
+    return slot;
+  }
 
-    const previous = state.queue ?? Promise.resolve();
-    let done: () => void = () => {};
-    const mine = new Promise<void>((resolve) => {
-      done = resolve;
-    });
-    const chain = previous.then(() => mine);
-    state.queue = chain;
-    state.waiting++;
+  private ruleFor(key: string, background: boolean): RateRule {
+    const rule = this.rule(key);
+    return background ? { ...rule, limit: rule.limit - reservedSlots(rule.limit, this.reserve) } : rule;
+  }
+
+  /** Grants while slots are free, then sleeps until the next one frees or a deadline (no polling). */
+  private async drive(key: string, state: KeyState): Promise<void> {
+    if (state.driving) return state.queue.wake();
+    state.driving = true;
     try {
-      await previous;
-      return await this.take(key, state, deadline);
+      for (;;) {
+        const now = this.clock.now();
+        const { limit, windowMs } = this.rule(key);
+        const capacity = { total: limit, background: limit - reservedSlots(limit, this.reserve) };
+        state.queue.serve(
+          now,
+          capacity,
+          windowMs,
+          (background, position) => {
+            const waitMs = slotWaitMs(
+              now,
+              this.ruleFor(key, background),
+              state.queue.live(now),
+              position,
+              state.queue.service.ms,
+            );
+            return new TooManyRequestsError(
+              `more than ${limit} calls in ${windowMs} ms to ${key}; try again later`,
+              { retryAfter: retryAfterSeconds(waitMs) },
+            );
+          },
+          (stillWaiting) => this.measurePace(state, now, windowMs, stillWaiting),
+        );
+        if (state.queue.waiting === 0) return;
+        const next = Math.min(state.queue.nextFree(now, windowMs), state.queue.nextDeadline());
+        await state.queue.pause(now, next);
+      }
+    } catch (error: unknown) {
+      state.queue.failAll(error);
     } finally {
-      state.waiting--;
-      done();
-      if (state.queue === chain) state.queue = undefined;
+      state.driving = false;
     }
   }
 
@@ -239,13 +545,11 @@ export class SlidingWindowLimiter implements RateLimiter {
     let state = this.keys.get(key);
     if (!state) {
       state = {
-        slots: [],
-        waiting: 0,
+        queue: new WaitQueue(key, this.clock),
         reserved: new Set(),
-        service: new ServiceTime(),
         grants: [],
         queuedSince: undefined,
-        queue: undefined,
+        driving: false,
       };
       this.keys.set(key, state);
     }
@@ -260,48 +564,14 @@ export class SlidingWindowLimiter implements RateLimiter {
     const now = this.clock.now();
     for (const [key, state] of this.keys) {
       this.expire(state, now);
-      const idle = state.queue === undefined && state.reserved.size === 0;
-      if (idle && state.slots.every((slot) => slot.freeAt <= now)) this.keys.delete(key);
-    }
-  }
-
-  private async take(key: string, state: KeyState, deadline: number): Promise<RateSlot> {
-    const { limit, windowMs } = this.rule(key);
-    for (;;) {
-      const now = this.clock.now();
-      const live = state.slots.filter((slot) => slot.freeAt > now);
-      state.slots = live;
-      if (live.length < limit) {
-        const slot = { takenAt: now, freeAt: Number.POSITIVE_INFINITY };
-        live.push(slot);
-        this.measurePace(state, now, windowMs);
-        return {
-          release: () => {
-            if (Number.isFinite(slot.freeAt)) return;
-            const answered = this.clock.now();
-            state.service.add(answered - slot.takenAt);
-            slot.freeAt = answered + windowMs;
-          },
-        };
-      }
-      let earliest = Number.POSITIVE_INFINITY;
-      for (const slot of live) earliest = Math.min(earliest, slot.freeAt);
-      // Slots in flight free up only when their answer arrives; poll at a fraction of the window.
-      const wakeAt = Number.isFinite(earliest) ? earliest : now + Math.max(1, Math.floor(windowMs / 20));
-      if (wakeAt > deadline) {
-        const waitMs = (Number.isFinite(earliest) ? earliest : now + windowMs) - now;
-        throw new TooManyRequestsError(
-          `more than ${limit} calls in ${windowMs} ms to ${key}; try again later`,
-          { retryAfter: retryAfterSeconds(waitMs) },
-        );
-      }
-      await this.clock.sleep(Math.max(1, wakeAt - now));
+      const idle = !state.driving && state.queue.waiting === 0 && state.reserved.size === 0;
+      if (idle && state.queue.live(now).length === 0) this.keys.delete(key);
     }
   }
 
   /** The span the pace is measured over: one slot cycle (send, answer, window). */
   private spanMs(state: KeyState, windowMs: number): number {
-    return windowMs + state.service.ms;
+    return windowMs + state.queue.service.ms;
   }
 
   /**
@@ -316,8 +586,8 @@ export class SlidingWindowLimiter implements RateLimiter {
     return span / Math.max(1, recent);
   }
 
-  private measurePace(state: KeyState, now: number, windowMs: number): void {
-    const queued = state.waiting > 1 || state.reserved.size > 0;
+  private measurePace(state: KeyState, now: number, windowMs: number, stillWaiting: number): void {
+    const queued = stillWaiting > 0 || state.reserved.size > 0;
     if (!queued) {
       state.queuedSince = undefined;
       state.grants = [];
@@ -330,4 +600,11 @@ export class SlidingWindowLimiter implements RateLimiter {
       state.grants = state.grants.filter((at) => at > now - span);
     }
   }
+}
+
+function placesAhead(places: ReadonlySet<Place>, background: boolean): number {
+  if (background) return places.size;
+  let count = 0;
+  for (const place of places) if (!place.background) count++;
+  return count;
 }

@@ -1,10 +1,98 @@
 import { randomUUID } from "node:crypto";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDocumentClient } from "../../../../functions/adapters/dynamodb/client.ts";
 import { DynamoRateLimiter } from "../../../../functions/adapters/dynamodb/limiter.ts";
-import { TooManyRequestsError } from "../../../../functions/core/errors.ts";
-import { manualClock } from "../../../helpers/clock.ts";
+import { CancelledError, TooManyRequestsError } from "../../../../functions/core/errors.ts";
+import { type Clock, inBackground } from "../../../../functions/core/limiter.ts";
 import { ensureTable, STORE_TARGETS } from "../../../helpers/dynamo.ts";
+
+/**
+ * Virtual time shared by several limiters (processes) on one real store: it moves to the next sleeper
+ * only when no store call is in flight, so leases never expire while a call to the emulator runs.
+ */
+function virtualTime(start = Date.parse("2026-06-01T00:00:00Z")) {
+  let now = start;
+  let sleepers: { at: number; wake: () => void }[] = [];
+  let busy = 0;
+  let calls = 0;
+  const clock: Clock = {
+    now: () => now,
+    sleep: (ms) => new Promise<void>((wake) => sleepers.push({ at: now + ms, wake })),
+  };
+  const settle = async () => {
+    for (;;) {
+      for (let i = 0; i < 4; i++) await new Promise((resolve) => setImmediate(resolve));
+      if (busy === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  };
+  return {
+    clock,
+    get calls() {
+      return calls;
+    },
+    /** Counts the client's calls and holds time still while one is in flight; `dead()` makes them fail. */
+    track(client: DynamoDBDocumentClient, dead: () => boolean = () => false): DynamoDBDocumentClient {
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          busy++;
+          calls++;
+          try {
+            if (dead()) throw Object.assign(new Error("process gone"), { name: "NetworkingError" });
+            return await next(args);
+          } finally {
+            busy--;
+          }
+        },
+        { step: "initialize", name: "virtualTime" },
+      );
+      return client;
+    },
+    /** Runs until `done()`, moving time from sleeper to sleeper, at most `maxMs` of virtual time. */
+    async run(done: () => boolean, maxMs: number): Promise<void> {
+      const end = now + maxMs;
+      for (;;) {
+        await settle();
+        if (done()) return;
+        sleepers.sort((a, b) => a.at - b.at);
+        const next = sleepers[0];
+        if (!next || next.at > end) throw new Error(`stalled at +${now - start} ms`);
+        now = Math.max(now, next.at);
+        const due = sleepers.filter((sleeper) => sleeper.at <= now);
+        sleepers = sleepers.filter((sleeper) => sleeper.at > now);
+        for (const sleeper of due) sleeper.wake();
+      }
+    },
+  };
+}
+
+interface Span {
+  readonly sent: number;
+  answered: number;
+  readonly background: boolean;
+  readonly startedAt: number;
+  readonly budget: number;
+}
+
+/** The most holds (send until answer + W) at any moment: what the provider may count in one window. */
+function maxHeld(
+  spans: readonly Span[],
+  windowMs: number,
+  which: (span: Span) => boolean = () => true,
+): number {
+  const events: [number, number][] = [];
+  for (const span of spans.filter(which)) events.push([span.sent, 1], [span.answered + windowMs, -1]);
+  // A slot freed at t may be taken at t: ends before starts.
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let held = 0;
+  let max = 0;
+  for (const [, delta] of events) {
+    held += delta;
+    max = Math.max(max, held);
+  }
+  return max;
+}
 
 describe.each(STORE_TARGETS)("DynamoRateLimiter on $name (shared by every process)", (target) => {
   let running: Awaited<ReturnType<typeof target.start>>;
@@ -13,74 +101,259 @@ describe.each(STORE_TARGETS)("DynamoRateLimiter on $name (shared by every proces
     running = await target.start();
     tableName = `t-${randomUUID()}`;
     await ensureTable(running.endpoint, tableName);
-  });
+  }, 60_000);
   afterAll(async () => {
     await running.close();
   });
 
-  /** A limiter as one process (one Lambda instance) would have it; several share the table. */
-  const limiter = (clock: ReturnType<typeof manualClock>, limit: number, windowMs = 1000) =>
+  type Time = ReturnType<typeof virtualTime>;
+  /** A limiter as one process (one Lambda instance) has it; several share the table. */
+  const process = (
+    time: Time,
+    rule: { limit: number; windowMs: number },
+    options: { reserve?: number; dead?: () => boolean } = {},
+  ) =>
     new DynamoRateLimiter(
-      createDocumentClient({ region: "local", endpoint: running.endpoint }),
+      time.track(createDocumentClient({ region: "local", endpoint: running.endpoint }), options.dead),
       tableName,
-      () => ({ limit, windowMs }),
-      clock,
+      () => rule,
+      { clock: time.clock, interactiveReserve: options.reserve ?? 0 },
     );
 
-  it("never lets more than R calls be sent within W of an earlier call's answer, across processes", async () => {
-    // Prepare: two processes, one clock.
-    const clock = manualClock();
-    const key = `k-${randomUUID()}`;
-    const [a, b] = [limiter(clock, 3), limiter(clock, 3)];
-    const spans: { sent: number; answered: number }[] = [];
-    // Act: 9 calls alternating between the processes, each in flight for 150 ms.
-    for (let i = 0; i < 9; i++) {
-      const slot = await (i % 2 === 0 ? a : b).acquire(key, 10_000);
-      const sent = clock.now();
-      clock.advance(150);
-      await slot.release();
-      spans.push({ sent, answered: clock.now() });
+  /** A caller: acquire, a call of `serviceMs`, release, until `stopAt`; refusals pause 50 ms. */
+  async function caller(
+    time: Time,
+    limiter: DynamoRateLimiter,
+    key: string,
+    spans: Span[],
+    refusals: TooManyRequestsError[],
+    options: { stopAt: number; budget: number; serviceMs: number; background?: boolean },
+  ): Promise<void> {
+    const { clock } = time;
+    const once = async () => {
+      const startedAt = clock.now();
+      try {
+        const slot = await limiter.acquire(key, options.budget);
+        const span: Span = {
+          sent: clock.now(),
+          answered: Number.POSITIVE_INFINITY,
+          background: options.background ?? false,
+          startedAt,
+          budget: options.budget,
+        };
+        spans.push(span);
+        await clock.sleep(options.serviceMs);
+        span.answered = clock.now();
+        await slot.release();
+      } catch (error: unknown) {
+        if (!(error instanceof TooManyRequestsError)) throw error;
+        refusals.push(error);
+        await clock.sleep(50);
+      }
+    };
+    while (clock.now() < options.stopAt) {
+      await (options.background ? inBackground(undefined, once) : once());
     }
+  }
+
+  it("several processes never hold more than R at once, together reach close to R, and cost little", async () => {
+    // Prepare: 3 processes x 5 callers, R = 10 per second, calls of 20 ms, 10 s of virtual time.
+    const time = virtualTime();
+    const rule = { limit: 10, windowMs: 1000 };
+    const key = `k-${randomUUID()}`;
+    const spans: Span[] = [];
+    const refusals: TooManyRequestsError[] = [];
+    const start = time.clock.now();
+    const stopAt = start + 10_000;
+    let running = 0;
+    // Act
+    for (let p = 0; p < 3; p++) {
+      const limiter = process(time, rule);
+      for (let c = 0; c < 5; c++) {
+        running++;
+        void caller(time, limiter, key, spans, refusals, { stopAt, budget: 5_000, serviceMs: 20 }).finally(
+          () => running--,
+        );
+      }
+    }
+    await time.run(() => running === 0, 30_000);
+    // Assess: the rolling-window invariant, no grant after its budget, the rate, the store calls.
+    expect(maxHeld(spans, rule.windowMs)).toBeLessThanOrEqual(rule.limit);
+    for (const span of spans) expect(span.sent - span.startedAt).toBeLessThanOrEqual(span.budget);
+    const steady = spans.filter((span) => span.sent >= start + 2_000 && span.sent < stopAt).length;
+    const ceiling = ((rule.limit * 8_000) / rule.windowMs) * (rule.windowMs / (rule.windowMs + 20));
+    expect(steady).toBeGreaterThanOrEqual(0.85 * ceiling);
+    expect(time.calls / spans.length).toBeLessThan(1.5);
+  }, 20_000);
+
+  it("grants nothing after a caller's budget: it is refused with Retry-After instead", async () => {
+    const time = virtualTime();
+    const rule = { limit: 4, windowMs: 1000 };
+    const key = `k-${randomUUID()}`;
+    const spans: Span[] = [];
+    const refusals: TooManyRequestsError[] = [];
+    const stopAt = time.clock.now() + 4_000;
+    let running = 0;
+    for (let p = 0; p < 2; p++) {
+      const limiter = process(time, rule);
+      for (let c = 0; c < 6; c++) {
+        running++;
+        void caller(time, limiter, key, spans, refusals, { stopAt, budget: 300, serviceMs: 30 }).finally(
+          () => running--,
+        );
+      }
+    }
+    await time.run(() => running === 0, 20_000);
+    expect(spans.length).toBeGreaterThan(0);
+    expect(refusals.length).toBeGreaterThan(0);
+    for (const span of spans) expect(span.sent - span.startedAt).toBeLessThanOrEqual(300);
+    for (const refusal of refusals) expect(refusal.retryAfter).toBeGreaterThanOrEqual(1);
+    expect(maxHeld(spans, rule.windowMs)).toBeLessThanOrEqual(rule.limit);
+  }, 20_000);
+
+  it("background work in one process never takes the reserve; interactive callers elsewhere keep their budget", async () => {
+    // Prepare: R = 20, a quarter reserved (5 slots); process A saturates with 12 background callers.
+    const time = virtualTime();
+    const rule = { limit: 20, windowMs: 1000 };
+    const key = `k-${randomUUID()}`;
+    const spans: Span[] = [];
+    const refusals: TooManyRequestsError[] = [];
+    const start = time.clock.now();
+    let running = 0;
+    const a = process(time, rule, { reserve: 0.25 });
+    for (let c = 0; c < 12; c++) {
+      running++;
+      void caller(time, a, key, spans, refusals, {
+        stopAt: start + 6_000,
+        budget: 5_000,
+        serviceMs: 20,
+        background: true,
+      }).finally(() => running--);
+    }
+    // Act: from 2 s on, process B's 3 interactive callers, each with a 1 s budget.
+    const b = process(time, rule, { reserve: 0.25 });
+    void time.clock.sleep(2_000).then(() => {
+      for (let c = 0; c < 3; c++) {
+        running++;
+        void caller(time, b, key, spans, refusals, {
+          stopAt: start + 6_000,
+          budget: 1_000,
+          serviceMs: 20,
+        }).finally(() => running--);
+      }
+    });
+    await time.run(() => running === 0 && time.clock.now() > start + 2_000, 30_000);
     // Assess
-    for (let i = 3; i < spans.length; i++) {
-      expect((spans[i]?.sent ?? 0) - (spans[i - 3]?.answered ?? 0)).toBeGreaterThanOrEqual(1000);
-    }
-  });
+    expect(maxHeld(spans, rule.windowMs)).toBeLessThanOrEqual(20);
+    expect(maxHeld(spans, rule.windowMs, (span) => span.background)).toBeLessThanOrEqual(15);
+    const interactive = spans.filter((span) => !span.background);
+    expect(interactive.length).toBeGreaterThanOrEqual(3 * 3);
+    expect(refusals.filter((refusal) => refusal !== undefined)).toHaveLength(0);
+    for (const span of interactive) expect(span.sent - span.startedAt).toBeLessThanOrEqual(1_000);
+  }, 20_000);
 
-  it("hands out exactly R slots to concurrent callers, refusing the rest with Retry-After", async () => {
-    const clock = manualClock();
+  it("a cancelled background caller gets CancelledError and never a slot, before or while waiting", async () => {
+    const time = virtualTime();
+    const rule = { limit: 1, windowMs: 1000 };
     const key = `k-${randomUUID()}`;
-    const results = await Promise.allSettled(
-      Array.from({ length: 8 }, () => limiter(clock, 3, 2000).acquire(key, 0)),
+    const limiter = process(time, rule);
+    let first: { release(): unknown } | undefined;
+    void limiter.acquire(key, 0).then((slot) => {
+      first = slot;
+    });
+    await time.run(() => first !== undefined, 1_000);
+    const controller = new AbortController();
+    let outcome: unknown;
+    void inBackground(controller.signal, () => limiter.acquire(key, 5_000)).then(
+      () => {
+        outcome = "granted";
+      },
+      (error: unknown) => {
+        outcome = error;
+      },
     );
-    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(3);
-    const refused = results.find((r) => r.status === "rejected");
-    expect(refused?.status === "rejected" && refused.reason).toBeInstanceOf(TooManyRequestsError);
-  });
+    await time.run(() => false, 300).catch(() => {});
+    controller.abort();
+    await first?.release();
+    await time.run(() => outcome !== undefined, 5_000);
+    expect(outcome).toBeInstanceOf(CancelledError);
+    await expect(inBackground(controller.signal, () => limiter.acquire(key, 5_000))).rejects.toBeInstanceOf(
+      CancelledError,
+    );
+  }, 20_000);
 
-  it("keeps a slot while its call is in flight, and frees it after the hold if the caller vanished", async () => {
-    const clock = manualClock();
+  it("a process that stops writing (crashed, frozen, throttled) frees its capacity within 3 W", async () => {
+    const time = virtualTime();
+    const rule = { limit: 2, windowMs: 1000 };
     const key = `k-${randomUUID()}`;
-    await limiter(clock, 1).acquire(key, 0); // never released
-    await expect(limiter(clock, 1).acquire(key, 5_000)).rejects.toThrow(TooManyRequestsError);
-    clock.advance(60_001);
-    await expect(limiter(clock, 1).acquire(key, 0)).resolves.toBeDefined();
-  });
+    let dead = false;
+    const a = process(time, rule, { dead: () => dead });
+    const held: unknown[] = [];
+    for (let i = 0; i < 2; i++) void a.acquire(key, 0).then((slot) => held.push(slot));
+    await time.run(() => held.length === 2, 1_000);
+    const crashedAt = time.clock.now();
+    dead = true; // its calls never answer, its renewals fail
+    const b = process(time, rule);
+    let grantedAt: number | undefined;
+    void b.acquire(key, 5_000).then(() => {
+      grantedAt = time.clock.now();
+    });
+    await time.run(() => grantedAt !== undefined, 6_000);
+    expect((grantedAt ?? 0) - crashedAt).toBeLessThanOrEqual(3 * rule.windowMs + 100);
+    expect((grantedAt ?? 0) - crashedAt).toBeGreaterThanOrEqual(rule.windowMs);
+  }, 20_000);
+
+  it("one slot per message (R = 1): another process gets it about W after the answer, with 2 store calls", async () => {
+    const time = virtualTime();
+    const rule = { limit: 1, windowMs: 1100 };
+    const key = `netease:app:modifyMsg:${randomUUID()}`;
+    const a = process(time, rule);
+    let answeredAt: number | undefined;
+    void a.acquire(key, 0).then(async (slot) => {
+      await time.clock.sleep(40);
+      answeredAt = time.clock.now();
+      await slot.release();
+    });
+    await time.run(() => answeredAt !== undefined, 1_000);
+    // The owner gives the slot back once idle (one trim write); the lease would last 3 W.
+    await time.run(() => false, 800).catch(() => {});
+    expect(time.calls).toBe(2);
+    const b = process(time, rule);
+    let grantedAt: number | undefined;
+    void b.acquire(key, 5_000).then(() => {
+      grantedAt = time.clock.now();
+    });
+    await time.run(() => grantedAt !== undefined, 5_000);
+    expect((grantedAt ?? 0) - (answeredAt ?? 0)).toBeGreaterThanOrEqual(1_100);
+    expect((grantedAt ?? 0) - (answeredAt ?? 0)).toBeLessThanOrEqual(1_100 + 100);
+  }, 20_000);
+
+  it("hands out exactly R slots to concurrent processes with no wait allowed, refusing the rest at once", async () => {
+    const time = virtualTime();
+    const rule = { limit: 3, windowMs: 2000 };
+    const key = `k-${randomUUID()}`;
+    const results: PromiseSettledResult<unknown>[] = [];
+    const all = Promise.allSettled(Array.from({ length: 8 }, () => process(time, rule).acquire(key, 0))).then(
+      (settled) => results.push(...settled),
+    );
+    await time.run(() => results.length === 8, 100);
+    await all;
+    expect(results.filter((result) => result.status === "fulfilled")).toHaveLength(3);
+    const refused = results.find((result) => result.status === "rejected");
+    expect(refused?.status === "rejected" && refused.reason).toBeInstanceOf(TooManyRequestsError);
+  }, 20_000);
 
   it("keeps keys independent", async () => {
-    const clock = manualClock();
-    await limiter(clock, 1).acquire(`a-${randomUUID()}`, 0);
-    await expect(limiter(clock, 1).acquire(`b-${randomUUID()}`, 0)).resolves.toBeDefined();
-  });
-
-  it("ignores slots of a once higher limit and refuses at once when waiting is not allowed", async () => {
-    const clock = manualClock();
-    const key = `k-${randomUUID()}`;
-    for (let i = 0; i < 3; i++) await (await limiter(clock, 3).acquire(key, 0)).release();
-    clock.advance(5_000); // the three old slots are long free, but above the new limit of 1
-    await limiter(clock, 1).acquire(key, 0); // held
-    const started = clock.now();
-    await expect(limiter(clock, 1).acquire(key, 0)).rejects.toThrow(TooManyRequestsError);
-    expect(clock.now() - started).toBe(0);
-  });
+    const time = virtualTime();
+    const rule = { limit: 1, windowMs: 1000 };
+    let granted = 0;
+    void process(time, rule)
+      .acquire(`a-${randomUUID()}`, 0)
+      .then(() => granted++);
+    void process(time, rule)
+      .acquire(`b-${randomUUID()}`, 0)
+      .then(() => granted++);
+    await time.run(() => granted === 2, 100);
+    expect(granted).toBe(2);
+  }, 20_000);
 });
