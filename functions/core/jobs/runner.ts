@@ -19,7 +19,7 @@ import type { MessageQueries } from "../queries.ts";
 import type { MessageStore } from "../store.ts";
 import type { WorkQueue } from "../work.ts";
 import { type CompiledWork, compileWork, type JobRules } from "./actions.ts";
-import type { Job, JobCounts, JobStatus, JobStore, PreviewItem } from "./model.ts";
+import type { Job, JobCounts, JobSelector, JobStatus, JobStore, PreviewItem } from "./model.ts";
 import { reconcilePage } from "./reconcile.ts";
 import { listQueryOf, MessageFilter } from "./selector.ts";
 
@@ -86,6 +86,29 @@ interface Cursor {
 }
 
 const ZERO: JobCounts = { matched: 0, done: 0, failed: 0, skipped: 0 };
+
+type Outcome = "done" | "failed" | "skipped" | "later" | "none" | "stopped";
+
+/** A listing page of the edit pass while its messages are worked on. */
+interface PageInProgress {
+  readonly heads: readonly MessageHead[];
+  /** The token of the page after it (absent: the last page). */
+  readonly after?: string | undefined;
+  /** Messages handed to workers, and those not answered yet. */
+  taken: number;
+  open: number;
+  readonly delta: { matched: number; done: number; failed: number; skipped: number };
+  readonly later: string[];
+  /** Redone after a stop inside it: this job's own versions are looked for first. */
+  readonly redo: boolean;
+}
+
+const addCounts = (a: JobCounts, b: JobCounts): JobCounts => ({
+  matched: a.matched + b.matched,
+  done: a.done + b.done,
+  failed: a.failed + b.failed,
+  skipped: a.skipped + b.skipped,
+});
 /** A dry run shows at most this many messages; text and custom data are cut to keep the job item small. */
 export const PREVIEW_LIMIT = 100;
 const PREVIEW_TEXT = 280;
@@ -248,44 +271,132 @@ class JobRun {
     const compiled = compileWork(work, editor, codec, this.ctx.rules);
     const pattern = selector.text !== undefined ? this.ctx.rules.compilePattern(selector.text) : undefined;
     const filter = new MessageFilter(codec, pattern, compiled.matches);
-    let redo = this.cursor.partial === true;
-
-    while (this.cursor.phase === "count" || this.cursor.phase === "edit") {
+    while (this.cursor.phase === "count") {
       if (this.shouldStop()) return;
-      const phase = this.cursor.phase;
-      const page = await this.ctx.queries.list(
-        listQueryOf(selector, {
-          limit: this.ctx.options.pageSize,
-          ...(this.cursor.token !== undefined ? { nextToken: this.cursor.token } : {}),
-        }),
-      );
-      if (phase === "count") {
-        const matched = page.items.filter((head) => filter.matches(head)).length;
-        this.counts = { ...this.counts, matched: this.counts.matched + matched };
-      } else {
-        // A page redone after a stop inside it: this job's own edits come first (after a redaction the
-        // message no longer matches the pattern, yet it is done).
-        const later = await this.each(page.items, async (head) => {
-          if (redo && (await this.doneByThisJob(head))) return this.count("done");
-          if (!filter.matches(head)) return undefined;
-          return this.process(head, compiled, codec, editor, false);
-        });
-        if (this.signal.aborted) return;
-        this.cursor = { ...this.cursor, later: [...(this.cursor.later ?? []), ...later] };
-        redo = false;
-      }
-      const next = page.nextToken;
+      const page = await this.list(selector, this.cursor.token);
+      const matched = page.items.filter((head) => filter.matches(head)).length;
+      this.counts = { ...this.counts, matched: this.counts.matched + matched };
       this.cursor =
-        next !== undefined
-          ? { ...this.cursor, phase, token: next, base: this.counts }
-          : {
-              ...withoutToken(this.cursor),
-              phase: phase === "count" ? "edit" : "retry",
-              base: this.counts,
-            };
+        page.nextToken !== undefined
+          ? { ...this.cursor, token: page.nextToken, base: this.counts }
+          : { ...withoutToken(this.cursor), phase: "edit", base: this.counts };
       await this.save(false);
     }
+    if (this.cursor.phase === "edit") await this.editPages(selector, filter, compiled, codec, editor);
     if (this.cursor.phase === "retry") await this.retryLater(compiled, codec, editor);
+  }
+
+  /**
+   * The edit pass as a pipeline: the workers go on into the next page while the last calls of the page
+   * before are answered (a pause at every page boundary would leave provider slots unused). The
+   * checkpoint moves past a page once it and every page before it are settled; its counts exclude the
+   * pages still in progress, which are redone (with recognition) after a stop inside them.
+   */
+  private async editPages(
+    selector: JobSelector,
+    filter: MessageFilter,
+    compiled: CompiledWork,
+    codec: ContentCodec,
+    editor: ProviderEditor,
+  ): Promise<void> {
+    const pages: PageInProgress[] = [];
+    let token = this.cursor.token;
+    let exhausted = false;
+    let redo = this.cursor.partial === true;
+    let loading: Promise<void> | undefined;
+    let stopping = false;
+    const load = async () => {
+      const page = await this.list(selector, token);
+      token = page.nextToken;
+      exhausted = token === undefined;
+      pages.push({
+        heads: page.items,
+        after: page.nextToken,
+        taken: 0,
+        open: page.items.length,
+        delta: { ...ZERO },
+        later: [],
+        redo,
+      });
+      redo = false;
+      this.settlePages(pages);
+    };
+    /** The next message to work on, or undefined when there is none (or the run stops). */
+    const take = async (): Promise<{ page: PageInProgress; head: MessageHead } | undefined> => {
+      for (;;) {
+        if (this.signal.aborted) return undefined;
+        // A slice ends at a page boundary: what was begun is finished, nothing new is begun.
+        stopping ||= this.shouldStop();
+        const page = pages.find((candidate) => candidate.taken < candidate.heads.length);
+        if (page && (!stopping || page.taken > 0)) {
+          const head = page.heads[page.taken++] as MessageHead;
+          return { page, head };
+        }
+        if (stopping || exhausted) return undefined;
+        // Two pages ahead at most: the next loads while the current one finishes.
+        if (pages.length >= 3) {
+          await this.ctx.clock.sleep(5);
+          continue;
+        }
+        loading ??= load().finally(() => {
+          loading = undefined;
+        });
+        await loading;
+      }
+    };
+    const worker = async () => {
+      for (;;) {
+        const next = await take();
+        if (!next) return;
+        const { page, head } = next;
+        let outcome: Outcome;
+        // A page redone after a stop inside it: this job's own edits come first (after a redaction the
+        // message no longer matches the pattern, yet it is done).
+        if (page.redo && (await this.doneByThisJob(head))) outcome = "done";
+        else if (!filter.matches(head)) outcome = "none";
+        else outcome = await this.process(head, compiled, codec, editor, false);
+        if (outcome === "later") page.later.push(head.id);
+        else if (outcome !== "none" && outcome !== "stopped") {
+          page.delta[outcome]++;
+          this.count(outcome);
+        }
+        if (outcome !== "stopped") page.open--;
+        if (this.settlePages(pages)) await this.save(false);
+      }
+    };
+    await Promise.all(Array.from({ length: this.ctx.options.concurrency }, worker));
+    await loading;
+    if (this.signal.aborted) return;
+    if (this.settlePages(pages)) await this.save(false);
+  }
+
+  /**
+   * Moves the checkpoint past the leading pages that are settled (every message taken and answered);
+   * true when it moved.
+   */
+  private settlePages(pages: PageInProgress[]): boolean {
+    let moved = false;
+    for (;;) {
+      const first = pages[0];
+      if (!first || first.taken < first.heads.length || first.open > 0) return moved;
+      pages.shift();
+      const base = addCounts(this.cursor.base, first.delta);
+      const later = [...(this.cursor.later ?? []), ...first.later];
+      this.cursor =
+        first.after !== undefined
+          ? { phase: "edit", token: first.after, base, ...(later.length > 0 ? { later } : {}) }
+          : { phase: "retry", base, ...(later.length > 0 ? { later } : {}) };
+      moved = true;
+    }
+  }
+
+  private list(selector: JobSelector, token: string | undefined) {
+    return this.ctx.queries.list(
+      listQueryOf(selector, {
+        limit: this.ctx.options.pageSize,
+        ...(token !== undefined ? { nextToken: token } : {}),
+      }),
+    );
   }
 
   /** The messages put aside (busy) after the last page: retried until they settle or `retryMs` passes. */
@@ -320,12 +431,12 @@ class JobRun {
   }
 
   /**
-   * Runs `work` over `heads` with `concurrency` in flight; returns the ids to retry later (busy messages).
-   * Stops starting new work once the run is aborted.
+   * Runs `work` over `heads` with `concurrency` in flight, counting what it settles; returns the ids to
+   * retry later (busy messages). Stops starting new work once the run is aborted.
    */
   private async each(
     heads: readonly MessageHead[],
-    work: (head: MessageHead) => Promise<"later" | undefined>,
+    work: (head: MessageHead) => Promise<Outcome>,
   ): Promise<string[]> {
     const later: string[] = [];
     let next = 0;
@@ -334,14 +445,19 @@ class JobRun {
         if (this.signal.aborted) return;
         const head = heads[next++];
         if (!head) return;
-        if ((await work(head)) === "later") later.push(head.id);
+        const outcome = await work(head);
+        if (outcome === "later") later.push(head.id);
+        else if (outcome !== "none" && outcome !== "stopped") this.count(outcome);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.ctx.options.concurrency, heads.length) }, worker));
     return later;
   }
 
-  /** One message of the edit pass. "later": busy now (lease held, outcome unknown), try again after the last page. */
+  /**
+   * One message of the edit pass, counted by the caller. "later": busy now (lease held, outcome unknown),
+   * try again after the last page; "none": nothing to count (a dry run's change); "stopped": the run stopped.
+   */
   private async process(
     head: MessageHead,
     compiled: CompiledWork,
@@ -349,18 +465,18 @@ class JobRun {
     editor: ProviderEditor,
     recognize: boolean,
     final = false,
-  ): Promise<"later" | undefined> {
+  ): Promise<Outcome> {
     const jobId = this.job.id;
-    if (recognize && (await this.doneByThisJob(head))) return this.count("done");
-    if (!isEditable(head) || !this.editableNow(head, editor)) return this.count("skipped");
+    if (recognize && (await this.doneByThisJob(head))) return "done";
+    if (!isEditable(head) || !this.editableNow(head, editor)) return "skipped";
     let planned: ReturnType<CompiledWork["target"]>;
     try {
       planned = compiled.target(head);
     } catch (thrown: unknown) {
       // Content the provider would refuse after the change (too long, bad elements): this message fails.
-      return this.count("failed", thrown);
+      return this.failed(thrown);
     }
-    if (planned.kind !== "changed") return this.count("skipped");
+    if (planned.kind !== "changed") return "skipped";
     if (this.job.dryRun) {
       if (this.preview.length < PREVIEW_LIMIT && !this.preview.some((item) => item.id === head.id)) {
         this.preview.push({
@@ -370,7 +486,7 @@ class JobRun {
         });
       }
       this.tick();
-      return undefined;
+      return "none";
     }
     let alreadyDone = false;
     let unchanged = false;
@@ -392,7 +508,7 @@ class JobRun {
       return undefined;
     };
     for (;;) {
-      if (this.signal.aborted) return undefined; // not counted: the page is redone on resume
+      if (this.signal.aborted) return "stopped"; // not counted: the page is redone on resume
       alreadyDone = false;
       unchanged = false;
       try {
@@ -404,10 +520,10 @@ class JobRun {
             ...(compiled.ruleId !== undefined ? { ruleId: compiled.ruleId } : {}),
           }),
         );
-        if (result.version !== undefined || alreadyDone) return this.count("done");
-        return this.count(unchanged ? "skipped" : "done");
+        if (result.version !== undefined || alreadyDone) return "done";
+        return unchanged ? "skipped" : "done";
       } catch (thrown: unknown) {
-        if (thrown instanceof CancelledError || this.signal.aborted) return undefined;
+        if (thrown instanceof CancelledError || this.signal.aborted) return "stopped";
         if (thrown instanceof TooManyRequestsError) {
           // Interactive edits took the rate: wait for it, never fail the message for it.
           await this.pause(Math.min(1_000, (thrown.retryAfter ?? 1) * 1_000));
@@ -415,11 +531,11 @@ class JobRun {
         }
         if (busy(thrown)) {
           if (!final) return "later";
-          return this.count("failed", thrown);
+          return this.failed(thrown);
         }
-        if (thrown instanceof NotFoundError) return this.count("skipped");
-        if (thrown instanceof ConflictError && thrown.code === "not_editable") return this.count("skipped");
-        return this.count("failed", thrown);
+        if (thrown instanceof NotFoundError) return "skipped";
+        if (thrown instanceof ConflictError && thrown.code === "not_editable") return "skipped";
+        return this.failed(thrown);
       }
     }
   }
@@ -485,11 +601,15 @@ class JobRun {
     return false;
   }
 
-  private count(field: "done" | "failed" | "skipped", error?: unknown): undefined {
+  private count(field: "done" | "failed" | "skipped"): void {
     this.counts = { ...this.counts, [field]: this.counts[field] + 1 };
-    if (error !== undefined) this.lastError = describe(error);
     this.tick();
-    return undefined;
+  }
+
+  /** A message the provider (or the content's own check) refused: the job keeps the last reason. */
+  private failed(error: unknown): "failed" {
+    this.lastError = describe(error);
+    return "failed";
   }
 
   private tick(): void {

@@ -208,8 +208,8 @@ describe("bulk jobs over HTTP against the Tencent simulator", () => {
   });
 
   it("cancel: no provider call starts after the answer; resume finishes the rest, one version per message", async () => {
-    // Prepare: 60 messages at 40 calls/s
-    const messages = await seedMessages(stack, 60, (i) => `bulk ${i}`);
+    // Prepare: 100 messages at 40 calls/s (2.5 s)
+    const messages = await seedMessages(stack, 100, (i) => `bulk ${i}`);
     const created = await createJob(stack.url, {
       selector: selector(messages[0]?.from ?? ""),
       edit: { text: "cancelled midway" },
@@ -220,20 +220,23 @@ describe("bulk jobs over HTTP against the Tencent simulator", () => {
     const cancelled = await send(stack.url, "POST", `/v1/edits/${id}/cancel`);
     const answeredAt = Date.now();
     // Assess
-    expect(cancelled.status).toBe(200);
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
     expect(cancelled.body).toMatchObject({ status: "cancelled" });
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(tencent.modifies().filter((call) => call.at > answeredAt)).toEqual([]);
+    // The proxy and this client share one event loop: a call sent just before the answer can be logged
+    // a moment after the client read the answer, hence a few milliseconds of tolerance.
+    const late = tencent.modifies().filter((call) => call.at > answeredAt + 25);
+    expect(late.map((call) => call.at - answeredAt)).toEqual([]);
     const stopped = await waitForJob(stack.url, id);
     expect(stopped.status).toBe("cancelled");
-    expect(stopped.done).toBeLessThan(60);
+    expect(stopped.done).toBeLessThan(100);
     // Act: resume
     const resumed = await send(stack.url, "POST", `/v1/edits/${id}/resume`);
     expect(resumed.status).toBe(202);
     expect(resumed.headers.location).toBe(`/v1/edits/${id}`);
     const finished = await waitForJob(stack.url, id, (job) => job.status === "done");
     // Assess
-    expect(finished).toMatchObject({ status: "done", matched: 60, done: 60, failed: 0, skipped: 0 });
+    expect(finished).toMatchObject({ status: "done", matched: 100, done: 100, failed: 0, skipped: 0 });
     for (const message of messages) {
       const history = await versions(await idOf(message));
       expect(history.filter((v) => v.jobId === id)).toHaveLength(1);
