@@ -19,6 +19,8 @@ export interface ReconcilePageResult {
   readonly created: number;
   /** Already recorded: left as they are. */
   readonly existing: number;
+  /** The records this page created (their `MessageRecorded` events are the caller's to publish). */
+  readonly recorded: readonly MessageHead[];
   /** The cursor of the next page; absent after the last one. */
   readonly nextCursor?: string;
 }
@@ -86,22 +88,23 @@ export async function reconcilePage(
   const query = validateReconcile(spec, editor);
   // validateReconcile refused an editor without history.
   const page = await (editor.history as NonNullable<ProviderEditor["history"]>)(query, cursor, deadline);
-  let created = 0;
+  const recorded: MessageHead[] = [];
   let existing = 0;
   for (let start = 0; start < page.items.length; start += CONCURRENCY) {
     const batch = page.items.slice(start, start + CONCURRENCY);
-    const results = await Promise.all(
-      batch.map((item) => store.createHead(reconciledHead(item, now().toISOString(), options.jobId))),
+    await Promise.all(
+      batch.map(async (item) => {
+        const head = reconciledHead(item, now().toISOString(), options.jobId);
+        if ((await store.createHead(head)) === undefined) recorded.push(head);
+        else existing++;
+      }),
     );
-    for (const found of results) {
-      if (found === undefined) created++;
-      else existing++;
-    }
   }
   return {
     seen: page.items.length,
-    created,
+    created: recorded.length,
     existing,
+    recorded,
     ...(page.nextToken !== undefined ? { nextCursor: page.nextToken } : {}),
   };
 }

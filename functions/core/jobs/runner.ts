@@ -14,6 +14,7 @@ import {
 } from "../errors.ts";
 import { type Clock, inBackground } from "../limiter.ts";
 import { type Content, isEditable, type MessageHead, type ProviderName } from "../model.ts";
+import { type Outbox, publishQuietly, recordedEvent, versionEvent } from "../outbox.ts";
 import type { ProviderEditor } from "../provider.ts";
 import type { MessageQueries } from "../queries.ts";
 import type { MessageStore } from "../store.ts";
@@ -64,6 +65,8 @@ export interface JobContext {
   readonly codecOf: (provider: ProviderName) => ContentCodec | undefined;
   readonly rules: JobRules;
   readonly work: WorkQueue;
+  /** Where reconciled records are announced (`MessageRecorded`, source `reconcile`). */
+  readonly outbox?: Outbox;
   readonly clock: Clock;
   readonly options: JobOptions;
   /** Where the runner reports what went wrong outside any request (logged by the wiring). */
@@ -582,6 +585,15 @@ class JobRun {
         failed: this.counts.failed,
         skipped: this.counts.skipped + result.existing,
       };
+      await publishQuietly(
+        this.ctx.outbox,
+        result.recorded.map((head) => (head.first ? versionEvent(head, head.first) : recordedEvent(head))),
+        (error) =>
+          this.ctx.onError?.("reconciled records not announced", {
+            jobId: this.job.id,
+            error: error.message,
+          }),
+      );
       for (let i = 0; i < result.seen; i++) this.tick();
       this.cursor =
         result.nextCursor !== undefined

@@ -73,7 +73,13 @@ async function reconcileAll(store: SqliteStore, editor: ProviderEditor, spec: Re
   } while (cursor !== undefined && pages.length < 50);
   const sum = (field: "seen" | "created" | "existing") =>
     pages.reduce((total, page) => total + page[field], 0);
-  return { pages: pages.length, seen: sum("seen"), created: sum("created"), existing: sum("existing") };
+  return {
+    pages: pages.length,
+    seen: sum("seen"),
+    created: sum("created"),
+    existing: sum("existing"),
+    recorded: pages.flatMap((page) => page.recorded),
+  };
 }
 
 async function tencentSetup() {
@@ -162,6 +168,11 @@ describe("reconcile (Tencent, embedded store)", () => {
     expect(first).toMatchObject({ seen: 120, created: 39, existing: 81 });
     expect(first.pages).toBeGreaterThanOrEqual(2);
     expect(second).toMatchObject({ seen: 120, created: 0, existing: 120 });
+    // What the runner announces (MessageRecorded, source reconcile): the records created, each once.
+    expect(first.recorded).toHaveLength(39);
+    expect(new Set(first.recorded.map((head) => head.id)).size).toBe(39);
+    expect(first.recorded.every((head) => head.first?.source === "reconcile")).toBe(true);
+    expect(second.recorded).toEqual([]);
     for (const m of sent) {
       const head = await store.getHead(idOf(m));
       if (!m.quiet || m === tombstone) {
