@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import { DirectoryDeadLetters } from "./adapters/dead-letters/directory.ts";
 import { createDocumentClient } from "./adapters/dynamodb/client.ts";
 import { DynamoRateLimiter } from "./adapters/dynamodb/limiter.ts";
 import { DynamoStore } from "./adapters/dynamodb/store.ts";
@@ -9,6 +10,7 @@ import { FileSpool } from "./adapters/spool.ts";
 import { InProcessWorkQueue } from "./adapters/work/in-process.ts";
 import { type Config, ConfigError, loadConfig, type SecuredWork, type UnusableSecret } from "./config.ts";
 import { type CallbackObserver, CallbackPipeline } from "./core/callbacks.ts";
+import type { DeadLetterPolicy, DeadLetters } from "./core/dead-letters.ts";
 import type { DecideHook } from "./core/decide.ts";
 import { DurableRecorder, type FallbackQueue } from "./core/durable.ts";
 import { DEFAULT_EDIT_OPTIONS, EditService } from "./core/edits.ts";
@@ -33,6 +35,7 @@ import { RuleSet, RulesError } from "./core/rules/engine.ts";
 import { fixedRules, type RulesHolder, rulesHook } from "./core/rules/hook.ts";
 import type { Store } from "./core/store.ts";
 import type { WorkQueue } from "./core/work.ts";
+import { failureReason } from "./http/sqs.ts";
 import { logger } from "./logger.ts";
 import { count, MISCONFIGURED_METRIC } from "./metrics.ts";
 import { createProviders } from "./providers/registry.ts";
@@ -71,6 +74,11 @@ export interface Dependencies {
   readonly applyRules: (id: string) => Promise<ApplyRulesOutcome>;
   /** Bulk jobs and reconciliation: created over `/v1/edits`, run as `runJob` tasks on `work`. */
   readonly jobs: JobService;
+  /**
+   * Where each queue's consumer puts what it gives up on, with the reason: the queues' DLQs in AWS
+   * (EDIT_DLQ_URL, FALLBACK_DLQ_URL), `DATA_DIR/dead-letters` locally (`npm run redrive`).
+   */
+  readonly deadLetters: { readonly edit: DeadLetterPolicy; readonly fallback: DeadLetterPolicy };
 }
 
 /**
@@ -101,11 +109,15 @@ export function createDependencies(
       config.tableName,
       config.retentionDays !== undefined ? { retentionDays: config.retentionDays } : {},
     );
-  const sqs = config.fallbackQueueUrl || config.editQueueUrl ? lazySqs(config.region) : undefined;
+  const sqs =
+    config.fallbackQueueUrl || config.editQueueUrl || config.editDlqUrl || config.fallbackDlqUrl
+      ? lazySqs(config.region)
+      : undefined;
+  const deadLetters = overrides.deadLetters ?? createDeadLetters(config, sqs);
   const providers = overrides.providers ?? guardProviders(createProviders(config), config.unusableSecrets);
   const queries = new MessageQueries(store, providers);
   const outbox = overrides.outbox ?? createOutbox(config);
-  const work = overrides.work ?? createWorkQueue(config, sqs);
+  const work = overrides.work ?? createWorkQueue(config, sqs, deadLetters.edit.letters);
   const rule = editing?.rateRule(config) ?? (() => ({ limit: 1, windowMs: 1000 }));
   const limiter =
     overrides.limiter ??
@@ -186,6 +198,7 @@ export function createDependencies(
       codecOf,
       rules: jobRules(rules),
       work,
+      outbox,
       clock: systemClock,
       options: { ...DEFAULT_JOB_OPTIONS, sliceMs: config.jobSliceMs, concurrency: config.jobConcurrency },
       onError: (message, fields) => logger.warn(message, fields),
@@ -222,6 +235,7 @@ export function createDependencies(
     rules,
     applyRules: runRules,
     jobs,
+    deadLetters,
   };
 }
 
@@ -263,8 +277,11 @@ const AUTO_EDITS_OBSERVER: AutoEditsObserver = {
   },
 };
 
-/** The edit queue in AWS (EDIT_QUEUE_URL); in-process otherwise. */
-function createWorkQueue(config: Config, sqs: LazySqs | undefined): WorkQueue {
+/**
+ * The edit queue in AWS (EDIT_QUEUE_URL); in-process otherwise, where nothing redelivers a failed task:
+ * it goes to the dead letters (locally `DATA_DIR/dead-letters`, replayed by `npm run redrive -- --replay`).
+ */
+function createWorkQueue(config: Config, sqs: LazySqs | undefined, letters?: DeadLetters): WorkQueue {
   const queueUrl = config.editQueueUrl;
   if (sqs && queueUrl) {
     return {
@@ -274,9 +291,48 @@ function createWorkQueue(config: Config, sqs: LazySqs | undefined): WorkQueue {
       },
     };
   }
-  return new InProcessWorkQueue((task, error) =>
-    logger.warn("queued work failed", { action: task.action, error: `${error.name}: ${error.message}` }),
-  );
+  return new InProcessWorkQueue((task, error) => {
+    logger.warn("queued work failed", { action: task.action, error: `${error.name}: ${error.message}` });
+    letters
+      ?.put(JSON.stringify(task), { ...failureReason(error), receiveCount: 1, source: "in-process" })
+      .catch((thrown: unknown) =>
+        logger.warn("failed work could not be dead-lettered", { action: task.action, error: String(thrown) }),
+      );
+  });
+}
+
+/**
+ * Each queue's dead letters: its DLQ in AWS (EDIT_DLQ_URL, FALLBACK_DLQ_URL; SDK loaded on the first
+ * letter), `DATA_DIR/dead-letters` locally, else none (a consumer then leaves what it gives up on to the
+ * queue's redrive policy).
+ */
+function createDeadLetters(config: Config, sqs: LazySqs | undefined): Dependencies["deadLetters"] {
+  const local =
+    config.dataDir !== undefined ? new DirectoryDeadLetters(join(config.dataDir, "dead-letters")) : undefined;
+  const letters = (queueUrl: string | undefined): DeadLetters | undefined => {
+    if (sqs && queueUrl) {
+      return {
+        put: async (body, reason) => {
+          const { client, adapter } = await sqs();
+          await new adapter.SqsDeadLetters(client, queueUrl).put(body, reason);
+        },
+      };
+    }
+    return local;
+  };
+  const policy = (
+    letters: DeadLetters | undefined,
+    maxReceives: number,
+    source: string,
+  ): DeadLetterPolicy => ({
+    ...(letters ? { letters } : {}),
+    maxReceives,
+    source,
+  });
+  return {
+    edit: policy(letters(config.editDlqUrl), config.editQueueMaxReceives, "edit-queue"),
+    fallback: policy(letters(config.fallbackDlqUrl), config.fallbackQueueMaxReceives, "fallback-queue"),
+  };
 }
 
 /**

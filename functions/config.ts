@@ -45,6 +45,14 @@ const Env = z.object({
   FALLBACK_QUEUE_URL: z.optional(z.url()),
   /** AWS: the editor's queue (queued edits, delayed resolution of unknown outcomes). */
   EDIT_QUEUE_URL: z.optional(z.url()),
+  /** AWS: the edit queue's dead-letter queue, where the worker puts what it gives up on, with the reason. */
+  EDIT_DLQ_URL: z.optional(z.url()),
+  /** The edit queue's maxReceiveCount: a retryable failure on this receive is dead-lettered with its reason. */
+  EDIT_QUEUE_MAX_RECEIVES: z._default(positiveInt.check(z.maximum(1000)), 5),
+  /** AWS: the fallback queue's dead-letter queue (the recorder's drain puts what it gives up on there). */
+  FALLBACK_DLQ_URL: z.optional(z.url()),
+  /** The fallback queue's maxReceiveCount, likewise. */
+  FALLBACK_QUEUE_MAX_RECEIVES: z._default(positiveInt.check(z.maximum(1000)), 5),
   /** AWS, `-c events=sqs`: where domain events (MessageRecorded, MessageEdited, EditFailed) go. Unset: events off. */
   EVENTS_QUEUE_URL: z.optional(z.url()),
   /** Local durable fallback (spool) location; in AWS the fallback is an SQS queue. */
@@ -128,6 +136,11 @@ export interface Config {
   readonly fallbackQueueUrl?: string;
   readonly editQueueUrl?: string;
   readonly eventsQueueUrl?: string;
+  /** The queues' dead-letter queues (AWS) and maxReceiveCounts; locally letters go under DATA_DIR. */
+  readonly editDlqUrl?: string;
+  readonly editQueueMaxReceives: number;
+  readonly fallbackDlqUrl?: string;
+  readonly fallbackQueueMaxReceives: number;
   readonly rulesFile?: string;
   readonly eventBusName?: string;
   readonly eventsUrl?: string;
@@ -241,6 +254,10 @@ export function loadConfig(env: Environment, manifests: readonly ProviderManifes
     ...(e.FALLBACK_QUEUE_URL !== undefined ? { fallbackQueueUrl: e.FALLBACK_QUEUE_URL } : {}),
     ...(e.EDIT_QUEUE_URL !== undefined ? { editQueueUrl: e.EDIT_QUEUE_URL } : {}),
     ...(e.EVENTS_QUEUE_URL !== undefined ? { eventsQueueUrl: e.EVENTS_QUEUE_URL } : {}),
+    ...(e.EDIT_DLQ_URL !== undefined ? { editDlqUrl: e.EDIT_DLQ_URL } : {}),
+    editQueueMaxReceives: e.EDIT_QUEUE_MAX_RECEIVES,
+    ...(e.FALLBACK_DLQ_URL !== undefined ? { fallbackDlqUrl: e.FALLBACK_DLQ_URL } : {}),
+    fallbackQueueMaxReceives: e.FALLBACK_QUEUE_MAX_RECEIVES,
     ...(e.IM_EDIT_RULES !== undefined ? { rulesFile: e.IM_EDIT_RULES } : {}),
     ...(e.EVENT_BUS_NAME !== undefined ? { eventBusName: e.EVENT_BUS_NAME } : {}),
     ...(e.IM_EDIT_EVENTS_URL !== undefined ? { eventsUrl: e.IM_EDIT_EVENTS_URL } : {}),

@@ -4,10 +4,16 @@ import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from "aws-lam
 import { handleHttp } from "./api/http.ts";
 import { type Operation, parseOperation, perform, type Reply } from "./api/operations.ts";
 import { dependencies } from "./clients.ts";
-import { describeEnvelope, type EventEnvelope, editRequestPayload, eventEnvelope } from "./http/eventbridge.ts";
+import type { DeadLetterPolicy } from "./core/dead-letters.ts";
+import {
+  describeEnvelope,
+  type EventEnvelope,
+  editRequestPayload,
+  eventEnvelope,
+} from "./http/eventbridge.ts";
 import { httpErrors, isHttpEvent, logRoute } from "./http/middleware.ts";
 import { errorResult, type HttpResult } from "./http/respond.ts";
-import { eachRecord, isSqsEvent } from "./http/sqs.ts";
+import { eachRecord, type FailureReason, isSqsEvent, PoisonMessage, RetryableFailure } from "./http/sqs.ts";
 import { logger } from "./logger.ts";
 import { count, flushMetrics } from "./metrics.ts";
 import * as editing from "./providers/editing.ts";
@@ -60,38 +66,62 @@ function retryable(reply: Reply): boolean {
  * retrying (rate-limited, busy, unknown outcome) throws, so Lambda's async retries or the queue take it.
  */
 export async function consumeEvent(envelope: EventEnvelope): Promise<Reply> {
-  const reply = await invoke(envelope, () => parseOperation(editRequestPayload(envelope)));
-  if (retryable(reply)) throw new Error(`EditRequested: status ${reply.status}, to be retried`);
-  if (reply.status >= 400) {
-    count("EventRefused");
-    logger.error("event refused", {
-      ...describeEnvelope(envelope),
-      status: reply.status,
-      error: (reply.body as { error?: unknown } | undefined)?.error,
-    });
-  }
+  const reply = await invokeEvent(envelope);
+  if (retryable(reply)) throw new RetryableFailure(replyReason(reply));
+  if (reply.status >= 400) refusedEvent(envelope, reply);
   return reply;
 }
 
-export async function consumeQueue(event: SQSEvent): Promise<SQSBatchResponse> {
-  return eachRecord(event, async (body, record) => {
-    // A message is a direct-invoke payload, or an EditRequested envelope (an EventBridge rule's SQS target).
-    const envelope = eventEnvelope(body);
-    if (envelope) {
-      await consumeEvent(envelope);
-      return;
-    }
-    const reply = await invoke(body);
-    if (retryable(reply)) throw new Error(`status ${reply.status}`);
-    if (reply.status >= 400) {
-      // A permanent refusal (bad request, gone, not editable): retrying cannot change it.
-      logger.error("queued operation refused", {
-        messageId: record.messageId,
-        status: reply.status,
-        reply: reply.body,
-      });
-    }
+const invokeEvent = (envelope: EventEnvelope): Promise<Reply> =>
+  invoke(envelope, () => parseOperation(editRequestPayload(envelope)));
+
+function refusedEvent(envelope: EventEnvelope, reply: Reply): void {
+  count("EventRefused");
+  logger.error("event refused", {
+    ...describeEnvelope(envelope),
+    status: reply.status,
+    error: (reply.body as { error?: unknown } | undefined)?.error,
   });
+}
+
+/** A reply's error as a dead letter's reason: its code, our message, the status (never the request). */
+function replyReason(reply: Reply): FailureReason {
+  const error = (reply.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  return {
+    code: typeof error?.code === "string" ? error.code : `status_${reply.status}`,
+    message: typeof error?.message === "string" ? error.message : `status ${reply.status}`,
+    status: reply.status,
+  };
+}
+
+/** Without the dependencies (misconfigured): every failure goes back to the queue, nothing is put aside. */
+const RETRY_ONLY: DeadLetterPolicy = { maxReceives: Number.POSITIVE_INFINITY, source: "edit-queue" };
+
+/**
+ * The edit queue's messages (the worker in AWS): a direct-invoke payload, or an EditRequested envelope
+ * (an EventBridge rule's SQS target). A permanent refusal (bad request, gone, not editable, a refused
+ * event) goes to the dead letters with its reason and is acknowledged; what is worth retrying goes back
+ * to the queue, and on its last receive to the dead letters with its last reason (see `eachRecord`).
+ */
+export async function consumeQueue(event: SQSEvent, policy?: DeadLetterPolicy): Promise<SQSBatchResponse> {
+  const deadLetters =
+    policy ??
+    (await dependencies(editing).then(
+      (deps) => deps.deadLetters.edit,
+      () => RETRY_ONLY,
+    ));
+  return eachRecord(
+    event,
+    async (body) => {
+      const envelope = eventEnvelope(body);
+      const reply = envelope ? await invokeEvent(envelope) : await invoke(body);
+      if (retryable(reply)) throw new RetryableFailure(replyReason(reply));
+      if (reply.status < 400) return;
+      if (envelope) refusedEvent(envelope, reply);
+      throw new PoisonMessage(replyReason(reply));
+    },
+    deadLetters,
+  );
 }
 
 export const handler = middy<EditorEvent, EditorResult>()

@@ -1,5 +1,6 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 
+export { SqsDeadLetters } from "./adapters/dead-letters/sqs.ts";
 export { SqsFallbackQueue, sendTask } from "./adapters/sqs.ts";
 
 /**

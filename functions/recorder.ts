@@ -10,7 +10,7 @@ import { httpErrors, isHttpEvent, logRoute } from "./http/middleware.ts";
 import { lowerCaseHeaders, rawBody } from "./http/request.ts";
 import { errorResult, type HttpResult, json } from "./http/respond.ts";
 import { matchRoute, ROUTES } from "./http/routes.ts";
-import { eachRecord, isSqsEvent } from "./http/sqs.ts";
+import { eachRecord, isSqsEvent, PoisonMessage } from "./http/sqs.ts";
 import { logger } from "./logger.ts";
 import { count, flushMetrics } from "./metrics.ts";
 
@@ -92,13 +92,37 @@ async function callback(event: APIGatewayProxyEventV2): Promise<HttpResult> {
   }
 }
 
-/** The durable fallback's drain: callbacks spooled while the store failed, applied now (idempotently). */
+/**
+ * The durable fallback's drain: callbacks spooled while the store failed, applied now (idempotently). A
+ * message that is no spooled callback goes to the dead letters with the reason at once; a replay that
+ * fails (the store still down) is retried, and dead-lettered with its last error on its last receive.
+ */
 export async function drainFallback(event: SQSEvent): Promise<SQSBatchResponse> {
-  const { callbacks } = await dependencies();
-  return eachRecord(event, async (body) => {
-    await callbacks.replay(body as SpooledCallback);
-    count("CallbackReplayed");
-  });
+  const { callbacks, deadLetters } = await dependencies();
+  return eachRecord(
+    event,
+    async (body) => {
+      if (!isSpooledCallback(body)) {
+        throw new PoisonMessage({
+          code: "not_a_spooled_callback",
+          message: "the message is not a spooled callback ({ provider, receivedAt, events, reason })",
+        });
+      }
+      await callbacks.replay(body);
+      count("CallbackReplayed");
+    },
+    deadLetters.fallback,
+  );
+}
+
+function isSpooledCallback(body: unknown): body is SpooledCallback {
+  if (typeof body !== "object" || body === null) return false;
+  const entry = body as Record<string, unknown>;
+  return (
+    typeof entry.provider === "string" &&
+    Array.isArray(entry.events) &&
+    entry.events.every((event: unknown) => typeof event === "object" && event !== null)
+  );
 }
 
 /**

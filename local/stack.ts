@@ -8,7 +8,7 @@ import { type Config, loadConfig } from "../functions/config.ts";
 import type { ProviderName } from "../functions/core/model.ts";
 import { RuleSet } from "../functions/core/rules/engine.ts";
 import type { RulesHolder } from "../functions/core/rules/hook.ts";
-import { handler as editor } from "../functions/editor.ts";
+import { consumeQueue, handler as editor } from "../functions/editor.ts";
 import { logger } from "../functions/logger.ts";
 import { editingFor } from "../functions/providers/editing.ts";
 import { EDITOR_PROVIDERS } from "../functions/providers/editor-providers.ts";
@@ -20,6 +20,7 @@ import { ensureTable, type LocalDynamo, startDynalite } from "./dynamo.ts";
 import { LOCAL_EVENTS_PATH, localEventsRoute } from "./events.ts";
 import type { MigrationReport } from "./layout-v1.ts";
 import { hasV1Data, isV1Table, migrateDataDir } from "./migrate.ts";
+import { LOCAL_QUEUE_PATH, localQueueRoute } from "./queue.ts";
 import { type LambdaHandler, type RunningServer, startLocalServer } from "./server.ts";
 import type { NeteaseSimulator, NeteaseSimulatorOptions } from "./simulators/netease/api.ts";
 import { type RunningSimulator, SIMULATORS, type SimulatorManifest } from "./simulators/registry.ts";
@@ -243,7 +244,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     handlers: { recorder: recorder as LambdaHandler, editor: editor as LambdaHandler },
     maxBodyBytes: config.callbackMaxBytes,
     // EditRequested in, as `aws events put-events` would send it through the stack's rule (see events.ts).
-    localRoutes: { [LOCAL_EVENTS_PATH]: localEventsRoute(editor) },
+    // The edit queue's deliveries, one message at a time, as the worker takes them (dead letters replay so).
+    localRoutes: {
+      [LOCAL_EVENTS_PATH]: localEventsRoute(editor),
+      [LOCAL_QUEUE_PATH]: localQueueRoute(consumeQueue, () => deps.deadLetters.edit),
+    },
   });
 
   // Jobs the last process left running or queued go on (their runners' heartbeats end with it).

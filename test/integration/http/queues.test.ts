@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { join } from "node:path";
 import type { SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DirectoryDeadLetters } from "../../../functions/adapters/dead-letters/directory.ts";
 import { handler as editor } from "../../../functions/editor.ts";
 import { handler as recorder } from "../../../functions/recorder.ts";
 import { lambdaContext } from "../../../local/server.ts";
@@ -38,7 +40,10 @@ describe("queue consumers (SQS events through the real handlers)", () => {
     await stack.close();
   });
 
-  it("the recorder drains spooled callbacks and reports only the bad message as failed", async () => {
+  const deadLetters = async () =>
+    (await new DirectoryDeadLetters(join(stack.config.dataDir ?? "", "dead-letters")).list()).letters;
+
+  it("the recorder drains spooled callbacks; the bad message goes to the dead letters with its reason", async () => {
     // Prepare
     const msgKey = `8_8_${randomUUID()}`;
     const events = tencentProvider().interpret(
@@ -53,12 +58,23 @@ describe("queue consumers (SQS events through the real handlers)", () => {
     // Act
     const result = await recorder(sqsEvent(spooled, "{not json", spooled), lambdaContext("recorder"));
     // Assess
-    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: "m1" }] });
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(await deadLetters()).toContainEqual(
+      expect.objectContaining({
+        body: "{not json",
+        reason: {
+          code: "not_json",
+          message: expect.any(String),
+          receiveCount: 1,
+          source: "arn:aws:sqs:local:000000000000:q",
+        },
+      }),
+    );
     const record = await api(stack.url, `/v1/messages?provider=tencent&appId=${APP_ID}&msgKey=${msgKey}`);
     expect(record.body).toMatchObject({ state: "sent", version: 1 });
   });
 
-  it("the editor applies queued edits, retries the retryable and drops the permanently refused", async () => {
+  it("the editor applies queued edits, retries the retryable and dead-letters the permanently refused", async () => {
     const app = tencentApp(stack);
     const msgKey = await app.sendC2C("queue-a", "queue-b", "queued");
     const id = (
@@ -81,8 +97,14 @@ describe("queue consumers (SQS events through the real handlers)", () => {
       ),
       lambdaContext("editor"),
     );
-    // The first edit met the injected 502 (retryable for a queue: configuration can be fixed), the unknown id is dropped.
+    // The first edit met the injected 502 (retryable for a queue: configuration can be fixed), the unknown id
+    // is dead-lettered with the reason.
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: "m0" }] });
+    expect(await deadLetters()).toContainEqual(
+      expect.objectContaining({
+        reason: expect.objectContaining({ code: "not_found", status: 404, receiveCount: 1 }),
+      }),
+    );
     const record = (await api(stack.url, `/v1/messages/${id}`)).body as { version: number; content: unknown };
     expect(record).toMatchObject({ version: 2, content: { MsgBody: [{ MsgContent: { Text: "second" } }] } });
     const history = (await api(stack.url, `/v1/messages/${id}/versions`)).body as {
