@@ -2,11 +2,22 @@ import { BadRequestError } from "./core/errors.ts";
 import { jsonProblem } from "./json.ts";
 import * as z from "./zod.ts";
 
-/** Parses input with a schema; a violation is a 400 whose `details` are zod's flattened errors. */
+/**
+ * Parses input with a schema; a violation is a 400 whose `details` are zod's flattened errors (by top-level
+ * field) plus every issue with its whole path (`selector.appId`), which nested bodies need to be useful.
+ */
 export function parseWith<T extends z.core.$ZodType>(schema: T, input: unknown, message: string): z.infer<T> {
   const result = z.safeParse(schema, input);
   if (!result.success) {
-    throw new BadRequestError(message, { code: "validation_failed", details: z.flattenError(result.error) });
+    const issues = result.error.issues.slice(0, 20).map((issue) => ({
+      path: issue.path.map(String).join("."),
+      message: issue.message,
+    }));
+    const first = issues[0];
+    throw new BadRequestError(first ? `${message}: ${first.path || "(body)"}: ${first.message}` : message, {
+      code: "validation_failed",
+      details: { ...z.flattenError(result.error), issues },
+    });
   }
   return result.data;
 }
