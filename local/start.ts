@@ -19,9 +19,18 @@ env.POWERTOOLS_METRICS_DISABLED ??= "true";
 const { ConfigError, describeConfig } = await import("../functions/config.ts");
 const { StoreSetupError, startLocalStack } = await import("./stack.ts");
 const { RulesError } = await import("../functions/core/rules/engine.ts");
+type RuleSet = import("../functions/core/rules/engine.ts").RuleSet;
 const { SIMULATORS } = await import("./simulators/registry.ts");
 const { describeEventsUrl } = await import("../functions/adapters/outbox/http.ts");
 const { LOCAL_EVENTS_PATH } = await import("./events.ts");
+
+/** Which rules are in force, from where (the file is watched: a change applies without a restart). */
+function rulesLine(rules: RuleSet, file: string | undefined): string {
+  if (file === undefined) return "  rules:           none (IM_EDIT_RULES names a rules file, JSON or YAML)";
+  const after = rules.on("after-send").length;
+  const before = rules.on("before-send").length;
+  return `  rules:           ${after} after-send, ${before} before-send from ${file} (reloaded when it changes)`;
+}
 
 /** Where outgoing events go (IM_EDIT_EVENTS_URL, when set) and how to send EditRequested in. */
 function eventLines(url: string, eventsUrl: string | undefined, withContent: boolean): string[] {
@@ -79,6 +88,8 @@ try {
     generatedToken
       ? `  API token:       ${generatedToken}   (generated for this run; set IM_EDIT_API_TOKEN to keep one)`
       : "  API token:       from IM_EDIT_API_TOKEN",
+    rulesLine(stack.deps.rules.current(), config.rulesFile),
+    `  bulk jobs:       POST ${stack.url}/v1/edits · watch one: npm run jobs -- watch <id>`,
     ...eventLines(stack.url, config.eventsUrl, config.eventsIncludeContent),
     `  config:          ${JSON.stringify(describeConfig(config))}`,
     ...SIMULATORS.flatMap((simulator) => {
