@@ -5,6 +5,8 @@ import type { Job, JobSelector, JobWork, ReconcileSpec } from "../core/jobs/mode
 import { PROVIDER_NAME_PATTERN, providerName } from "../core/model.ts";
 import { patternProblem } from "../core/rules/patterns.ts";
 import { RULE_ID_PATTERN, RuleAction } from "../core/rules/schema.ts";
+import { logger } from "../logger.ts";
+import { count } from "../metrics.ts";
 import { storable } from "../validation.ts";
 import * as z from "../zod.ts";
 
@@ -107,6 +109,8 @@ export const JOB_OPERATIONS = [
   z.strictObject({ action: z.literal("reconcile"), body: ReconcileBody, actor: Actor }),
   /** A slice of a job's work (queued by creation, resume and the runner itself). */
   z.strictObject({ action: z.literal("runJob"), jobId: JobId }),
+  /** Queues `runJob` for jobs whose runner died (stale heartbeat) or whose task was lost (a schedule in AWS). */
+  z.strictObject({ action: z.literal("sweepJobs") }),
 ] as const;
 
 type JobOperation = z.infer<(typeof JOB_OPERATIONS)[number]>;
@@ -119,6 +123,7 @@ export const JOB_ACTIONS: ReadonlySet<string> = new Set<JobAction>([
   "resumeJob",
   "reconcile",
   "runJob",
+  "sweepJobs",
 ]);
 
 export interface JobReply {
@@ -177,6 +182,15 @@ export async function performJob(deps: Dependencies, operation: JobOperation): P
     case "runJob":
       await jobs.run(operation.jobId);
       return { status: 200, body: { id: operation.jobId } };
+    case "sweepJobs": {
+      const resumed = await jobs.sweep();
+      if (resumed.length > 0) {
+        // Each is a runner that stopped without a word (or a lost task): worth seeing, and counting.
+        count("JobsResumed", resumed.length);
+        logger.warn("stale jobs resumed", { resumed });
+      }
+      return { status: 200, body: { resumed } };
+    }
   }
 }
 

@@ -199,6 +199,7 @@ export async function perform(
     case "resumeJob":
     case "reconcile":
     case "runJob":
+    case "sweepJobs":
       return performJob(deps, operation);
     case "purge": {
       const id = await resolveId(deps, operation.target);

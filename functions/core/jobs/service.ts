@@ -155,6 +155,32 @@ export class JobService {
     return jobs.map((job) => job.id);
   }
 
+  /**
+   * The periodic sweep (in AWS a schedule asks for it every minute; locally `takeOver` at start does this
+   * job): a job whose runner stopped without a word (its heartbeat stale: a timeout, out of memory, a
+   * crash) gets a new `runJob` now, instead of when the queue makes the crashed slice's message visible
+   * again. A job without a live runner that is waiting for a task already queued (created, resumed,
+   * between slices, swept before) is queued again only once that task has not started within `graceMs`
+   * (lost between a slice's end and its re-enqueue, or refused by the queue). Each job is touched under its
+   * `rev` before its task is queued: a runner claiming it meanwhile wins, and the next sweeps wait
+   * `graceMs` for this task instead of piling duplicates up while the worker is busy. No active job: one
+   * store call and nothing else. Answers the ids queued.
+   */
+  async sweep(graceMs = SWEEP_GRACE_MS): Promise<string[]> {
+    const { store, clock, work } = this.ctx;
+    const now = clock.now();
+    const queued: string[] = [];
+    for (const job of await store.activeJobs()) {
+      if (!sweepDue(job, now, graceMs)) continue;
+      const touched: Job = { ...job, updatedAt: iso(now), rev: job.rev + 1 };
+      // Refused: a runner claimed it (or another sweep touched it) since the read; it is on its way.
+      if (!(await store.putJob(touched, job.rev))) continue;
+      await work.enqueue({ action: RUN_JOB, jobId: job.id });
+      queued.push(job.id);
+    }
+    return queued;
+  }
+
   /** Stores the new job and queues its first run. */
   private async start(job: Job): Promise<Job> {
     if (!(await this.ctx.store.createJob(job))) {
@@ -182,6 +208,24 @@ export class JobService {
     if (!editor) throw notConfigured(provider);
     return editor;
   }
+}
+
+/** How long a queued `runJob` may take to start before a sweep queues the job again (see `sweep`). */
+export const SWEEP_GRACE_MS = 5 * 60_000;
+
+/**
+ * Whether a sweep queues the job: its runner's heartbeat went stale after the runner's own last write
+ * (nobody has acted on it since: a runner's writes stamp `updatedAt` before its `until`), or the job has
+ * waited `graceMs` since it was last touched without a live runner taking it.
+ */
+function sweepDue(job: Job, now: number, graceMs: number): boolean {
+  const touched = Date.parse(job.updatedAt);
+  if (!Number.isFinite(touched)) return true;
+  if (job.runner) {
+    if (job.runner.until > now) return false;
+    if (touched < job.runner.until) return true;
+  }
+  return now - touched >= graceMs;
 }
 
 const notConfigured = (provider: ProviderName) =>
