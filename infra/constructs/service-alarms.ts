@@ -59,9 +59,10 @@ export function addServiceAlarms(topic: AlarmTopic, props: ServiceAlarmsProps): 
   ] as const) {
     topic.alarm(`${name}DeadLetters`, {
       description:
-        `${name}: messages failed ${name === "EditQueue" ? "editing (or a job slice failed)" : "recording"} ` +
-        "repeatedly and were dead-lettered. Inspect them, fix the cause, then redrive with the stack's " +
-        `${name}Redrive output (aws sqs start-message-move-task --source-arn <dead-letter queue ARN>).`,
+        `${name}: messages were refused or failed ${name === "EditQueue" ? "editing (or a job slice failed)" : "recording"} ` +
+        "repeatedly and were dead-lettered, each with its reason in message attributes (aws sqs receive-message " +
+        "--attribute-names All --message-attribute-names All). Fix the cause, then redrive with the stack's " +
+        `${name}Redrive output (aws sqs start-message-move-task).`,
       metric: queue.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: ALARM_PERIOD,
         statistic: "Maximum",

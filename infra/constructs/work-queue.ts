@@ -2,6 +2,7 @@ import { Duration } from "aws-cdk-lib";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { isIntegerIn, known, Problems } from "./props.ts";
+import type { ServiceFunction } from "./service-function.ts";
 
 export interface WorkQueueProps {
   /** The timeout of the function consuming the queue: the visibility timeout is never below it. */
@@ -30,10 +31,13 @@ export class WorkQueue extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
   readonly visibilityTimeout: Duration;
+  /** Receives before SQS moves a message to the dead-letter queue. */
+  readonly maxReceiveCount: number;
 
   constructor(scope: Construct, id: string, props: WorkQueueProps) {
     super(scope, id);
     const maxReceiveCount = props.maxReceiveCount ?? 5;
+    this.maxReceiveCount = maxReceiveCount;
     const consumerSeconds = props.consumerTimeout.toSeconds();
     const visibilitySeconds = props.visibilityTimeout?.toSeconds() ?? consumerSeconds * 6;
     const visibilityKnown = known(consumerSeconds) && known(visibilitySeconds);
@@ -64,10 +68,26 @@ export class WorkQueue extends Construct {
   }
 
   /**
-   * The AWS CLI command that moves every dead letter back to this queue (SQS's redrive: without
-   * `--destination-arn` a message returns to the queue it came from). Fix what failed them first.
+   * The consumer puts what it gives up on in the dead-letter queue itself, with the reason as message
+   * attributes (a refusal at once, a retryable failure on its last receive): `<prefix>_DLQ_URL` and
+   * sqs:SendMessage on the dead-letter queue alone, and `<prefix>_QUEUE_MAX_RECEIVES` (this queue's
+   * maxReceiveCount, the receive on which it stops retrying).
+   */
+  bindDeadLetterSender(fn: ServiceFunction, prefix: "EDIT" | "FALLBACK"): this {
+    fn.bindQueueSender(`${prefix}_DLQ_URL`, this.deadLetterQueue).setEnvironment(
+      `${prefix}_QUEUE_MAX_RECEIVES`,
+      String(this.maxReceiveCount),
+    );
+    return this;
+  }
+
+  /**
+   * The AWS CLI command that moves every dead letter back to this queue (SQS's redrive), each with its
+   * original body. The destination is named: without `--destination-arn` SQS returns a message to the
+   * queue its redrive policy moved it from, which the letters a consumer put there itself (those carrying a
+   * reason) do not have. Fix what failed them first.
    */
   get redriveCommand(): string {
-    return `aws sqs start-message-move-task --source-arn ${this.deadLetterQueue.queueArn}`;
+    return `aws sqs start-message-move-task --source-arn ${this.deadLetterQueue.queueArn} --destination-arn ${this.queue.queueArn}`;
   }
 }

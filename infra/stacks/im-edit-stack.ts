@@ -59,7 +59,9 @@ export const EDIT_QUEUE_VISIBILITY = WORKER_TIMEOUT.plus(Duration.minutes(3));
  *
  * The job runner is the worker: the editor's own bundle and handler (no other code path) consuming the
  * edit queue one message at a time (`batchSize` 1: a job slice may run 12 minutes and must not hold other
- * messages back), with partial batch failures, 5 receives then the dead-letter queue. A bulk job runs
+ * messages back), with partial batch failures, 5 receives then the dead-letter queue. Consumers put what
+ * they give up on in the dead-letter queue themselves, with the reason as message attributes: a refusal at
+ * once, a retryable failure on its fifth receive. A bulk job runs
  * in slices: each works for JOB_SLICE_MS, keeps its checkpoint in the message table (job state lives
  * there, no table or index of its own) and re-enqueues its next slice on the same queue, so a job
  * outlives Lambda's 15 minutes without Step Functions (one SQS message and one invocation per 12
@@ -188,6 +190,8 @@ export class ImEditStack extends Stack {
     this.recorder
       .bindQueueSender("FALLBACK_QUEUE_URL", this.fallbackQueue.queue)
       .consume(this.fallbackQueue.queue);
+    // Consumers dead-letter what they give up on themselves, with the reason (FALLBACK_/EDIT_DLQ_URL).
+    this.fallbackQueue.bindDeadLetterSender(this.recorder, "FALLBACK");
 
     // Queued and automatic edits, bulk-job slices, EditRequested events, and the delayed checks that
     // resolve unknown outcomes: the editor enqueues, the worker consumes and re-enqueues job slices.
@@ -206,6 +210,7 @@ export class ImEditStack extends Stack {
         props.workerReservedConcurrency ??
         DEFAULTS.workerReservedConcurrency,
     });
+    this.editQueue.bindDeadLetterSender(this.worker, "EDIT");
 
     // Domain events, when on: every function publishes (the recorder what it recorded, the others edits).
     const events = props.events ?? DEFAULTS.events;

@@ -65,9 +65,12 @@ const queueGrants = (stack: ImEditStack, queue: WorkQueue): string[] =>
   pairs(["sqs:SendMessage", ...CONSUME_ACTIONS], [resolved(stack, queue.queue.queueArn)]);
 const sendGrant = (stack: ImEditStack, queue: WorkQueue): string[] =>
   pairs(["sqs:SendMessage"], [resolved(stack, queue.queue.queueArn)]);
+/** A consumer puts what it gives up on in its queue's DLQ itself, with the reason: SendMessage there only. */
+const deadLetterGrant = (stack: ImEditStack, queue: WorkQueue): string[] =>
+  pairs(["sqs:SendMessage"], [resolved(stack, queue.deadLetterQueue.queueArn)]);
 
 describe("IAM: each function gets exactly what its code uses", () => {
-  it("recorder: table, callback token secret, fallback queue (send + drain); nothing of the editor's", () => {
+  it("recorder: table, callback token secret, fallback queue (send + drain) and its DLQ (send); nothing of the editor's", () => {
     // Prepare
     const { stack, template } = base;
 
@@ -80,6 +83,7 @@ describe("IAM: each function gets exactly what its code uses", () => {
         ...baseGrants(stack, stack.recorder),
         ...pairs(["secretsmanager:GetSecretValue"], [CALLBACK_TOKEN_ARN]),
         ...queueGrants(stack, stack.fallbackQueue),
+        ...deadLetterGrant(stack, stack.fallbackQueue),
       ].sort(),
     );
   });
@@ -101,7 +105,7 @@ describe("IAM: each function gets exactly what its code uses", () => {
     );
   });
 
-  it("worker: the editor's table and secret grants (job state lives in the table), edit queue send + consume", () => {
+  it("worker: the editor's table and secret grants (job state lives in the table), edit queue send + consume, its DLQ send", () => {
     // Prepare
     const { stack, template } = base;
 
@@ -114,6 +118,7 @@ describe("IAM: each function gets exactly what its code uses", () => {
         ...baseGrants(stack, stack.worker),
         ...pairs(["secretsmanager:GetSecretValue"], [SECRET_KEY_ARN]),
         ...queueGrants(stack, stack.editQueue),
+        ...deadLetterGrant(stack, stack.editQueue),
       ].sort(),
     );
     const dynamo = (fn: ServiceFunction) =>
@@ -140,6 +145,7 @@ describe("IAM: each function gets exactly what its code uses", () => {
         ...baseGrants(stack, stack.recorder, true),
         ...pairs(["secretsmanager:GetSecretValue"], [CALLBACK_TOKEN_ARN, NETEASE_SECRET_ARN]),
         ...queueGrants(stack, stack.fallbackQueue),
+        ...deadLetterGrant(stack, stack.fallbackQueue),
         ...kms,
       ].sort(),
     );
@@ -156,6 +162,7 @@ describe("IAM: each function gets exactly what its code uses", () => {
         ...baseGrants(stack, stack.worker, true),
         ...pairs(["secretsmanager:GetSecretValue"], [SECRET_KEY_ARN, NETEASE_SECRET_ARN]),
         ...queueGrants(stack, stack.editQueue),
+        ...deadLetterGrant(stack, stack.editQueue),
         ...kms,
       ].sort(),
     );
@@ -261,6 +268,8 @@ describe("functions", () => {
           ...common,
           TENCENT_CALLBACK_TOKEN_SECRET_ARN: CALLBACK_TOKEN_ARN,
           FALLBACK_QUEUE_URL: resolved(stack, stack.fallbackQueue.queue.queueUrl),
+          FALLBACK_DLQ_URL: resolved(stack, stack.fallbackQueue.deadLetterQueue.queueUrl),
+          FALLBACK_QUEUE_MAX_RECEIVES: "5",
         }),
       },
     });
@@ -281,14 +290,19 @@ describe("functions", () => {
     });
   });
 
-  it("worker environment: the editor's, plus JOB_SLICE_MS well inside its 15-minute timeout", () => {
+  it("worker environment: the editor's, plus its dead letters and JOB_SLICE_MS well inside its 15-minute timeout", () => {
     // Prepare
     const editor = environmentOf(template, stack, stack.editor);
     const worker = environmentOf(template, stack, stack.worker);
     const sliceMs = Number(worker.JOB_SLICE_MS);
 
     // Assess: the slice leaves minutes for calls in flight, the checkpoint and the re-enqueue.
-    expect(worker).toEqual({ ...editor, JOB_SLICE_MS: String(JOB_SLICE.toMilliseconds()) });
+    expect(worker).toEqual({
+      ...editor,
+      JOB_SLICE_MS: String(JOB_SLICE.toMilliseconds()),
+      EDIT_DLQ_URL: resolved(stack, stack.editQueue.deadLetterQueue.queueUrl),
+      EDIT_QUEUE_MAX_RECEIVES: "5",
+    });
     expect(worker.EDIT_QUEUE_URL).toEqual(resolved(stack, stack.editQueue.queue.queueUrl));
     template.hasResourceProperties("AWS::Lambda::Function", {
       Role: resolved(stack, stack.worker.role.roleArn),
@@ -721,19 +735,44 @@ describe("queues", () => {
   it.each([
     ["EditQueueRedrive", "editQueue"],
     ["FallbackQueueRedrive", "fallbackQueue"],
-  ] as const)("%s output: the redrive command for that queue's dead letters", (name, queueName) => {
-    template.hasOutput(name, {
-      Value: {
-        "Fn::Join": [
-          "",
-          [
-            "aws sqs start-message-move-task --source-arn ",
-            resolved(stack, stack[queueName].deadLetterQueue.queueArn),
+  ] as const)(
+    "%s output: the redrive command for that queue's dead letters, back to that queue",
+    (name, queueName) => {
+      // The destination is named: letters the consumer put there itself have no source queue SQS knows of.
+      template.hasOutput(name, {
+        Value: {
+          "Fn::Join": [
+            "",
+            [
+              "aws sqs start-message-move-task --source-arn ",
+              resolved(stack, stack[queueName].deadLetterQueue.queueArn),
+              " --destination-arn ",
+              resolved(stack, stack[queueName].queue.queueArn),
+            ],
           ],
-        ],
-      },
-    });
-  });
+        },
+      });
+    },
+  );
+
+  it.each([
+    ["editQueue", "worker", "EDIT"],
+    ["fallbackQueue", "recorder", "FALLBACK"],
+  ] as const)(
+    "%s: its consumer stops retrying on the receive the queue's redrive policy counts to",
+    (queueName, fnName, prefix) => {
+      const queue = stack[queueName];
+      expect(environmentOf(template, stack, stack[fnName])[`${prefix}_QUEUE_MAX_RECEIVES`]).toBe(
+        String(queue.maxReceiveCount),
+      );
+      template.hasResourceProperties("AWS::SQS::Queue", {
+        RedrivePolicy: {
+          deadLetterTargetArn: resolved(stack, queue.deadLetterQueue.queueArn),
+          maxReceiveCount: queue.maxReceiveCount,
+        },
+      });
+    },
+  );
 
   it("every queue is encrypted, TLS-only, and dead letters are kept 14 days", () => {
     template.resourceCountIs("AWS::SQS::Queue", 4);
