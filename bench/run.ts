@@ -32,6 +32,7 @@ const benchmarks: Benchmark[] = [
   // Issue 15: a bulk job at the provider's full rate.
   { name: "rules", run: async () => (await import("./rules.ts")).rulesCost() },
   { name: "bulk", run: async () => (await import("./bulk.ts")).bulkEdit() },
+  { name: "limiter", run: async () => (await import("./limiter.ts")).limiterBench() },
 ];
 
 const filter = process.argv[2];

@@ -150,6 +150,14 @@ export const reservedSlots = (limit: number, share: number): number =>
 
 export const DEFAULT_INTERACTIVE_RESERVE = 0.05;
 
+/**
+ * The last moment a waiter with this budget may be handed a slot: a little before its budget ends
+ * (1/50 of it, at most 20 ms), so that the caller, resumed on a busy event loop, still starts its call
+ * inside the budget.
+ */
+export const grantDeadline = (now: number, maxWaitMs: number): number =>
+  now + maxWaitMs - Math.min(20, maxWaitMs / 50);
+
 export const cancelled = (key: string): CancelledError =>
   new CancelledError(`cancelled while waiting for a slot of ${key}; no call was sent`);
 
@@ -491,8 +499,11 @@ export class SlidingWindowLimiter implements RateLimiter {
       }
     }
     const wait = this.estimateWaitMs(key, state.queue.ahead(background), background);
-    if (wait + state.queue.service.ms > maxWaitMs) throw refusal(key, this.rule(key), wait, maxWaitMs);
-    const slot = state.queue.enqueue(background, now + maxWaitMs, work.signal);
+    // Refused at once when its slot is not expected by its grant deadline (a hair inside the budget).
+    if (now + wait + state.queue.service.ms > grantDeadline(now, maxWaitMs)) {
+      throw refusal(key, this.rule(key), wait, maxWaitMs);
+    }
+    const slot = state.queue.enqueue(background, grantDeadline(now, maxWaitMs), work.signal);
     void this.drive(key, state);
     return slot;
   }

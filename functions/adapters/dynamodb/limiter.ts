@@ -7,6 +7,7 @@ import {
   cancelled,
   currentWork,
   DEFAULT_INTERACTIVE_RESERVE,
+  grantDeadline,
   type Hold,
   type RateLimiter,
   type RateRule,
@@ -153,8 +154,11 @@ export class DynamoRateLimiter implements RateLimiter {
     const state = this.state(key);
     // Refused at once when even this process's whole share cannot serve the caller in time.
     const wait = this.estimateWaitMs(state, now, background, state.queue.ahead(background));
-    if (wait + state.queue.service.ms > maxWaitMs) throw refusal(key, this.rule(key), wait, maxWaitMs);
-    const slot = state.queue.enqueue(background, now + maxWaitMs, work.signal);
+    // Refused at once when its slot is not expected by its grant deadline (a hair inside the budget).
+    if (now + wait + state.queue.service.ms > grantDeadline(now, maxWaitMs)) {
+      throw refusal(key, this.rule(key), wait, maxWaitMs);
+    }
+    const slot = state.queue.enqueue(background, grantDeadline(now, maxWaitMs), work.signal);
     void this.drive(state);
     return slot;
   }
@@ -482,8 +486,14 @@ export class DynamoRateLimiter implements RateLimiter {
     );
     // Interactive waiters may take any free capacity they need now (the reserve among it), fair or not.
     const urgent = queue.waitingInteractive > 0 ? Math.min(free, live.length + queue.waitingInteractive) : 0;
-    const total = shrinkPlan(live, Math.max(Math.min(free, share), urgent), now, () => true);
-    const background = shrinkPlan(live, Math.min(freeBg, shareBg), now, (hold) => hold.background);
+    const backgroundTarget = Math.min(freeBg, shareBg);
+    // Capacity background callers cannot use stays out of the lease: the reserve is not stranded in a
+    // process that has only background work.
+    const interactiveUse = live.length - liveBg + queue.waitingInteractive;
+    const interactiveNeed = interactiveUse + (interactiveUse > 0 ? block : 0);
+    const totalTarget = Math.min(Math.max(Math.min(free, share), urgent), backgroundTarget + interactiveNeed);
+    const total = shrinkPlan(live, totalTarget, now, () => true);
+    const background = shrinkPlan(live, backgroundTarget, now, (hold) => hold.background);
     // Never more than the others leave (the holds fit in it already: the old lease was counted).
     const n = Math.min(total.now, free);
     const b = Math.min(background.now, freeBg);
