@@ -22,46 +22,6 @@ import {
 import { conditionally, guard } from "./calls.ts";
 import { TABLE } from "./table.ts";
 
-/**
- * The rate contract shared by every process (every warm Lambda, queued and API edits alike), as leases.
- *
- * A key's capacity (R slots, each held from a call's send until its answer + W) lives in one ledger
- * item, `RATE#<key>` / `LEDGER`: per process, a lease `[n, b, m, c, by, exp, want, wantBg]`: up to `n`
- * holds live now, `b` of them background; from `by` on at most `m` / `c` (a shrink promised to the
- * others); nothing after `exp`. A process takes a block of capacity in one conditional write (on the
- * item's version) and hands it out to its callers locally, exactly like SlidingWindowLimiter: grants,
- * releases and waits cost no store call. Every writer keeps, for all times from its write on,
- * Σ leases ≤ R and Σ background ≤ R − reserve (each lease only shrinks over time, so checking at the
- * write is enough), and a process's live holds never exceed its lease, so at most R calls are held at
- * any moment across processes, whichever process sent them.
- *
- * Sharing: each lease carries its owner's unmet demand (`want`); writers size their lease by max-min
- * fairness over everyone's demand, so busy processes converge to R / processes each. A process above
- * its share stops granting beyond it and publishes when its extra holds end (`by`): the others take
- * that capacity at that moment without another write from it. Waiters sleep until the next expected
- * free capacity: a local hold's end, a published `by` or `exp`, or (when the ledger promises nothing)
- * a fresh read at most every W/2 per process, never per caller.
- *
- * Expiry instead of release: a lease lasts 3 W and is renewed (every W while busy); an idle process
- * trims its lease to what its live holds need, freeing the rest as they end. A crashed process, a
- * frozen Lambda or a failed (throttled) write frees its capacity by itself within 3 W, never 60 s.
- *
- * Cost (R = 180/s, W = 1 s, 4 busy processes): the item holds one lease per live process, ~60 bytes
- * each, so it stays under 1 KB: a consistent read is 1 RCU and a write 1 WCU. A busy process reads
- * at most every W/2 and renews once per W (read + write): ~3 reads and ~1-2 writes per second per
- * process, ~12 RCU/s and ~8 WCU/s on the hottest key for 720 grants/4 s, whether 16 or 64 callers
- * wait (callers never touch the store): about 0.1 store calls per grant, against 3,000 RCU and
- * 1,000 WCU per partition. The previous design read all R slot items per acquire (6 RCU) and raced for
- * freed slots (2-5 failed puts per grant). A per-message key (Yunxin, R = 1) costs a create and a trim.
- *
- * Priority (INTERACTIVE_RESERVE): background callers never take the last `interactiveReserve` share
- * across processes (leases' background parts sum to at most R − reserve) and queue behind interactive
- * callers in their process; a cancelled background caller gets CancelledError and no slot.
- *
- * Limits of the scheme: processes compare times (`by`, `exp`) across machines, with a 20 ms margin for
- * clock skew; a call still unanswered when its lease cannot be renewed (the store is down for 2 W) may
- * outlive the lease.
- */
 export interface DynamoLimiterOptions {
   readonly clock?: Clock;
   /** The share of each key's rate background work never takes (INTERACTIVE_RESERVE; default 0.05). */
@@ -126,6 +86,53 @@ const RENEW_WINDOWS = 2;
 const GRANT_MARGIN_MS = 50;
 const MAX_IDLE_KEYS = 10_000;
 
+/**
+ * The rate contract shared by every process (every warm Lambda, queued and API edits alike), as leases.
+ *
+ * A key's capacity (R slots, each held from a call's send until its answer + W) lives in one ledger
+ * item, `RATE#<key>` / `LEDGER`: per process, a lease `[n, b, m, c, by, exp, want, wantBg]`: up to `n`
+ * holds live now, `b` of them background; from `by` on at most `m` / `c` (a shrink promised to the
+ * others); nothing after `exp`. A process takes a block of capacity in one conditional write (on the
+ * item's version) and hands it out to its callers locally, exactly like SlidingWindowLimiter: grants,
+ * releases and waits cost no store call. Every writer keeps, for all times from its write on,
+ * Σ leases ≤ R and Σ background ≤ R − reserve (each lease only shrinks over time, so checking at the
+ * write is enough), and a process's live holds never exceed its lease, so at most R calls are held at
+ * any moment across processes, whichever process sent them.
+ *
+ * Sharing: each lease carries its owner's unmet demand (`want`); writers size their lease by max-min
+ * fairness over everyone's demand, so busy processes converge to R / processes each. A process above
+ * its share stops granting beyond it and publishes when its extra holds end (`by`): the others take
+ * that capacity at that moment without another write from it. Waiters sleep until the next expected
+ * free capacity: a local hold's end, a published `by` or `exp`, or (when the ledger promises nothing)
+ * a fresh read at most every W/2 per process, never per caller.
+ *
+ * Expiry instead of release: a lease lasts 3 W and is renewed (every W while busy); an idle process
+ * trims its lease to what its live holds need, freeing the rest as they end. A crashed process, a
+ * frozen Lambda or a failed (throttled) write frees its capacity by itself within 3 W, never 60 s.
+ *
+ * Cost (R = 180/s, W = 1 s): the item holds one lease per live process, ~60 bytes each (260 bytes
+ * with 4 processes), under 1 KB: a consistent read is 1 RCU, a write 1 WCU. A busy process reads at
+ * most every W/2 (when it wants more) and renews once per W (read + write): a few reads and 1-2 writes
+ * per second per process, whether 16 or 64 callers wait (callers never touch the store). Arithmetic
+ * for 4 busy processes: ≤ 4 × (2 + 2) reads ≈ 16 RCU/s and ≤ 4 × 2 writes ≈ 8 WCU/s for 180 grants/s,
+ * ~0.1 store calls per grant; `npm run bench -- limiter` measures 0.03-0.16 calls per grant and a
+ * peak second of 28 RCU / 28 WCU on the key (mean ~10 / ~7), against 3,000 RCU and 1,000 WCU per
+ * partition. The previous design read all R slot items per acquire (~22 KB, 6 RCU) and raced for freed
+ * slots (2-5 failed puts per grant). A per-message key (Yunxin, R = 1) costs a blind create and, once
+ * idle, a trim: 2 writes per edit.
+ *
+ * Priority (INTERACTIVE_RESERVE, default 0.05): background callers never take the last
+ * `interactiveReserve` share across processes (leases' background parts sum to at most
+ * R − floor(R × share): 171 of 180, so 9 slots, ~9 interactive edits per second, are always left), a
+ * process with only background work leases no more than its background part (the reserve is not
+ * stranded there), interactive waiters may take any free capacity at once, fair share or not, and
+ * background callers queue behind interactive ones in their process; a cancelled background caller
+ * gets CancelledError and no slot.
+ *
+ * Limits of the scheme: processes compare times (`by`, `exp`) across machines, with a 20 ms margin for
+ * clock skew; a call still unanswered when its lease cannot be renewed (the store is down for 2 W) may
+ * outlive the lease.
+ */
 export class DynamoRateLimiter implements RateLimiter {
   private readonly keys = new Map<string, KeyState>();
   private readonly clock: Clock;
