@@ -84,35 +84,34 @@ async function replay(): Promise<number> {
     return 2;
   }
   const base = needsApi ? await apiUrl() : "";
-  let left = 0;
+  const counts = { done: 0, again: 0, kept: 0 };
   for (const letter of all) {
     const outcome = await replayOne(letter, base, token ?? "");
     process.stdout.write(`${letter.name}  ${outcome.line}\n`);
-    if (outcome.remove) await letters.remove(letter.name);
-    else left++;
+    counts[outcome.settled]++;
+    if (outcome.settled !== "kept") await letters.remove(letter.name);
   }
   process.stdout.write(
-    left === 0
-      ? `all ${all.length} replayed\n`
-      : `${all.length - left} of ${all.length} replayed; ${left} kept in ${letters.directory}\n`,
+    `replayed ${all.length}: ${counts.done} went through, ${counts.again} dead-lettered again (a new letter, ` +
+      `its new reason), ${counts.kept} kept${counts.done === all.length ? "" : `; npm run redrive lists what is left`}\n`,
   );
-  return left === 0 ? 0 : 1;
+  return counts.done === all.length ? 0 : 1;
 }
 
 async function replayOne(
   letter: StoredDeadLetter,
   base: string,
   token: string,
-): Promise<{ remove: boolean; line: string }> {
+): Promise<{ settled: "done" | "again" | "kept"; line: string }> {
   let body: unknown;
   try {
     body = JSON.parse(letter.body);
   } catch {
-    return { remove: false, line: "kept: not JSON, replaying cannot help (delete the file)" };
+    return { settled: "kept", line: "kept: not JSON, replaying cannot help (delete the file)" };
   }
   if (isFallback(letter)) {
     await new FileSpool(join(dataDir, "spool")).enqueue(body as SpooledCallback);
-    return { remove: true, line: "spooled: the stack's drain records it" };
+    return { settled: "done", line: "spooled: the stack's drain records it" };
   }
   const response = await request(`${base}${LOCAL_QUEUE_PATH}`, {
     method: "POST",
@@ -132,14 +131,14 @@ async function replayOne(
     | undefined;
   switch (answer?.outcome) {
     case "done":
-      return { remove: true, line: "done" };
+      return { settled: "done", line: "done" };
     case "dead-lettered":
       return {
-        remove: true,
+        settled: "again",
         line: `failed again, dead-lettered anew: ${answer.reason?.code ?? "?"} ${answer.reason?.message ?? ""}`.trim(),
       };
     default:
-      return { remove: false, line: "kept: failed again, worth retrying later (see npm start's log)" };
+      return { settled: "kept", line: "kept: failed again, worth retrying later (see npm start's log)" };
   }
 }
 
@@ -174,7 +173,10 @@ function summary(text: string): string {
   return `${action}${id}${job}`;
 }
 
-const isFallback = (letter: StoredDeadLetter): boolean => /fallback/i.test(letter.reason.source);
+/** A spooled callback's letter (from the recorder's fallback queue): it goes back through the spool. */
+function isFallback(letter: StoredDeadLetter): boolean {
+  return /fallback/i.test(letter.reason.source);
+}
 
 function parse(text: string): unknown {
   try {
