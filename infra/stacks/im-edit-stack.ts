@@ -12,6 +12,7 @@ import { PROVIDERS } from "../../functions/providers/recorder-providers.ts";
 import { AlarmTopic } from "../constructs/alarm-topic.ts";
 import { DomainEventBus } from "../constructs/event-bus.ts";
 import { EventsQueue } from "../constructs/events-queue.ts";
+import { JobSweep } from "../constructs/job-sweep.ts";
 import { MessageTable } from "../constructs/message-table.ts";
 import { addServiceAlarms } from "../constructs/service-alarms.ts";
 import { ServiceApi } from "../constructs/service-api.ts";
@@ -67,6 +68,18 @@ export const EDIT_QUEUE_VISIBILITY = WORKER_TIMEOUT.plus(Duration.minutes(3));
  * outlives Lambda's 15 minutes without Step Functions (one SQS message and one invocation per 12
  * minutes of work). The editor keeps the API and direct invokes; it only sends to the queue.
  *
+ * A crashed slice (the worker's timeout, out of memory, a bug) goes on within about a minute: a scheduled
+ * EventBridge rule (`JobSweep`, always on) invokes the editor every minute with `{ "action": "sweepJobs" }`,
+ * which queues `runJob` for each job whose runner's heartbeat is stale (and for a job whose queued task
+ * has not started for 5 minutes); without it the job would wait for the crashed slice's message to become
+ * visible again (18 minutes). The editor sweeps rather than the worker: the edit queue may fill the
+ * worker's reserved concurrency, and a throttled sweep would wait (and raise WorkerThrottles). Cost: 43,200
+ * invocations a month, each a few ms of a 256 MB Arm function and, when no job is active, one consistent
+ * Query of the jobs partition and nothing else: about $0.01 of Lambda requests and well under $0.01 of
+ * duration. The Query reads every job item kept (finished ones too: jobs have no TTL), 1 read unit per
+ * 4 KB: under $0.01 a month of on-demand reads while the jobs fit in 4 KB, about $1.40 at 1,000 jobs of
+ * 1 KB (a dry run's preview makes its job larger).
+ *
  * Rules (`-c rules=<path>`, or IM_EDIT_RULES at synth) are delivered with the deployment: the file is
  * validated at synth by the functions' own loader (a bad rule fails `cdk synth` with the rule's id or
  * index, the field and the reason) and bundled as `/var/task/rules.json` (or `.yaml`) beside the code
@@ -87,6 +100,8 @@ export class ImEditStack extends Stack {
   readonly worker: ServiceFunction;
   readonly editQueue: WorkQueue;
   readonly fallbackQueue: WorkQueue;
+  /** The schedule that makes jobs whose runner stopped go on (`sweepJobs` on the editor). */
+  readonly jobSweep: JobSweep;
   readonly api: ServiceApi;
   readonly alarms: AlarmTopic;
   /** Where domain events go, with `events: "sqs"`. */
@@ -211,6 +226,9 @@ export class ImEditStack extends Stack {
         DEFAULTS.workerReservedConcurrency,
     });
     this.editQueue.bindDeadLetterSender(this.worker, "EDIT");
+
+    // Jobs whose runner stopped without a word go on within about a minute (see the class comment).
+    this.jobSweep = new JobSweep(this, "JobSweep", { target: this.editor.function });
 
     // Domain events, when on: every function publishes (the recorder what it recorded, the others edits).
     const events = props.events ?? DEFAULTS.events;

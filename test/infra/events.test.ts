@@ -35,7 +35,9 @@ describe("events: an optional queue for domain events (-c events=off|sqs)", () =
     expect(stack.eventsQueue).toBeUndefined();
     expect(stack.eventBus).toBeUndefined();
     template.resourceCountIs("AWS::SQS::Queue", 4);
-    template.resourceCountIs("AWS::Events::Rule", 0);
+    // No event rule (the job sweep's schedule is the only rule, test/infra/job-sweep.test.ts).
+    template.resourcePropertiesCountIs("AWS::Events::Rule", { EventPattern: Match.anyValue() }, 0);
+    template.resourceCountIs("AWS::Events::Rule", 1);
     for (const fn of publishers(stack)) {
       expect(environmentOf(template, stack, fn)).not.toHaveProperty("EVENTS_QUEUE_URL");
       expect(environmentOf(template, stack, fn)).not.toHaveProperty("EVENT_BUS_NAME");
