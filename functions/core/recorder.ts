@@ -482,8 +482,7 @@ function pendingRewrite(
   head: MessageHead | undefined,
 ): (PendingRewrite & { readonly steps: readonly RewriteStep[] }) | undefined {
   const rewrite = head?.rewrite;
-  if (!head || head.state !== "pending" || head.version !== 0 || head.resolvedId !== undefined)
-    return undefined;
+  if (head?.state !== "pending" || head.version !== 0 || head.resolvedId !== undefined) return undefined;
   if (!rewrite?.steps || rewrite.steps.length === 0) return undefined;
   return { ...rewrite, steps: rewrite.steps };
 }
