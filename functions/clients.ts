@@ -329,8 +329,20 @@ function createDeadLetters(config: Config, sqs: LazySqs | undefined): Dependenci
     maxReceives,
     source,
   });
+  // The worker may change its messages' visibility (it consumes the edit queue): a retry comes back soon.
+  const editQueueUrl = config.editQueueUrl;
+  const retryAfter =
+    sqs && editQueueUrl
+      ? async (receipt: string, seconds: number) => {
+          const { client, adapter } = await sqs();
+          await adapter.changeVisibility(client, editQueueUrl, receipt, seconds);
+        }
+      : undefined;
   return {
-    edit: policy(letters(config.editDlqUrl), config.editQueueMaxReceives, "edit-queue"),
+    edit: {
+      ...policy(letters(config.editDlqUrl), config.editQueueMaxReceives, "edit-queue"),
+      ...(retryAfter ? { retryAfter } : {}),
+    },
     fallback: policy(letters(config.fallbackDlqUrl), config.fallbackQueueMaxReceives, "fallback-queue"),
   };
 }

@@ -1,7 +1,7 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 
 export { SqsDeadLetters } from "./adapters/dead-letters/sqs.ts";
-export { SqsFallbackQueue, sendTask } from "./adapters/sqs.ts";
+export { changeVisibility, SqsFallbackQueue, sendTask } from "./adapters/sqs.ts";
 
 /**
  * The SQS side of the functions, imported on first use only (clients.ts `lazySqs`): a failing store (the

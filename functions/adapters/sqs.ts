@@ -1,4 +1,4 @@
-import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { FallbackQueue, SpooledCallback } from "../core/durable.ts";
 
 /** The recorder's durable fallback in AWS: the spooled callback as one SQS message, drained by the recorder. */
@@ -13,6 +13,22 @@ export class SqsFallbackQueue implements FallbackQueue {
       new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(entry) }),
     );
   }
+}
+
+/** A received message comes back after `seconds` (a retry's backoff, instead of the visibility timeout). */
+export async function changeVisibility(
+  client: Pick<SQSClient, "send">,
+  queueUrl: string,
+  receiptHandle: string,
+  seconds: number,
+): Promise<void> {
+  await client.send(
+    new ChangeMessageVisibilityCommand({
+      QueueUrl: queueUrl,
+      ReceiptHandle: receiptHandle,
+      VisibilityTimeout: seconds,
+    }),
+  );
 }
 
 /** Sends a task to the editor's queue, optionally delayed (SQS allows up to 15 minutes). */

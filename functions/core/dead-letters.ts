@@ -48,6 +48,11 @@ export interface DeadLetterPolicy {
   readonly maxReceives: number;
   /** Names the queue in a reason when the record does not (an SQS record names it by its ARN). */
   readonly source: string;
+  /**
+   * Makes a message being retried come back after `seconds` instead of the queue's whole visibility
+   * timeout (SQS: ChangeMessageVisibility on the receipt it came with). Absent: the visibility timeout.
+   */
+  readonly retryAfter?: (receipt: string, seconds: number) => Promise<void>;
 }
 
 /** A reason's message is cut to this many characters (a message attribute, a log line). */

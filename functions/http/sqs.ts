@@ -86,9 +86,11 @@ async function processRecord(
     if (receiveCount >= policy.maxReceives) {
       return deadLetter(record, policy, reason, receiveCount, "exhausted");
     }
+    const retryInSeconds = await backOff(record, policy, receiveCount);
     logger.warn("queue message failed; it will be retried", {
       messageId: record.messageId,
       receiveCount,
+      ...(retryInSeconds !== undefined ? { retryInSeconds } : {}),
       code: reason.code,
       ...(reason.status !== undefined ? { status: reason.status } : {}),
       error: reason.message,
@@ -136,6 +138,42 @@ export function failureReason(thrown: unknown): FailureReason {
   if (thrown instanceof AppError) return { code: thrown.code, message: thrown.message };
   const error = asError(thrown);
   return { code: "unexpected", message: `${error.name}: ${error.message}` };
+}
+
+/** A retry's wait, seconds: at least this, and at most `MAX_RETRY_DELAY_S`. */
+export const MIN_RETRY_DELAY_S = 5;
+export const MAX_RETRY_DELAY_S = 60;
+
+/**
+ * How long a retried message waits for its next receive: doubling with the receive count (5, 10, 20, 40,
+ * then 60 s at most), jittered over the upper half of that so messages that failed together do not come
+ * back together. A rate-limited or busy queued edit is tried again within a minute, not after the queue's
+ * visibility timeout (18 minutes on the edit queue, sized for a job slice).
+ */
+export function retryDelaySeconds(receiveCount: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(MAX_RETRY_DELAY_S, MIN_RETRY_DELAY_S * 2 ** Math.max(0, receiveCount - 1));
+  return Math.max(MIN_RETRY_DELAY_S, Math.round(ceiling / 2 + (random() * ceiling) / 2));
+}
+
+/** Sets the record's backoff when the policy can: best effort (else it waits the visibility timeout). */
+async function backOff(
+  record: SQSRecord,
+  policy: DeadLetterPolicy,
+  receiveCount: number,
+): Promise<number | undefined> {
+  if (!policy.retryAfter || !record.receiptHandle) return undefined;
+  const seconds = retryDelaySeconds(receiveCount);
+  try {
+    await policy.retryAfter(record.receiptHandle, seconds);
+    return seconds;
+  } catch (thrown: unknown) {
+    const error = asError(thrown);
+    logger.warn("queue message's retry delay could not be set; it comes back after the visibility timeout", {
+      messageId: record.messageId,
+      error: `${error.name}: ${error.message}`,
+    });
+    return undefined;
+  }
 }
 
 /** SQS's ApproximateReceiveCount (1 on the first delivery; 1 when absent). */
