@@ -58,12 +58,16 @@ export interface DeadLetterPolicy {
 /** A reason's message is cut to this many characters (a message attribute, a log line). */
 export const MAX_REASON_LENGTH = 256;
 
-/** The reason, bounded: a long message is cut (SQS attributes and log lines stay small). */
+/** A URL's query string (Tencent's carries the admin UserSig), wherever a message quotes one. */
+const QUERY_STRING = /(\bhttps?:\/\/[^\s?"'<>]*)\?[^\s"'<>]*/g;
+
+/**
+ * The reason, bounded and safe to keep beside the message: query strings of quoted URLs are cut (they
+ * may hold credentials), and a long message is cut (SQS attributes and log lines stay small).
+ */
 export function deadLetterReason(reason: DeadLetterReason): DeadLetterReason {
-  const message =
-    reason.message.length > MAX_REASON_LENGTH
-      ? `${reason.message.slice(0, MAX_REASON_LENGTH - 1)}…`
-      : reason.message;
+  const text = reason.message.replace(QUERY_STRING, "$1?…");
+  const message = text.length > MAX_REASON_LENGTH ? `${text.slice(0, MAX_REASON_LENGTH - 1)}…` : text;
   return {
     code: reason.code.slice(0, 64) || "unknown",
     message: message || reason.code,

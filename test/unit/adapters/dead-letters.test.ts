@@ -76,6 +76,20 @@ describe("SqsDeadLetters against a loopback SQS (JSON protocol)", () => {
     expect(fake.messages[0]?.MessageBody).toBe("{not json");
   });
 
+  it("a URL quoted in the reason loses its query string (Tencent's carries the admin UserSig)", async () => {
+    // Act
+    await new SqsDeadLetters(client, DLQ_URL).put(BODY, {
+      ...REASON,
+      message:
+        "TypeError: fetch failed: https://console.tim.qq.com/v4/openim/modify_c2c_msg?usersig=eJw.secret&identifier=admin",
+    });
+
+    // Assess
+    expect(fake.messages[0]?.MessageAttributes?.reason?.StringValue).toBe(
+      "TypeError: fetch failed: https://console.tim.qq.com/v4/openim/modify_c2c_msg?…",
+    );
+  });
+
   it("a refused send rejects (the consumer then leaves the message on its queue)", async () => {
     fake.failWith = "AWS.SimpleQueueService.NonExistentQueue";
     await expect(new SqsDeadLetters(client, DLQ_URL).put(BODY, REASON)).rejects.toThrow();
