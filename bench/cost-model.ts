@@ -22,6 +22,8 @@ export const PRICES = {
   logsPerGb: 0.5,
   xrayTracesPerM: 5.0,
   sqsPerM: 0.4,
+  /** EventBridge custom events published (PutEvents), per million 64 KB chunks. */
+  eventBridgePerM: 1.0,
   storageGbMonth: 0.25,
   pitrGbMonth: 0.2,
 } as const;
@@ -30,7 +32,7 @@ export const PRICES = {
 export const ASSUMPTIONS = {
   /** Round trip of one DynamoDB call from Lambda in the same region. */
   dynamoCallMs: 6,
-  /** Round trip of one SQS SendMessage (the events option). */
+  /** Round trip of one SQS SendMessage or EventBridge PutEvents (the events options). */
   sqsCallMs: 10,
   /**
    * Lambda allocates CPU in proportion to memory, one vCPU at 1,769 MB: the table counts the CPU time
@@ -61,6 +63,10 @@ export const OPTIONS: ReadonlyArray<{ readonly context: Record<string, string>; 
   { context: { callbackIngress: "httpApi" }, what: "callbacks through the HTTP API" },
   { context: { tracing: "active" }, what: "X-Ray active tracing" },
   { context: { events: "sqs" }, what: "domain events to SQS: one SendMessage per message" },
+  {
+    context: { events: "eventbridge" },
+    what: "domain events to EventBridge: one PutEvents entry per message",
+  },
   { context: { billing: "provisioned" }, what: "provisioned capacity with auto scaling" },
 ];
 
@@ -79,7 +85,8 @@ export interface Deployment {
   readonly readTargetPercent?: number;
   readonly indexes: readonly string[];
   readonly pitr: boolean;
-  readonly events: boolean;
+  /** Where the recorder publishes domain events, if anywhere. */
+  readonly events?: "sqs" | "eventbridge";
   /** The recorder's environment variables that are plain strings in the template (not references). */
   readonly recorderEnvironment: Record<string, string>;
 }
@@ -164,7 +171,11 @@ function readTemplate(stack: ImEditStack, template: Template): Omit<Deployment, 
     indexes,
     pitr:
       get(table, "Replicas", 0, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled") === true,
-    events: "EVENTS_QUEUE_URL" in variables,
+    ...("EVENTS_QUEUE_URL" in variables
+      ? { events: "sqs" as const }
+      : "EVENT_BUS_NAME" in variables
+        ? { events: "eventbridge" as const }
+        : {}),
     recorderEnvironment: Object.fromEntries(
       Object.entries(variables).filter((entry): entry is [string, string] => typeof entry[1] === "string"),
     ),
@@ -278,7 +289,7 @@ export function costLines(d: Deployment, m: Measured, stretchCpu = false): Line[
     {
       item: "Lambda duration",
       basis:
-        `${fixed(ms, 1)} ms billed (CPU${stretchCpu ? ` × ${fixed(ASSUMPTIONS.vcpuAtMb / d.memoryMb, 1)}` : ""} + ${fixed(calls)} DynamoDB call${d.events ? " + 1 SQS send" : ""} waiting) × ${gb} GB ` +
+        `${fixed(ms, 1)} ms billed (CPU${stretchCpu ? ` × ${fixed(ASSUMPTIONS.vcpuAtMb / d.memoryMb, 1)}` : ""} + ${fixed(calls)} DynamoDB call${d.events === "sqs" ? " + 1 SQS send" : d.events === "eventbridge" ? " + 1 PutEvents" : ""} waiting) × ${gb} GB ` +
         `(${d.memoryMb} MB ${d.architecture}) = ${group(gbSeconds)} GB-s × ${price(gbSecondPrice)}`,
       cost: gbSeconds * gbSecondPrice,
     },
@@ -296,8 +307,17 @@ export function costLines(d: Deployment, m: Measured, stretchCpu = false): Line[
         : "off (PassThrough): no traces",
       cost: traced ? ASSUMPTIONS.xraySampledShare * PRICES.xrayTracesPerM : 0,
     },
-    ...(d.events
+    ...(d.events === "sqs"
       ? [{ item: "SQS (events)", basis: `1 SendMessage × ${price(PRICES.sqsPerM)}/M`, cost: PRICES.sqsPerM }]
+      : []),
+    ...(d.events === "eventbridge"
+      ? [
+          {
+            item: "EventBridge (events)",
+            basis: `1 PutEvents entry × ${price(PRICES.eventBridgePerM)}/M`,
+            cost: PRICES.eventBridgePerM,
+          },
+        ]
       : []),
   ];
 }
