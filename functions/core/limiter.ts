@@ -141,14 +141,24 @@ export function refusal(
 }
 
 /**
- * Slots of `limit` background work never takes: the interactive reserve (INTERACTIVE_RESERVE, a share
- * of the rate, default 5 %), rounded down, so a key of one slot (Yunxin's one edit per message per
- * interval) reserves none and background edits are not locked out of it.
+ * Slots of `limit` background work leaves free while interactive demand is present or recent: the
+ * interactive reserve (INTERACTIVE_RESERVE, a share of the rate, default 5 %), rounded down, so a key of
+ * one slot (Yunxin's one edit per message per interval) reserves none and background edits are not
+ * locked out of it.
  */
 export const reservedSlots = (limit: number, share: number): number =>
   Math.min(limit, Math.max(0, Math.floor(limit * share)));
 
 export const DEFAULT_INTERACTIVE_RESERVE = 0.05;
+
+/**
+ * How long the reserve holds after the last interactive demand (an interactive acquire or admit):
+ * `option` when given, else max(2 s, 2 W). Long enough to cover the gaps between the edits of someone
+ * at work (and, across processes, the time until their process writes its ledger again); short enough
+ * that a bulk job alone runs at the full rate instead of R − reserve.
+ */
+export const interactiveGraceMs = (windowMs: number, option?: number): number =>
+  option ?? Math.max(2_000, 2 * windowMs);
 
 /**
  * The last moment a waiter with this budget may be handed a slot: a little before its budget ends
@@ -414,11 +424,18 @@ interface KeyState {
   grants: number[];
   queuedSince: number | undefined;
   driving: boolean;
+  /** When an interactive caller last asked (acquire or admit); -Infinity: never. */
+  interactiveAt: number;
 }
 
 export interface LimiterOptions {
-  /** The share of each key's rate background work never takes (INTERACTIVE_RESERVE; default 0.05). */
+  /**
+   * The share of each key's rate background work leaves free while interactive demand is present or
+   * recent (INTERACTIVE_RESERVE; default 0.05).
+   */
   readonly interactiveReserve?: number;
+  /** How long the reserve holds after the last interactive demand (default max(2 s, 2 W)). */
+  readonly interactiveGraceMs?: number;
 }
 
 /**
@@ -426,14 +443,20 @@ export interface LimiterOptions {
  * DynamoRateLimiter (adapters/dynamodb/limiter.ts) runs the same queue on a share of the rate leased
  * from DynamoDB, behind the same interface.
  *
- * Priority: callers running `inBackground` never take the last `interactiveReserve` share of a key's
- * slots (with R = 180 and the default 0.05, background work holds at most 171 at once, so 9 are always
- * left to interactive edits, about 9 edits per slot cycle of answer + W), queue behind every interactive
- * caller, and get CancelledError, never a slot, once their signal is aborted.
+ * Priority: callers running `inBackground` queue behind every interactive caller and get
+ * CancelledError, never a slot, once their signal is aborted. The interactive reserve is dynamic: while
+ * interactive demand is present (an interactive caller waits) or recent (one acquired or was admitted
+ * within the grace, default max(2 s, 2 W)), background work leaves the last `interactiveReserve`
+ * share of the key's slots free (R = 180, 0.05: it holds at most 171, so 9 stay for interactive edits,
+ * about 9 per slot cycle of answer + W); otherwise it may take all R, so a bulk job alone runs at the
+ * full rate. The first interactive caller after a quiet spell is first in line and gets the next slot
+ * that frees (with R = 180 held by a job, ~W/R away on average, at most one slot cycle); while the
+ * grace runs, background work stops taking slots until 9 are free again, and the next callers find them.
  */
 export class SlidingWindowLimiter implements RateLimiter {
   private readonly keys = new Map<string, KeyState>();
   private readonly reserve: number;
+  private readonly graceMs: number | undefined;
 
   constructor(
     private readonly rule: (key: string) => RateRule,
@@ -441,19 +464,20 @@ export class SlidingWindowLimiter implements RateLimiter {
     options: LimiterOptions = {},
   ) {
     this.reserve = options.interactiveReserve ?? DEFAULT_INTERACTIVE_RESERVE;
+    this.graceMs = options.interactiveGraceMs;
   }
 
   /**
    * The expected wait of a new caller behind `ahead` others: the slot model, or when the queue drains
    * slower than the model says (the process itself is the bottleneck), the measured pace of grants.
-   * Background callers count every waiter ahead and only the slots outside the reserve.
+   * Background callers count every waiter ahead and, while the reserve holds, only the slots outside it.
    */
   estimateWaitMs(key: string, ahead?: number, background = currentWork().priority === "background"): number {
     const state = this.state(key);
     const now = this.clock.now();
     this.expire(state, now);
     const queued = ahead ?? state.queue.ahead(background) + placesAhead(state.reserved, background);
-    const rule = this.ruleFor(key, background);
+    const rule = this.ruleFor(key, state, now, background);
     const model = slotWaitMs(now, rule, state.queue.live(now), queued, state.queue.service.ms);
     return Math.max(model, queued * this.paceMs(state, now, rule.windowMs));
   }
@@ -465,6 +489,10 @@ export class SlidingWindowLimiter implements RateLimiter {
 
   admit(keys: readonly string[], maxWaitMs: number): Admission {
     const background = currentWork().priority === "background";
+    if (!background) {
+      const now = this.clock.now();
+      for (const key of keys) this.state(key).interactiveAt = now;
+    }
     for (const key of keys) {
       const wait = this.estimateWaitMs(key, undefined, background);
       const expected = wait + this.state(key).queue.service.ms;
@@ -491,6 +519,7 @@ export class SlidingWindowLimiter implements RateLimiter {
     // Per-message keys come and go: forget keys whose slots have all expired, so memory stays bounded.
     if (this.keys.size > MAX_IDLE_KEYS) this.prune();
     const state = this.state(key);
+    if (!background) state.interactiveAt = now;
     // This caller's place, if admit held one, becomes its place in the queue.
     for (const place of state.reserved) {
       if (place.background === background) {
@@ -508,9 +537,19 @@ export class SlidingWindowLimiter implements RateLimiter {
     return slot;
   }
 
-  private ruleFor(key: string, background: boolean): RateRule {
+  /** Whether background work leaves the reserve free: interactive demand is present or recent. */
+  private reserveHolds(state: KeyState, now: number, windowMs: number): boolean {
+    return (
+      state.queue.waitingInteractive > 0 ||
+      now < state.interactiveAt + interactiveGraceMs(windowMs, this.graceMs)
+    );
+  }
+
+  /** The slots a caller of this priority may use now. */
+  private ruleFor(key: string, state: KeyState, now: number, background: boolean): RateRule {
     const rule = this.rule(key);
-    return background ? { ...rule, limit: rule.limit - reservedSlots(rule.limit, this.reserve) } : rule;
+    if (!background || !this.reserveHolds(state, now, rule.windowMs)) return rule;
+    return { ...rule, limit: rule.limit - reservedSlots(rule.limit, this.reserve) };
   }
 
   /** Grants while slots are free, then sleeps until the next one frees or a deadline (no polling). */
@@ -521,7 +560,8 @@ export class SlidingWindowLimiter implements RateLimiter {
       for (;;) {
         const now = this.clock.now();
         const { limit, windowMs } = this.rule(key);
-        const capacity = { total: limit, background: limit - reservedSlots(limit, this.reserve) };
+        const reserved = this.reserveHolds(state, now, windowMs) ? reservedSlots(limit, this.reserve) : 0;
+        const capacity = { total: limit, background: limit - reserved };
         state.queue.serve(
           now,
           capacity,
@@ -529,7 +569,7 @@ export class SlidingWindowLimiter implements RateLimiter {
           (background, position) => {
             const waitMs = slotWaitMs(
               now,
-              this.ruleFor(key, background),
+              this.ruleFor(key, state, now, background),
               state.queue.live(now),
               position,
               state.queue.service.ms,
@@ -542,7 +582,11 @@ export class SlidingWindowLimiter implements RateLimiter {
           (stillWaiting) => this.measurePace(state, now, windowMs, stillWaiting),
         );
         if (state.queue.waiting === 0) return;
-        const next = Math.min(state.queue.nextFree(now, windowMs), state.queue.nextDeadline());
+        let next = Math.min(state.queue.nextFree(now, windowMs), state.queue.nextDeadline());
+        // Background waiters kept out of the reserve get it the moment the grace ends.
+        if (reserved > 0 && state.queue.headIsBackground) {
+          next = Math.min(next, state.interactiveAt + interactiveGraceMs(windowMs, this.graceMs));
+        }
         await state.queue.pause(now, next);
       }
     } catch (error: unknown) {
@@ -561,6 +605,7 @@ export class SlidingWindowLimiter implements RateLimiter {
         grants: [],
         queuedSince: undefined,
         driving: false,
+        interactiveAt: Number.NEGATIVE_INFINITY,
       };
       this.keys.set(key, state);
     }

@@ -78,22 +78,84 @@ describe("SlidingWindowLimiter: interactive reserve, priority, cancel, budget", 
     expect(reservedSlots(10, 0.5)).toBe(5);
   });
 
-  it("background callers never take the last reserved slots; interactive ones do", async () => {
+  it("background work alone takes the full R: the reserve holds only while interactive demand is recent", async () => {
     const time = steppedClock();
     const limiter = new SlidingWindowLimiter(() => ({ limit: 10, windowMs: W }), time.clock, {
       interactiveReserve: 0.2,
     });
-    const background = Array.from({ length: 10 }, () =>
-      start(time, () => inBackground(undefined, () => limiter.acquire("api", 5_000))),
+    const background = Array.from({ length: 12 }, () =>
+      start(time, () => inBackground(undefined, () => limiter.acquire("api", 60_000))),
     );
     await time.advance(0);
-    expect(background.filter(granted)).toHaveLength(8);
-    const interactive = [
-      start(time, () => limiter.acquire("api", 0)),
-      start(time, () => limiter.acquire("api", 0)),
-    ];
+    expect(background.filter(granted)).toHaveLength(10);
+  });
+
+  it("an interactive caller during saturation is first in line; the grace keeps the reserve; then background takes all R again", async () => {
+    // Prepare: R = 10, a fifth reserved (2 slots), grace 2 s; a job holds all 10 and 10 more wait.
+    const time = steppedClock();
+    const limiter = new SlidingWindowLimiter(() => ({ limit: 10, windowMs: W }), time.clock, {
+      interactiveReserve: 0.2,
+    });
+    const job = Array.from({ length: 20 }, () =>
+      start(time, () => inBackground(undefined, () => limiter.acquire("api", 60_000))),
+    );
     await time.advance(0);
-    expect(interactive.filter(granted)).toHaveLength(2);
+    expect(job.filter(granted)).toHaveLength(10);
+    const slots = () =>
+      job.flatMap((box) => (box.outcome && "slot" in box.outcome ? [box.outcome.slot] : []));
+    // Act: an interactive caller arrives (behind 10 background waiters that came first)...
+    const first = start(time, () => limiter.acquire("api", 5_000));
+    await time.advance(100);
+    expect(granted(first)).toBe(false);
+    // ...the job's calls are answered 100 ms apart: the first slot frees W after its answer.
+    for (const slot of slots()) {
+      slot.release();
+      await time.advance(100);
+    }
+    // Assess: it got the first slot that freed (1,100 ms after its arrival), ahead of the job.
+    const t0 = Date.parse("2026-06-01T00:00:00Z");
+    expect(first.outcome?.at).toBe(t0 + 100 + W);
+    // While the grace runs (2 s from the interactive arrival at t0), the job holds at most
+    // R - reserve = 8: of the 9 slots freed by t0 + 1,950 one went to the interactive caller, 7 to the
+    // job (beside its 1 hold not yet freed), 1 stays free and the next interactive caller gets it at once.
+    await time.advance(t0 + 1_950 - time.clock.now());
+    expect(job.filter(granted)).toHaveLength(10 + 7);
+    const next = start(time, () => limiter.acquire("api", 5_000));
+    await time.advance(0);
+    expect(next.outcome && "slot" in next.outcome && next.outcome.at).toBe(time.clock.now());
+    // Everything is answered; the reserve holds until 2 s after that last interactive caller...
+    for (const box of [...job, first, next])
+      if (box.outcome && "slot" in box.outcome) box.outcome.slot.release();
+    const more = Array.from({ length: 12 }, () =>
+      start(time, () => inBackground(undefined, () => limiter.acquire("api", 60_000))),
+    );
+    const grantedLater = () => job.filter(granted).length + more.filter(granted).length - 17;
+    await time.advance(t0 + 1_950 + 2_000 - 1 - time.clock.now());
+    expect(grantedLater()).toBe(8);
+    // ...and then background work takes all R again, at once.
+    await time.advance(1);
+    expect(grantedLater()).toBe(10);
+  });
+
+  it("the grace is an option; an admitted interactive caller counts as demand", async () => {
+    const time = steppedClock();
+    const limiter = new SlidingWindowLimiter(() => ({ limit: 10, windowMs: W }), time.clock, {
+      interactiveReserve: 0.2,
+      interactiveGraceMs: 500,
+    });
+    const place = limiter.admit(["api"], 1_000);
+    const job = Array.from({ length: 10 }, () =>
+      start(time, () => inBackground(undefined, () => limiter.acquire("api", 60_000))),
+    );
+    await time.advance(0);
+    // Admitted 0 ms ago: the reserve holds, the job gets 8 slots.
+    expect(job.filter(granted)).toHaveLength(8);
+    place.done();
+    // 500 ms on, with no interactive caller since, the waiting job gets the last 2 at once.
+    await time.advance(499);
+    expect(job.filter(granted)).toHaveLength(8);
+    await time.advance(1);
+    expect(job.filter(granted)).toHaveLength(10);
     // A background caller that cannot expect a slot inside its budget is refused at once.
     await expect(inBackground(undefined, () => limiter.acquire("api", 100))).rejects.toBeInstanceOf(
       TooManyRequestsError,
