@@ -19,7 +19,9 @@ export type { EditIntent, IntentState, Lease } from "./model.ts";
  * - a new message recorded: 1 (`createHead`); the same callback again: 1 (the failed create returns the head)
  * - an edit on the happy path: 4 (`getHead`, `beginEdit`, `putVersion`, `commitEdit`), plus 2 for the
  *   provider's echo of it in the recorder (`getHead`, `updateIntent`): 6 in all.
- * - a bulk job (`JobStore`): 1 per method (`createJob`, `getJob`, `putJob`, a `listJobs` page, `activeJobs`).
+ * - a bulk job (`JobStore`): 1 per method (`createJob`, `getJob`, `putJob`, a `listJobs` page, `activeJobs`);
+ *   DynamoDB keeps a marker per active job: `createJob` 2, `putJob` 1 (2 to a terminal status, 3 on a
+ *   resume), `activeJobs` 1 + ceil(active / 100) (functions/adapters/dynamodb/jobs.ts).
  */
 export interface MessageStore {
   /** The head with its `first` version, lease and intent, read consistently. */

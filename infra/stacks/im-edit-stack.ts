@@ -75,10 +75,10 @@ export const EDIT_QUEUE_VISIBILITY = WORKER_TIMEOUT.plus(Duration.minutes(3));
  * visible again (18 minutes). The editor sweeps rather than the worker: the edit queue may fill the
  * worker's reserved concurrency, and a throttled sweep would wait (and raise WorkerThrottles). Cost: 43,200
  * invocations a month, each a few ms of a 256 MB Arm function and, when no job is active, one consistent
- * Query of the jobs partition and nothing else: about $0.01 of Lambda requests and well under $0.01 of
- * duration. The Query reads every job item kept (finished ones too: jobs have no TTL), 1 read unit per
- * 4 KB: under $0.01 a month of on-demand reads while the jobs fit in 4 KB, about $1.40 at 1,000 jobs of
- * 1 KB (a dry run's preview makes its job larger).
+ * Query of the active-job markers and nothing else: about $0.01 of Lambda requests and well under $0.01 of
+ * duration. The Query reads a small marker per queued or running job, never the finished jobs (kept
+ * without TTL), so it is 1 read unit: under $0.01 a month of on-demand reads however many jobs are kept;
+ * each active job adds its item to one BatchGetItem (1 read unit per 4 KB).
  *
  * Rules (`-c rules=<path>`, or IM_EDIT_RULES at synth) are delivered with the deployment: the file is
  * validated at synth by the functions' own loader (a bad rule fails `cdk synth` with the rule's id or

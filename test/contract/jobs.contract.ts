@@ -183,4 +183,18 @@ export function jobCases(store: () => Store, fresh: () => Promise<Store>): void 
     expect(await own.putJob({ ...cancelled, status: "queued", rev: 1 }, 0)).toBe(true);
     expect((await own.activeJobs()).map((job) => job.id).sort()).toEqual([jobs[0]?.id, cancelled.id].sort());
   });
+
+  it("leaves the active set as it was when a write is refused", async () => {
+    const own = await fresh();
+    const finished = queuedJob({ id: newJobId(NOW) });
+    const active = queuedJob({ id: newJobId(NOW + 1) });
+    for (const job of [finished, active]) await own.createJob(job);
+    expect(await own.putJob({ ...finished, status: "done", rev: 1 }, 0)).toBe(true);
+    expect(await own.putJob({ ...active, status: "running", rev: 1 }, 0)).toBe(true);
+    // Stale writers: one would bring the finished job back, the other finish the running one.
+    expect(await own.putJob({ ...finished, status: "running", rev: 1 }, 0)).toBe(false);
+    expect(await own.putJob({ ...active, status: "failed", rev: 1 }, 0)).toBe(false);
+    expect((await own.activeJobs()).map((job) => job.id)).toEqual([active.id]);
+    expect((await own.activeJobs()).map((job) => job.id)).toEqual([active.id]);
+  });
 }

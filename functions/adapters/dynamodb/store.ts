@@ -16,7 +16,8 @@ export { indexEntrySize, itemSize, storedBytes, writeUnits } from "./size.ts";
 /**
  * The DynamoDB adapter: every storage port on one table, layout v2 (table.ts). The parts:
  * messages.ts (heads and versions), listing.ts (listings and partial natural keys, over the indexes),
- * coordination.ts (lease and intent on the head), idempotency.ts, jobs.ts (bulk jobs, one partition),
+ * coordination.ts (lease and intent on the head), idempotency.ts, jobs.ts (bulk jobs, one partition, and
+ * a marker per active job so the sweep's `activeJobs` reads only those: 1 Query + ceil(n / 100) BatchGetItem),
  * items.ts (the item codec).
  */
 export class DynamoStore extends ComposedStore {

@@ -10,6 +10,7 @@
  * | version n ≥ 2     | `M#<id>`     | `V#<n, 10 digits>`   | immutable once put (attribute_not_exists): the serialization point of every change after the first |
  * | Idempotency-Key   | `IDEM#<key>` | `IDEM`               | the request hash, state and domain result; TTL at its expiry |
  * | bulk job          | `JOBS`       | `<job id>`           | the Job's fields; `rev` guards every write; no TTL, no index attribute (jobs.ts) |
+ * | active job marker | `JOBS#ACTIVE` | `<job id>`          | `rev`, `at` only: one per queued or running job, so the active set is read without the finished jobs (jobs.ts) |
  *
  * The head stores no `id` (it is the pk after `M#`), and `first` omits what equals the head (its content
  * and hash while the head still shows them, `at` = createdAt, `eventAt`, `actor` = sender, `version`).
@@ -62,6 +63,8 @@ export const IDEMPOTENCY_PREFIX = "IDEM#";
 export const IDEMPOTENCY_SK = "IDEM";
 /** Every job in one partition, sorted by id (ids sort by creation): jobs are few. */
 export const JOBS_PK = "JOBS";
+/** A marker per queued or running job: the active set, apart from the jobs kept forever. */
+export const ACTIVE_JOBS_PK = "JOBS#ACTIVE";
 /** DynamoDB's limit for a sort key's value. */
 export const MAX_SORT_KEY_BYTES = 1024;
 

@@ -80,7 +80,12 @@ export interface Job {
   readonly rev: number;
 }
 
-/** The job port: every method is one store call. */
+/**
+ * The job port: every method is one store call on the embedded store. On DynamoDB the active set is kept
+ * apart from the jobs (a marker per queued or running job), so `createJob` is 2 calls, `putJob` 1 (2 when a
+ * job finishes, 3 when one is resumed) and `activeJobs` 1 + ceil(active / 100), whatever number of finished
+ * jobs the store keeps (functions/adapters/dynamodb/jobs.ts).
+ */
 export interface JobStore {
   /** Creates the job; false when the id exists. */
   createJob(job: Job): Promise<boolean>;
