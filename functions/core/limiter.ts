@@ -560,6 +560,8 @@ export class SlidingWindowLimiter implements RateLimiter {
       for (;;) {
         const now = this.clock.now();
         const { limit, windowMs } = this.rule(key);
+        // Interactive demand lasts while its callers wait: the grace counts from their last moment.
+        if (state.queue.waitingInteractive > 0) state.interactiveAt = now;
         const reserved = this.reserveHolds(state, now, windowMs) ? reservedSlots(limit, this.reserve) : 0;
         const capacity = { total: limit, background: limit - reserved };
         state.queue.serve(

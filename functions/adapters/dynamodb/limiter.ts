@@ -9,6 +9,7 @@ import {
   DEFAULT_INTERACTIVE_RESERVE,
   grantDeadline,
   type Hold,
+  interactiveGraceMs,
   type RateLimiter,
   type RateRule,
   type RateSlot,
@@ -24,15 +25,20 @@ import { TABLE } from "./table.ts";
 
 export interface DynamoLimiterOptions {
   readonly clock?: Clock;
-  /** The share of each key's rate background work never takes (INTERACTIVE_RESERVE; default 0.05). */
+  /**
+   * The share of each key's rate background work leaves free while interactive demand is present or
+   * recent in any process (INTERACTIVE_RESERVE; default 0.05).
+   */
   readonly interactiveReserve?: number;
+  /** How long the reserve holds after the last interactive demand (default max(2 s, 2 W)). */
+  readonly interactiveGraceMs?: number;
   /** A call unanswered this long counts as lost: its slot is no longer renewed (default 60 s). */
   readonly maxHoldMs?: number;
   /** This process's name in the ledgers (default random). */
   readonly owner?: string;
 }
 
-/** A process's lease as stored: `[n, b, m, c, by, exp, want, wantBg]`. */
+/** A process's lease as stored: `[n, b, m, c, by, exp, want, wantBg, ia]`. */
 interface Lease {
   readonly n: number;
   readonly b: number;
@@ -42,6 +48,8 @@ interface Lease {
   readonly exp: number;
   readonly want: number;
   readonly wantBg: number;
+  /** When its process last had interactive demand (epoch ms), 0: none within the grace. */
+  readonly ia: number;
 }
 
 interface Ledger {
@@ -75,6 +83,10 @@ interface KeyState {
   blind: boolean;
   /** When the last sync that changed nothing ran. */
   syncedAt: number | undefined;
+  /** When an interactive caller of this process last asked; -Infinity: never. */
+  interactiveAt: number;
+  /** Whether the reserve held when the lease was last planned (a change calls for a new plan). */
+  plannedReserve: boolean;
 }
 
 const LEDGER_SK = "LEDGER";
@@ -90,14 +102,15 @@ const MAX_IDLE_KEYS = 10_000;
  * The rate contract shared by every process (every warm Lambda, queued and API edits alike), as leases.
  *
  * A key's capacity (R slots, each held from a call's send until its answer + W) lives in one ledger
- * item, `RATE#<key>` / `LEDGER`: per process, a lease `[n, b, m, c, by, exp, want, wantBg]`: up to `n`
- * holds live now, `b` of them background; from `by` on at most `m` / `c` (a shrink promised to the
- * others); nothing after `exp`. A process takes a block of capacity in one conditional write (on the
- * item's version) and hands it out to its callers locally, exactly like SlidingWindowLimiter: grants,
- * releases and waits cost no store call. Every writer keeps, for all times from its write on,
- * Σ leases ≤ R and Σ background ≤ R − reserve (each lease only shrinks over time, so checking at the
- * write is enough), and a process's live holds never exceed its lease, so at most R calls are held at
- * any moment across processes, whichever process sent them.
+ * item, `RATE#<key>` / `LEDGER`: per process, a lease `[n, b, m, c, by, exp, want, wantBg, ia]`: up to
+ * `n` holds live now, `b` of them background; from `by` on at most `m` / `c` (a shrink promised to the
+ * others); nothing after `exp`; `ia`: its interactive demand (below). A process takes a block of
+ * capacity in one conditional write (on the item's version) and hands it out to its callers locally,
+ * exactly like SlidingWindowLimiter: grants, releases and waits cost no store call. Every writer keeps,
+ * for all times from its write on, Σ leases ≤ R (each lease only shrinks over time, so checking at the
+ * write is enough; background parts also sum to at most R − reserve while the reserve holds), and a
+ * process's live holds never exceed its lease, so at most R calls are held at any moment across
+ * processes, whichever process sent them.
  *
  * Sharing: each lease carries its owner's unmet demand (`want`); writers size their lease by max-min
  * fairness over everyone's demand, so busy processes converge to R / processes each. A process above
@@ -121,10 +134,18 @@ const MAX_IDLE_KEYS = 10_000;
  * slots (2-5 failed puts per grant). A per-message key (Yunxin, R = 1) costs a blind create and, once
  * idle, a trim: 2 writes per edit.
  *
- * Priority (INTERACTIVE_RESERVE, default 0.05): background callers never take the last
- * `interactiveReserve` share across processes (leases' background parts sum to at most
- * R − floor(R × share): 171 of 180, so 9 slots, ~9 interactive edits per second, are always left), a
- * process with only background work leases no more than its background part (the reserve is not
+ * Priority (INTERACTIVE_RESERVE, default 0.05), a dynamic reserve: each lease also carries `ia`, when
+ * its process last had interactive demand (a caller asked or waited), written with the lease (a process
+ * with interactive demand writes to get capacity anyway). While some live lease's `ia` (or this
+ * process's own) is within the grace (default max(2 s, 2 W)), background parts of the leases sum to at
+ * most R - floor(R × share) (171 of 180: 9 slots, ~9 interactive edits per second, stay free);
+ * otherwise background work may lease all R, so a bulk job alone runs at the full rate. An interactive
+ * caller arriving while another process's job holds all R waits until that process reads the ledger
+ * (every W/4 while its background lease reaches into the reserve and it has waiters), publishes its
+ * shrink and its extra holds end (the earliest ends: ~reserve / R × W with calls spread over the
+ * window), while the waiting process reads again every W/10: ~100 ms in the integration test, well
+ * inside the wait budget. Later interactive callers find the reserve free (one read and one write).
+ * A process with only background work leases no more than its background part (the reserve is not
  * stranded there), interactive waiters may take any free capacity at once, fair share or not, and
  * background callers queue behind interactive ones in their process; a cancelled background caller
  * gets CancelledError and no slot.
@@ -137,6 +158,7 @@ export class DynamoRateLimiter implements RateLimiter {
   private readonly keys = new Map<string, KeyState>();
   private readonly clock: Clock;
   private readonly reserve: number;
+  private readonly graceMs: number | undefined;
   private readonly maxHoldMs: number;
   private readonly owner: string;
 
@@ -148,6 +170,7 @@ export class DynamoRateLimiter implements RateLimiter {
   ) {
     this.clock = options.clock ?? systemClock;
     this.reserve = options.interactiveReserve ?? DEFAULT_INTERACTIVE_RESERVE;
+    this.graceMs = options.interactiveGraceMs;
     this.maxHoldMs = options.maxHoldMs ?? 60_000;
     this.owner = options.owner ?? randomUUID().slice(0, 13);
   }
@@ -159,6 +182,16 @@ export class DynamoRateLimiter implements RateLimiter {
     const now = this.clock.now();
     if (this.keys.size > MAX_IDLE_KEYS) this.prune(now);
     const state = this.state(key);
+    if (!background) {
+      // A new interactive caller where the ledger as last read leaves capacity free (the reserve kept
+      // for it): take it now rather than at the next planned read.
+      const rule = this.rule(key);
+      if (state.queue.waitingInteractive === 0 && this.takeable(state, rule, now, false) > 0) {
+        state.nextWantAt = Math.min(state.nextWantAt, now);
+      }
+      // Interactive demand: published in this process's lease at its next write (the reserve signal).
+      state.interactiveAt = now;
+    }
     // Refused at once when even this process's whole share cannot serve the caller in time.
     const wait = this.estimateWaitMs(state, now, background, state.queue.ahead(background));
     // Refused at once when its slot is not expected by its grant deadline (a hair inside the budget).
@@ -173,7 +206,7 @@ export class DynamoRateLimiter implements RateLimiter {
   private estimateWaitMs(state: KeyState, now: number, background: boolean, ahead: number): number {
     const { limit, windowMs } = this.rule(state.key);
     const share = background
-      ? (state.shareBg ?? limit - reservedSlots(limit, this.reserve))
+      ? (state.shareBg ?? this.limitBg(state, { limit, windowMs }, now))
       : (state.share ?? limit);
     return slotWaitMs(
       now,
@@ -202,6 +235,8 @@ export class DynamoRateLimiter implements RateLimiter {
         driving: false,
         blind: false,
         syncedAt: undefined,
+        interactiveAt: Number.NEGATIVE_INFINITY,
+        plannedReserve: false,
       };
       state = created;
       this.keys.set(key, state);
@@ -216,6 +251,29 @@ export class DynamoRateLimiter implements RateLimiter {
         this.keys.delete(key);
       }
     }
+  }
+
+  /**
+   * Until when the interactive reserve holds for this key, as this process knows it: Infinity while one
+   * of its interactive callers waits, else the end of the grace after the last interactive demand here
+   * or in any live lease of the ledger as last read (-Infinity: none). Background leases add up to at
+   * most R - reserve while it holds, to R otherwise.
+   */
+  private reserveUntil(state: KeyState, rule: RateRule, now: number): number {
+    if (state.queue.waitingInteractive > 0) return Number.POSITIVE_INFINITY;
+    const grace = interactiveGraceMs(rule.windowMs, this.graceMs);
+    let until = state.interactiveAt + grace;
+    for (const [owner, lease] of state.ledger?.leases ?? []) {
+      if (owner === this.owner || lease.ia <= 0 || lease.exp + CLOCK_SKEW_MS <= now) continue;
+      until = Math.max(until, lease.ia + grace + CLOCK_SKEW_MS);
+    }
+    return until;
+  }
+
+  /** What background leases may add up to now: R, or R - reserve while the reserve holds. */
+  private limitBg(state: KeyState, rule: RateRule, now: number): number {
+    const holds = now < this.reserveUntil(state, rule, now);
+    return rule.limit - (holds ? reservedSlots(rule.limit, this.reserve) : 0);
   }
 
   /** What the lease lets this process hold now (nothing when it is too short-lived to cover a call). */
@@ -251,6 +309,8 @@ export class DynamoRateLimiter implements RateLimiter {
       for (;;) {
         const now = this.clock.now();
         const rule = this.rule(state.key);
+        // Interactive demand lasts while its callers wait: the grace counts from their last moment here.
+        if (state.queue.waitingInteractive > 0) state.interactiveAt = now;
         const refuse = (background: boolean, position: number) =>
           this.refuse(state, now, background, position);
         const granted = state.queue.serve(
@@ -315,6 +375,12 @@ export class DynamoRateLimiter implements RateLimiter {
     const mine = state.mine;
     if (state.failure && now < state.failure.at + W / 10) return state.failure.at + W / 10;
     let next = Number.POSITIVE_INFINITY;
+    // The reserve began (interactive demand here: publish it, and plan background within R - reserve)
+    // or ended (waiting background work may grow to R): plan again.
+    const reserveUntil = this.reserveUntil(state, rule, now);
+    const reserve = now < reserveUntil;
+    if (reserve !== state.plannedReserve && (reserve || queue.waiting > 0)) return "now";
+    if (reserve && queue.waiting > 0) next = Math.min(next, reserveUntil);
     const inFlight = live.some((hold) => !Number.isFinite(hold.freeAt));
     // Renewal: the lease must outlive every hold, and last long enough to grant to waiters.
     if (mine) {
@@ -349,7 +415,7 @@ export class DynamoRateLimiter implements RateLimiter {
   private takeable(state: KeyState, rule: RateRule, now: number, background: boolean): number {
     const ledger = state.ledger;
     if (!ledger) return 0;
-    const { free, freeBg } = this.free(ledger, rule, now);
+    const { free, freeBg } = this.free(state, ledger, rule, now);
     const lease = state.mine;
     const have = lease ? (now >= lease.by ? lease.m : lease.n) : 0;
     const haveBg = lease ? (now >= lease.by ? lease.c : lease.b) : 0;
@@ -357,7 +423,12 @@ export class DynamoRateLimiter implements RateLimiter {
   }
 
   /** Capacity not leased by the other processes at `now` (and from then on: leases only shrink). */
-  private free(ledger: Ledger, rule: RateRule, now: number): { free: number; freeBg: number } {
+  private free(
+    state: KeyState,
+    ledger: Ledger,
+    rule: RateRule,
+    now: number,
+  ): { free: number; freeBg: number; usedBg: number } {
     let used = 0;
     let usedBg = 0;
     for (const [owner, lease] of ledger.leases) {
@@ -366,8 +437,8 @@ export class DynamoRateLimiter implements RateLimiter {
       used += shrunk ? lease.m : lease.n;
       usedBg += shrunk ? lease.c : lease.b;
     }
-    const limitBg = rule.limit - reservedSlots(rule.limit, this.reserve);
-    return { free: Math.max(0, rule.limit - used), freeBg: Math.max(0, limitBg - usedBg) };
+    const limitBg = this.limitBg(state, rule, now);
+    return { free: Math.max(0, rule.limit - used), freeBg: Math.max(0, limitBg - usedBg), usedBg };
   }
 
   /**
@@ -430,6 +501,20 @@ export class DynamoRateLimiter implements RateLimiter {
       if (lease.by + CLOCK_SKEW_MS > now) change = Math.min(change, lease.by + CLOCK_SKEW_MS);
       if (lease.exp + CLOCK_SKEW_MS > now) change = Math.min(change, lease.exp + CLOCK_SKEW_MS);
     }
+    // The reserve ends: background waiters may take it.
+    const reserveUntil = this.reserveUntil(state, rule, now);
+    if (reserveUntil > now && Number.isFinite(reserveUntil)) change = Math.min(change, reserveUntil);
+    const reserved = reservedSlots(rule.limit, this.reserve);
+    // An interactive caller waits for the reserve that background leases elsewhere still hold (they
+    // have not yet read its demand): look again soon, to take it the moment they publish their shrink.
+    if (
+      state.queue.waitingInteractive > 0 &&
+      this.free(state, ledger, rule, now).usedBg > rule.limit - reserved
+    )
+      change = Math.min(change, now + W / 10);
+    // A background lease inside the reserve band: read more often, so that an interactive caller in
+    // another process gets the reserve back sooner (4 reads per W instead of 2, 1 RCU each).
+    if (reserved > 0 && (state.mine?.b ?? 0) > rule.limit - reserved) change = Math.min(change, now + W / 4);
     state.nextWantAt = Math.max(now + W / 50, change + 1);
   }
 
@@ -441,6 +526,8 @@ export class DynamoRateLimiter implements RateLimiter {
       return true;
     if (planned.by !== mine.by && planned.by > now) return true;
     if (mine.exp - now <= this.renewBefore(state, rule)) return true;
+    // Interactive demand the others have not heard of (or heard of long ago): the reserve signal.
+    if (planned.ia - mine.ia >= interactiveGraceMs(rule.windowMs, this.graceMs) / 2) return true;
     // A want the others have not heard of (or one that is gone) changes their shares.
     return planned.want > 0 !== mine.want > 0 || planned.wantBg > 0 !== mine.wantBg > 0;
   }
@@ -453,8 +540,14 @@ export class DynamoRateLimiter implements RateLimiter {
     const W = rule.windowMs;
     const queue = state.queue;
     const live = queue.live(now);
-    const { free, freeBg } = this.free(ledger, rule, now);
-    const limitBg = rule.limit - reservedSlots(rule.limit, this.reserve);
+    const { free, freeBg } = this.free(state, ledger, rule, now);
+    const reserveUntil = this.reserveUntil(state, rule, now);
+    state.plannedReserve = now < reserveUntil;
+    const limitBg = this.limitBg(state, rule, now);
+    // This process's interactive demand, published while its grace runs: the others' reserve signal.
+    const grace = interactiveGraceMs(W, this.graceMs);
+    if (queue.waitingInteractive > 0) state.interactiveAt = now;
+    const ia = now < state.interactiveAt + grace ? state.interactiveAt : 0;
     const waiting = queue.waiting;
     const waitingBg = waiting - queue.waitingInteractive;
     const inFlight = live.filter((hold) => !Number.isFinite(hold.freeAt));
@@ -504,7 +597,7 @@ export class DynamoRateLimiter implements RateLimiter {
     // Never more than the others leave (the holds fit in it already: the old lease was counted).
     const n = Math.min(total.now, free);
     const b = Math.min(background.now, freeBg);
-    if (n === 0 && b === 0 && live.length === 0 && waiting === 0) return undefined;
+    if (n === 0 && b === 0 && live.length === 0 && waiting === 0 && ia === 0) return undefined;
     const by = Math.max(total.by, background.by);
     return {
       n,
@@ -515,6 +608,7 @@ export class DynamoRateLimiter implements RateLimiter {
       exp: now + LEASE_WINDOWS * W,
       want: Math.max(0, demand - total.later),
       wantBg: Math.max(0, demandBg - background.later),
+      ia,
     };
   }
 
@@ -610,6 +704,7 @@ const encode = (lease: Lease): number[] => [
   lease.exp,
   lease.want,
   lease.wantBg,
+  lease.ia,
 ];
 
 function parseLedger(item: Record<string, unknown> | undefined, now: number): Ledger {
@@ -620,7 +715,8 @@ function parseLedger(item: Record<string, unknown> | undefined, now: number): Le
     for (const [owner, value] of Object.entries(stored)) {
       if (!Array.isArray(value) || value.length < 8 || !value.every((part) => typeof part === "number"))
         continue;
-      const [n, b, m, c, by, exp, want, wantBg] = value as number[];
+      // Leases written before the reserve signal have 8 parts: no interactive demand.
+      const [n, b, m, c, by, exp, want, wantBg, ia] = value as number[];
       leases.set(owner, {
         n: n ?? 0,
         b: b ?? 0,
@@ -630,6 +726,7 @@ function parseLedger(item: Record<string, unknown> | undefined, now: number): Le
         exp: exp ?? 0,
         want: want ?? 0,
         wantBg: wantBg ?? 0,
+        ia: ia ?? 0,
       });
     }
   }
