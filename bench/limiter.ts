@@ -25,7 +25,10 @@ import { percentile } from "./stats.ts";
  * hottest key the read and write units per second, estimated from the item sizes by DynamoDB's rules
  * (size.ts; consistent reads 1 RCU per started 4 KB, writes 1 WCU per started KB, failed conditional
  * writes included), peak second and mean (goal: under a third of a partition's 3,000 RCU/s and
- * 1,000 WCU/s). The last run puts background callers (a bulk job) beside interactive ones.
+ * 1,000 WCU/s). The last runs are a bulk job (background callers): alone (goal: the full rate, not
+ * R minus the interactive reserve), beside sporadic edits from another process (each arriving after the
+ * reserve's grace, while the job holds all R: their waits and 429s), and beside steady edits in one of
+ * its own processes.
  */
 const R = 180;
 const W = 1000;
@@ -47,8 +50,15 @@ interface Run {
   readonly background?: number;
   /** Interactive callers in the first process only (with `background`). */
   readonly interactiveFirstOnly?: boolean;
+  /**
+   * One more process with the `callers` interactive callers only (an API Lambda beside the job's
+   * workers); the `processes` have the background callers only.
+   */
+  readonly interactiveProcess?: boolean;
   /** Pause of interactive callers between edits (people editing, not a loop); default none. */
   readonly thinkMs?: number;
+  /** Length of the run (default DURATION_MS). */
+  readonly durationMs?: number;
 }
 
 const RUNS: readonly Run[] = [
@@ -56,6 +66,21 @@ const RUNS: readonly Run[] = [
   { name: "2 processes x 16 callers", processes: 2, callers: 16, budgetMs: 5_000 },
   { name: "4 processes x 16 callers (64 waiting)", processes: 4, callers: 16, budgetMs: 5_000 },
   { name: "4 processes x 16 callers, 300 ms budget", processes: 4, callers: 16, budgetMs: 300 },
+  { name: "bulk job alone (2 x 32 background)", processes: 2, callers: 0, budgetMs: 5_000, background: 32 },
+  {
+    // Each edit comes after the grace (2 s) of the one before: the job holds all R again, and the
+    // edit waits for the job's leases to shrink (its process writes its demand in the ledger, the
+    // job's processes read it and publish when their extra holds end). The budget is EDIT_WAIT_MS's
+    // default: that wait can reach one slot cycle (answer + W) when the job's holds end together.
+    name: "bulk job (2 x 32 background) + sporadic edits in a 3rd process (2 callers, one edit per 4.5 s each, 5 s budget)",
+    processes: 2,
+    callers: 2,
+    thinkMs: 4_500,
+    budgetMs: 5_000,
+    background: 32,
+    interactiveProcess: true,
+    durationMs: 14_000,
+  },
   {
     name: "bulk job (3 x 32 background, 5 s budget) + 5 interactive/s (1 s budget)",
     processes: 3,
@@ -89,6 +114,7 @@ interface ChildReport {
   readonly cancelled: number;
   readonly waitsMs: number[];
   readonly interactiveWaitsMs: number[];
+  readonly interactiveRefused: number;
   readonly serviceMs: number[];
 }
 
@@ -123,25 +149,33 @@ export async function limiterBench(): Promise<BenchmarkResult> {
       const table = TABLE_NAME;
       const key = `${KEY}:${index}`;
       const startAt = Date.now() + 2_500; // the children start their callers together
+      const durationMs = run.durationMs ?? DURATION_MS;
+      const processes = run.processes + (run.interactiveProcess ? 1 : 0);
       const reports = await Promise.all(
-        Array.from({ length: run.processes }, (_, p) =>
+        Array.from({ length: processes }, (_, p) =>
           runClientProcess({
             script: SELF,
             cwd: join(dirname(SELF), ".."),
             label: `limiter child ${p}`,
-            timeoutMs: DURATION_MS + 30_000,
+            timeoutMs: durationMs + 30_000,
             args: ["--child", key],
             stdin: JSON.stringify({
               endpoint: proxy.url,
               table,
               provider: provider.url,
-              callers: run.interactiveFirstOnly && p > 0 ? 0 : run.callers,
-              background: run.background ?? 0,
+              callers: run.interactiveProcess
+                ? p === run.processes
+                  ? run.callers
+                  : 0
+                : run.interactiveFirstOnly && p > 0
+                  ? 0
+                  : run.callers,
+              background: run.interactiveProcess && p === run.processes ? 0 : (run.background ?? 0),
               budgetMs: run.budgetMs,
               backgroundBudgetMs: 5_000,
               thinkMs: run.thinkMs ?? 0,
               startAt,
-              durationMs: DURATION_MS,
+              durationMs,
             } satisfies ChildJob),
           }).then((out) => JSON.parse(out.trim().split("\n").pop() ?? "{}") as ChildReport),
         ),
@@ -151,8 +185,8 @@ export async function limiterBench(): Promise<BenchmarkResult> {
       const refused = sum(reports.map((r) => r.refused));
       const sorted = [...arrivals].sort((a, b) => a - b);
       const held = maxInWindow(sorted, W);
-      const steady = sorted.filter((at) => at >= startAt + WARMUP_MS && at < startAt + DURATION_MS).length;
-      const rate = steady / ((DURATION_MS - WARMUP_MS) / W) / R;
+      const steady = sorted.filter((at) => at >= startAt + WARMUP_MS && at < startAt + durationMs).length;
+      const rate = steady / ((durationMs - WARMUP_MS) / W) / R;
       const service = mean(reports.flatMap((r) => r.serviceMs));
       const ceiling = W / (W + service);
       const hot = hottest(calls);
@@ -203,12 +237,20 @@ export async function limiterBench(): Promise<BenchmarkResult> {
           unit: "ms",
         },
       );
-      if (interactive.length > 0 && run.background) {
-        rows.push({
-          metric: `${label}: interactive wait p50 / p90 / max`,
-          value: `${pct(interactive, 50)} / ${pct(interactive, 90)} / ${pct(interactive, 100)}`,
-          unit: "ms",
-        });
+      if (run.background && run.callers > 0) {
+        rows.push(
+          {
+            metric: `${label}: interactive edits / wait p50 / p90 / max`,
+            value: `${interactive.length} / ${pct(interactive, 50)} / ${pct(interactive, 90)} / ${pct(interactive, 100)}`,
+            unit: "ms",
+          },
+          {
+            metric: `${label}: interactive refused (429)`,
+            value: sum(reports.map((r) => r.interactiveRefused)),
+            digits: 0,
+            goal: { op: "<=", limit: 0 },
+          },
+        );
       }
       notes.push(
         `${label}: ${grants} grants, ${calls.length} store calls (${calls.filter((c) => c.read).length} reads), item ${hot.itemBytes} bytes`,
@@ -264,7 +306,7 @@ export async function limiterBench(): Promise<BenchmarkResult> {
     await dynamo.close();
   }
   return {
-    title: `shared DynamoDB limiter, R = ${R} per ${W} ms, provider answers in ${SERVICE_MS} ms, ${DURATION_MS / 1000} s per run`,
+    title: `shared DynamoDB limiter, R = ${R} per ${W} ms, provider answers in ${SERVICE_MS} ms, ${DURATION_MS / 1000} s per run (longer where a run says so)`,
     rows,
     notes: [
       ...notes,
@@ -427,6 +469,7 @@ async function child(key: string): Promise<void> {
     cancelled: 0,
     waitsMs: [],
     interactiveWaitsMs: [],
+    interactiveRefused: 0,
     serviceMs: [],
   };
   const stopAt = job.startAt + job.durationMs;
@@ -451,6 +494,7 @@ async function child(key: string): Promise<void> {
         } catch (error: unknown) {
           if (!(error instanceof TooManyRequestsError)) throw error;
           report.refused++;
+          if (!background) report.interactiveRefused++;
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
       };
@@ -459,8 +503,11 @@ async function child(key: string): Promise<void> {
     }
   };
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, job.startAt - Date.now())));
+  // Interactive callers who pause between edits start spread over one pause (people, not a burst).
+  const spread = (index: number) =>
+    new Promise((resolve) => setTimeout(resolve, job.thinkMs > 0 ? (job.thinkMs * index) / job.callers : 0));
   await Promise.all([
-    ...Array.from({ length: job.callers }, () => caller(false)),
+    ...Array.from({ length: job.callers }, (_, index) => spread(index).then(() => caller(false))),
     ...Array.from({ length: job.background }, () => caller(true)),
   ]);
   agent.destroy();

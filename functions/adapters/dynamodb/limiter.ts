@@ -512,9 +512,15 @@ export class DynamoRateLimiter implements RateLimiter {
       this.free(state, ledger, rule, now).usedBg > rule.limit - reserved
     )
       change = Math.min(change, now + W / 10);
-    // A background lease inside the reserve band: read more often, so that an interactive caller in
-    // another process gets the reserve back sooner (4 reads per W instead of 2, 1 RCU each).
-    if (reserved > 0 && (state.mine?.b ?? 0) > rule.limit - reserved) change = Math.min(change, now + W / 4);
+    // Background leases reach into the reserve (none holds): read more often, so that an interactive
+    // caller in another process gets it back sooner (4 reads per W instead of 2, 1 RCU each).
+    const mineBg = state.mine?.b ?? 0;
+    if (
+      reserved > 0 &&
+      mineBg > 0 &&
+      this.free(state, ledger, rule, now).usedBg + mineBg > rule.limit - reserved
+    )
+      change = Math.min(change, now + W / 4);
     state.nextWantAt = Math.max(now + W / 50, change + 1);
   }
 
