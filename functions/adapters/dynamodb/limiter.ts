@@ -143,8 +143,9 @@ const MAX_IDLE_KEYS = 10_000;
  * caller arriving while another process's job holds all R waits until that process reads the ledger
  * (every W/4 while its background lease reaches into the reserve and it has waiters), publishes its
  * shrink and its extra holds end (the earliest ends: ~reserve / R × W with calls spread over the
- * window), while the waiting process reads again every W/10: ~100 ms in the integration test, well
- * inside the wait budget. Later interactive callers find the reserve free (one read and one write).
+ * window; up to one slot cycle when the job's holds end together), while the waiting process reads
+ * again every W/10: ~100 ms in the integration test, p50 83 ms and max 730 ms in `npm run bench --
+ * limiter`, inside the default 5 s wait budget. Later interactive callers find the reserve free (one read and one write).
  * A process with only background work leases no more than its background part (the reserve is not
  * stranded there), interactive waiters may take any free capacity at once, fair share or not, and
  * background callers queue behind interactive ones in their process; a cancelled background caller
