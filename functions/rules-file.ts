@@ -1,6 +1,6 @@
 import { type FSWatcher, readFileSync, statSync, watch } from "node:fs";
+import { createRequire } from "node:module";
 import { basename, dirname, extname } from "node:path";
-import { parse as parseYaml } from "yaml";
 import { RULE_LIMITS, RuleSet, RulesError } from "./core/rules/engine.ts";
 
 /**
@@ -26,30 +26,60 @@ function readRules(path: string): string {
   }
 }
 
+/**
+ * The YAML parser, loaded only for a YAML file: the local stack, tests and `cdk synth` have node_modules,
+ * while a Lambda never parses YAML (the stack converts a YAML rules file to JSON at synth,
+ * infra/constructs/rules-bundle.ts), so the functions' bundles leave `yaml` out (115 KB of every cold
+ * import, infra/constructs/bundling.ts). Synchronous, like the rest of the loader.
+ */
+function loadYaml(path: string): typeof import("yaml") {
+  try {
+    return createRequire(import.meta.url)("yaml") as typeof import("yaml");
+  } catch (thrown: unknown) {
+    const reason = thrown instanceof Error ? thrown.message.split("\n")[0] : String(thrown);
+    throw new RulesError(
+      `rules file ${path}: YAML cannot be read here (${reason}); a deployed function reads JSON only: the stack converts a YAML rules file to rules.json at synth`,
+      { cause: thrown },
+    );
+  }
+}
+
 function parseRules(path: string, text: string): RuleSet {
+  return RuleSet.parse(parseDocument(path, text), path);
+}
+
+/**
+ * The file's document and its rules, validated: what `cdk synth` needs to ship a YAML file as JSON
+ * (infra/constructs/rules-bundle.ts), so the functions never parse YAML.
+ */
+export function loadRulesDocument(path: string): { readonly document: unknown; readonly rules: RuleSet } {
+  const document = parseDocument(path, readRules(path));
+  return { document, rules: RuleSet.parse(document, path) };
+}
+
+function parseDocument(path: string, text: string): unknown {
   const extension = extname(path).toLowerCase();
-  let input: unknown;
   if (extension === ".yaml" || extension === ".yml") {
+    const { parse: parseYaml } = loadYaml(path);
     try {
       // YAML 1.2 core schema: `yes` is a string, not true; duplicate keys and alias bombs are errors.
-      input = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100, prettyErrors: true });
+      return parseYaml(text, { uniqueKeys: true, maxAliasCount: 100, prettyErrors: true }) as unknown;
     } catch (thrown: unknown) {
       const reason = thrown instanceof Error ? thrown.message : String(thrown);
       throw new RulesError(`rules file ${path}: not valid YAML: ${reason}`, { cause: thrown });
     }
-  } else if (extension === ".json") {
+  }
+  if (extension === ".json") {
     try {
-      input = JSON.parse(text);
+      return JSON.parse(text) as unknown;
     } catch (thrown: unknown) {
       const reason = thrown instanceof Error ? thrown.message : String(thrown);
       throw new RulesError(`rules file ${path}: not valid JSON: ${reason}`, { cause: thrown });
     }
-  } else {
-    throw new RulesError(
-      `rules file ${path}: must end in .json, .yaml or .yml (the extension picks the parser)`,
-    );
   }
-  return RuleSet.parse(input, path);
+  throw new RulesError(
+    `rules file ${path}: must end in .json, .yaml or .yml (the extension picks the parser)`,
+  );
 }
 
 export interface WatchOptions {

@@ -13,17 +13,32 @@ export const ESM_REQUIRE_BANNER =
   "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
 /**
- * Packages the functions load only on demand, by a dynamic `import()` (undici: on the first call out to a
- * provider). They stay out of `index.mjs`, whose whole text Node compiles at every cold start (undici
- * alone was 740 KB of it and a quarter of the editor's cold import, `npm run bench -- bundle`); a function
- * whose bundle imports one gets it bundled on its own, minified with its map, as
- * `node_modules/<name>/index.js` beside `index.mjs`, where Node resolves the bare import. It is CommonJS,
- * so callers read its exports from `default` (the package's `module.exports`), which the installed package
- * (tests, the local stack) has too.
+ * Packages the functions load only on demand: undici on the first call out to a provider and the
+ * EventBridge SDK for the first publish to a bus (a dynamic `import()`), re2js on the first pattern
+ * compiled (a synchronous `require` through `createRequire`: compiling is synchronous). They stay out of
+ * `index.mjs`, whose whole text Node compiles at every cold start (undici alone was 740 KB of it and a
+ * quarter of the editor's cold import, `npm run bench -- bundle`); a function whose bundle loads one gets
+ * it bundled on its own, minified with its map, as `node_modules/<name>/index.js` beside `index.mjs`,
+ * where Node resolves the bare name. It is CommonJS, so an `import()` reads its exports from `default`
+ * (the package's `module.exports`), which the installed package (tests, the local stack) has too when it
+ * is CommonJS; a `require` gets `module.exports` itself.
  */
-export const LAZY_PACKAGES: readonly string[] = ["undici"];
+export const LAZY_PACKAGES: readonly string[] = ["undici", "re2js", "@aws-sdk/client-eventbridge"];
 
-/** The shell commands that write each lazy package `<outputDir>/index.mjs` imports into that directory. */
+/**
+ * Packages the functions never load in AWS, left out of the bundle and not shipped: `yaml`, which only
+ * reads a YAML rules file locally (the stack converts one to JSON at synth, rules-bundle.ts).
+ */
+export const LOCAL_ONLY_PACKAGES: readonly string[] = ["yaml"];
+
+/**
+ * Whether a bundle's text loads `name` on demand: `import("name")`, `require("name")` or a `createRequire`'d
+ * require (minified to `<id>(import.meta.url)("name")` or `<id>("name")`); each ends in `("name")`, which a
+ * static import (`from"name"`) never does.
+ */
+export const loadsOnDemand = (bundle: string, name: string): boolean => bundle.includes(`("${name}")`);
+
+/** The shell commands that write each lazy package `<outputDir>/index.mjs` loads into that directory. */
 export function lazyPackageCommands(outputDir: string): string[] {
   const esbuild = join(PROJECT_ROOT, "node_modules", ".bin", "esbuild");
   return LAZY_PACKAGES.map((name) => {
@@ -35,6 +50,8 @@ export function lazyPackageCommands(outputDir: string): string[] {
       "--platform=node",
       "--format=cjs",
       `--target=${HOUSE_TARGET}`,
+      // As the bundle does (HOUSE_BUNDLING.mainFields): the AWS SDK's ESM build is a quarter smaller.
+      "--main-fields=module,main",
       "--minify",
       "--sourcemap",
       "--sources-content=false",
@@ -42,8 +59,9 @@ export function lazyPackageCommands(outputDir: string): string[] {
       `--outfile=${join(dir, "index.js")}`,
     ].map(shellQuote);
     const manifest = shellQuote(JSON.stringify({ name, main: "index.js" }));
+    // The same test as loadsOnDemand.
     return (
-      `if grep -qF ${shellQuote(`import("${name}")`)} ${shellQuote(join(outputDir, BUNDLE_FILE))}; then ` +
+      `if grep -qF ${shellQuote(`("${name}")`)} ${shellQuote(join(outputDir, BUNDLE_FILE))}; then ` +
       `${build.join(" ")} && printf '%s' ${manifest} > ${shellQuote(join(dir, "package.json"))}; fi`
     );
   });
@@ -71,7 +89,7 @@ export const HOUSE_BUNDLING: Readonly<BundlingOptions> = {
   // Stack traces need file:line only; embedding the sources would roughly double the map for nothing.
   sourcesContent: false,
   bundleAwsSDK: true,
-  externalModules: [...LAZY_PACKAGES],
+  externalModules: [...LAZY_PACKAGES, ...LOCAL_ONLY_PACKAGES],
   commandHooks: {
     beforeBundling: () => [],
     beforeInstall: () => [],

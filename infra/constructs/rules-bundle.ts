@@ -1,19 +1,26 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
-import { loadRulesFile } from "../../functions/rules-file.ts";
+import { isDeepStrictEqual } from "node:util";
+import { RuleSet } from "../../functions/core/rules/engine.ts";
+import { loadRulesDocument } from "../../functions/rules-file.ts";
 import type { BundledFile } from "./bundling.ts";
 import { asMessage } from "./props.ts";
 
 /** Where Lambda unpacks a function's asset (LAMBDA_TASK_ROOT). */
 const TASK_ROOT = "/var/task";
 
+/** The file's name in every asset, whatever the source's format. */
+const FILE_NAME = "rules.json";
+
 /**
  * The rules file (`IM_EDIT_RULES`) as a deployment ships it: read and validated at synth by the same
- * loader the functions use (`loadRulesFile`), then copied beside the code of the functions that apply
- * rules, as `rules.json` (or `rules.yaml`: the loader reads YAML by extension), with `IM_EDIT_RULES`
- * pointing at it. The bytes shipped are the bytes validated: they are staged under a name made of their
- * digest, which the bundling step copies, so the content is also part of the asset's hash.
+ * loader the functions use, then copied beside the code of the functions that apply rules, always as
+ * `rules.json`, with `IM_EDIT_RULES` pointing at it. A YAML file is converted here, so the functions never
+ * parse YAML and their bundles leave the parser out (infra/constructs/bundling.ts). A JSON file ships as
+ * given. The bytes shipped are the bytes validated: the JSON is validated again as the functions will read
+ * it, staged under a name made of its digest, which the bundling step copies, so the content is also part
+ * of the asset's hash.
  */
 export class RulesBundle {
   private constructor(
@@ -33,17 +40,38 @@ export class RulesBundle {
   static load(path: string): RulesBundle | { readonly problem: string } {
     const source = resolve(path);
     try {
-      const rules = loadRulesFile(source);
-      return new RulesBundle(source, readFileSync(source), rules.rules.length, rules.on("after-send").length);
+      const { document, rules } = loadRulesDocument(source);
+      if (extname(source).toLowerCase() === ".json") {
+        return new RulesBundle(
+          source,
+          readFileSync(source),
+          rules.rules.length,
+          rules.on("after-send").length,
+        );
+      }
+      const json = `${JSON.stringify(document, null, 2)}\n`;
+      const shipped: unknown = JSON.parse(json);
+      // YAML can hold what JSON cannot (.inf, .nan): they would arrive as null, another rule than the one validated.
+      if (!isDeepStrictEqual(shipped, document)) {
+        return {
+          problem: `rules: rules file ${source}: holds values JSON cannot carry (.inf, .nan...); the rules ship as JSON`,
+        };
+      }
+      const converted = RuleSet.parse(shipped, source);
+      return new RulesBundle(
+        source,
+        Buffer.from(json),
+        converted.rules.length,
+        converted.on("after-send").length,
+      );
     } catch (error: unknown) {
       return { problem: `rules: ${asMessage(error)}` };
     }
   }
 
-  /** The file's name in the asset: `rules` and the source's extension (YAML stays YAML). */
+  /** The file's name in the asset (a YAML source is converted to JSON). */
   get fileName(): string {
-    const extension = extname(this.source).toLowerCase();
-    return `rules${extension === ".yaml" || extension === ".yml" ? extension : ".json"}`;
+    return FILE_NAME;
   }
 
   /** `IM_EDIT_RULES` in Lambda. */

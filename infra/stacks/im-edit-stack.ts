@@ -82,7 +82,7 @@ export const EDIT_QUEUE_VISIBILITY = WORKER_TIMEOUT.plus(Duration.minutes(3));
  *
  * Rules (`-c rules=<path>`, or IM_EDIT_RULES at synth) are delivered with the deployment: the file is
  * validated at synth by the functions' own loader (a bad rule fails `cdk synth` with the rule's id or
- * index, the field and the reason) and bundled as `/var/task/rules.json` (or `.yaml`) beside the code
+ * index, the field and the reason) and bundled as `/var/task/rules.json` (YAML converted at synth) beside the code
  * of the recorder (before-send rules, after-send matching), the editor (rule ids in jobs) and the worker
  * (applying rules, rule jobs), with IM_EDIT_RULES pointing at it. With after-send rules the recorder
  * may also send to the edit queue (EDIT_QUEUE_URL), where those rules' edits are queued. A rules change is therefore a deploy:

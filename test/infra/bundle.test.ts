@@ -4,7 +4,12 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildBundles, FAKE_FUNCTION_ENV, importInFreshProcess } from "../../infra/bundles.ts";
-import { ESM_REQUIRE_BANNER, LAZY_PACKAGES } from "../../infra/constructs/bundling.ts";
+import {
+  ESM_REQUIRE_BANNER,
+  LAZY_PACKAGES,
+  LOCAL_ONLY_PACKAGES,
+  loadsOnDemand,
+} from "../../infra/constructs/bundling.ts";
 
 // Run with the bundle's directory as the working directory: `import("undici")` resolves from there as it
 // does from index.mjs, then one request goes to a loopback server through a pool, as http-call.ts does.
@@ -19,6 +24,20 @@ const body = await response.body.text();
 await pool.close();
 server.close();
 process.stdout.write(JSON.stringify({ status: response.statusCode, body, from: import.meta.resolve("undici") }));
+`;
+
+// Likewise for the packages a bundle loads on a later first use: re2js by a synchronous require (the first
+// pattern compiled, as patterns.ts does), the EventBridge SDK by import() (the first publish to a bus).
+const FIRST_PATTERN_AND_PUBLISH = `
+import { createRequire } from "node:module";
+const { RE2JS } = createRequire(import.meta.url)("re2js");
+const sdk = (await import("@aws-sdk/client-eventbridge")).default;
+process.stdout.write(JSON.stringify({
+  matches: RE2JS.compile("1[3-9]\\\\d{9}").test("call 13912345678"),
+  command: new sdk.PutEventsCommand({ Entries: [] }).input,
+  client: typeof sdk.EventBridgeClient,
+  from: [import.meta.resolve("re2js"), import.meta.resolve("@aws-sdk/client-eventbridge")],
+}));
 `;
 
 describe("function bundles (local esbuild, the house bundling options)", () => {
@@ -64,16 +83,56 @@ describe("function bundles (local esbuild, the house bundling options)", () => {
   });
 
   it.each(["recorder", "editor"] as const)(
+    "%s: re2js and the EventBridge SDK ship beside the bundle, not in it, and load from there",
+    async (name) => {
+      // Arrange
+      const dir = dirname(files[name]);
+
+      // Act
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ["--input-type=module", "--eval", FIRST_PATTERN_AND_PUBLISH],
+        { cwd: dir, env: { PATH: process.env.PATH ?? "", ...FAKE_FUNCTION_ENV }, timeout: 30_000 },
+      );
+
+      // Assess
+      expect(JSON.parse(stdout)).toEqual({
+        matches: true,
+        command: { Entries: [] },
+        client: "function",
+        from: ["re2js", "@aws-sdk/client-eventbridge"].map(
+          (pkg) => `file://${join(dir, "node_modules", pkg, "index.js")}`,
+        ),
+      });
+    },
+  );
+
+  it.each(["recorder", "editor"] as const)(
     "%s: no static import of a lazy package (its cold start never loads one; Lambda would not find it)",
     (name) => {
       const bundle = readFileSync(files[name], "utf8");
       for (const lazy of LAZY_PACKAGES) {
         expect(bundle).not.toMatch(new RegExp(`(?:from|import)\\s*["']${lazy}["']`));
-        // Shipped beside the bundle exactly when the bundle imports it on demand.
+        // Shipped beside the bundle exactly when the bundle loads it on demand (import() or require).
         expect(existsSync(join(dirname(files[name]), "node_modules", lazy))).toBe(
-          bundle.includes(`import("${lazy}")`),
+          loadsOnDemand(bundle, lazy),
         );
       }
+      // Today both bundles load every one of them on demand: both compile rules and publish events.
+      expect(LAZY_PACKAGES.filter((lazy) => loadsOnDemand(bundle, lazy))).toEqual(LAZY_PACKAGES);
+    },
+  );
+
+  it.each(["recorder", "editor"] as const)(
+    "%s: a local-only package (yaml) is neither in the bundle nor shipped beside it",
+    (name) => {
+      const bundle = readFileSync(files[name], "utf8");
+      for (const local of LOCAL_ONLY_PACKAGES) {
+        expect(bundle).not.toMatch(new RegExp(`(?:from|import)\\s*["']${local}["']`));
+        expect(existsSync(join(dirname(files[name]), "node_modules", local))).toBe(false);
+      }
+      // yaml's own parser error class: its code would be here if it were bundled.
+      expect(bundle).not.toContain("YAMLParseError");
     },
   );
 

@@ -4,6 +4,7 @@ import { basename, join } from "node:path";
 import { App, type CfnResource, Stack } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import { afterAll, describe, expect, it } from "vitest";
+import { loadRulesFile } from "../../functions/rules-file.ts";
 import { PropsError } from "../../infra/constructs/props.ts";
 import { RulesBundle } from "../../infra/constructs/rules-bundle.ts";
 import { ServiceFunction } from "../../infra/constructs/service-function.ts";
@@ -96,11 +97,34 @@ describe("rules delivery (-c rules=<path>): validated at synth, bundled beside t
     expect(template.findOutputs("Rules")).toEqual({});
   });
 
-  it("a YAML file ships as rules.yaml (the loader picks the parser by extension)", () => {
+  it("a YAML file is converted at synth: every function gets /var/task/rules.json (a Lambda never parses YAML)", () => {
+    // Act
+    const { stack, template } = buildStack({ ...PROPS, rulesFile: fixture("rules.yaml") });
     const bundle = RulesBundle.load(fixture("rules.yaml"));
-    expect(bundle instanceof RulesBundle && [bundle.fileName, bundle.deployedPath, bundle.ruleCount]).toEqual(
-      ["rules.yaml", "/var/task/rules.yaml", 1],
+
+    // Assess
+    for (const fn of [stack.recorder, stack.editor, stack.worker]) {
+      expect(environmentOf(template, stack, fn).IM_EDIT_RULES).toBe("/var/task/rules.json");
+    }
+    template.hasOutput("Rules", { Value: Match.stringLikeRegexp("^1 rules, sha256 [0-9a-f]{12}$") });
+    expect(bundle instanceof RulesBundle && [bundle.fileName, bundle.ruleCount]).toEqual(["rules.json", 1]);
+  });
+
+  it("a YAML value JSON cannot carry (.inf) fails the synth instead of shipping another rule", () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), "im-edit-rules-yaml-"));
+    const file = join(dir, "rules.yml");
+    writeFileSync(
+      file,
+      "rules:\n  - id: mark\n    match: { provider: tencent }\n    action:\n      mergeCustomData: { score: .inf }\n",
     );
+
+    // Act
+    const loaded = RulesBundle.load(file);
+    rmSync(dir, { recursive: true, force: true });
+
+    // Assess
+    expect(loaded instanceof RulesBundle ? "loaded" : loaded.problem).toMatch(/JSON cannot carry/);
   });
 
   it("comes from -c rules, else from IM_EDIT_RULES in the synth's environment", () => {
@@ -160,5 +184,23 @@ describe("the bundled rules file", () => {
     expect(existsSync(join(first, "index.mjs"))).toBe(true);
     expect(readFileSync(join(edited, "rules.json"), "utf8")).toBe(readFileSync(fewer, "utf8"));
     expect(basename(edited)).not.toBe(basename(first));
+  });
+
+  it("a YAML file is in the asset as rules.json, its document as JSON, which the functions' loader reads", () => {
+    // Act
+    const asset = bundleWith(fixture("rules.yaml"));
+
+    // Assess
+    expect(existsSync(join(asset, "rules.yaml"))).toBe(false);
+    expect(JSON.parse(readFileSync(join(asset, "rules.json"), "utf8"))).toEqual({
+      rules: [
+        {
+          id: "replace-banned",
+          match: { provider: "tencent" },
+          action: { replace: { pattern: "(?i)banned", with: "b*****" } },
+        },
+      ],
+    });
+    expect(loadRulesFile(join(asset, "rules.json")).rules.map((rule) => rule.id)).toEqual(["replace-banned"]);
   });
 });

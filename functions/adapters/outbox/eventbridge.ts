@@ -1,8 +1,7 @@
-import {
-  EventBridgeClient,
-  type EventBridgeClientConfig,
-  PutEventsCommand,
-  type PutEventsRequestEntry,
+import type {
+  EventBridgeClientConfig,
+  PutEventsRequestEntry,
+  PutEventsResponse,
 } from "@aws-sdk/client-eventbridge";
 import { asError } from "../../core/errors.ts";
 import {
@@ -24,6 +23,9 @@ export interface EventBridgeOutboxOptions {
   readonly includeContent?: boolean;
 }
 
+/** One PutEvents request: the entries, in order. */
+export type PutEvents = (entries: PutEventsRequestEntry[]) => Promise<PutEventsResponse>;
+
 interface Pending {
   readonly event: DomainEvent;
   readonly entry: PutEventsRequestEntry;
@@ -40,7 +42,7 @@ export class EventBridgeOutbox implements Outbox {
   private readonly includeContent: boolean;
 
   constructor(
-    private readonly client: Pick<EventBridgeClient, "send">,
+    private readonly putEvents: PutEvents,
     private readonly busName: string,
     options: EventBridgeOutboxOptions = {},
   ) {
@@ -90,7 +92,7 @@ export class EventBridgeOutbox implements Outbox {
 
   private async send(batch: readonly Pending[]): Promise<{ failed: Pending[]; reasons: string[] }> {
     try {
-      const answer = await this.client.send(new PutEventsCommand({ Entries: batch.map((p) => p.entry) }));
+      const answer = await this.putEvents(batch.map((p) => p.entry));
       if (!answer.FailedEntryCount) return { failed: [], reasons: [] };
       const results = answer.Entries ?? [];
       const failed: Pending[] = [];
@@ -120,11 +122,28 @@ export function entrySize(entry: PutEventsRequestEntry): number {
   return size;
 }
 
+type EventBridgeSdk = typeof import("@aws-sdk/client-eventbridge");
+
+/**
+ * The EventBridge SDK, imported on demand: only deployments with a bus (`-c events=eventbridge`) use it,
+ * so it stays out of the functions' bundles (45 KB of every cold import) and ships beside them
+ * (infra/constructs/bundling.ts `LAZY_PACKAGES`), CommonJS there as installed: its exports are
+ * `default`, its `module.exports`, where Node gives them.
+ */
+async function importSdk(): Promise<EventBridgeSdk> {
+  const module = (await import("@aws-sdk/client-eventbridge")) as EventBridgeSdk & {
+    readonly default?: EventBridgeSdk;
+  };
+  return module.default ?? module;
+}
+
 /**
  * The bus's outbox with its own client: short timeouts (enforced: smithy only warns about a request
  * timeout unless told to throw) and one SDK retry, since a callback waits for the publish (within the
  * publish budget) before it answers the provider. `client` adds settings (tests: an endpoint and static
- * credentials).
+ * credentials). The SDK starts loading now, without waiting (the dependencies are made on a cold
+ * start's first invocation, so it loads while that one works); a failed load fails that publish
+ * (`EventsNotDelivered`) and is tried again by the next.
  */
 export function createEventBridgeOutbox(
   region: string,
@@ -134,17 +153,29 @@ export function createEventBridgeOutbox(
     readonly client?: Omit<EventBridgeClientConfig, "requestHandler">;
   } = {},
 ): EventBridgeOutbox {
-  const client = new EventBridgeClient({
-    region,
-    maxAttempts: 2,
-    ...options.client,
-    requestHandler: {
-      connectionTimeout: 200,
-      requestTimeout: options.requestTimeoutMs ?? 400,
-      throwOnRequestTimeout: true,
-    },
-  });
-  return new EventBridgeOutbox(client, busName, {
+  let client: Promise<PutEvents> | undefined;
+  const load = (): Promise<PutEvents> => {
+    client ??= importSdk().then(({ EventBridgeClient, PutEventsCommand }) => {
+      const sdkClient = new EventBridgeClient({
+        region,
+        maxAttempts: 2,
+        ...options.client,
+        requestHandler: {
+          connectionTimeout: 200,
+          requestTimeout: options.requestTimeoutMs ?? 400,
+          throwOnRequestTimeout: true,
+        },
+      });
+      return (entries) => sdkClient.send(new PutEventsCommand({ Entries: entries }));
+    });
+    client.catch(() => {
+      client = undefined;
+    });
+    return client;
+  };
+  // Its rejection is handled (and forgotten) by load itself.
+  void load();
+  return new EventBridgeOutbox(async (entries) => (await load())(entries), busName, {
     ...(options.includeContent !== undefined ? { includeContent: options.includeContent } : {}),
   });
 }

@@ -1,4 +1,5 @@
-import { RE2JS, RE2JSSyntaxException, RE2Set } from "re2js";
+import { createRequire } from "node:module";
+import type { RE2JS, RE2Set } from "re2js";
 import { type AppErrorOptions, BadRequestError } from "../errors.ts";
 
 /**
@@ -34,6 +35,19 @@ export class RulesError extends BadRequestError {
     super(message, { code: "invalid_rules", ...options });
   }
 }
+
+/**
+ * re2js, loaded by the first pattern compiled (a rules file at start, a job's text pattern), not when the
+ * function is imported: it is 150 KB of the bundle that a deployment without rules never runs (`npm run
+ * bench -- bundle`). Deployed, it is a file of its own beside the bundle (infra/constructs/bundling.ts
+ * `LAZY_PACKAGES`); required synchronously (re2js ships a CommonJS build, and the bundle's copy is
+ * CommonJS) because compiling a pattern is synchronous.
+ */
+let re2js: typeof import("re2js") | undefined;
+const loadRe2js = (): typeof import("re2js") => {
+  re2js ??= createRequire(import.meta.url)("re2js") as typeof import("re2js");
+  return re2js;
+};
 
 /** A compiled pattern: does it match anywhere in a text (unanchored, like `RegExp.prototype.test`). */
 export interface TextPattern {
@@ -87,9 +101,11 @@ function tryCompile(source: unknown): CompiledPattern | string {
 function compileUncached(source: string): CompiledPattern | string {
   if (source === "") return "pattern is empty";
   if (!source.isWellFormed()) return "pattern holds a lone UTF-16 surrogate";
+  // Outside the try: a missing engine is not the pattern's fault.
+  const engine = loadRe2js().RE2JS;
   let re: RE2JS;
   try {
-    re = RE2JS.compile(source);
+    re = engine.compile(source);
   } catch (thrown: unknown) {
     return `pattern is not valid: ${reason(thrown)}`;
   }
@@ -108,7 +124,7 @@ function compileUncached(source: string): CompiledPattern | string {
 }
 
 function reason(thrown: unknown): string {
-  if (thrown instanceof RE2JSSyntaxException) {
+  if (thrown instanceof loadRe2js().RE2JSSyntaxException) {
     // "error parsing regexp: missing closing ): `(`": the prefix says nothing the caller does not know.
     return thrown.message.replace(/^error parsing regexp: /, "");
   }
@@ -224,7 +240,8 @@ export class PatternIndex {
 function combine(patterns: readonly CompiledPattern[]): RE2Set | undefined {
   if (patterns.length < 2) return undefined;
   try {
-    const set = new RE2Set(RE2Set.UNANCHORED);
+    const { RE2Set: Combined } = loadRe2js();
+    const set = new Combined(Combined.UNANCHORED);
     for (const pattern of patterns) set.add(pattern.source);
     set.compile();
     return set;
