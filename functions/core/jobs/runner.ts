@@ -117,6 +117,8 @@ export const PREVIEW_LIMIT = 100;
 const PREVIEW_TEXT = 280;
 const PREVIEW_DATA = 512;
 const RATE_WINDOW_MS = 10_000;
+/** Listing pages in progress at once in the edit pass (the one settling and those loaded ahead). */
+const PIPELINE_PAGES = 3;
 /** Versions read to recognize this job's own edit when a page is redone. */
 const RECOGNITION_DEPTH = 10;
 
@@ -305,7 +307,11 @@ class JobRun {
     const pages: PageInProgress[] = [];
     let token = this.cursor.token;
     let exhausted = false;
-    let redo = this.cursor.partial === true;
+    // After a stop inside the pipeline, every page that may have been in progress is redone with
+    // recognition, not only the first: the checkpoint stays at the first unsettled page while the
+    // workers are up to PIPELINE_PAGES pages ahead, and one more when the stop (a crash) came while the
+    // write moving the checkpoint was on its way.
+    let redo = this.cursor.partial === true ? PIPELINE_PAGES + 1 : 0;
     let loading: Promise<void> | undefined;
     let stopping = false;
     const load = async () => {
@@ -319,9 +325,9 @@ class JobRun {
         open: page.items.length,
         delta: { ...ZERO },
         later: [],
-        redo,
+        redo: redo > 0,
       });
-      redo = false;
+      redo = Math.max(0, redo - 1);
       this.settlePages(pages);
     };
     /** The next message to work on, or undefined when there is none (or the run stops). */
@@ -337,7 +343,7 @@ class JobRun {
         }
         if (stopping || exhausted) return undefined;
         // Two pages ahead at most: the next loads while the current one finishes.
-        if (pages.length >= 3) {
+        if (pages.length >= PIPELINE_PAGES) {
           await this.ctx.clock.sleep(5);
           continue;
         }

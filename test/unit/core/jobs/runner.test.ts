@@ -157,3 +157,90 @@ describe("job runner", () => {
     expect((await store.getHead(busy))?.version).toBe(2);
   });
 });
+
+describe("job runner, pages redone after a stop", () => {
+  let store: SqliteStore;
+  let work: InProcessWorkQueue;
+
+  beforeEach(() => {
+    store = new SqliteStore({ path: ":memory:" });
+    work = new InProcessWorkQueue();
+  });
+  afterEach(async () => {
+    await work.close();
+    store.close();
+  });
+
+  it("recognizes this job's edits on every page that was in progress, not only the first", async () => {
+    // Prepare: the newest message (first of page 1) is refused by the rate while the other workers go on
+    // into pages 2 and 3; the action is not idempotent ("message" -> "message!"), so a message edited
+    // twice by the job would show it
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const id = messageId("c2c", ["redo", String(i)]);
+      await store.createHead(
+        c2cHead(text(`message ${i}`), {
+          id,
+          sender: "alice",
+          createdAt: new Date(Date.UTC(2026, 5, 1, 0, 0, i)).toISOString(),
+        }),
+      );
+      ids.push(id);
+    }
+    const stuck = ids[11] as string;
+    let refuse = true;
+    const base = scriptedEditor();
+    const editor: ProviderEditor = {
+      ...base,
+      modify: async (head, send, deadline) => {
+        if (head.id === stuck && refuse) throw new TooManyRequestsError("busy", { retryAfter: 0.05 });
+        return base.modify(head, send, deadline);
+      },
+    };
+    const queries = new MessageQueries(store, new Map([["tencent", tencentProvider()]]));
+    const editors = new Map<ProviderName, ProviderEditor>([["tencent", editor]]);
+    const edits = new EditService(store, editors, queries, DEFAULT_EDIT_OPTIONS);
+    const jobs = new JobService({
+      store,
+      queries,
+      edits,
+      editors,
+      codecOf: () => tencentCodec,
+      rules: jobRules({ current: () => RuleSet.EMPTY }),
+      work,
+      clock: systemClock,
+      options: { ...DEFAULT_JOB_OPTIONS, pageSize: 4, concurrency: 2 },
+    });
+    work.register(RUN_JOB, async (task) => {
+      await jobs.run(String(task.jobId));
+    });
+    const job = await jobs.createEdit({
+      selector: { provider: "tencent", appId: "1400000000", sender: "alice" },
+      work: { action: { replace: { pattern: "message", with: "message!" } } },
+      dryRun: false,
+      actor: "t",
+    });
+    const deadline = Date.now() + 5_000;
+    while (base.modifies.length < 7 && Date.now() < deadline) await systemClock.sleep(5);
+    // Act: cancel while page 1 is held open by its refused message, then resume once it is accepted
+    await jobs.cancel(job.id);
+    refuse = false;
+    // Someone edits a message of page 2 meanwhile: the job's own intent is no longer on its head
+    await edits.apply(ids[6] as string, (head) => ({ ...head.content, CloudCustomData: "other" }), {
+      actor: "someone",
+    });
+    await jobs.resume(job.id);
+    let final = await jobs.get(job.id);
+    while (!["done", "failed"].includes(final.status) && Date.now() < deadline + 5_000) {
+      await systemClock.sleep(20);
+      final = await jobs.get(job.id);
+    }
+    // Assess: one version per message by the job, one modify per message (and the other edit), all done
+    for (const id of ids) {
+      const versions = await store.recentVersions(id, 5);
+      expect(versions.filter((version) => version.jobId === job.id)).toHaveLength(1);
+    }
+    expect(base.modifies).toHaveLength(13);
+    expect(final.counts).toEqual({ matched: 12, done: 12, failed: 0, skipped: 0 });
+  });
+});
