@@ -112,10 +112,14 @@ const addCounts = (a: JobCounts, b: JobCounts): JobCounts => ({
   failed: a.failed + b.failed,
   skipped: a.skipped + b.skipped,
 });
-/** A dry run shows at most this many messages; text and custom data are cut to keep the job item small. */
+/**
+ * A dry run shows at most this many messages; text and custom data are cut to keep the job item small:
+ * by UTF-8 bytes, as the store counts them (280 CJK characters are 840 bytes), so 100 items before and
+ * after stay under ~200 KB of DynamoDB's 400 KB item.
+ */
 export const PREVIEW_LIMIT = 100;
-const PREVIEW_TEXT = 280;
-const PREVIEW_DATA = 512;
+const PREVIEW_TEXT_BYTES = 400;
+const PREVIEW_DATA_BYTES = 500;
 const RATE_WINDOW_MS = 10_000;
 /** Listing pages in progress at once in the edit pass (the one settling and those loaded ahead). */
 const PIPELINE_PAGES = 3;
@@ -772,11 +776,26 @@ function readable(codec: ContentCodec, content: Content): Record<string, unknown
   const data = codec.customData(content);
   const json = data === undefined ? undefined : JSON.stringify(data);
   return {
-    text: text.length > PREVIEW_TEXT ? `${text.slice(0, PREVIEW_TEXT)}…` : text,
+    text: cutUtf8(text, PREVIEW_TEXT_BYTES),
     ...(json === undefined
       ? {}
-      : { customData: json.length > PREVIEW_DATA ? `${json.slice(0, PREVIEW_DATA)}…` : data }),
+      : {
+          customData: Buffer.byteLength(json) > PREVIEW_DATA_BYTES ? cutUtf8(json, PREVIEW_DATA_BYTES) : data,
+        }),
   };
+}
+
+/** `value` within `maxBytes` of UTF-8 (an ellipsis when cut), never splitting a character. */
+function cutUtf8(value: string, maxBytes: number): string {
+  if (Buffer.byteLength(value) <= maxBytes) return value;
+  let bytes = 3; // the ellipsis
+  let end = 0;
+  for (const char of value) {
+    bytes += Buffer.byteLength(char);
+    if (bytes > maxBytes) break;
+    end += char.length;
+  }
+  return `${value.slice(0, end)}…`;
 }
 
 function parseCursor(raw: string | undefined): Cursor | undefined {

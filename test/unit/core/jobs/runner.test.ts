@@ -244,3 +244,67 @@ describe("job runner, pages redone after a stop", () => {
     expect(final.counts).toEqual({ matched: 12, done: 12, failed: 0, skipped: 0 });
   });
 });
+
+describe("job runner, job items bounded", () => {
+  let store: SqliteStore;
+  let work: InProcessWorkQueue;
+
+  beforeEach(() => {
+    store = new SqliteStore({ path: ":memory:" });
+    work = new InProcessWorkQueue();
+  });
+  afterEach(async () => {
+    await work.close();
+    store.close();
+  });
+
+  function jobsOn(editor: ProviderEditor, options: Partial<JobOptions> = {}) {
+    const queries = new MessageQueries(store, new Map([["tencent", tencentProvider()]]));
+    const editors = new Map<ProviderName, ProviderEditor>([["tencent", editor]]);
+    const jobs = new JobService({
+      store,
+      queries,
+      edits: new EditService(store, editors, queries, { ...DEFAULT_EDIT_OPTIONS, waitBudgetMs: 200 }),
+      editors,
+      codecOf: () => tencentCodec,
+      rules: jobRules({ current: () => RuleSet.EMPTY }),
+      work,
+      clock: systemClock,
+      options: { ...DEFAULT_JOB_OPTIONS, ...options },
+    });
+    work.register(RUN_JOB, async (task) => {
+      await jobs.run(String(task.jobId));
+    });
+    return jobs;
+  }
+
+  async function settled(jobs: JobService, id: string): Promise<Job> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const job = await jobs.get(id);
+      if (["done", "failed", "cancelled"].includes(job.status) || Date.now() > deadline) return job;
+      await systemClock.sleep(20);
+    }
+  }
+
+  it("cuts a dry run's preview by UTF-8 bytes: 100 long Chinese messages stay far from 400 KB", async () => {
+    // Prepare: 600 CJK characters of text and about 900 of custom data (3 bytes each in UTF-8)
+    const long = "改".repeat(600);
+    const data = JSON.stringify({ translation: "译".repeat(900) });
+    await store.createHead(
+      c2cHead({ ...text(long), CloudCustomData: data }, { id: messageId("c2c", ["cjk"]), sender: "alice" }),
+    );
+    const jobs = jobsOn(scriptedEditor());
+    // Act
+    const job = await jobs.createEdit({
+      selector: { provider: "tencent", appId: "1400000000", sender: "alice" },
+      work: { action: { replace: { pattern: "改", with: "变" } } },
+      dryRun: true,
+      actor: "t",
+    });
+    const done = await settled(jobs, job.id);
+    // Assess: one item at most 2 KB of UTF-8, so a full preview (100) stays under 200 KB
+    expect(done.preview).toHaveLength(1);
+    expect(Buffer.byteLength(JSON.stringify(done.preview?.[0]))).toBeLessThanOrEqual(2_048);
+  });
+});
