@@ -44,6 +44,11 @@ export interface JobOptions {
   readonly retryMs: number;
   /** How long a cancel waits for the runner to acknowledge it (then its heartbeat is stale anyway). */
   readonly cancelWaitMs: number;
+  /**
+   * Busy messages the checkpoint keeps for a retry after the last page (their ids are in the job item);
+   * past it a busy message is retried in place, so the job item stays small through a provider outage.
+   */
+  readonly laterLimit: number;
 }
 
 export const DEFAULT_JOB_OPTIONS: JobOptions = {
@@ -55,6 +60,7 @@ export const DEFAULT_JOB_OPTIONS: JobOptions = {
   pageSize: 100,
   retryMs: 120_000,
   cancelWaitMs: 2_000,
+  laterLimit: 1_000,
 };
 
 export interface JobContext {
@@ -368,6 +374,9 @@ class JobRun {
         if (page.redo && (await this.doneByThisJob(head))) outcome = "done";
         else if (!filter.matches(head)) outcome = "none";
         else outcome = await this.process(head, compiled, codec, editor, false);
+        if (outcome === "later" && this.laterCount(pages) >= this.ctx.options.laterLimit) {
+          outcome = await this.retryInPlace(head.id, compiled, codec, editor);
+        }
         if (outcome === "later") page.later.push(head.id);
         else if (outcome !== "none" && outcome !== "stopped") {
           page.delta[outcome]++;
@@ -400,6 +409,29 @@ class JobRun {
           ? { phase: "edit", token: first.after, base, ...(later.length > 0 ? { later } : {}) }
           : { phase: "retry", base, ...(later.length > 0 ? { later } : {}) };
       moved = true;
+    }
+  }
+
+  /** Busy messages put aside so far: those in the checkpoint and those of the pages in progress. */
+  private laterCount(pages: readonly PageInProgress[]): number {
+    return pages.reduce((sum, page) => sum + page.later.length, this.cursor.later?.length ?? 0);
+  }
+
+  /** A busy message when no more can be put aside: retried here (with recognition) until it settles. */
+  private async retryInPlace(
+    id: string,
+    compiled: CompiledWork,
+    codec: ContentCodec,
+    editor: ProviderEditor,
+  ): Promise<Outcome> {
+    const until = this.ctx.clock.now() + this.ctx.options.retryMs;
+    for (;;) {
+      await this.pause(1_000);
+      if (this.signal.aborted) return "stopped";
+      const head = await this.ctx.store.getHead(id);
+      if (!head) return "skipped";
+      const outcome = await this.process(head, compiled, codec, editor, true, this.ctx.clock.now() >= until);
+      if (outcome !== "later") return outcome;
     }
   }
 

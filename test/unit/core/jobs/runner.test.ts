@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteStore } from "../../../../functions/adapters/sqlite/store.ts";
 import { InProcessWorkQueue } from "../../../../functions/adapters/work/in-process.ts";
 import { DEFAULT_EDIT_OPTIONS, EditService } from "../../../../functions/core/edits.ts";
-import { TooManyRequestsError } from "../../../../functions/core/errors.ts";
+import { ProviderUnavailableError, TooManyRequestsError } from "../../../../functions/core/errors.ts";
 import type { Job } from "../../../../functions/core/jobs/model.ts";
 import { jobRules } from "../../../../functions/core/jobs/rules.ts";
 import { DEFAULT_JOB_OPTIONS, type JobOptions, RUN_JOB } from "../../../../functions/core/jobs/runner.ts";
@@ -307,4 +307,44 @@ describe("job runner, job items bounded", () => {
     expect(done.preview).toHaveLength(1);
     expect(Buffer.byteLength(JSON.stringify(done.preview?.[0]))).toBeLessThanOrEqual(2_048);
   });
+
+  it("keeps at most laterLimit busy messages in the job item; the rest are retried in place", async () => {
+    // Prepare: the provider is down for 1.5 s (every modify refused as unavailable), 8 messages
+    const downUntil = Date.now() + 1_500;
+    const editor = scriptedEditor({
+      modify: async () => {
+        if (Date.now() < downUntil) throw new ProviderUnavailableError("down", { retryAfter: 1 });
+      },
+    });
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const id = messageId("c2c", ["later", String(i)]);
+      await store.createHead(c2cHead(text(`message ${i}`), { id, sender: "alice" }));
+      ids.push(id);
+    }
+    const jobs = jobsOn(editor, { laterLimit: 2, pageSize: 2, concurrency: 1 });
+    // Act
+    const job = await jobs.createEdit({
+      selector: { provider: "tencent", appId: "1400000000", sender: "alice" },
+      work: { edit: { CloudCustomData: "x" } },
+      dryRun: false,
+      actor: "t",
+    });
+    let most = 0;
+    let current = await jobs.get(job.id);
+    const deadline = Date.now() + 15_000;
+    while (!["done", "failed", "cancelled"].includes(current.status) && Date.now() < deadline) {
+      const later = (JSON.parse(current.cursor ?? "{}") as { later?: string[] }).later ?? [];
+      most = Math.max(most, later.length);
+      await systemClock.sleep(5);
+      current = await jobs.get(job.id);
+    }
+    // Assess
+    expect(most).toBeLessThanOrEqual(2);
+    expect(current.counts).toEqual({ matched: 8, done: 8, failed: 0, skipped: 0 });
+    for (const id of ids) {
+      const versions = await store.recentVersions(id, 5);
+      expect(versions.filter((version) => version.jobId === job.id)).toHaveLength(1);
+    }
+  }, 20_000);
 });
