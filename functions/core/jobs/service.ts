@@ -1,6 +1,6 @@
 import { BadRequestError, ConflictError, NotFoundError } from "../errors.ts";
 import type { ProviderName } from "../model.ts";
-import type { Page, PageRequest } from "../store.ts";
+import { InvalidPageTokenError, type Page, type PageRequest } from "../store.ts";
 import { compileWork } from "./actions.ts";
 import { newJobId } from "./ids.ts";
 import type { Job, JobSelector, JobWork, ReconcileSpec } from "./model.ts";
@@ -88,8 +88,16 @@ export class JobService {
     return job;
   }
 
-  list(page: PageRequest): Promise<Page<Job>> {
-    return this.ctx.store.listJobs(page);
+  /** Newest first; a page token the store did not issue is a 400, as for message listings. */
+  async list(page: PageRequest): Promise<Page<Job>> {
+    try {
+      return await this.ctx.store.listJobs(page);
+    } catch (thrown: unknown) {
+      if (thrown instanceof InvalidPageTokenError) {
+        throw new BadRequestError(thrown.message, { code: "invalid_next_token" });
+      }
+      throw thrown;
+    }
   }
 
   /**

@@ -2,7 +2,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteStore } from "../../../../functions/adapters/sqlite/store.ts";
 import { InProcessWorkQueue } from "../../../../functions/adapters/work/in-process.ts";
 import { DEFAULT_EDIT_OPTIONS, EditService } from "../../../../functions/core/edits.ts";
-import { ProviderUnavailableError, TooManyRequestsError } from "../../../../functions/core/errors.ts";
+import {
+  BadRequestError,
+  ProviderUnavailableError,
+  TooManyRequestsError,
+} from "../../../../functions/core/errors.ts";
 import type { Job } from "../../../../functions/core/jobs/model.ts";
 import { jobRules } from "../../../../functions/core/jobs/rules.ts";
 import { DEFAULT_JOB_OPTIONS, type JobOptions, RUN_JOB } from "../../../../functions/core/jobs/runner.ts";
@@ -347,4 +351,16 @@ describe("job runner, job items bounded", () => {
       expect(versions.filter((version) => version.jobId === job.id)).toHaveLength(1);
     }
   }, 20_000);
+
+  it("refuses a page token it did not issue as a 400 (invalid_next_token), not an internal error", async () => {
+    // Prepare
+    const jobs = jobsOn(scriptedEditor());
+    // Act
+    const listing = jobs.list({ limit: 10, nextToken: "garbage" });
+    // Assess
+    await expect(listing).rejects.toBeInstanceOf(BadRequestError);
+    await expect(jobs.list({ limit: 10, nextToken: "eyJhIjoxfQ" })).rejects.toMatchObject({
+      code: "invalid_next_token",
+    });
+  });
 });
