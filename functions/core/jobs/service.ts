@@ -27,7 +27,7 @@ export class JobService {
 
   /**
    * A new edit job, queued. The selector's `until` is fixed now when absent, so the counting pass and the
-   * edit pass see the same messages. 400/422 before any job exists: unknown provider, rule or pattern, a
+   * edit pass see the same messages. 400/422 before any job exists: unknown provider or app, rule or pattern, a
    * bad action, an edit body the provider's editor refuses, since not before until.
    */
   async createEdit(input: CreateEditJob): Promise<Job> {
@@ -42,6 +42,13 @@ export class JobService {
       });
     }
     const editor = this.editor(selector.provider);
+    // One editor per provider, for one app: a job on another app's messages could never edit one.
+    if (editor.appId !== selector.appId) {
+      throw new BadRequestError(
+        `no editor is configured for provider ${selector.provider} and app ${JSON.stringify(selector.appId)}`,
+        { code: "provider_not_configured" },
+      );
+    }
     const codec = this.ctx.codecOf(selector.provider);
     if (!codec) throw notConfigured(selector.provider);
     compileWork(input.work, editor, codec, this.ctx.rules);

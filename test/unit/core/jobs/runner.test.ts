@@ -363,4 +363,19 @@ describe("job runner, job items bounded", () => {
       code: "invalid_next_token",
     });
   });
+
+  it("refuses a selector for an app the provider's editor does not serve (400, no job)", async () => {
+    // Prepare
+    const jobs = jobsOn(scriptedEditor());
+    // Act
+    const creating = jobs.createEdit({
+      selector: { provider: "tencent", appId: "999" },
+      work: { edit: { CloudCustomData: "x" } },
+      dryRun: false,
+      actor: "t",
+    });
+    // Assess
+    await expect(creating).rejects.toMatchObject({ code: "provider_not_configured" });
+    expect((await jobs.list({ limit: 10 })).items).toHaveLength(0);
+  });
 });
