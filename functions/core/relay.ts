@@ -57,6 +57,11 @@ export interface CallbackRelay {
   readonly url: string;
   /** The provider's own headers the app gets besides `content-type` and `user-agent` (lower-case). */
   readonly headers: readonly string[];
+  /**
+   * The query parameters `sign` recomputes (Tencent `Sign`, `RequestTime`): left out of a forward's id, so
+   * the provider's own retry of a callback (fresh signature, same bytes) keeps the id. None when absent.
+   */
+  readonly signatureParams?: readonly string[];
   /** A callback whose answer decides the message (Tencent before-send): forwarded synchronously. */
   synchronous(request: CallbackRequest): boolean;
   /** The query string and headers signed afresh with the app's secret at `now` (the body is never changed). */
