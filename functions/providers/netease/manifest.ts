@@ -127,6 +127,20 @@ export const netease = {
         required: true,
         secret: "NETEASE_APP_SECRET",
       },
+      {
+        key: "neteaseForwardUrl",
+        prop: "forwardUrl",
+        description:
+          "callback relay: your app's own Yunxin message copy URL (https); every verified copy is forwarded there",
+        env: { variable: "NETEASE_CALLBACK_FORWARD_URL", functions: ["recorder"] },
+      },
+      {
+        key: "neteaseForwardSecretArn",
+        prop: "forwardSecretArn",
+        description:
+          "with neteaseForwardUrl: ARN of the secret holding the AppSecret forwards are signed with (default: the AppSecret)",
+        secret: "NETEASE_FORWARD_APP_SECRET",
+      },
     ],
     callbackOutput: { id: "NeteaseCallbackUrl", description: "Yunxin message copy URL" },
   } as const,

@@ -151,6 +151,20 @@ export const tencent = {
         type: "boolean",
         env: { variable: "TENCENT_RECORD_AVCHATROOM", functions: ["recorder"] },
       },
+      {
+        key: "tencentForwardUrl",
+        prop: "forwardUrl",
+        description:
+          "callback relay: your app's own Tencent callback URL (https); every verified callback is forwarded there",
+        env: { variable: "TENCENT_CALLBACK_FORWARD_URL", functions: ["recorder"] },
+      },
+      {
+        key: "tencentForwardTokenSecretArn",
+        prop: "forwardTokenSecretArn",
+        description:
+          "with tencentForwardUrl: ARN of the secret holding the token forwards are signed with (default: the callback token)",
+        secret: "TENCENT_FORWARD_CALLBACK_TOKEN",
+      },
     ],
     callbackOutput: { id: "TencentCallbackUrl", description: "Tencent console callback URL" },
   } as const,
