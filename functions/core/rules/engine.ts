@@ -233,10 +233,15 @@ export function evaluate(
   const filter = PREFILTERS.get(rules);
   let view = new ContentView(subject.content, codec);
   let current = subject;
+  let acted = false;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i];
     if (rule === undefined || options.exclude?.has(rule.id)) continue;
-    if (now() - started > options.budgetMs) return { steps, skipped, timedOut: true };
+    // Reading the clock costs more than a rule's cheap conditions (half the time of 100 rules that do not
+    // match): it is read every 8 rules, and before the next rule after any rule that acted.
+    if ((acted || (i & 7) === 0) && now() - started > options.budgetMs)
+      return { steps, skipped, timedOut: true };
+    acted = false;
     if (!(rule instanceof RuleProgram)) {
       if (!rule.matches(current, codec)) continue;
     } else {
@@ -248,6 +253,7 @@ export function evaluate(
       } else if (rule.textPattern !== undefined && !rule.textPattern.test(view.text)) continue;
     }
     const outcome = rule.action.apply(view.content, codec);
+    acted = true;
     if (outcome.kind === "changed") {
       steps.push({ ruleId: rule.id, content: outcome.content });
       current = { ...current, content: outcome.content };
