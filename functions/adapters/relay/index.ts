@@ -1,0 +1,58 @@
+import { join } from "node:path";
+import type { DeadLetters } from "../../core/dead-letters.ts";
+import type { Forward, Forwarder, ForwardQueue } from "../../core/relay.ts";
+import { createForwarder as createHttpForwarder, type HttpForwarderOptions } from "./http-forwarder.ts";
+import { type ForwardQueueObserver, LocalForwardQueue } from "./local-queue.ts";
+import { type LazySqs, SqsForwardQueue } from "./sqs-queue.ts";
+
+/**
+ * The relay's transports (issue 16), as clients.ts builds them: the forwarder (undici, pooled per
+ * origin) and the forward queue (SQS with FORWARD_QUEUE_URL, else a durable directory under DATA_DIR,
+ * else memory). Nothing here loads undici or the SQS SDK: both come on first use.
+ */
+export { FORWARD_QUEUE_SOURCE, type ForwardQueueObserver, LocalForwardQueue } from "./local-queue.ts";
+export { parseForward } from "./record.ts";
+export type { LazySqs } from "./sqs-queue.ts";
+
+/** The forwarder every forward goes through (one per process: its pools are reused); `close` for shutdown. */
+export function createForwarder(options: HttpForwarderOptions): Forwarder & { close(): Promise<void> } {
+  return createHttpForwarder(options);
+}
+
+export interface ForwardQueueOptions extends ForwardQueueObserver {
+  /** FORWARD_QUEUE_URL (AWS): forwards are sent there, and delivered by the forwarder function. */
+  readonly queueUrl?: string;
+  /** The SQS client, loaded on first use (needed with `queueUrl`). */
+  readonly sqs?: LazySqs;
+  /** DATA_DIR (locally): forwards are kept in `<dataDir>/forwards` until delivered or dead-lettered. */
+  readonly dataDir?: string;
+  /** One delivery attempt (`deliverForward` bound to the provider's relay): the local queue's consumer. */
+  readonly deliver: (forward: Forward) => Promise<void>;
+  /** FORWARD_QUEUE_MAX_RECEIVES: the local queue's attempts (SQS's are its redrive policy's). */
+  readonly maxAttempts: number;
+  /** The local queue's dead letters (`DATA_DIR/dead-letters`). */
+  readonly deadLetters?: DeadLetters;
+  /** The local queue's backoff and poll (tests make them short); defaults 0.5 s doubling to 30 s, 1 s. */
+  readonly initialBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  readonly pollMs?: number;
+}
+
+/**
+ * The forward queue: SQS when `queueUrl` and `sqs` are given (the forwarder function consumes it; `deliver`
+ * and the local options are unused here), else the local queue, delivering in this process with `deliver`.
+ * `close` stops the local queue's attempts (what is left stays in its directory); nothing to do for SQS.
+ */
+export function createForwardQueue(options: ForwardQueueOptions): ForwardQueue & { close(): Promise<void> } {
+  if (options.queueUrl !== undefined && options.sqs) {
+    const queue = new SqsForwardQueue(options.sqs, options.queueUrl);
+    return { enqueue: (forward) => queue.enqueue(forward), close: async () => undefined };
+  }
+  return new LocalForwardQueue({
+    ...options,
+    ...(options.dataDir !== undefined ? { directory: join(options.dataDir, FORWARDS_DIRECTORY) } : {}),
+  });
+}
+
+/** The local queue's directory under DATA_DIR (`npm run redrive -- --replay` puts letters back there). */
+export const FORWARDS_DIRECTORY = "forwards";
