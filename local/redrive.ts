@@ -13,6 +13,9 @@ import { request } from "undici";
  *   removes the letter; `dead-lettered` means it failed for good again (the stack put a fresh letter with
  *   the new reason, this one is removed); `retry` keeps it.
  * - fallback-queue letters (spooled callbacks) go back into `DATA_DIR/spool`, which the stack drains.
+ * - forward-queue letters (callbacks for the app's own handler, issue 16) go back into
+ *   `DATA_DIR/forwards` with their attempts reset: the running stack's forward queue looks there every
+ *   second and delivers them afresh (re-signed; a stack started later delivers them on start).
  * A letter whose body is not JSON is kept: replaying cannot help it (delete its file).
  * The API URL comes from DATA_DIR/simulators.json (written by `npm start`) unless IM_EDIT_API_URL is set;
  * the token from IM_EDIT_API_TOKEN (replay only).
@@ -22,6 +25,8 @@ const { SIMULATORS_FILE } = await import("./stack.ts");
 const { LOCAL_QUEUE_PATH } = await import("./queue.ts");
 const { DirectoryDeadLetters } = await import("../functions/adapters/dead-letters/directory.ts");
 const { FileSpool } = await import("../functions/adapters/spool.ts");
+const { FORWARDS_DIRECTORY, parseForward } = await import("../functions/adapters/relay/index.ts");
+const { writeForwardFile } = await import("../functions/adapters/relay/local-queue.ts");
 
 type StoredDeadLetter = import("../functions/adapters/dead-letters/directory.ts").StoredDeadLetter;
 type SpooledCallback = import("../functions/core/durable.ts").SpooledCallback;
@@ -76,7 +81,7 @@ async function replay(): Promise<number> {
     return 0;
   }
   const token = process.env.IM_EDIT_API_TOKEN;
-  const needsApi = all.some((letter) => !isFallback(letter));
+  const needsApi = all.some((letter) => !isFallback(letter) && !isForward(letter));
   if (needsApi && !token) {
     process.stderr.write(
       "set IM_EDIT_API_TOKEN to the API token npm start printed (or the one it was started with)\n",
@@ -112,6 +117,13 @@ async function replayOne(
   if (isFallback(letter)) {
     await new FileSpool(join(dataDir, "spool")).enqueue(body as SpooledCallback);
     return { settled: "done", line: "spooled: the stack's drain records it" };
+  }
+  if (isForward(letter)) {
+    const forward = parseForward(body);
+    if (!forward)
+      return { settled: "kept", line: "kept: not a forward, replaying cannot help (delete the file)" };
+    await writeForwardFile(join(dataDir, FORWARDS_DIRECTORY), { forward, attempts: 0 });
+    return { settled: "done", line: "queued: the stack's forward queue delivers it again" };
   }
   const response = await request(`${base}${LOCAL_QUEUE_PATH}`, {
     method: "POST",
@@ -166,6 +178,10 @@ function summary(text: string): string {
   if (Array.isArray(value.events) && typeof value.provider === "string") {
     return `spooled ${value.provider.slice(0, 32)} callback`;
   }
+  if (typeof value.rawQuery === "string" && typeof value.provider === "string") {
+    const id = typeof value.id === "string" ? ` ${value.id.slice(0, 32)}` : "";
+    return `${value.provider.slice(0, 32)} callback forward${id}`;
+  }
   const action = typeof value.action === "string" ? value.action.slice(0, 32) : "edit";
   const target = value.target as { id?: unknown } | undefined;
   const id = typeof target?.id === "string" ? ` ${target.id.slice(0, 80)}` : "";
@@ -176,6 +192,11 @@ function summary(text: string): string {
 /** A spooled callback's letter (from the recorder's fallback queue): it goes back through the spool. */
 function isFallback(letter: StoredDeadLetter): boolean {
   return /fallback/i.test(letter.reason.source);
+}
+
+/** A callback forward's letter (from the forward queue): it goes back through `DATA_DIR/forwards`. */
+function isForward(letter: StoredDeadLetter): boolean {
+  return /forward/i.test(letter.reason.source);
 }
 
 function parse(text: string): unknown {
