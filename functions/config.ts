@@ -1,7 +1,9 @@
 import type { ProviderName } from "./core/model.ts";
+import type { ForwardFallback } from "./core/relay-hook.ts";
 import { blank, type Env as Environment, positiveInt } from "./providers/env.ts";
 import {
   describeUnusable as describeUnusableSecret,
+  forwardOrigin,
   type ProviderManifest,
   type SecretSpec,
   type SecuredWork,
@@ -14,6 +16,17 @@ import * as z from "./zod.ts";
 export type { SecuredWork } from "./providers/manifest.ts";
 export type { NeteaseEditConfig } from "./providers/netease/manifest.ts";
 export type { TencentEditConfig } from "./providers/tencent/manifest.ts";
+
+/** `allow`, `block` or `block:<code>` (a positive integer code, up to 10 digits). */
+const FALLBACK_PATTERN = /^(allow|block(:[1-9]\d{0,9})?)$/;
+const FALLBACK_HINT = "must be allow, block or block:<code> (a positive integer)";
+
+/** CALLBACK_FORWARD_FALLBACK as a policy (`block` alone refuses with ErrorCode 1). */
+function fallbackPolicy(value: string): ForwardFallback {
+  if (value === "allow") return { action: "allow" };
+  const code = value.split(":")[1];
+  return { action: "block", code: code === undefined ? 1 : Number(code) };
+}
 
 /**
  * All configuration comes from the environment, parsed once per cold start. A missing or bad value
@@ -74,6 +87,26 @@ const Env = z.object({
   JOB_SLICE_MS: z._default(positiveInt.check(z.minimum(5_000), z.maximum(900_000)), 600_000),
   /** Provider calls one bulk job keeps in flight. */
   JOB_CONCURRENCY: z._default(positiveInt.check(z.maximum(64)), 16),
+  /**
+   * The relay (issue 16): how long a before-send's forward waits for the app's answer. At most 1800: the
+   * store needs its share of Tencent's 2 s; the default leaves room for a cold start.
+   */
+  CALLBACK_FORWARD_TIMEOUT_MS: z._default(positiveInt.check(z.maximum(1800)), 1200),
+  /**
+   * What a before-send gets when the app does not answer in time, answers something invalid, a status
+   * other than 200, or is down: `allow` (deliver as sent), `block` (refuse, ErrorCode 1) or `block:<code>`.
+   */
+  CALLBACK_FORWARD_FALLBACK: z._default(z.string().check(z.regex(FALLBACK_PATTERN, FALLBACK_HINT)), "allow"),
+  /** AWS: the asynchronous forward queue (locally DATA_DIR/forwards, else in memory). */
+  FORWARD_QUEUE_URL: z.optional(z.url()),
+  /** AWS: the forward queue's dead-letter queue. */
+  FORWARD_DLQ_URL: z.optional(z.url()),
+  /** Delivery attempts of one asynchronous forward before it is dead-lettered. */
+  FORWARD_QUEUE_MAX_RECEIVES: z._default(positiveInt.check(z.maximum(1000)), 8),
+  /** One asynchronous delivery attempt's budget. */
+  FORWARD_TIMEOUT_MS: z._default(positiveInt.check(z.maximum(60_000)), 5000),
+  /** An answer from the app above this many bytes is refused (before-send: invalid; otherwise retried). */
+  FORWARD_MAX_RESPONSE_BYTES: z._default(positiveInt.check(z.maximum(6 * 1024 * 1024)), 64 * 1024),
 });
 
 /**
@@ -113,6 +146,8 @@ export interface ConfiguredProvider {
   readonly manifest: ProviderManifest;
   readonly settings: unknown;
   readonly appId: string;
+  /** The app's own callback handler its callbacks are forwarded to (the relay), when set. */
+  readonly forwardUrl?: string;
 }
 
 export interface Config {
@@ -148,6 +183,16 @@ export interface Config {
   readonly interactiveReserve: number;
   readonly jobSliceMs: number;
   readonly jobConcurrency: number;
+  /** The relay: a before-send forward's budget (CALLBACK_FORWARD_TIMEOUT_MS), and what a failed one gets. */
+  readonly callbackForwardTimeoutMs: number;
+  readonly callbackForwardFallback: ForwardFallback;
+  /** The relay's asynchronous forwards: their queue and DLQ (AWS), attempts, one attempt's budget. */
+  readonly forwardQueueUrl?: string;
+  readonly forwardDlqUrl?: string;
+  readonly forwardQueueMaxReceives: number;
+  readonly forwardTimeoutMs: number;
+  /** The largest answer read from the app (FORWARD_MAX_RESPONSE_BYTES). */
+  readonly forwardMaxResponseBytes: number;
   /**
    * Secrets that were configured but cannot be used (fail closed): the providers they guard are built
    * without them, and `createDependencies` refuses those providers' callbacks or edits with 503.
@@ -216,6 +261,7 @@ export function loadConfig(env: Environment, manifests: readonly ProviderManifes
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   for (const { manifest, env: values } of fragments) {
     problems.push(...(manifest.config.problems?.(values, unusableNames) ?? []));
+    problems.push(...forwardProblems(manifest, present, parsed.data));
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
@@ -231,7 +277,13 @@ export function loadConfig(env: Environment, manifests: readonly ProviderManifes
   for (const { manifest, env: values } of fragments) {
     const settings = manifest.config.settings(values, unusableNames);
     if (settings !== undefined) {
-      providers.set(manifest.name, { manifest, settings, appId: manifest.config.appId(values) });
+      const forwardUrl = forwardUrlOf(manifest, present);
+      providers.set(manifest.name, {
+        manifest,
+        settings,
+        appId: manifest.config.appId(values),
+        ...(forwardUrl !== undefined ? { forwardUrl } : {}),
+      });
     }
   }
   const tencent = providers.get("tencent")?.settings as TencentSettings | undefined;
@@ -265,15 +317,69 @@ export function loadConfig(env: Environment, manifests: readonly ProviderManifes
     interactiveReserve: e.INTERACTIVE_RESERVE,
     jobSliceMs: e.JOB_SLICE_MS,
     jobConcurrency: e.JOB_CONCURRENCY,
+    callbackForwardTimeoutMs: e.CALLBACK_FORWARD_TIMEOUT_MS,
+    callbackForwardFallback: fallbackPolicy(e.CALLBACK_FORWARD_FALLBACK),
+    ...(e.FORWARD_QUEUE_URL !== undefined ? { forwardQueueUrl: e.FORWARD_QUEUE_URL } : {}),
+    ...(e.FORWARD_DLQ_URL !== undefined ? { forwardDlqUrl: e.FORWARD_DLQ_URL } : {}),
+    forwardQueueMaxReceives: e.FORWARD_QUEUE_MAX_RECEIVES,
+    forwardTimeoutMs: e.FORWARD_TIMEOUT_MS,
+    forwardMaxResponseBytes: e.FORWARD_MAX_RESPONSE_BYTES,
     unusableSecrets,
   };
 }
 
+const forwardUrlOf = (manifest: ProviderManifest, env: Environment): string | undefined => {
+  const variable = manifest.config.forward?.urlVariable;
+  return variable === undefined ? undefined : env[variable];
+};
+
+/** Where a forward to im-edit's own callback route would come back: loopback names. */
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/**
+ * A provider's forward URL (its fragment checked the shape): https in AWS (AWS_LAMBDA_FUNCTION_NAME set);
+ * never im-edit's own callback route, as far as this process can tell: a loopback URL of
+ * `/callbacks/<provider>` on the local server's PORT (when PORT is known). A loop through a public name
+ * (a tunnel, the function URL) cannot be seen from here (README). In AWS the asynchronous forwards need
+ * their queue. The URL itself is never quoted: it may carry credentials.
+ */
+function forwardProblems(
+  manifest: ProviderManifest,
+  env: Environment,
+  generic: Pick<z.output<typeof Env>, "FORWARD_QUEUE_URL">,
+): string[] {
+  const variable = manifest.config.forward?.urlVariable;
+  const value = forwardUrlOf(manifest, env);
+  if (variable === undefined || value === undefined || !URL.canParse(value)) return [];
+  const url = new URL(value);
+  const inAws = !blank(env.AWS_LAMBDA_FUNCTION_NAME);
+  const problems: string[] = [];
+  if (inAws && url.protocol !== "https:") problems.push(`${variable}: must be an https URL in AWS`);
+  if (inAws && generic.FORWARD_QUEUE_URL === undefined)
+    problems.push(`FORWARD_QUEUE_URL: required in AWS when ${variable} is set`);
+  const port = env.PORT;
+  const urlPort = url.port || (url.protocol === "https:" ? "443" : "80");
+  const route = url.pathname.replace(/\/+$/, "");
+  if (
+    port !== undefined &&
+    LOOPBACK_HOSTS.has(url.hostname) &&
+    urlPort === port &&
+    route === `/callbacks/${manifest.name}`
+  ) {
+    problems.push(`${variable}: points at im-edit's own callback route (a forward loop)`);
+  }
+  return problems;
+}
+
 /** A loggable summary, one entry per registered provider: which secrets are set, never their values. */
 export function describeConfig(config: Config): Record<string, unknown> {
+  const targets = [...config.providers].flatMap(([name, provider]) =>
+    provider.forwardUrl !== undefined ? [[name, forwardOrigin(provider.forwardUrl)] as const] : [],
+  );
   return {
     tableName: config.tableName,
     region: config.region,
+    ...(targets.length > 0 ? { relay: describeRelay(config, Object.fromEntries(targets)) } : {}),
     ...Object.fromEntries(
       config.manifests.map((manifest) => [
         manifest.name,
@@ -285,6 +391,36 @@ export function describeConfig(config: Config): Record<string, unknown> {
     ),
   };
 }
+
+/** The relay's settings: targets by origin only (a URL may carry credentials), queues as set or unset. */
+function describeRelay(config: Config, targets: Readonly<Record<string, string>>): Record<string, unknown> {
+  return {
+    targets,
+    beforeSend: {
+      timeoutMs: config.callbackForwardTimeoutMs,
+      fallback: describeFallback(config.callbackForwardFallback),
+    },
+    queue:
+      config.forwardQueueUrl !== undefined
+        ? "set"
+        : config.dataDir !== undefined
+          ? "DATA_DIR/forwards"
+          : "memory",
+    deadLetters:
+      config.forwardDlqUrl !== undefined
+        ? "set"
+        : config.dataDir !== undefined
+          ? "DATA_DIR/dead-letters"
+          : "none",
+    attempts: config.forwardQueueMaxReceives,
+    attemptTimeoutMs: config.forwardTimeoutMs,
+    maxResponseBytes: config.forwardMaxResponseBytes,
+  };
+}
+
+/** The fallback policy as CALLBACK_FORWARD_FALLBACK spells it. */
+export const describeFallback = (fallback: ForwardFallback): string =>
+  fallback.action === "allow" ? "allow" : `block:${fallback.code}`;
 
 /** How an unusable secret reads in a log line. */
 export const describeUnusable = (secret: UnusableSecret): string =>

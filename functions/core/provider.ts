@@ -1,6 +1,7 @@
 import type { Decision } from "./decide.ts";
 import type { Content, MessageHead, ObservedMessage, ProviderName } from "./model.ts";
 import type { RecorderEvent } from "./recorder.ts";
+import type { CallbackRelay } from "./relay.ts";
 
 /** A provider callback as raw bytes plus its query and headers: verification comes before parsing. */
 export interface CallbackRequest {
@@ -9,6 +10,10 @@ export interface CallbackRequest {
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly body: Buffer;
   readonly receivedAt: Date;
+  /** The query string exactly as received, without `?` (the relay forwards it; `query` is decoded). */
+  readonly rawQuery?: string;
+  /** The provider's address as the transport saw it (the relay's `X-Forwarded-For`). */
+  readonly sourceIp?: string;
 }
 
 export interface CallbackReply {
@@ -51,14 +56,20 @@ export interface CallbackProvider {
    * The answer to a callback, rendered from the *decide* stage's decision (`allow` for every callback
    * but a before-send that a hook refused, dropped or rewrote): `allow` is `ack`. `message` is the
    * before-send's message (its kind decides what the provider allows, e.g. a silent drop for groups only).
-   * A provider without before-send callbacks answers `ack` whatever the decision.
+   * A provider without before-send callbacks answers `ack` whatever the decision. `request` is the
+   * callback, for a before-send im-edit could not read (no `message`) that the app's handler decided.
    */
-  reply(decision: Decision, message?: ObservedMessage): CallbackReply;
+  reply(decision: Decision, message?: ObservedMessage, request?: CallbackRequest): CallbackReply;
   /**
    * Turns lookup query parameters into an index lookup. Undefined when the parameters name no key
    * (then the request is a list); throws BadRequestError for an incomplete key.
    */
   lookup(appId: string, params: Readonly<Record<string, string | undefined>>): KeyLookup | undefined;
+  /**
+   * The relay to the app's own callback handler (issue 16): present when the provider's forward URL is
+   * set. Only callbacks that passed `verify` are forwarded.
+   */
+  readonly relay?: CallbackRelay;
 }
 
 /** What an edit sends and what the message holds afterwards. */

@@ -2,7 +2,7 @@ import type { ContentCodec } from "../core/codec.ts";
 import type { RateLimiter, RateRule } from "../core/limiter.ts";
 import type { Kind, ProviderName } from "../core/model.ts";
 import type { CallbackProvider, ProviderEditor } from "../core/provider.ts";
-import type * as z from "../zod.ts";
+import * as z from "../zod.ts";
 
 /**
  * Everything im-edit knows about one provider, in the provider's folder (`providers/<name>/manifest.ts`):
@@ -53,9 +53,19 @@ export interface ConfigFragment<S extends z.core.$ZodObject, C> {
   describe(settings: C | undefined, unusable: readonly UnusableSecretView[]): unknown;
   /** Once per cold start of the recorder: what it accepts unsafely (e.g. callbacks unsigned). */
   callbackWarnings?(settings: C | undefined, unusable: readonly UnusableSecretView[]): readonly string[];
+  /**
+   * The relay (issue 16), when the provider can forward its callbacks to the app's own handler: the
+   * variable naming that handler's URL (`<PREFIX>_CALLBACK_FORWARD_URL`, a `ForwardUrl`). loadConfig
+   * checks it for every provider alike: https in AWS, never im-edit's own callback route.
+   */
+  readonly forward?: { readonly urlVariable: string };
 }
 
-export type SecuredWork = "callbacks" | "edits";
+/**
+ * What a secret guards: verifying callbacks, signing edits, or signing the forwards of the relay to the
+ * app's own handler (an unusable forward secret refuses forwards only: the callbacks are still recorded).
+ */
+export type SecuredWork = "callbacks" | "edits" | "forwards";
 export type FunctionRole = "recorder" | "editor";
 
 /**
@@ -83,15 +93,41 @@ export interface UnusableSecretView {
 
 /** How an unusable secret reads in a config summary. */
 export const describeUnusable = (secret: UnusableSecretView, provider: string): string =>
-  `UNUSABLE (${secret.reason === "blank" ? "empty or whitespace" : "missing"}): ${provider} ${secret.refuses.join(" and ")} refused with 503`;
+  `UNUSABLE (${secret.reason === "blank" ? "empty or whitespace" : "missing"}): ${provider} ${refusal(secret.refuses)}`;
 
-/** The functions a secret is bound to: whoever does the work it guards. */
+function refusal(refuses: readonly SecuredWork[]): string {
+  const answered = refuses.filter((work) => work !== "forwards");
+  return [
+    ...(answered.length > 0 ? [`${answered.join(" and ")} refused with 503`] : []),
+    // Never a 503: the callback is recorded and answered; only the forward to the app is refused.
+    ...(refuses.includes("forwards")
+      ? ["forwards refused (before-send: the fallback policy; others dead-lettered as misconfigured)"]
+      : []),
+  ].join("; ");
+}
+
+/**
+ * The functions a secret is bound to: whoever does the work it guards. Forwards are signed by the
+ * recorder (before-send, synchronously) and by the forward queue's consumer, which runs with the
+ * recorder's environment and secrets.
+ */
 export function functionsOf(secret: Pick<SecretSpec, "refuses">): FunctionRole[] {
   return [
-    ...(secret.refuses.includes("callbacks") ? (["recorder"] as const) : []),
+    ...(secret.refuses.includes("callbacks") || secret.refuses.includes("forwards")
+      ? (["recorder"] as const)
+      : []),
     ...(secret.refuses.includes("edits") ? (["editor"] as const) : []),
   ];
 }
+
+/**
+ * The app's callback URL (`<PREFIX>_CALLBACK_FORWARD_URL`): http or https (loadConfig requires https in
+ * AWS). It may carry credentials, so only its origin is ever printed (`forwardOrigin`).
+ */
+export const ForwardUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+
+/** A forward URL as a config summary or a log line shows it: the origin only. */
+export const forwardOrigin = (url: string): string => new URL(url).origin;
 
 /**
  * CDK: the provider's props (`props[name]` on the stack) and `-c` context keys, and what each becomes

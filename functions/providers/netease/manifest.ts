@@ -1,9 +1,16 @@
 import * as z from "../../zod.ts";
 import { blank, flag, positiveInt } from "../env.ts";
-import { describeUnusable, type ProviderManifest } from "../manifest.ts";
+import {
+  describeUnusable,
+  ForwardUrl,
+  forwardOrigin,
+  type ProviderManifest,
+  type UnusableSecretView,
+} from "../manifest.ts";
 import { neteaseCodec } from "./codec.ts";
 import { createNeteaseProvider, type NeteaseProviderConfig } from "./provider.ts";
 import { NETEASE_REGIONS, type NeteaseRegion } from "./regions.ts";
+import type { NeteaseForwardSettings } from "./relay.ts";
 
 /** Yunxin's part of the environment: set NETEASE_APP_KEY (and its secret) to record and edit Yunxin messages. */
 export const NeteaseEnv = z.object({
@@ -27,7 +34,40 @@ export const NeteaseEnv = z.object({
   NETEASE_MESSAGE_EDIT_INTERVAL_MS: z._default(positiveInt, 1100),
   /** Yunxin edits messages younger than 7 days; im-edit stops a margin before. */
   NETEASE_MAX_EDIT_AGE_MINUTES: z._default(positiveInt.check(z.maximum(7 * 24 * 60)), 7 * 24 * 60 - 10),
+  /** The relay (issue 16): the app's own message-copy URL; every verified copy is forwarded there. */
+  NETEASE_CALLBACK_FORWARD_URL: z.optional(ForwardUrl),
+  /** The app's AppSecret, to sign forwards with (default NETEASE_APP_SECRET). */
+  NETEASE_FORWARD_APP_SECRET: z.optional(z.string().check(z.minLength(1))),
 });
+
+/**
+ * Where Yunxin copies are forwarded, and with which secret (the forward secret, else the AppSecret). Fail
+ * closed: an unusable forward secret refuses every forward rather than signing with an empty key.
+ */
+function forwardSettings(
+  url: string,
+  e: z.output<typeof NeteaseEnv>,
+  unusable: ReadonlySet<string>,
+): NeteaseForwardSettings {
+  if (unusable.has("NETEASE_FORWARD_APP_SECRET")) return { url, unusable: "NETEASE_FORWARD_APP_SECRET" };
+  const appSecret = e.NETEASE_FORWARD_APP_SECRET ?? e.NETEASE_APP_SECRET;
+  return { url, ...(appSecret !== undefined ? { appSecret } : {}) };
+}
+
+/** The relay's target (origin only: the URL may carry credentials) and which secret signs, never its value. */
+function describeForward(
+  forward: NeteaseForwardSettings,
+  appSecret: string,
+  unusable: readonly UnusableSecretView[],
+) {
+  const refused = unusable.find((secret) => secret.variable === forward.unusable);
+  const secret = refused
+    ? `NETEASE_FORWARD_APP_SECRET ${describeUnusable(refused, "netease")}`
+    : forward.appSecret === appSecret
+      ? "set (the AppSecret)"
+      : "set (NETEASE_FORWARD_APP_SECRET)";
+  return { target: forwardOrigin(forward.url), appSecret: secret };
+}
 
 export interface NeteaseEditConfig {
   readonly baseUrl: string;
@@ -48,7 +88,7 @@ export const netease = {
   idPrefixes: ["nim"],
   config: {
     schema: NeteaseEnv,
-    settings: (e) =>
+    settings: (e, unusable) =>
       e.NETEASE_APP_KEY !== undefined && e.NETEASE_APP_SECRET !== undefined
         ? {
             appKey: e.NETEASE_APP_KEY,
@@ -63,9 +103,13 @@ export const netease = {
               messageIntervalMs: e.NETEASE_MESSAGE_EDIT_INTERVAL_MS,
               maxAgeMs: e.NETEASE_MAX_EDIT_AGE_MINUTES * 60_000,
             },
+            ...(e.NETEASE_CALLBACK_FORWARD_URL !== undefined
+              ? { forward: forwardSettings(e.NETEASE_CALLBACK_FORWARD_URL, e, unusable) }
+              : {}),
           }
         : undefined,
     appId: (e) => e.NETEASE_APP_KEY ?? "",
+    forward: { urlVariable: "NETEASE_CALLBACK_FORWARD_URL" },
     problems: (e, unusable) =>
       e.NETEASE_APP_KEY !== undefined &&
       e.NETEASE_APP_SECRET === undefined &&
@@ -80,6 +124,9 @@ export const netease = {
           appSecret: "set",
           apiOrigin: new URL(settings.edit.baseUrl).origin,
           routeEnabled: settings.edit.routeEnabled,
+          ...(settings.forward
+            ? { forward: describeForward(settings.forward, settings.appSecret, unusable) }
+            : {}),
         };
       }
       return secret
@@ -94,6 +141,13 @@ export const netease = {
       refuses: ["callbacks", "edits"],
       requiredInAws: true,
       appliesTo: (env) => !blank(env.NETEASE_APP_KEY),
+    },
+    /** Signs the forwards to the app's handler (default: the AppSecret); matters only with a forward URL. */
+    {
+      variable: "NETEASE_FORWARD_APP_SECRET",
+      refuses: ["forwards"],
+      requiredInAws: false,
+      appliesTo: (env) => !blank(env.NETEASE_APP_KEY) && !blank(env.NETEASE_CALLBACK_FORWARD_URL),
     },
   ],
   rateRule: (settings, key) =>

@@ -15,9 +15,13 @@ import {
   RecallCopy,
 } from "./callback.ts";
 import { neteaseConversation, neteaseId, neteaseLookupKey } from "./identity.ts";
+import { type NeteaseForwardSettings, neteaseRelay } from "./relay.ts";
 import { type NeteaseCopyAuth, verifyNeteaseCopy } from "./verify.ts";
 
-export type NeteaseProviderConfig = NeteaseCopyAuth;
+export interface NeteaseProviderConfig extends NeteaseCopyAuth {
+  /** The relay to the app's own message-copy handler (NETEASE_CALLBACK_FORWARD_URL), when set. */
+  readonly forward?: NeteaseForwardSettings;
+}
 
 /** Message kinds Yunxin cannot edit even in an editable conversation. */
 const NOT_EDITABLE_TYPES = new Set(["NOTIFICATION", "NRTC_NETCALL"]);
@@ -34,6 +38,7 @@ export function createNeteaseProvider(config: NeteaseProviderConfig): CallbackPr
     ack: { status: 200, body: NETEASE_OK },
     // Message copies come after the send: there is nothing to decide, the answer is always the ack.
     reply: () => ({ status: 200, body: NETEASE_OK }),
+    ...(config.forward ? { relay: neteaseRelay(config.forward) } : {}),
 
     verify(request: CallbackRequest): void {
       verifyNeteaseCopy(request.headers, request.body, config, request.receivedAt);

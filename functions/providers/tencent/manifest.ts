@@ -1,9 +1,16 @@
 import * as z from "../../zod.ts";
-import { flag, positiveInt } from "../env.ts";
-import { describeUnusable, type ProviderManifest, type UnusableSecretView } from "../manifest.ts";
+import { blank, flag, positiveInt } from "../env.ts";
+import {
+  describeUnusable,
+  ForwardUrl,
+  forwardOrigin,
+  type ProviderManifest,
+  type UnusableSecretView,
+} from "../manifest.ts";
 import { tencentCodec } from "./codec.ts";
 import { createTencentProvider, type TencentProviderConfig } from "./provider.ts";
 import { TENCENT_REGIONS, type TencentRegion, tencentBaseUrl } from "./regions.ts";
+import type { TencentForwardSettings } from "./relay.ts";
 
 /** Tencent's part of the environment (its config fragment). */
 export const TencentEnv = z.object({
@@ -23,7 +30,30 @@ export const TencentEnv = z.object({
   /** At most this many modify calls per API in any rolling window (Tencent's cap is 200/s, shared with your own calls). */
   TENCENT_RATE_LIMIT: z._default(positiveInt, 180),
   TENCENT_RATE_WINDOW_MS: z._default(positiveInt, 1000),
+  /** The relay (issue 16): the app's own callback URL; every verified callback is forwarded there. */
+  TENCENT_CALLBACK_FORWARD_URL: z.optional(ForwardUrl),
+  /** The app's callback token, to sign forwards with (default TENCENT_CALLBACK_TOKEN; neither: unsigned). */
+  TENCENT_FORWARD_CALLBACK_TOKEN: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
 });
+
+/**
+ * Where Tencent callbacks are forwarded, and with which token: the forward token, else the callback token,
+ * else none (unsigned, as im-edit received them). Fail closed: the token the forwards would use is
+ * unusable, so every forward is refused rather than signed with an empty key (or sent unsigned).
+ */
+function forwardSettings(
+  url: string,
+  e: z.output<typeof TencentEnv>,
+  unusable: ReadonlySet<string>,
+): TencentForwardSettings {
+  const variable =
+    unusable.has("TENCENT_FORWARD_CALLBACK_TOKEN") || e.TENCENT_FORWARD_CALLBACK_TOKEN !== undefined
+      ? "TENCENT_FORWARD_CALLBACK_TOKEN"
+      : "TENCENT_CALLBACK_TOKEN";
+  if (unusable.has(variable)) return { url, unusable: variable };
+  const token = e.TENCENT_FORWARD_CALLBACK_TOKEN ?? e.TENCENT_CALLBACK_TOKEN;
+  return { url, ...(token !== undefined ? { token } : {}) };
+}
 
 export interface TencentEditConfig {
   readonly adminIdentifier: string;
@@ -39,6 +69,24 @@ export type TencentSettings = TencentProviderConfig & { readonly edit?: TencentE
 const unusableNamed = (unusable: readonly UnusableSecretView[], variable: string) =>
   unusable.find((secret) => secret.variable === variable);
 
+/** The relay's target (origin only: the URL may carry credentials) and which token signs, never its value. */
+function describeForward(
+  forward: TencentForwardSettings,
+  callbackToken: string | undefined,
+  unusable: readonly UnusableSecretView[],
+) {
+  const refused = forward.unusable !== undefined ? unusableNamed(unusable, forward.unusable) : undefined;
+  const token =
+    forward.unusable !== undefined
+      ? `${forward.unusable} ${refused ? describeUnusable(refused, "tencent") : "UNUSABLE"}`
+      : forward.token === undefined
+        ? "unset (forwarded without Sign/RequestTime)"
+        : forward.token === callbackToken
+          ? "set (the callback token)"
+          : "set (TENCENT_FORWARD_CALLBACK_TOKEN)";
+  return { target: forwardOrigin(forward.url), token };
+}
+
 /** Tencent Cloud Chat: callbacks (`/callbacks/tencent`) and modify_c2c_msg / modify_group_msg. */
 export const tencent = {
   name: "tencent",
@@ -46,7 +94,7 @@ export const tencent = {
   idPrefixes: ["c2c", "grp", "pgrp"],
   config: {
     schema: TencentEnv,
-    settings: (e) => ({
+    settings: (e, unusable) => ({
       sdkAppId: e.TENCENT_SDKAPPID,
       ...(e.TENCENT_CALLBACK_TOKEN !== undefined ? { callbackToken: e.TENCENT_CALLBACK_TOKEN } : {}),
       maxSkewSeconds: e.TENCENT_CALLBACK_MAX_SKEW_SECONDS,
@@ -63,8 +111,12 @@ export const tencent = {
             },
           }
         : {}),
+      ...(e.TENCENT_CALLBACK_FORWARD_URL !== undefined
+        ? { forward: forwardSettings(e.TENCENT_CALLBACK_FORWARD_URL, e, unusable) }
+        : {}),
     }),
     appId: (e) => e.TENCENT_SDKAPPID,
+    forward: { urlVariable: "TENCENT_CALLBACK_FORWARD_URL" },
     describe: (settings, unusable) => {
       if (!settings) return undefined;
       const state = (variable: string, set: boolean): string => {
@@ -87,6 +139,9 @@ export const tencent = {
           : key
             ? `TENCENT_SECRET_KEY ${describeUnusable(key, "tencent")}`
             : "off (TENCENT_SECRET_KEY unset)",
+        ...(settings.forward
+          ? { forward: describeForward(settings.forward, settings.callbackToken, unusable) }
+          : {}),
       };
     },
     callbackWarnings: (settings, unusable) =>
@@ -99,6 +154,13 @@ export const tencent = {
     { variable: "TENCENT_CALLBACK_TOKEN", refuses: ["callbacks"], requiredInAws: true },
     /** Signs the admin UserSig for edits. Unset: editing Tencent messages is off. */
     { variable: "TENCENT_SECRET_KEY", refuses: ["edits"], requiredInAws: false },
+    /** Signs the forwards to the app's handler (default: the callback token); matters only with a forward URL. */
+    {
+      variable: "TENCENT_FORWARD_CALLBACK_TOKEN",
+      refuses: ["forwards"],
+      requiredInAws: false,
+      appliesTo: (env) => !blank(env.TENCENT_CALLBACK_FORWARD_URL),
+    },
   ],
   rateRule: (settings, _key) =>
     settings.edit ? { limit: settings.edit.rateLimit, windowMs: settings.edit.rateWindowMs } : undefined,

@@ -34,6 +34,7 @@ import {
   isLiveGroup,
   isoFromSeconds,
 } from "./observed.ts";
+import { commandKind, type TencentForwardSettings, tencentRelay } from "./relay.ts";
 import { tencentReply } from "./reply.ts";
 import { type TencentCallbackAuth, verifyTencentQuery } from "./verify.ts";
 
@@ -45,6 +46,8 @@ export interface TencentProviderConfig extends TencentCallbackAuth {
    * them is the default. When set, they are recorded as not editable.
    */
   readonly recordAvChatRoom: boolean;
+  /** The relay to the app's own callback handler (TENCENT_CALLBACK_FORWARD_URL), when set. */
+  readonly forward?: TencentForwardSettings;
 }
 
 export function createTencentProvider(config: TencentProviderConfig): CallbackProvider {
@@ -162,7 +165,12 @@ export function createTencentProvider(config: TencentProviderConfig): CallbackPr
     appId,
     operator: config.adminIdentifier,
     ack: { status: 200, body: TENCENT_OK },
-    reply: tencentReply,
+    // A before-send im-edit could not read (a live group it skips) is answered for the kind its command names.
+    reply: (decision, message, request) => {
+      const kind = message?.kind ?? (request ? commandKind(request) : undefined);
+      return tencentReply(decision, kind !== undefined ? { kind } : undefined);
+    },
+    ...(config.forward ? { relay: tencentRelay(config.forward) } : {}),
 
     verify(request: CallbackRequest): void {
       verifyTencentQuery(request.query, config, request.receivedAt);

@@ -20,7 +20,7 @@ const REFUSE = 1;
  * rewritten), `1` or the app's code refuses it, `2` drops it silently (groups; a C2C drop is a refusal,
  * since Tencent documents no silent discard there). Throws TypeError for a rewrite Tencent cannot take.
  */
-export function tencentReply(decision: Decision, message?: ObservedMessage): CallbackReply {
+export function tencentReply(decision: Decision, message?: Pick<ObservedMessage, "kind">): CallbackReply {
   const kind = message?.kind === "group" ? "group" : "c2c";
   switch (decision.action) {
     case "allow":
