@@ -6,15 +6,29 @@ import { DynamoRateLimiter } from "./adapters/dynamodb/limiter.ts";
 import { DynamoStore } from "./adapters/dynamodb/store.ts";
 import { fanOut, type NamedSink } from "./adapters/outbox/fan-out.ts";
 import { InProcessOutbox } from "./adapters/outbox/in-process.ts";
+import {
+  createForwarder,
+  createForwardQueue,
+  FORWARD_QUEUE_SOURCE,
+  type ForwardQueueObserver,
+} from "./adapters/relay/index.ts";
 import { FileSpool } from "./adapters/spool.ts";
 import { InProcessWorkQueue } from "./adapters/work/in-process.ts";
-import { type Config, ConfigError, loadConfig, type SecuredWork, type UnusableSecret } from "./config.ts";
-import { type CallbackObserver, CallbackPipeline } from "./core/callbacks.ts";
+import {
+  type Config,
+  ConfigError,
+  describeFallback,
+  loadConfig,
+  type SecuredWork,
+  type UnusableSecret,
+} from "./config.ts";
+import { BEFORE_SEND_DEADLINE_MS, type CallbackObserver, CallbackPipeline } from "./core/callbacks.ts";
 import type { DeadLetterPolicy, DeadLetters } from "./core/dead-letters.ts";
 import type { DecideHook } from "./core/decide.ts";
 import { DurableRecorder, type FallbackQueue } from "./core/durable.ts";
 import { DEFAULT_EDIT_OPTIONS, EditService } from "./core/edits.ts";
 import { MisconfiguredError, StoreUnavailableError } from "./core/errors.ts";
+import { deliverForward, forwardOf } from "./core/forwarding.ts";
 import { jobRules } from "./core/jobs/rules.ts";
 import { DEFAULT_JOB_OPTIONS, RUN_JOB } from "./core/jobs/runner.ts";
 import { JobService } from "./core/jobs/service.ts";
@@ -24,6 +38,8 @@ import { type DomainEvent, guardedOutbox, NO_OUTBOX, type Outbox } from "./core/
 import type { CallbackProvider, ProviderEditor } from "./core/provider.ts";
 import { MessageQueries } from "./core/queries.ts";
 import { Recorder } from "./core/recorder.ts";
+import type { Forward, Forwarder, ForwardQueue } from "./core/relay.ts";
+import { type AppRelayObserver, createAppRelay } from "./core/relay-hook.ts";
 import {
   AfterSendTrigger,
   APPLY_RULES,
@@ -32,7 +48,7 @@ import {
   applyRules,
 } from "./core/rules/auto-edits.ts";
 import { RuleSet, RulesError } from "./core/rules/engine.ts";
-import { fixedRules, type RulesHolder, rulesHook } from "./core/rules/hook.ts";
+import { DEFAULT_RULES_BUDGET_MS, fixedRules, type RulesHolder, rulesHook } from "./core/rules/hook.ts";
 import type { Store } from "./core/store.ts";
 import type { WorkQueue } from "./core/work.ts";
 import { failureReason } from "./http/sqs.ts";
@@ -78,7 +94,23 @@ export interface Dependencies {
    * Where each queue's consumer puts what it gives up on, with the reason: the queues' DLQs in AWS
    * (EDIT_DLQ_URL, FALLBACK_DLQ_URL), `DATA_DIR/dead-letters` locally (`npm run redrive`).
    */
-  readonly deadLetters: { readonly edit: DeadLetterPolicy; readonly fallback: DeadLetterPolicy };
+  readonly deadLetters: {
+    readonly edit: DeadLetterPolicy;
+    readonly fallback: DeadLetterPolicy;
+    /** The forward queue's (FORWARD_DLQ_URL; retries come back through FORWARD_QUEUE_URL's visibility). */
+    readonly forward: DeadLetterPolicy;
+  };
+  /**
+   * The relay to the apps' own callback handlers (issue 16): the forward queue (SQS with FORWARD_QUEUE_URL,
+   * else DATA_DIR/forwards delivered in this process, else memory; only while some provider forwards),
+   * the forwarder, and one asynchronous delivery attempt (`deliverForward` bound to the forward's
+   * provider's relay, FORWARD_TIMEOUT_MS): what the forwarder function and the local queue run.
+   */
+  readonly relay: {
+    readonly queue?: ForwardQueue & { close?(): Promise<void> };
+    readonly forwarder: Forwarder & { close?(): Promise<void> };
+    deliver(forward: Forward): Promise<void>;
+  };
 }
 
 /**
@@ -110,12 +142,28 @@ export function createDependencies(
       config.retentionDays !== undefined ? { retentionDays: config.retentionDays } : {},
     );
   const sqs =
-    config.fallbackQueueUrl || config.editQueueUrl || config.editDlqUrl || config.fallbackDlqUrl
+    config.fallbackQueueUrl ||
+    config.editQueueUrl ||
+    config.editDlqUrl ||
+    config.fallbackDlqUrl ||
+    config.forwardQueueUrl ||
+    config.forwardDlqUrl
       ? lazySqs(config.region)
       : undefined;
   const deadLetters = overrides.deadLetters ?? createDeadLetters(config, sqs);
   const providers = overrides.providers ?? guardProviders(createProviders(config), config.unusableSecrets);
   const queries = new MessageQueries(store, providers);
+  const relay = overrides.relay ?? createRelay(config, providers, sqs, deadLetters.forward);
+  // The app decides a before-send first (issue 16), when some provider forwards to the app's handler.
+  const appRelay = [...providers.values()].some((provider) => provider.relay)
+    ? createAppRelay({
+        relayOf: (provider) => providers.get(provider)?.relay,
+        forwarder: relay.forwarder,
+        timeoutMs: config.callbackForwardTimeoutMs,
+        fallback: config.callbackForwardFallback,
+        observer: appRelayObserver(config),
+      })
+    : undefined;
   const outbox = overrides.outbox ?? createOutbox(config);
   const work = overrides.work ?? createWorkQueue(config, sqs, deadLetters.edit.letters);
   const rule = editing?.rateRule(config) ?? (() => ({ limit: 1, windowMs: 1000 }));
@@ -176,9 +224,12 @@ export function createDependencies(
       if (typeof id === "string") await runRules(id);
     });
   }
-  // Before-send rules answer the callback (after the app's own hook, issue 16); after-send rules are
+  // Before-send rules answer the callback after the app's own hook (issue 16); after-send rules are
   // queued, for the editor where it can run them (in-process it needs the editors: the local stack).
-  const hooks = overrides.hooks ?? [rulesHook({ rules, codecOf, observer: RULES_HOOK_OBSERVER })];
+  const hooks = overrides.hooks ?? [
+    ...(appRelay ? [appRelay.hook] : []),
+    rulesHook({ rules, codecOf, observer: RULES_HOOK_OBSERVER }),
+  ];
   const afterSend =
     work instanceof InProcessWorkQueue && editors.size === 0
       ? undefined
@@ -216,6 +267,18 @@ export function createDependencies(
       hooks,
       observer: CALLBACK_OBSERVER,
       ...(afterSend ? { afterSend } : {}),
+      ...(appRelay
+        ? {
+            // The app's budget, then the rules'; the store gets what is left of the before-send's 1.8 s.
+            decideBudgetMs: config.callbackForwardTimeoutMs + DEFAULT_RULES_BUDGET_MS,
+            relay: {
+              ...(relay.queue ? { queue: relay.queue } : {}),
+              forwardOf,
+              answer: appRelay.answer,
+              beforeSendDeadlineMs: BEFORE_SEND_DEADLINE_MS,
+            },
+          }
+        : {}),
     });
   return {
     config,
@@ -236,6 +299,90 @@ export function createDependencies(
     applyRules: runRules,
     jobs,
     deadLetters,
+    relay,
+  };
+}
+
+/**
+ * The relay's transports: the forwarder (undici, loaded on the first forward) and, while some provider
+ * forwards, the forward queue: SQS with FORWARD_QUEUE_URL (the forwarder function delivers), else the
+ * local queue delivering in this process (DATA_DIR/forwards, else memory), dead-lettering what it gives up.
+ */
+function createRelay(
+  config: Config,
+  providers: ReadonlyMap<ProviderName, CallbackProvider>,
+  sqs: LazySqs | undefined,
+  policy: DeadLetterPolicy,
+): Dependencies["relay"] {
+  const forwarder = createForwarder({ maxResponseBytes: config.forwardMaxResponseBytes });
+  const deliver = (forward: Forward) =>
+    deliverForward(forward, {
+      relay: providers.get(forward.provider)?.relay,
+      forwarder,
+      timeoutMs: config.forwardTimeoutMs,
+    });
+  if (![...providers.values()].some((provider) => provider.relay)) return { forwarder, deliver };
+  const queue = createForwardQueue({
+    ...(config.forwardQueueUrl !== undefined ? { queueUrl: config.forwardQueueUrl } : {}),
+    ...(sqs ? { sqs } : {}),
+    ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}),
+    deliver,
+    maxAttempts: config.forwardQueueMaxReceives,
+    ...(policy.letters ? { deadLetters: policy.letters } : {}),
+    ...LOCAL_FORWARD_OBSERVER,
+  });
+  return { queue, forwarder, deliver };
+}
+
+/** The local forward queue's retries and dead letters: logged (never the body), a misconfiguration counted. */
+const LOCAL_FORWARD_OBSERVER: ForwardQueueObserver = {
+  onRetry: (forward, attempts, reason, delayMs) =>
+    logger.info("forward retried", {
+      provider: forward.provider,
+      forwardId: forward.id,
+      attempts,
+      reason: reason.code,
+      error: reason.message,
+      delayMs,
+    }),
+  onDeadLettered: (forward, reason) => {
+    const fields = {
+      ...(forward ? { provider: forward.provider, forwardId: forward.id } : {}),
+      reason: reason.code,
+      error: reason.message,
+    };
+    if (reason.code === "misconfigured") {
+      logger.error("forward refused: the app's forward secret is unusable", fields);
+      count(MISCONFIGURED_METRIC);
+    } else logger.warn("forward dead-lettered (npm run redrive -- --replay delivers it again)", fields);
+  },
+};
+
+/**
+ * A before-send that got the fallback policy: logged (no body, no query, no secret) and counted
+ * `ForwardFallback` (its reason a field); an unusable forward secret at error level, counted `Misconfigured`.
+ */
+function appRelayObserver(config: Config): AppRelayObserver {
+  const policy = describeFallback(config.callbackForwardFallback);
+  return {
+    fellBack: (provider, reason, detail) => {
+      count("ForwardFallback", 1, { reason });
+      if (reason === "misconfigured") {
+        logger.error("before-send forward refused: the app's forward secret is unusable", {
+          provider,
+          reason,
+          fallback: policy,
+        });
+        count(MISCONFIGURED_METRIC);
+        return;
+      }
+      logger.warn("before-send forward fell back to the policy", {
+        provider,
+        reason,
+        detail,
+        fallback: policy,
+      });
+    },
   };
 }
 
@@ -338,12 +485,25 @@ function createDeadLetters(config: Config, sqs: LazySqs | undefined): Dependenci
           await adapter.changeVisibility(client, editQueueUrl, receipt, seconds);
         }
       : undefined;
+  // The forwarder function consumes the forward queue: its retries come back with backoff likewise.
+  const forwardQueueUrl = config.forwardQueueUrl;
+  const forwardRetryAfter =
+    sqs && forwardQueueUrl
+      ? async (receipt: string, seconds: number) => {
+          const { client, adapter } = await sqs();
+          await adapter.changeVisibility(client, forwardQueueUrl, receipt, seconds);
+        }
+      : undefined;
   return {
     edit: {
       ...policy(letters(config.editDlqUrl), config.editQueueMaxReceives, "edit-queue"),
       ...(retryAfter ? { retryAfter } : {}),
     },
     fallback: policy(letters(config.fallbackDlqUrl), config.fallbackQueueMaxReceives, "fallback-queue"),
+    forward: {
+      ...policy(letters(config.forwardDlqUrl), config.forwardQueueMaxReceives, FORWARD_QUEUE_SOURCE),
+      ...(forwardRetryAfter ? { retryAfter: forwardRetryAfter } : {}),
+    },
   };
 }
 
@@ -495,6 +655,18 @@ const CALLBACK_OBSERVER: CallbackObserver = {
     logger.warn("decision cannot be answered: allowed as sent", { decision, error: error.message });
   },
   publishFailed: reportLost,
+  forwardLost: (provider, error) => {
+    count("ForwardLost");
+    logger.error("forward lost: the app's handler will not get this callback from im-edit", {
+      provider,
+      error: `${error.name}: ${error.message}`,
+    });
+  },
+  unread: (provider, error) =>
+    logger.warn("callback not readable: forwarded to the app as received", {
+      provider,
+      error: `${error.name}: ${error.message}`,
+    }),
 };
 
 /**
@@ -628,7 +800,7 @@ export function dependencies(editing?: Editing): Promise<Dependencies> {
       count(MISCONFIGURED_METRIC);
       throw new MisconfiguredError("this deployment's rules file is invalid", { cause: error });
     }
-    const refusing = reportColdStart(config, editing ? "edits" : "callbacks");
+    const refusing = reportColdStart(config, editing ? ["edits"] : ["callbacks", "forwards"]);
     recheckAt = refusing ? Date.now() + UNUSABLE_SECRET_RECHECK_MS : undefined;
     return deps;
   })().catch((error: unknown) => {
@@ -639,21 +811,24 @@ export function dependencies(editing?: Editing): Promise<Dependencies> {
 }
 
 /**
- * Once per cold start, what this function (the recorder: callbacks; the editor: edits) will refuse or
- * allow unsigned. True when it refuses work for an unusable secret.
+ * Once per cold start, what this function (the recorder and the forwarder: callbacks and forwards; the
+ * editor: edits) will refuse or allow unsigned. True when it refuses work for an unusable secret.
  */
-function reportColdStart(config: Config, work: SecuredWork): boolean {
+function reportColdStart(config: Config, works: readonly SecuredWork[]): boolean {
   let refusing = false;
   for (const secret of config.unusableSecrets) {
-    if (!secret.refuses.includes(work)) continue;
+    const work = works.find((candidate) => secret.refuses.includes(candidate));
+    if (work === undefined) continue;
     refusing = true;
+    // A refused forward is no 503: the callback is recorded and answered, the app's copy is refused.
+    const answer = work === "forwards" ? "" : " (503 misconfigured)";
     logger.error(
-      `${secret.provider} ${work} will be refused (503 misconfigured): ${secret.variable} is unusable`,
+      `${secret.provider} ${work} will be refused${answer}: ${secret.variable} is unusable`,
       describeUnusable(secret),
     );
     count(MISCONFIGURED_METRIC);
   }
-  if (work === "callbacks") {
+  if (works.includes("callbacks")) {
     // What the providers' manifests say is accepted unsafely (e.g. Tencent callbacks without a token).
     for (const manifest of config.manifests) {
       const warnings = manifest.config.callbackWarnings?.(

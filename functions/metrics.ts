@@ -19,12 +19,15 @@ export const MISCONFIGURED_METRIC = "Misconfigured";
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
 /**
- * Counts an exceptional outcome (spooled, misconfigured, publish failed, server error, ...). The happy
+ * Counts an exceptional outcome (spooled, misconfigured, publish failed, server error, ...), with `fields`
+ * (e.g. a `reason`) on the metrics line. The happy
  * path counts nothing: Lambda's own Invocations, Errors and Duration metrics cover it, and each EMF
  * line costs a log line's ingestion.
  */
-export function count(name: string, value = 1): void {
+export function count(name: string, value = 1, fields?: Readonly<Record<string, string>>): void {
   metrics.addMetric(name, MetricUnit.Count, value);
+  // Fields of the EMF line, not dimensions: the alarms watch one series per metric.
+  for (const [key, field] of Object.entries(fields ?? {})) metrics.addMetadata(key, field);
 }
 
 /**

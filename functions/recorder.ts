@@ -47,6 +47,9 @@ export async function recordCallback(
     headers: lowerCaseHeaders(event.headers),
     body: rawBody(event, config.callbackMaxBytes),
     receivedAt,
+    // What the relay forwards: the query string as received, and who sent it (X-Forwarded-For).
+    ...(event.rawQueryString !== undefined ? { rawQuery: event.rawQueryString } : {}),
+    ...(event.requestContext?.http?.sourceIp ? { sourceIp: event.requestContext.http.sourceIp } : {}),
   };
   if (typeof request.query.CallbackCommand === "string")
     line.command = request.query.CallbackCommand.slice(0, 64);

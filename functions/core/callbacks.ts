@@ -1,10 +1,12 @@
 import { ALLOW, type Decided, type DecideHook, decide, type HookSkip } from "./decide.ts";
-import type { DurableRecorder, SpooledCallback } from "./durable.ts";
+import type { DurableOutcome, DurableRecorder, SpooledCallback } from "./durable.ts";
 import { asError } from "./errors.ts";
 import type { ObservedMessage, ProviderName } from "./model.ts";
 import { type DomainEvent, type Outbox, publishQuietly, recordedEvent, versionEvent } from "./outbox.ts";
 import type { CallbackProvider, CallbackReply, CallbackRequest } from "./provider.ts";
 import { type Applied, type ApplyOutcome, eventMessageId, type RecorderEvent } from "./recorder.ts";
+import type { CallbackRelay, Forward, ForwardQueue } from "./relay.ts";
+import { APP_HOOK_NAME, type AppRelay } from "./relay-hook.ts";
 import type { RecordedSend } from "./rules/auto-edits.ts";
 
 /**
@@ -42,6 +44,34 @@ export interface CallbackObserver {
   replyFailed?(decision: string, error: Error): void;
   /** Events that could not be published (`PublishFailed`): at most once, nothing retries them. */
   publishFailed?(error: Error, events: readonly DomainEvent[]): void;
+  /** A forward that could not be queued (`ForwardLost`): the app never gets this callback from im-edit. */
+  forwardLost?(provider: ProviderName, error: Error): void;
+  /** A verified callback im-edit could not read, forwarded to the app all the same (the relay is transparent). */
+  unread?(provider: ProviderName, error: Error): void;
+}
+
+/**
+ * The relay (issue 16), when a provider forwards its callbacks to the app's own handler (`provider.relay`).
+ * A synchronous callback (a before-send) is the `app` decide hook's; every other verified callback is
+ * queued for the app once recorded (or spooled, or ignored), before the provider gets its answer.
+ */
+export interface PipelineRelay {
+  /** The asynchronous forwards (at least once); none: each forward is lost (reported). */
+  readonly queue?: ForwardQueue;
+  /** A verified callback as a Forward (core/forwarding.ts `forwardOf`). */
+  readonly forwardOf: (
+    request: CallbackRequest,
+    provider: ProviderName,
+    relay: CallbackRelay,
+    messageId?: string,
+  ) => Forward;
+  /** A synchronous callback im-edit could not read: the app's validated answer, or the fallback policy. */
+  readonly answer?: AppRelay["answer"];
+  /**
+   * A before-send's answer is due this long after it arrived (Tencent waits 2 s): the store gets what is
+   * left once the hooks have answered, at most its own budget, then the callback is spooled.
+   */
+  readonly beforeSendDeadlineMs?: number;
 }
 
 export interface CallbackPipelineOptions {
@@ -59,10 +89,18 @@ export interface CallbackPipelineOptions {
    * told of before-send rewrites (their rules ran already), client edits, echoes or duplicates.
    */
   readonly afterSend?: { recorded(message: RecordedSend): Promise<unknown> };
+  /** The relay to the apps' own handlers; without it nothing is forwarded. */
+  readonly relay?: PipelineRelay;
 }
 
 /** Hooks get at most this long together unless configured: Tencent's 2 s less the store's budget. */
 export const DEFAULT_DECIDE_BUDGET_MS = 600;
+
+/**
+ * With the relay, when a before-send's answer is due after it arrived: inside Tencent's 2 s, with room for
+ * the answer's way back. The app's budget and the rules' come first; the store gets what is left.
+ */
+export const BEFORE_SEND_DEADLINE_MS = 1800;
 
 /**
  * The callback path as explicit stages: **verify** (raw bytes, before parsing) → **interpret** (the
@@ -92,7 +130,23 @@ export class CallbackPipeline {
   ): Promise<CallbackOutcome> {
     trace.provider = provider.name;
     provider.verify(request);
-    let events = provider.interpret(request);
+    // Only what passed verification is forwarded; a synchronous callback is answered by the app's hook.
+    const relay = this.options.relay ? provider.relay : undefined;
+    const synchronous = relay?.synchronous(request) ?? false;
+    let events: RecorderEvent[];
+    try {
+      events = provider.interpret(request);
+    } catch (thrown: unknown) {
+      if (!relay) throw thrown;
+      // The relay stays transparent: what im-edit cannot read, the app still gets (and a before-send
+      // is answered with the app's own decision, below).
+      this.options.observer?.unread?.(provider.name, asError(thrown));
+      if (!synchronous) {
+        await this.forward(provider, relay, request);
+        throw thrown;
+      }
+      events = [];
+    }
     trace.events = events.map((e) => `${e.type}:${eventMessageId(e)}`);
 
     // A before-send is the one callback whose answer decides the message: interpret says so with `pending`.
@@ -106,15 +160,36 @@ export class CallbackPipeline {
       reply = rendered ?? provider.reply(ALLOW, pending.message);
       trace.decision = describe(decided);
       events = events.map((e) => (e === pending ? withDecision(pending, decided as Decided) : e));
+    } else if (relay && synchronous) {
+      // A before-send im-edit does not read (a live group it skips, a body it cannot parse): the app's own
+      // answer, validated, rendered for the callback itself.
+      decided = await this.answerUnread(provider, relay, request);
+      reply = this.render(provider, decided, undefined, request) ?? provider.reply(ALLOW, undefined, request);
+      trace.decision = describe(decided);
     } else {
       reply = provider.reply(ALLOW);
     }
+    const forwarded = relay && !synchronous ? relay : undefined;
 
     if (events.length === 0) {
       trace.outcome = "ignored";
+      if (forwarded) await this.forward(provider, forwarded, request);
       return { events, ...(decided ? { decided } : {}), outcome: "ignored", published: [], reply };
     }
-    const recorded = await this.options.durable.record(provider.name, request.receivedAt, events);
+    let recorded: DurableOutcome;
+    try {
+      recorded = await this.options.durable.record(
+        provider.name,
+        request.receivedAt,
+        events,
+        pending ? this.storeBudget(request) : undefined,
+      );
+    } catch (thrown: unknown) {
+      // Neither stored nor spooled (the provider gets an error): the app still gets the callback.
+      if (forwarded) await this.forward(provider, forwarded, request);
+      throw thrown;
+    }
+    if (forwarded) await this.forward(provider, forwarded, request, recordedId(events, recorded));
     if (!("stored" in recorded)) {
       // Published when the spool is replayed (`replay`): nothing is recorded yet.
       trace.outcome = "spooled";
@@ -180,14 +255,55 @@ export class CallbackPipeline {
     );
   }
 
+  /** A synchronous callback without a message im-edit could read: the app's answer, or the fallback. */
+  private async answerUnread(
+    provider: CallbackProvider,
+    relay: CallbackRelay,
+    request: CallbackRequest,
+  ): Promise<Decided> {
+    const answer = this.options.relay?.answer;
+    if (!answer) return { decision: ALLOW, by: [] };
+    const decision = await answer(provider.name, relay, request);
+    return decision.action === "allow" ? { decision, by: [] } : { decision, by: [APP_HOOK_NAME] };
+  }
+
+  /**
+   * Queues the callback for the app's handler, naming the message it recorded, if any. Never fails the
+   * callback: a forward that cannot be queued is reported (`ForwardLost`) and the provider answered as usual.
+   */
+  private async forward(
+    provider: CallbackProvider,
+    relay: CallbackRelay,
+    request: CallbackRequest,
+    messageId?: string,
+  ): Promise<void> {
+    const options = this.options.relay;
+    if (!options) return;
+    try {
+      if (!options.queue) throw new Error("no forward queue is configured");
+      await options.queue.enqueue(options.forwardOf(request, provider.name, relay, messageId));
+    } catch (thrown: unknown) {
+      this.options.observer?.forwardLost?.(provider.name, asError(thrown));
+    }
+  }
+
+  /** A before-send's store budget: what is left of its deadline (with the relay), at most the store's own. */
+  private storeBudget(request: CallbackRequest): number | undefined {
+    const deadlineMs = this.options.relay?.beforeSendDeadlineMs;
+    if (deadlineMs === undefined) return undefined;
+    const elapsed = (this.options.now ?? Date.now)() - request.receivedAt.getTime();
+    return Math.max(0, deadlineMs - elapsed);
+  }
+
   /** The provider's answer; undefined when it cannot render the decision (then the message is allowed). */
   private render(
     provider: CallbackProvider,
     decided: Decided,
-    message: ObservedMessage,
+    message: ObservedMessage | undefined,
+    request?: CallbackRequest,
   ): CallbackReply | undefined {
     try {
-      return provider.reply(decided.decision, message);
+      return provider.reply(decided.decision, message, request);
     } catch (thrown: unknown) {
       this.options.observer?.replyFailed?.(describe(decided), asError(thrown));
       return undefined;
@@ -253,6 +369,17 @@ function withDecision(pending: Extract<RecorderEvent, { type: "pending" }>, deci
         },
       };
   }
+}
+
+/**
+ * The message a callback recorded (or spooled, to be recorded), for the forward's `X-Im-Edit-Message-Id`:
+ * its first event's, unless that event matched nothing.
+ */
+function recordedId(events: readonly RecorderEvent[], recorded: DurableOutcome): string | undefined {
+  const [first] = events;
+  if (!first) return undefined;
+  if ("stored" in recorded && (recorded.stored[0] ?? "unmatched") === "unmatched") return undefined;
+  return eventMessageId(first);
 }
 
 const describe = ({ decision, by }: Decided): string =>

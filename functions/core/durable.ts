@@ -33,17 +33,20 @@ export class DurableRecorder {
     private readonly onSpool: (reason: string, error: Error) => void = () => {},
   ) {}
 
+  /**
+   * `budgetMs`: this call's share when less than the store's budget (a before-send whose hooks took part
+   * of the provider's time).
+   */
   async record(
     provider: string,
     receivedAt: Date,
     events: readonly RecorderEvent[],
+    budgetMs?: number,
   ): Promise<DurableOutcome> {
+    const budget = Math.min(this.budgetMs, budgetMs ?? this.budgetMs);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`store did not answer within ${this.budgetMs} ms`)),
-        this.budgetMs,
-      );
+      timer = setTimeout(() => reject(new Error(`store did not answer within ${budget} ms`)), budget);
     });
     const applying = this.applyAll(events);
     try {
