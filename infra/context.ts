@@ -3,6 +3,7 @@ import type { ProviderManifest } from "../functions/providers/manifest.ts";
 import { PROVIDERS } from "../functions/providers/recorder-providers.ts";
 import type { CapacityRange } from "./constructs/message-table.ts";
 import type {
+  CallbackForwardFallback,
   CallbackIngress,
   EventsMode,
   FunctionTracing,
@@ -42,6 +43,12 @@ export const SERVICE_CONTEXT = {
     "the job runner's reserved concurrency: edit-queue messages (job slices, rules, queued edits) at once (default 10)",
   tracing:
     "X-Ray tracing of both functions: off (default) or active (about $0.25 per million at sustained traffic, up to $5)",
+  forwardTimeoutMs:
+    "callback relay: how long a before-send waits for your app's handler, ms (1-1800, default 1200)",
+  forwardFallback:
+    "callback relay: a before-send's answer when your app's handler fails or is late: allow (default), block or block:<code>",
+  forwarderReservedConcurrency:
+    "callback relay: the forwarder's reserved concurrency, forwards delivered at once in batches of 10 (default 5)",
   stackName: "stack name (default ImEdit), to deploy more than one copy",
 } as const;
 
@@ -117,6 +124,8 @@ export function propsFromContext(
   const retentionDays = integer("retentionDays");
   const recorderReservedConcurrency = integer("recorderReservedConcurrency");
   const workerReservedConcurrency = integer("workerReservedConcurrency");
+  const forwardTimeoutMs = integer("forwardTimeoutMs");
+  const forwarderReservedConcurrency = integer("forwarderReservedConcurrency");
   const billing = text("billing");
   const capacity = {
     readMin: integer("readCapacityMin"),
@@ -154,6 +163,7 @@ export function propsFromContext(
   const eventBusName = text("eventBus");
   const rulesFile = text("rules") ?? (env.IM_EDIT_RULES || undefined);
   const tracing = text("tracing");
+  const forwardFallback = text("forwardFallback");
   const defaults = DEFAULTS.provisionedCapacity;
   const range = (min: number | undefined, max: number | undefined, otherwise: CapacityRange) => ({
     min: min ?? otherwise.min,
@@ -183,6 +193,11 @@ export function propsFromContext(
       ...(rulesFile !== undefined ? { rulesFile } : {}),
       ...(workerReservedConcurrency !== undefined ? { workerReservedConcurrency } : {}),
       ...(tracing !== undefined ? { tracing: tracing as FunctionTracing } : {}),
+      ...(forwardTimeoutMs !== undefined ? { forwardTimeoutMs } : {}),
+      ...(forwardFallback !== undefined
+        ? { forwardFallback: forwardFallback as CallbackForwardFallback }
+        : {}),
+      ...(forwarderReservedConcurrency !== undefined ? { forwarderReservedConcurrency } : {}),
       ...(capacityGiven
         ? {
             provisionedCapacity: {

@@ -18,7 +18,17 @@ export interface ServiceAlarmsProps {
   readonly recorderReservedConcurrency?: number;
 }
 
-const ALARM_PERIOD = Duration.minutes(5);
+export const ALARM_PERIOD = Duration.minutes(5);
+
+/** A count the functions publish (EMF, namespace ImEdit, `service` dimension), summed over ALARM_PERIOD. */
+export const serviceMetric = (metricName: string): Metric =>
+  new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: SERVICE_NAME },
+    period: ALARM_PERIOD,
+    statistic: "Sum",
+  });
 
 /**
  * The service's alarms, each on `topic`: failed and throttled invocations, dead letters, a fallback queue
@@ -86,13 +96,7 @@ export function addServiceAlarms(topic: AlarmTopic, props: ServiceAlarmsProps): 
       "(the recorder then refuses that provider's callbacks, the editor its edits; other providers keep " +
       "working), or the configuration could not be loaded at all. The functions' ERROR log lines name the " +
       "variable. Fix the secret's value: warm functions read it again within a minute.",
-    metric: new Metric({
-      namespace: METRICS_NAMESPACE,
-      metricName: MISCONFIGURED_METRIC,
-      dimensionsMap: { service: SERVICE_NAME },
-      period: ALARM_PERIOD,
-      statistic: "Sum",
-    }),
+    metric: serviceMetric(MISCONFIGURED_METRIC),
     threshold: 1,
   });
   topic.alarm("RecorderP99Duration", {

@@ -73,7 +73,7 @@ export class WorkQueue extends Construct {
    * sqs:SendMessage on the dead-letter queue alone, and `<prefix>_QUEUE_MAX_RECEIVES` (this queue's
    * maxReceiveCount, the receive on which it stops retrying).
    */
-  bindDeadLetterSender(fn: ServiceFunction, prefix: "EDIT" | "FALLBACK"): this {
+  bindDeadLetterSender(fn: ServiceFunction, prefix: "EDIT" | "FALLBACK" | "FORWARD"): this {
     fn.bindQueueSender(`${prefix}_DLQ_URL`, this.deadLetterQueue).setEnvironment(
       `${prefix}_QUEUE_MAX_RECEIVES`,
       String(this.maxReceiveCount),

@@ -12,6 +12,7 @@ import { PROVIDERS } from "../../functions/providers/recorder-providers.ts";
 import { AlarmTopic } from "../constructs/alarm-topic.ts";
 import { DomainEventBus } from "../constructs/event-bus.ts";
 import { EventsQueue } from "../constructs/events-queue.ts";
+import { ForwardRelay } from "../constructs/forward-relay.ts";
 import { JobSweep } from "../constructs/job-sweep.ts";
 import { MessageTable } from "../constructs/message-table.ts";
 import { addServiceAlarms } from "../constructs/service-alarms.ts";
@@ -19,10 +20,11 @@ import { ServiceApi } from "../constructs/service-api.ts";
 import { ServiceFunction } from "../constructs/service-function.ts";
 import { WorkQueue } from "../constructs/work-queue.ts";
 import { type CallbackIngress, DEFAULTS, type ImEditStackProps } from "./props.ts";
-import { providerProps } from "./providers.ts";
+import { forwardingProviders, providerProps } from "./providers.ts";
 import { provisionedCapacity, validate } from "./validate.ts";
 
 export type {
+  CallbackForwardFallback,
   CallbackIngress,
   EventsMode,
   FunctionTracing,
@@ -91,6 +93,13 @@ export const EDIT_QUEUE_VISIBILITY = WORKER_TIMEOUT.plus(Duration.minutes(3));
  * but each cold start (or poll) would add a call and a failure mode in front of the 2 s before-send
  * budget, the functions could run different rule sets for a while, and SSM's 8 KB standard parameters
  * are smaller than a rules file may be; the bundled file costs nothing at run time.
+ *
+ * The callback relay (a provider's forward URL, e.g. `-c tencentForwardUrl`) puts im-edit in front of
+ * the app's own callback handler: the recorder forwards each before-send itself and answers with the
+ * app's decision (or the fallback policy), and puts every other verified callback's forward on the
+ * forward queue before answering the provider; the forwarder delivers them (at least once, re-signed at
+ * each attempt) and dead-letters what the app refuses or never takes. None of it exists without a
+ * forward URL: the default stack and its cost are unchanged.
  */
 export class ImEditStack extends Stack {
   readonly table: MessageTable;
@@ -108,6 +117,8 @@ export class ImEditStack extends Stack {
   readonly eventsQueue?: EventsQueue;
   /** The bus domain events go to and EditRequested events come from, with `events: "eventbridge"`. */
   readonly eventBus?: DomainEventBus;
+  /** The callback relay's forward queue and forwarder, when a provider has a forward URL. */
+  readonly relay?: ForwardRelay;
   readonly callbackIngress: CallbackIngress;
   /** The recorder's public URL, when callbacks come in through it (`callbackIngress: "functionUrl"`). */
   readonly callbackUrl?: FunctionUrl;
@@ -186,14 +197,39 @@ export class ImEditStack extends Stack {
       },
     }).bindTable(this.table);
 
+    // The callback relay, when a provider has a forward URL: the recorder forwards before-sends itself and
+    // enqueues every other verified callback's forward, which the forwarder delivers. The forwarder loads
+    // the recorder's provider settings (its relays, the forward URLs) and secrets; TABLE_NAME because the
+    // configuration requires it, with no grant on the table (it never reads or writes it).
+    if (forwardingProviders(props.manifests ?? PROVIDERS, props).length > 0) {
+      this.relay = new ForwardRelay(this, "Relay", {
+        environment: {
+          ...common,
+          ...providerEnvironment(providers, "recorder"),
+          TABLE_NAME: this.table.table.tableName,
+        },
+        logRetention,
+        tracing,
+        deliveryTimeoutMs: props.forwardDeliveryTimeoutMs ?? DEFAULTS.forwardDeliveryTimeoutMs,
+        maxReceives: props.forwardQueueMaxReceives ?? DEFAULTS.forwardQueueMaxReceives,
+        reservedConcurrency: props.forwarderReservedConcurrency ?? DEFAULTS.forwarderReservedConcurrency,
+      }).bindRecorder(this.recorder, { timeoutMs: props.forwardTimeoutMs, fallback: props.forwardFallback });
+    }
+
     // Each secret is read by the functions doing the work it guards (NetEase's AppSecret: all, since
-    // the recorder verifies message copies with it and the editor and worker sign REST calls).
-    const functions = { recorder: [this.recorder], editor: [this.editor, this.worker] };
+    // the recorder verifies message copies with it and the editor and worker sign REST calls; the
+    // forwarder signs forwards with the forward secret, or by default with the callback secret).
+    const functions = {
+      recorder: [this.recorder, ...(this.relay ? [this.relay.forwarder] : [])],
+      editor: [this.editor, this.worker],
+    };
     for (const { manifest, props: given } of providers) {
       for (const binding of manifest.cdk.context) {
         const spec = manifest.secrets.find((candidate) => candidate.variable === binding.secret);
-        if (!spec) continue;
-        const arn = secret(constructId(spec.variable), String(given[binding.prop] ?? ""));
+        const value = given[binding.prop];
+        // An optional secret left out (e.g. a forward secret: the callback secret signs instead).
+        if (!spec || value === undefined || value === "") continue;
+        const arn = secret(constructId(spec.variable), String(value));
         for (const role of functionsOf(spec)) {
           for (const fn of functions[role]) fn.bindSecret(`${spec.variable}_SECRET_ARN`, arn);
         }
@@ -264,6 +300,9 @@ export class ImEditStack extends Stack {
       recorderP99Ms: props.recorderP99AlarmMs ?? DEFAULTS.recorderP99AlarmMs,
       ...(reservedConcurrency !== undefined ? { recorderReservedConcurrency: reservedConcurrency } : {}),
     });
+    this.relay?.addAlarms(this.alarms, {
+      fallbackThreshold: props.forwardFallbackAlarmThreshold ?? DEFAULTS.forwardFallbackAlarmThreshold,
+    });
     if (this.eventBus) {
       this.alarms.alarm("EditRequestedUndelivered", {
         description:
@@ -315,6 +354,24 @@ export class ImEditStack extends Stack {
       this.fallbackQueue.redriveCommand,
       "after fixing the cause: moves the fallback queue's dead letters back to it",
     );
+    if (this.relay) {
+      const { queue } = this.relay;
+      output(
+        "ForwardQueueUrl",
+        queue.queue.queueUrl,
+        "the callback relay's forwards to the app's own handler",
+      );
+      output(
+        "ForwardDlqUrl",
+        queue.deadLetterQueue.queueUrl,
+        "forwards the app's handler did not take, with the reason",
+      );
+      output(
+        "ForwardQueueRedrive",
+        queue.redriveCommand,
+        "after fixing the cause: moves the dead-lettered forwards back to the forward queue",
+      );
+    }
     if (this.eventsQueue) output("EventsQueueUrl", this.eventsQueue.queue.queueUrl, "domain events");
     if (this.eventBus) {
       output("EventBusName", this.eventBus.bus.eventBusName, "domain events out, EditRequested in");

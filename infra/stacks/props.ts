@@ -35,6 +35,14 @@ export const DEFAULTS = {
   recorderP99AlarmMs: 1500,
   events: "off",
   tracing: "off",
+  /** The callback relay (with a forward URL): one forward delivery attempt, ms (FORWARD_TIMEOUT_MS). */
+  forwardDeliveryTimeoutMs: 5000,
+  /** Receives of a forward before it is dead-lettered (FORWARD_QUEUE_MAX_RECEIVES). */
+  forwardQueueMaxReceives: 8,
+  /** The forwarder's reserved concurrency (and its event source's guard). */
+  forwarderReservedConcurrency: 5,
+  /** ForwardFallback alarm: more before-send fallbacks than this in 5 minutes. */
+  forwardFallbackAlarmThreshold: 10,
 } as const;
 
 /**
@@ -145,4 +153,48 @@ export interface ImEditStackProps extends StackProps, RegisteredProvidersProps {
    * @default "off"
    */
   readonly tracing?: FunctionTracing;
+  /**
+   * The callback relay's before-send budget, ms (`-c forwardTimeoutMs`, CALLBACK_FORWARD_TIMEOUT_MS on the
+   * recorder, 1-1800): how long a before-send waits for the app's own handler before the fallback applies.
+   * Only with a provider's forward URL (e.g. `tencent.forwardUrl`).
+   * @default - the recorder's own default (1200)
+   */
+  readonly forwardTimeoutMs?: number;
+  /**
+   * What a before-send gets when the app's handler does not answer in time, or answers something unusable
+   * (`-c forwardFallback`, CALLBACK_FORWARD_FALLBACK): `allow`, `block` (code 1) or `block:<code>`. Only with
+   * a forward URL.
+   * @default - the recorder's own default (allow)
+   */
+  readonly forwardFallback?: CallbackForwardFallback;
+  /**
+   * One asynchronous forward delivery attempt, ms (FORWARD_TIMEOUT_MS on the forwarder, 1000-30000): the
+   * forwarder's timeout is sized from it (a batch of 10, one after the other).
+   * @default 5000
+   */
+  readonly forwardDeliveryTimeoutMs?: number;
+  /**
+   * Receives of a forward before it is dead-lettered with its last reason (FORWARD_QUEUE_MAX_RECEIVES, the
+   * forward queue's maxReceiveCount, 1-1000).
+   * @default 8
+   */
+  readonly forwardQueueMaxReceives?: number;
+  /**
+   * Concurrency reserved for (and capping) the forwarder, the forward queue's consumer
+   * (`-c forwarderReservedConcurrency`, 2-1000); its event source never drives it further.
+   * @default 5
+   */
+  readonly forwarderReservedConcurrency?: number;
+  /**
+   * The ForwardFallback alarm fires when more before-sends than this fell to the fallback policy in 5
+   * minutes (a few are expected: an app deploy, a slow answer now and then).
+   * @default 10
+   */
+  readonly forwardFallbackAlarmThreshold?: number;
 }
+
+/**
+ * The relay's before-send fallback (CALLBACK_FORWARD_FALLBACK): allow the message, or block it with code 1
+ * (`block`) or with the code given (`block:<code>`).
+ */
+export type CallbackForwardFallback = "allow" | "block" | `block:${number}`;

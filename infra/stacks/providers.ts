@@ -59,9 +59,43 @@ export function providerProblems(manifests: readonly ProviderManifest[], props: 
       const problem = bindingProblem(manifest, binding, given?.[binding.prop]);
       if (problem !== undefined) problems.push(`${manifest.name}.${binding.prop}: ${problem}`);
     }
+    // A secret that signs forwards only means something with the forward URL.
+    const url = forwardUrlBinding(manifest);
+    if (given === undefined || url === undefined || present(given[url.prop])) continue;
+    for (const binding of context) {
+      const spec = manifest.secrets.find((candidate) => candidate.variable === binding.secret);
+      if (!spec?.refuses.every((work) => work === "forwards") || !present(given[binding.prop])) continue;
+      problems.push(
+        `${manifest.name}.${binding.prop}: applies with ${manifest.name}.${url.prop} only (-c ${url.key})`,
+      );
+    }
   }
   return problems;
 }
+
+/**
+ * The binding naming the app's own callback handler the provider's callbacks are forwarded to (the
+ * relay): the one whose variable is the config fragment's `forward.urlVariable`.
+ */
+export function forwardUrlBinding(manifest: ProviderManifest): CdkContextBinding | undefined {
+  const variable = manifest.config.forward?.urlVariable;
+  return variable === undefined
+    ? undefined
+    : manifest.cdk.context.find((binding) => binding.env?.variable === variable);
+}
+
+/** The providers given with a forward URL: any of them turns the relay on. */
+export function forwardingProviders(
+  manifests: readonly ProviderManifest[],
+  props: object,
+): ProviderManifest[] {
+  return manifests.filter((manifest) => {
+    const url = forwardUrlBinding(manifest);
+    return url !== undefined && present(providerProps(props, manifest)?.[url.prop]);
+  });
+}
+
+const present = (value: unknown): boolean => value !== undefined && value !== "";
 
 function bindingProblem(
   manifest: ProviderManifest,
@@ -75,6 +109,7 @@ function bindingProblem(
   }
   if (typeof value !== "string") return `${JSON.stringify(value)} is not a string`;
   if (!known(value)) return undefined;
+  if (binding === forwardUrlBinding(manifest)) return forwardUrlProblem(value);
   if (binding.secret !== undefined) {
     return isSecretArn(value)
       ? undefined
@@ -87,6 +122,18 @@ function bindingProblem(
   return parsed.success
     ? undefined
     : `${JSON.stringify(value)} is refused as ${variable}: ${parsed.error.issues.map((issue) => issue.message).join("; ")}`;
+}
+
+/**
+ * A forward URL leaves AWS over TLS only (the functions refuse anything else there). The value is not
+ * echoed: a URL may carry credentials in its user info, path or query.
+ */
+function forwardUrlProblem(value: string): string | undefined {
+  if (!URL.canParse(value)) return "is not a URL";
+  const { protocol } = new URL(value);
+  return protocol === "https:"
+    ? undefined
+    : `uses ${protocol.slice(0, -1)}, not https: forwards from AWS go to https URLs only`;
 }
 
 function missing(manifest: ProviderManifest, binding: CdkContextBinding): string {

@@ -4,13 +4,14 @@ import { PROVIDERS } from "../../functions/providers/recorder-providers.ts";
 import { AlarmTopic } from "../constructs/alarm-topic.ts";
 import { DomainEventBus } from "../constructs/event-bus.ts";
 import { EventsQueue } from "../constructs/events-queue.ts";
+import { ForwardRelay } from "../constructs/forward-relay.ts";
 import { MessageTable, type ProvisionedCapacity } from "../constructs/message-table.ts";
 import { isIntegerIn, known, Problems } from "../constructs/props.ts";
 import { RulesBundle } from "../constructs/rules-bundle.ts";
 import { ServiceApi } from "../constructs/service-api.ts";
 import { FUNCTION_TRACINGS } from "../constructs/service-function.ts";
 import { CALLBACK_INGRESSES, DEFAULTS, type ImEditStackProps, TABLE_BILLINGS } from "./props.ts";
-import { providerProblems } from "./providers.ts";
+import { forwardingProviders, forwardUrlBinding, providerProblems } from "./providers.ts";
 
 /** What validating the props read from elsewhere, for the stack to use. */
 export interface Validated {
@@ -117,10 +118,65 @@ export function validate(scope: Construct, props: ImEditStackProps): Validated {
       `eventBusName: applies to events "eventbridge" only, not ${JSON.stringify(props.events ?? DEFAULTS.events)}`,
     )
     .add(DomainEventBus.problems(props.eventBusName));
+  problems.add(relayProblems(props));
   const rules = props.rulesFile === undefined ? undefined : RulesBundle.load(props.rulesFile);
   if (rules !== undefined && !(rules instanceof RulesBundle)) problems.add([rules.problem]);
   problems.throwIfAny();
   return rules instanceof RulesBundle ? { rules } : {};
+}
+
+/**
+ * The recorder's CALLBACK_FORWARD_FALLBACK (functions/config.ts): `allow`, `block`, or `block:<code>` with a
+ * positive integer code.
+ */
+const FORWARD_FALLBACK = /^(allow|block(:[1-9]\d{0,9})?)$/;
+/** The before-send budget's ceiling: the store keeps its share of Tencent's 2 s (CALLBACK_FORWARD_TIMEOUT_MS). */
+const MAX_FORWARD_TIMEOUT_MS = 1800;
+
+/** The relay's settings: each applies only with a provider's forward URL, and each value in its range. */
+function relayProblems(props: ImEditStackProps): readonly string[] {
+  const manifests = props.manifests ?? PROVIDERS;
+  const problems = new Problems("relay");
+  if (forwardingProviders(manifests, props).length === 0) {
+    const keys = manifests.flatMap((manifest) => forwardUrlBinding(manifest)?.key ?? []);
+    const settings = {
+      forwardTimeoutMs: props.forwardTimeoutMs,
+      forwardFallback: props.forwardFallback,
+      forwardDeliveryTimeoutMs: props.forwardDeliveryTimeoutMs,
+      forwardQueueMaxReceives: props.forwardQueueMaxReceives,
+      forwarderReservedConcurrency: props.forwarderReservedConcurrency,
+      forwardFallbackAlarmThreshold: props.forwardFallbackAlarmThreshold,
+    };
+    for (const [name, value] of Object.entries(settings)) {
+      problems.check(
+        value === undefined,
+        `${name}: applies to the callback relay only, with a forward URL (${keys.map((key) => `-c ${key}`).join(" or ")})`,
+      );
+    }
+    return problems.list;
+  }
+  const { forwardTimeoutMs, forwardFallback, forwardFallbackAlarmThreshold } = props;
+  return problems
+    .check(
+      forwardTimeoutMs === undefined || isIntegerIn(forwardTimeoutMs, 1, MAX_FORWARD_TIMEOUT_MS),
+      `forwardTimeoutMs: ${forwardTimeoutMs} is not an integer in 1-${MAX_FORWARD_TIMEOUT_MS} (the before-send ` +
+        "budget; the store needs the rest of Tencent's 2 s)",
+    )
+    .check(
+      forwardFallback === undefined || !known(forwardFallback) || FORWARD_FALLBACK.test(forwardFallback),
+      `forwardFallback: ${JSON.stringify(forwardFallback)} is not allow, block or block:<code> (a positive integer)`,
+    )
+    .check(
+      forwardFallbackAlarmThreshold === undefined || isIntegerIn(forwardFallbackAlarmThreshold, 0, 1_000_000),
+      `forwardFallbackAlarmThreshold: ${forwardFallbackAlarmThreshold} is not an integer in 0-1000000`,
+    )
+    .add(
+      ForwardRelay.problems({
+        deliveryTimeoutMs: props.forwardDeliveryTimeoutMs,
+        maxReceives: props.forwardQueueMaxReceives,
+        reservedConcurrency: props.forwarderReservedConcurrency,
+      }),
+    ).list;
 }
 
 /** The table's auto scaling bounds, defaults filled in; undefined for on-demand billing. */

@@ -40,6 +40,37 @@ export const FULL_PROPS: ImEditStackProps = {
   tracing: "active",
 };
 
+/** The app's own callback handlers the relay forwards to (`-c tencentForwardUrl`, `-c neteaseForwardUrl`). */
+export const TENCENT_FORWARD_URL = "https://app.example.com/im/tencent-callback";
+export const NETEASE_FORWARD_URL = "https://app.example.com/im/yunxin-copy";
+export const FORWARD_TOKEN_ARN = secretArn("tencent-forward-token");
+export const NETEASE_FORWARD_SECRET_ARN = secretArn("netease-forward-secret");
+
+/** The callback relay for Tencent alone, every relay setting at its default (forwards signed with the callback token). */
+export const RELAY_PROPS: ImEditStackProps = {
+  ...PROPS,
+  tencent: { ...PROPS.tencent, forwardUrl: TENCENT_FORWARD_URL },
+};
+
+/** The callback relay for both providers, each with its own forward secret, every relay setting given. */
+export const FULL_RELAY_PROPS: ImEditStackProps = {
+  ...PROPS,
+  tencent: { ...PROPS.tencent, forwardUrl: TENCENT_FORWARD_URL, forwardTokenSecretArn: FORWARD_TOKEN_ARN },
+  netease: {
+    appKey: "0123456789abcdef",
+    region: "sg",
+    appSecretSecretArn: NETEASE_SECRET_ARN,
+    forwardUrl: NETEASE_FORWARD_URL,
+    forwardSecretArn: NETEASE_FORWARD_SECRET_ARN,
+  },
+  forwardTimeoutMs: 900,
+  forwardFallback: "block:120001",
+  forwardDeliveryTimeoutMs: 3000,
+  forwardQueueMaxReceives: 4,
+  forwarderReservedConcurrency: 3,
+  forwardFallbackAlarmThreshold: 20,
+};
+
 /** Callbacks through the HTTP API instead of the recorder's function URL. */
 export const HTTP_API_PROPS: ImEditStackProps = { ...PROPS, callbackIngress: "httpApi" };
 

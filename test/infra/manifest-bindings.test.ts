@@ -73,10 +73,11 @@ describe("a manifest with an extra binding", () => {
     expect(contextKeys(manifests)).toMatchObject({
       tencentEditTimeoutMs: "how long the editor waits for Tencent (default 3000)",
     });
+    const tencentKeys = tencent.cdk.context.length;
     expect(Object.keys(contextKeys(manifests))).toEqual([
-      ...Object.keys(contextKeys()).slice(0, 6),
+      ...Object.keys(contextKeys()).slice(0, tencentKeys),
       "tencentEditTimeoutMs",
-      ...Object.keys(contextKeys()).slice(6),
+      ...Object.keys(contextKeys()).slice(tencentKeys),
     ]);
     const result = propsFromContext(read({ ...required, tencentEditTimeoutMs: "5000" }), manifests);
     expect(result.ok && result.props.tencent).toEqual({ ...required, editTimeoutMs: "5000" });

@@ -4,7 +4,7 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import { describe, expect, it } from "vitest";
 import type { ImEditStackProps } from "../../infra/stacks/im-edit-stack.ts";
-import { buildStack, FULL_PROPS, fixture, HTTP_API_PROPS, PROPS } from "./helpers.ts";
+import { buildStack, FULL_PROPS, FULL_RELAY_PROPS, fixture, HTTP_API_PROPS, PROPS } from "./helpers.ts";
 
 /** Rules bundled, events on the stack's own bus (EditRequested in), the job runner capped differently. */
 const EVENTBRIDGE_PROPS: ImEditStackProps = {
@@ -21,6 +21,9 @@ const EVERYTHING_PROPS: ImEditStackProps = {
   eventBusName: "default",
   rulesFile: fixture("rules.yaml"),
 };
+
+/** The callback relay for both providers with their forward secrets, traced (the forwarder's X-Ray grant). */
+const RELAY_PROPS: ImEditStackProps = { ...FULL_RELAY_PROPS, tracing: "active" };
 
 /** One synthesis per props, shared by both checks below. */
 const built = new Map<ImEditStackProps, ReturnType<typeof buildStack>>();
@@ -52,6 +55,7 @@ describe("cdk-nag AwsSolutions", () => {
     ["callbacks on the HTTP API", HTTP_API_PROPS],
     ["rules, events on EventBridge (own bus), worker concurrency", EVENTBRIDGE_PROPS],
     ["every option, events on the default bus", EVERYTHING_PROPS],
+    ["the callback relay (forward queue, forwarder), traced", RELAY_PROPS],
   ])("%s: no unacknowledged finding, error or warning", (_, props) => {
     // Prepare
     const stack = stackFor(props);
@@ -86,6 +90,16 @@ describe("cdk-nag AwsSolutions", () => {
       "events on EventBridge (a rule target's dead-letter queue has none of its own)",
       EVENTBRIDGE_PROPS,
       ["Test/Events/Undelivered AwsSolutions-SQS3"],
+    ],
+    [
+      "the callback relay, traced (the forward queue and its DLQ need nothing acknowledged)",
+      RELAY_PROPS,
+      [
+        "Test/Editor/Role AwsSolutions-IAM5[Resource::*]",
+        "Test/Recorder/Role AwsSolutions-IAM5[Resource::*]",
+        "Test/Relay/Forwarder/Role AwsSolutions-IAM5[Resource::*]",
+        "Test/Worker/Role AwsSolutions-IAM5[Resource::*]",
+      ],
     ],
     [
       "callbacks on the HTTP API",
