@@ -45,10 +45,12 @@ describe("function bundles (local esbuild, the house bundling options)", () => {
   const { outdir, files } = buildBundles({
     recorder: "functions/recorder.ts",
     editor: "functions/editor.ts",
+    // The callback relay's forward queue consumer: its own entry and bundle.
+    forwarder: "functions/forwarder.ts",
   });
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-  it.each(["recorder", "editor"] as const)(
+  it.each(["recorder", "editor", "forwarder"] as const)(
     "%s: a minified ESM bundle that a fresh Node 24 process imports, exporting handler",
     async (name) => {
       // Act
@@ -61,28 +63,31 @@ describe("function bundles (local esbuild, the house bundling options)", () => {
     },
   );
 
-  it("editor: undici ships beside the bundle, not in it, and serves the first call out", async () => {
-    // Arrange
-    const dir = dirname(files.editor);
+  it.each(["editor", "forwarder"] as const)(
+    "%s: undici ships beside the bundle, not in it, and serves the first call out",
+    async (name) => {
+      // Arrange
+      const dir = dirname(files[name]);
 
-    // Act
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ["--input-type=module", "--eval", FIRST_CALL_OUT],
-      { cwd: dir, env: { PATH: process.env.PATH ?? "", ...FAKE_FUNCTION_ENV }, timeout: 30_000 },
-    );
+      // Act
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ["--input-type=module", "--eval", FIRST_CALL_OUT],
+        { cwd: dir, env: { PATH: process.env.PATH ?? "", ...FAKE_FUNCTION_ENV }, timeout: 30_000 },
+      );
 
-    // Assess
-    expect(JSON.parse(stdout)).toEqual({
-      status: 200,
-      body: "pong /ping",
-      from: `file://${join(dir, "node_modules", "undici", "index.js")}`,
-    });
-    expect(readFileSync(files.editor, "utf8")).toContain('import("undici")');
-    expect(statSync(files.editor).size).toBeLessThan(1_000_000);
-  });
+      // Assess
+      expect(JSON.parse(stdout)).toEqual({
+        status: 200,
+        body: "pong /ping",
+        from: `file://${join(dir, "node_modules", "undici", "index.js")}`,
+      });
+      expect(readFileSync(files[name], "utf8")).toContain('import("undici")');
+      expect(statSync(files[name]).size).toBeLessThan(1_000_000);
+    },
+  );
 
-  it.each(["recorder", "editor"] as const)(
+  it.each(["recorder", "editor", "forwarder"] as const)(
     "%s: re2js and the EventBridge SDK ship beside the bundle, not in it, and load from there",
     async (name) => {
       // Arrange
@@ -107,7 +112,7 @@ describe("function bundles (local esbuild, the house bundling options)", () => {
     },
   );
 
-  it.each(["recorder", "editor"] as const)(
+  it.each(["recorder", "editor", "forwarder"] as const)(
     "%s: no static import of a lazy package (its cold start never loads one; Lambda would not find it)",
     (name) => {
       const bundle = readFileSync(files[name], "utf8");
@@ -118,12 +123,13 @@ describe("function bundles (local esbuild, the house bundling options)", () => {
           loadsOnDemand(bundle, lazy),
         );
       }
-      // Today both bundles load every one of them on demand: both compile rules and publish events.
+      // Today every bundle loads each of them on demand: all compile rules and publish events (the forwarder
+      // through the shared dependencies).
       expect(LAZY_PACKAGES.filter((lazy) => loadsOnDemand(bundle, lazy))).toEqual(LAZY_PACKAGES);
     },
   );
 
-  it.each(["recorder", "editor"] as const)(
+  it.each(["recorder", "editor", "forwarder"] as const)(
     "%s: a local-only package (yaml) is neither in the bundle nor shipped beside it",
     (name) => {
       const bundle = readFileSync(files[name], "utf8");
