@@ -1,6 +1,7 @@
 import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
+import type { ServiceFunction } from "../infra/constructs/service-function.ts";
 import { propsFromContext } from "../infra/context.ts";
 import { ImEditStack } from "../infra/stacks/im-edit-stack.ts";
 import type { Row } from "./report.ts";
@@ -44,7 +45,25 @@ export const ASSUMPTIONS = {
   logEventOverheadBytes: 26,
   /** X-Ray's default rule: the first request each second, then 5 %: about 5 % at sustained traffic. */
   xraySampledShare: 0.05,
+  /**
+   * The callback relay: forwards in one forwarder batch. At light traffic SQS hands the forwarder one at a
+   * time (the dearest case, priced here); a full batch of 10 divides its receive, delete and invocation by 10.
+   */
+  forwardsPerBatch: 1,
+  /** The relay: how long the app's own handler takes to answer a forward (the forwarder waits for it). */
+  appAnswerMs: 50,
 } as const;
+
+/**
+ * The line the forwarder writes per invocation that delivered a forward: its `ForwardDelivered` count (EMF,
+ * typical size). Its debug line is filtered out at INFO, and Lambda's own lines at WARN.
+ */
+const FORWARDER_LOG_LINE =
+  '{"_aws":{"Timestamp":1767225600000,"CloudWatchMetrics":[{"Namespace":"ImEdit","Dimensions":[["service"]],' +
+  '"Metrics":[{"Name":"ForwardDelivered","Unit":"Count"}]}]},"service":"im-edit","ForwardDelivered":1}';
+
+/** The app's own callback handler the relay option forwards to (`-c tencentForwardUrl`; nothing is sent). */
+const EXAMPLE_FORWARD_URL = "https://app.example.com/im/callback";
 
 const GB = 2 ** 30;
 
@@ -68,6 +87,10 @@ export const OPTIONS: ReadonlyArray<{ readonly context: Record<string, string>; 
     what: "domain events to EventBridge: one PutEvents entry per message",
   },
   { context: { billing: "provisioned" }, what: "provisioned capacity with auto scaling" },
+  {
+    context: { tencentForwardUrl: EXAMPLE_FORWARD_URL },
+    what: "callback relay: each callback's forward through the forward queue to the app's own handler",
+  },
 ];
 
 export interface Deployment {
@@ -87,6 +110,13 @@ export interface Deployment {
   readonly pitr: boolean;
   /** Where the recorder publishes domain events, if anywhere. */
   readonly events?: "sqs" | "eventbridge";
+  /** The callback relay, with a forward URL: the forwarder the recorder's forwards go to through SQS. */
+  readonly relay?: {
+    readonly memoryMb: number;
+    readonly architecture: string;
+    /** Its event source's batch size: at most this many forwards per invocation. */
+    readonly batchSize: number;
+  };
   /** The recorder's environment variables that are plain strings in the template (not references). */
   readonly recorderEnvironment: Record<string, string>;
 }
@@ -132,8 +162,14 @@ const get = (value: unknown, ...path: (string | number)[]): unknown =>
   );
 
 function readTemplate(stack: ImEditStack, template: Template): Omit<Deployment, "context" | "what"> {
-  const recorderId = Stack.of(stack).getLogicalId(stack.recorder.function.node.defaultChild as CfnFunction);
-  const recorder = (template.findResources("AWS::Lambda::Function")[recorderId] as Resource).Properties ?? {};
+  const functionOf = (fn: ServiceFunction) => {
+    const id = Stack.of(stack).getLogicalId(fn.function.node.defaultChild as CfnFunction);
+    return {
+      id,
+      properties: (template.findResources("AWS::Lambda::Function")[id] as Resource).Properties ?? {},
+    };
+  };
+  const { id: recorderId, properties: recorder } = functionOf(stack.recorder);
   const urls = Object.values(template.findResources("AWS::Lambda::Url") as Record<string, Resource>).filter(
     (url) => JSON.stringify(url.Properties?.TargetFunctionArn).includes(recorderId),
   );
@@ -171,6 +207,7 @@ function readTemplate(stack: ImEditStack, template: Template): Omit<Deployment, 
     indexes,
     pitr:
       get(table, "Replicas", 0, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled") === true,
+    ...(stack.relay ? { relay: readForwarder(template, functionOf(stack.relay.forwarder)) } : {}),
     ...("EVENTS_QUEUE_URL" in variables
       ? { events: "sqs" as const }
       : "EVENT_BUS_NAME" in variables
@@ -179,6 +216,24 @@ function readTemplate(stack: ImEditStack, template: Template): Omit<Deployment, 
     recorderEnvironment: Object.fromEntries(
       Object.entries(variables).filter((entry): entry is [string, string] => typeof entry[1] === "string"),
     ),
+  };
+}
+
+/** The forwarder's memory and architecture, and the batch size of the event source that invokes it. */
+function readForwarder(
+  template: Template,
+  forwarder: { readonly id: string; readonly properties: Record<string, unknown> },
+): NonNullable<Deployment["relay"]> {
+  const mappings = Object.values(
+    template.findResources("AWS::Lambda::EventSourceMapping") as Record<string, Resource>,
+  ).filter((mapping) => JSON.stringify(mapping.Properties?.FunctionName).includes(forwarder.id));
+  const batchSize = get(mappings[0]?.Properties, "BatchSize");
+  if (mappings.length !== 1 || typeof batchSize !== "number")
+    throw new Error("cannot tell the forwarder's batch");
+  return {
+    memoryMb: Number(forwarder.properties.MemorySize ?? 128),
+    architecture: String(get(forwarder.properties, "Architectures", 0) ?? "x86_64"),
+    batchSize,
   };
 }
 
@@ -225,10 +280,19 @@ const price = (value: number): string =>
 const fixed = (value: number, digits = 2): string => value.toFixed(digits);
 const group = (value: number): string => Math.round(value).toLocaleString("en-US");
 
+/** The recorder's calls besides DynamoDB: publishing an event, enqueueing a forward (one SQS send). */
+function otherCalls(d: Deployment): string[] {
+  return [
+    ...(d.events === "sqs" ? ["1 SQS send"] : d.events === "eventbridge" ? ["1 PutEvents"] : []),
+    ...(d.relay ? ["1 SQS send (forward)"] : []),
+  ];
+}
+
 /** Billed ms per invocation: CPU (stretched to the function's vCPU share when asked) plus the calls' waits. */
 function billedMs(d: Deployment, m: Measured, stretchCpu: boolean): number {
   const scale = stretchCpu ? Math.max(1, ASSUMPTIONS.vcpuAtMb / d.memoryMb) : 1;
-  const waits = (s: Sample) => s.calls * ASSUMPTIONS.dynamoCallMs + (d.events ? ASSUMPTIONS.sqsCallMs : 0);
+  const waits = (s: Sample) =>
+    s.calls * ASSUMPTIONS.dynamoCallMs + otherCalls(d).length * ASSUMPTIONS.sqsCallMs;
   return mean(m.samples.map((s) => Math.ceil(s.cpuMs * scale + waits(s))));
 }
 
@@ -289,7 +353,11 @@ export function costLines(d: Deployment, m: Measured, stretchCpu = false): Line[
     {
       item: "Lambda duration",
       basis:
-        `${fixed(ms, 1)} ms billed (CPU${stretchCpu ? ` × ${fixed(ASSUMPTIONS.vcpuAtMb / d.memoryMb, 1)}` : ""} + ${fixed(calls)} DynamoDB call${d.events === "sqs" ? " + 1 SQS send" : d.events === "eventbridge" ? " + 1 PutEvents" : ""} waiting) × ${gb} GB ` +
+        `${fixed(ms, 1)} ms billed (CPU${stretchCpu ? ` × ${fixed(ASSUMPTIONS.vcpuAtMb / d.memoryMb, 1)}` : ""} + ${fixed(calls)} DynamoDB call${otherCalls(
+          d,
+        )
+          .map((call) => ` + ${call}`)
+          .join("")} waiting) × ${gb} GB ` +
         `(${d.memoryMb} MB ${d.architecture}) = ${group(gbSeconds)} GB-s × ${price(gbSecondPrice)}`,
       cost: gbSeconds * gbSecondPrice,
     },
@@ -319,6 +387,57 @@ export function costLines(d: Deployment, m: Measured, stretchCpu = false): Line[
           },
         ]
       : []),
+    ...(d.relay ? relayLines(d.relay, m, stretchCpu) : []),
+  ];
+}
+
+/** SQS requests and forwarder invocations per forward: a batch shares one receive, one delete, one invocation. */
+export function forwardRequests(): { readonly requests: number; readonly invocations: number } {
+  const invocations = 1 / ASSUMPTIONS.forwardsPerBatch;
+  return { requests: 1 + 2 * invocations, invocations };
+}
+
+/**
+ * Per million forwarded callbacks (the recorder's SQS send is in its duration line): the forward queue's
+ * requests and the forwarder's invocations, each batch of `forwardsPerBatch` sharing one receive, one
+ * delete and one invocation. The forwarder's CPU is not measured here: the recorder's per callback stands in.
+ */
+function relayLines(relay: NonNullable<Deployment["relay"]>, m: Measured, stretchCpu: boolean): Line[] {
+  const batched = ASSUMPTIONS.forwardsPerBatch;
+  const { requests, invocations } = forwardRequests();
+  const scale = stretchCpu ? Math.max(1, ASSUMPTIONS.vcpuAtMb / relay.memoryMb) : 1;
+  // One invocation bills its whole batch, rounded up to the millisecond.
+  const ms =
+    mean(m.samples.map((s) => Math.ceil(batched * (s.cpuMs * scale + ASSUMPTIONS.appAnswerMs)))) / batched;
+  const gb = relay.memoryMb / 1024;
+  const gbSeconds = gb * (ms / 1000) * 1e6;
+  const gbSecondPrice = PRICES.lambdaGbSecond[relay.architecture] ?? PRICES.lambdaGbSecond.x86_64 ?? 0;
+  const logBytes = (Buffer.byteLength(FORWARDER_LOG_LINE) + ASSUMPTIONS.logEventOverheadBytes) * invocations;
+  const logGb = (logBytes * 1e6) / GB;
+  const batch = `${batched} forward a batch, up to ${relay.batchSize}`;
+  return [
+    {
+      item: "SQS (forward queue)",
+      basis: `${fixed(requests)} requests a forward (1 SendMessage; 1 ReceiveMessage and 1 DeleteMessageBatch per batch; ${batch}) × ${price(PRICES.sqsPerM)}/M`,
+      cost: requests * PRICES.sqsPerM,
+    },
+    {
+      item: "Forwarder requests",
+      basis: `${fixed(invocations)} invocation a forward (${batch}) × ${price(PRICES.lambdaRequestsPerM)}/M`,
+      cost: invocations * PRICES.lambdaRequestsPerM,
+    },
+    {
+      item: "Forwarder duration",
+      basis:
+        `${fixed(ms, 1)} ms billed per forward (the recorder's CPU + the app's answer, ${ASSUMPTIONS.appAnswerMs} ms) × ${gb} GB ` +
+        `(${relay.memoryMb} MB ${relay.architecture}) = ${group(gbSeconds)} GB-s × ${price(gbSecondPrice)}`,
+      cost: gbSeconds * gbSecondPrice,
+    },
+    {
+      item: "Forwarder logs",
+      basis: `${group(logBytes)} B a forward (one ForwardDelivered EMF line per invocation) = ${fixed(logGb, 3)} GB × ${price(PRICES.logsPerGb)}/GB`,
+      cost: logGb * PRICES.logsPerGb,
+    },
   ];
 }
 
@@ -414,6 +533,15 @@ export function formatCost(
       value: total(costLines(option, m)),
       unit: "USD",
     })),
+    ...(options.some((option) => option.relay)
+      ? [
+          { metric: "relay: SQS requests per forwarded callback", value: forwardRequests().requests },
+          {
+            metric: "relay: forwarder invocations per forwarded callback",
+            value: forwardRequests().invocations,
+          },
+        ]
+      : []),
     { metric: "WRU per recorded message", value: avg((s) => s.wru) },
     { metric: "RRU per recorded message", value: avg((s) => s.rru) },
     { metric: "DynamoDB calls per callback", value: avg((s) => s.calls) },
