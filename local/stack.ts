@@ -304,6 +304,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stopWatchingRules?.();
       await draining?.catch(() => {});
       await server.close();
+      // Forwards under way finish; what is left stays in DATA_DIR/forwards for the next start.
+      await deps.relay.queue?.close?.();
+      await deps.relay.forwarder.close?.();
       await closeSimulators();
       await rm(credentialsFile, { force: true });
       setDependencies(undefined);
