@@ -40,12 +40,6 @@ export class ForwardFailure extends Error {
   }
 }
 
-/**
- * A callback request with what a forward needs beyond verification: the query string as received and
- * the sender's address (optional: a request that lacks them is forwarded with its parsed query re-encoded).
- */
-export type ForwardedRequest = CallbackRequest & { readonly rawQuery?: string; readonly sourceIp?: string };
-
 /** Provider headers every app gets, besides the relay's own (`CallbackRelay.headers`). */
 const KEPT_HEADERS = ["content-type", "user-agent"] as const;
 
@@ -58,12 +52,13 @@ const FORWARDED_FOR_HEADER = "x-forwarded-for";
 const HOP_HEADERS = new Set(["host", "content-length", "connection", "transfer-encoding", "keep-alive"]);
 
 /**
- * The callback as the app's handler will get it: the body bytes and the query string as received, the
- * provider's headers the relay keeps (lower-case), and an id that a redelivery of the same callback by the
- * provider (other signature fields, same bytes) shares.
+ * The callback as the app's handler will get it: the body bytes and the query string as received (a
+ * request that did not keep its raw query: the parsed one re-encoded), the provider's headers the relay
+ * keeps (lower-case), and an id that a redelivery of the same callback by the provider (other signature
+ * fields, same bytes) shares.
  */
 export function forwardOf(
-  request: ForwardedRequest,
+  request: CallbackRequest,
   provider: ProviderName,
   relay: CallbackRelay,
   messageId?: string,
