@@ -29,10 +29,11 @@ export function providerName(name: string): ProviderName {
 export type Kind = "c2c" | "group" | "p2p" | "team" | "superteam";
 export type MessageState = "pending" | "sent" | "failed" | "recalled";
 /**
- * Who made a version: a provider callback, an API edit, a rule (`auto`), a restore, the sender's own
- * client edit, or a record the history APIs showed that no callback had reported (`reconcile`).
+ * Who made a version: a provider callback, the app's own before-send rewrite through the relay (`app`), an
+ * API edit, a rule (`auto`), a restore, the sender's own client edit, or a record the history APIs showed
+ * that no callback had reported (`reconcile`).
  */
-export type VersionSource = "callback" | "api" | "auto" | "restore" | "client" | "reconcile";
+export type VersionSource = "callback" | "app" | "api" | "auto" | "restore" | "client" | "reconcile";
 
 /** Provider-specific content (Tencent: `MsgBody` + `CloudCustomData`). Stored and returned as-is. */
 export type Content = Readonly<Record<string, unknown>>;

@@ -504,8 +504,8 @@ function rewriteHistory(
   for (const step of steps) {
     versions.push({
       ...sendMeta,
-      // The app's own answer (issue 16) has no version source of its own yet: it came with the callback.
-      source: step.source === "auto" ? "auto" : "callback",
+      // The app's own rewrite through the relay (issue 16) is `app`; a rule's is `auto`.
+      source: step.source,
       actor: step.ruleId !== undefined ? `rule:${step.ruleId}` : step.by,
       ...(step.ruleId !== undefined ? { ruleId: step.ruleId } : {}),
       version: versions.length + 1,
