@@ -441,6 +441,20 @@ function relayLines(relay: NonNullable<Deployment["relay"]>, m: Measured, stretc
   ];
 }
 
+/** What the relay option assumes, and what it leaves out. */
+function relayNote(relay: Deployment["relay"]): string[] {
+  if (!relay) return [];
+  const { requests, invocations } = forwardRequests();
+  const full = relay.batchSize;
+  const short = (value: number) => String(Number(value.toFixed(1)));
+  return [
+    `The relay row assumes light traffic, ${ASSUMPTIONS.forwardsPerBatch} forward per forwarder batch (${short(requests)} SQS requests and ${short(invocations)} invocation a`,
+    `forward; full batches of ${full} make that ${short(1 + 2 / full)} and ${short(1 / full)}), and an app handler that answers in ${ASSUMPTIONS.appAnswerMs} ms. A before-send`,
+    "is forwarded by the recorder itself, without SQS, and waits for the app's answer in the recorder's duration.",
+    "",
+  ];
+}
+
 const total = (lines: readonly Line[]): number => lines.reduce((sum, line) => sum + line.cost, 0);
 export const GOAL_PER_MILLION = 2.25;
 
@@ -510,6 +524,7 @@ export function formatCost(
     "billing); X-Ray's default rule traces the first request each second, so below about one message a",
     "second nearly every callback is traced (the first 100,000 traces a month are free).",
     "",
+    ...relayNote(options.find((option) => option.relay)?.relay),
     `Kept messages also cost storage: ${group(m.item.stored)} bytes each as DynamoDB counts them (the head item, which holds version`,
     `1 until the first edit, ${group(m.item.bytes)} bytes, plus its entries in the ${base.indexes.length} indexes, with 100 bytes of overhead per item and`,
     `entry; ${m.item.wruBySize} WRU by DynamoDB's size rules), so ${fixed(storedGb)} GB per million: ${usd(storedGb * PRICES.storageGbMonth)} a month at ${price(PRICES.storageGbMonth)}/GB-month${base.pitr ? "," : "."}`,
