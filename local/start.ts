@@ -16,7 +16,9 @@ const apiToken = env.IM_EDIT_API_TOKEN || (generatedToken as string);
 // Set before the handlers are imported (below, dynamically): they read these when they load.
 env.AWS_EC2_METADATA_DISABLED = "true";
 env.POWERTOOLS_METRICS_DISABLED ??= "true";
-const { ConfigError, describeConfig } = await import("../functions/config.ts");
+const { ConfigError, describeConfig, describeFallback } = await import("../functions/config.ts");
+type Config = import("../functions/config.ts").Config;
+const { forwardOrigin } = await import("../functions/providers/manifest.ts");
 const { StoreSetupError, startLocalStack } = await import("./stack.ts");
 const { RulesError } = await import("../functions/core/rules/engine.ts");
 type RuleSet = import("../functions/core/rules/engine.ts").RuleSet;
@@ -30,6 +32,18 @@ function rulesLine(rules: RuleSet, file: string | undefined): string {
   const after = rules.on("after-send").length;
   const before = rules.on("before-send").length;
   return `  rules:           ${after} after-send, ${before} before-send from ${file} (reloaded when it changes)`;
+}
+
+/** Where the relay forwards callbacks (origins only: a URL may carry credentials), with its budget and policy. */
+function relayLines(config: Config): string[] {
+  const targets = [...config.providers].flatMap(([name, provider]) =>
+    provider.forwardUrl !== undefined ? [`${name} → ${forwardOrigin(provider.forwardUrl)}`] : [],
+  );
+  if (targets.length === 0) return [];
+  const fallback = describeFallback(config.callbackForwardFallback);
+  return [
+    `  relay:           ${targets.join(", ")} (before-send: ${config.callbackForwardTimeoutMs} ms, then ${fallback}; others queued under DATA_DIR/forwards, ${config.forwardQueueMaxReceives} attempts)`,
+  ];
 }
 
 /** Where outgoing events go (IM_EDIT_EVENTS_URL, when set) and how to send EditRequested in. */
@@ -53,6 +67,8 @@ try {
       AWS_REGION: env.AWS_REGION || "local",
       TENCENT_SDKAPPID: env.TENCENT_SDKAPPID || "1400000000",
       DATA_DIR: dataDir,
+      // The server's own port: a forward URL naming this server's callback route is refused (a loop).
+      PORT: String(port),
     },
     host,
     port,
@@ -89,6 +105,7 @@ try {
       ? `  API token:       ${generatedToken}   (generated for this run; set IM_EDIT_API_TOKEN to keep one)`
       : "  API token:       from IM_EDIT_API_TOKEN",
     rulesLine(stack.deps.rules.current(), config.rulesFile),
+    ...relayLines(config),
     `  bulk jobs:       POST ${stack.url}/v1/edits · watch one: npm run jobs -- watch <id>`,
     ...eventLines(stack.url, config.eventsUrl, config.eventsIncludeContent),
     `  config:          ${JSON.stringify(describeConfig(config))}`,

@@ -200,6 +200,26 @@ describe("dependencies(): cold-start reports by function", () => {
     expect(later.config.unusableSecrets).toEqual([]);
   });
 
+  it("the recorder reports an unusable forward secret at cold start: forwards refused, callbacks answered", async () => {
+    // Prepare
+    Object.assign(process.env, BASE, {
+      TENCENT_CALLBACK_TOKEN: "tok",
+      TENCENT_CALLBACK_FORWARD_URL: "https://app.example/im",
+      TENCENT_FORWARD_CALLBACK_TOKEN_SECRET_ARN: "arn:f",
+    });
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: "" });
+
+    // Act
+    const deps = await dependencies();
+    await deps.relay.queue?.close?.();
+
+    // Assess
+    expect(error).toHaveBeenCalledTimes(1);
+    expect(String(error.mock.calls[0]?.[0])).toMatch(/^tencent forwards will be refused: TENCENT_FORWARD/);
+    expect(String(error.mock.calls[0]?.[0])).not.toContain("503");
+    expect(addMetric).toHaveBeenCalledWith("Misconfigured", expect.anything(), 1);
+  });
+
   it("a configuration that cannot load answers 503 misconfigured (typed), logged and counted, and is retried", async () => {
     // Prepare
     Object.assign(process.env, BASE, { TENCENT_CALLBACK_TOKEN_SECRET_ARN: "arn:t" });
@@ -217,5 +237,104 @@ describe("dependencies(): cold-start reports by function", () => {
     expect(JSON.stringify(error.mock.calls)).toContain("TENCENT_CALLBACK_TOKEN_SECRET_ARN");
     expect(addMetric).toHaveBeenCalledWith("Misconfigured", expect.anything(), 1);
     expect(retried.config.tencent?.callbackToken).toBe("tok");
+  });
+});
+
+describe("createDependencies: the relay (issue 16)", () => {
+  const FORWARD = { TENCENT_CALLBACK_FORWARD_URL: "https://app.example/im" } as const;
+  let error: ReturnType<typeof vi.spyOn>;
+  let addMetric: ReturnType<typeof vi.spyOn>;
+  beforeEach(() => {
+    error = vi.spyOn(logger, "error").mockImplementation(() => {});
+    vi.spyOn(logger, "warn").mockImplementation(() => {});
+    addMetric = vi.spyOn(metrics, "addMetric");
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it("without a forward URL: the rules alone decide, nothing is queued, the forward dead letters still named", () => {
+    const deps = createDependencies(loadConfig(BASE));
+    expect(deps.hooks.map((hook) => hook.name)).toEqual(["rules"]);
+    expect(deps.relay.queue).toBeUndefined();
+    expect(deps.relay.forwarder).toBeDefined();
+    expect(deps.deadLetters.forward).toMatchObject({ maxReceives: 8, source: "forward-queue" });
+  });
+
+  it("with one: the app's hook first, then the rules; a forward queue (in memory here), closed on shutdown", async () => {
+    const deps = createDependencies(loadConfig({ ...BASE, ...FORWARD, FORWARD_QUEUE_MAX_RECEIVES: "3" }));
+    expect(deps.hooks.map((hook) => hook.name)).toEqual(["app", "rules"]);
+    expect(deps.hooks[0]).toMatchObject({ source: "app", budgetMs: 1200 + 50 });
+    expect(deps.providers.get("tencent")?.relay?.url).toBe(FORWARD.TENCENT_CALLBACK_FORWARD_URL);
+    expect(deps.deadLetters.forward.maxReceives).toBe(3);
+    expect(deps.relay.queue).toBeDefined();
+    await deps.relay.queue?.close?.();
+  });
+
+  it("in AWS the forward queue's retries come back through FORWARD_QUEUE_URL's visibility", () => {
+    const deps = createDependencies(
+      loadConfig({
+        ...BASE,
+        ...FORWARD,
+        TENCENT_CALLBACK_TOKEN: "tok",
+        AWS_LAMBDA_FUNCTION_NAME: "ImEdit-Forwarder",
+        FORWARD_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/forwards",
+        FORWARD_DLQ_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/forwards-dlq",
+      }),
+    );
+    expect(deps.deadLetters.forward.retryAfter).toBeTypeOf("function");
+    expect(deps.deadLetters.forward.letters).toBeDefined();
+  });
+
+  it("an unusable forward token: a before-send gets the fallback, logged at error and counted Misconfigured; deliveries are refused for good", async () => {
+    // Prepare
+    const config = loadConfig({
+      ...BASE,
+      ...FORWARD,
+      TENCENT_CALLBACK_TOKEN: "tok",
+      TENCENT_FORWARD_CALLBACK_TOKEN_SECRET_ARN: "arn:f",
+      TENCENT_FORWARD_CALLBACK_TOKEN: "",
+      CALLBACK_FORWARD_FALLBACK: "block:120001",
+    });
+    const deps = createDependencies(config);
+    const tencent = deps.providers.get("tencent");
+    const before = callbackRequest({ CallbackCommand: "C2C.CallbackBeforeSendMsg" });
+
+    // Act
+    const decision = await deps.hooks[0]?.decide({
+      provider: "tencent",
+      appId: "1400000000",
+      message: { id: "c2c_x", kind: "c2c" } as never,
+      original: {},
+      content: {},
+      request: before,
+      signal: new AbortController().signal,
+    });
+    const delivered = await deps.relay
+      .deliver({
+        provider: "tencent",
+        id: "0".repeat(32),
+        rawQuery: "SdkAppid=1400000000",
+        headers: {},
+        body: "e30=",
+        receivedAt: new Date().toISOString(),
+      })
+      .catch((e: unknown) => e);
+
+    // Assess: callbacks still verified as usual; the forward refused, never signed with an empty key.
+    expect(() => tencent?.verify(callbackRequest({}, { Sign: "x", RequestTime: "1" }))).toThrow(
+      /window|signature/,
+    );
+    expect(decision).toMatchObject({ action: "block", code: 120_001 });
+    expect(error).toHaveBeenCalledWith(
+      expect.stringMatching(/forward secret is unusable/),
+      expect.objectContaining({ provider: "tencent", reason: "misconfigured" }),
+    );
+    expect(addMetric).toHaveBeenCalledWith("Misconfigured", expect.anything(), 1);
+    expect(addMetric).toHaveBeenCalledWith("ForwardFallback", expect.anything(), 1);
+    expect(delivered).toMatchObject({
+      name: "ForwardFailure",
+      retryable: false,
+      reason: { code: "misconfigured" },
+    });
+    await deps.relay.queue?.close?.();
   });
 });
