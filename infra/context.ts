@@ -141,6 +141,7 @@ export function propsFromContext(
   }
 
   if (missing.length > 0 || problems.length > 0) {
+    const width = Math.max(...Object.keys(keys).map((key) => key.length));
     const lines = [
       ...(missing.length > 0
         ? ["Missing context:", ...missing.map((key) => `  -c ${key}=...   ${keys[key]}`)]
@@ -151,7 +152,7 @@ export function propsFromContext(
       ...example(manifests),
       "",
       "All parameters:",
-      ...Object.entries(keys).map(([key, description]) => `  ${key.padEnd(26)} ${description}`),
+      ...Object.entries(keys).map(([key, description]) => `  ${key.padEnd(width)} ${description}`),
     ];
     return { ok: false, message: lines.join("\n") };
   }
