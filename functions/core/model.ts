@@ -203,6 +203,22 @@ export type ObservedMessage = Pick<
   readonly sentAt: string;
 };
 
+/** The head fields an observed message fixes for good: identity, key, conversation and who sent it. */
+export function identityOf(message: ObservedMessage): Omit<ObservedMessage, "sentAt"> {
+  return {
+    id: message.id,
+    provider: message.provider,
+    appId: message.appId,
+    kind: message.kind,
+    key: message.key,
+    conversation: message.conversation,
+    ...(message.sender !== undefined ? { sender: message.sender } : {}),
+    ...(message.operator !== undefined ? { operator: message.operator } : {}),
+    ...(message.notEditable !== undefined ? { notEditable: message.notEditable } : {}),
+    ...(message.lookupKey !== undefined ? { lookupKey: message.lookupKey } : {}),
+  };
+}
+
 /**
  * The message without what only the store needs (version 1's copy, a before-send rewrite kept beside
  * it, the lease, the edit intent): what

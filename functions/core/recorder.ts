@@ -2,6 +2,7 @@ import { missingIdentity, stickyState } from "./head-changes.ts";
 import {
   type Content,
   contentHash,
+  identityOf,
   type MessageHead,
   type ObservedMessage,
   type PendingRewrite,
@@ -431,16 +432,7 @@ export class Recorder {
   private newHead(message: ObservedMessage, state: MessageHead["state"]): MessageHead {
     const now = this.now().toISOString();
     return {
-      id: message.id,
-      provider: message.provider,
-      appId: message.appId,
-      kind: message.kind,
-      key: message.key,
-      conversation: message.conversation,
-      ...(message.sender !== undefined ? { sender: message.sender } : {}),
-      ...(message.operator !== undefined ? { operator: message.operator } : {}),
-      ...(message.notEditable !== undefined ? { notEditable: message.notEditable } : {}),
-      ...(message.lookupKey !== undefined ? { lookupKey: message.lookupKey } : {}),
+      ...identityOf(message),
       state,
       version: 0,
       createdAt: message.sentAt,

@@ -1,5 +1,5 @@
 import { BadRequestError } from "../errors.ts";
-import { contentHash, type MessageHead, type Version } from "../model.ts";
+import { contentHash, identityOf, type MessageHead, type Version } from "../model.ts";
 import type { HistoryItem, HistoryQuery, ProviderEditor } from "../provider.ts";
 import type { MessageStore } from "../store.ts";
 import type { ReconcileSpec } from "./model.ts";
@@ -124,16 +124,7 @@ export function reconciledHead(item: HistoryItem, at: string, jobId?: string): M
     ...(item.eventAt !== undefined ? { eventAt: item.eventAt } : {}),
   };
   return {
-    id: message.id,
-    provider: message.provider,
-    appId: message.appId,
-    kind: message.kind,
-    key: message.key,
-    conversation: message.conversation,
-    ...(message.sender !== undefined ? { sender: message.sender } : {}),
-    ...(message.operator !== undefined ? { operator: message.operator } : {}),
-    ...(message.notEditable !== undefined ? { notEditable: message.notEditable } : {}),
-    ...(message.lookupKey !== undefined ? { lookupKey: message.lookupKey } : {}),
+    ...identityOf(message),
     state: item.state,
     version: 1,
     content,

@@ -62,7 +62,7 @@ export function queryMessages(context: ApiContext, conversationId: string, query
     data: {
       has_more: more,
       next_token: more && last !== undefined ? tokenAfter(last, scope) : "",
-      items: page.map(item),
+      items: page.map(messageItem),
     },
     copies: [],
   };
@@ -152,8 +152,8 @@ function positionAfter(
   return after === -1 ? matching.length : after;
 }
 
-/** An item as QueryMessagesByPageResponseV2.MessageItem has it. */
-function item(record: MessageRecord): JsonObject {
+/** A message as Yunxin's query APIs show it (QueryMessagesByPageResponseV2.MessageItem, the single query). */
+export function messageItem(record: MessageRecord): JsonObject {
   const data: JsonObject = {
     message_server_id: rawNumber(record.message_server_id),
     message_client_id: record.message_client_id,

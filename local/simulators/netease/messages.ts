@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type CopyBody, MSG_TYPES, messageCopy } from "./copies.ts";
 import { Code, YunxinError } from "./errors.ts";
+import { messageItem } from "./history.ts";
 import {
   checkLength,
   type JsonObject,
@@ -289,24 +290,5 @@ export function queryMessage(
   ) {
     throw new YunxinError(Code.notFound, "message not found");
   }
-  const data: JsonObject = {
-    message_server_id: rawNumber(record.message_server_id),
-    message_client_id: record.message_client_id,
-    sender_id: record.sender_id,
-    conversation_type: record.conversation_type,
-  };
-  if (record.conversation_type === 1) data.receiver_id = record.receiver_id;
-  else data.team_id = rawNumber(record.receiver_id);
-  Object.assign(data, {
-    message_type: record.message_type,
-    sub_type: record.sub_type,
-    create_time: record.create_time,
-    text: record.text,
-    attachment: attachmentValue(record),
-    extension: record.extension,
-    modify_account_id: record.modify_account_id,
-    modify_time: record.modify_time,
-    sender_client_type: 32,
-  });
-  return { data, copies: [] };
+  return { data: messageItem(record), copies: [] };
 }
