@@ -54,14 +54,6 @@ export const ASSUMPTIONS = {
   appAnswerMs: 50,
 } as const;
 
-/**
- * The line the forwarder writes per invocation that delivered a forward: its `ForwardDelivered` count (EMF,
- * typical size). Its debug line is filtered out at INFO, and Lambda's own lines at WARN.
- */
-const FORWARDER_LOG_LINE =
-  '{"_aws":{"Timestamp":1767225600000,"CloudWatchMetrics":[{"Namespace":"ImEdit","Dimensions":[["service"]],' +
-  '"Metrics":[{"Name":"ForwardDelivered","Unit":"Count"}]}]},"service":"im-edit","ForwardDelivered":1}';
-
 /** The app's own callback handler the relay option forwards to (`-c tencentForwardUrl`; nothing is sent). */
 const EXAMPLE_FORWARD_URL = "https://app.example.com/im/callback";
 
@@ -412,8 +404,6 @@ function relayLines(relay: NonNullable<Deployment["relay"]>, m: Measured, stretc
   const gb = relay.memoryMb / 1024;
   const gbSeconds = gb * (ms / 1000) * 1e6;
   const gbSecondPrice = PRICES.lambdaGbSecond[relay.architecture] ?? PRICES.lambdaGbSecond.x86_64 ?? 0;
-  const logBytes = (Buffer.byteLength(FORWARDER_LOG_LINE) + ASSUMPTIONS.logEventOverheadBytes) * invocations;
-  const logGb = (logBytes * 1e6) / GB;
   const batch = `${batched} forward a batch, up to ${relay.batchSize}`;
   return [
     {
@@ -432,11 +422,6 @@ function relayLines(relay: NonNullable<Deployment["relay"]>, m: Measured, stretc
         `${fixed(ms, 1)} ms billed per forward (the recorder's CPU + the app's answer, ${ASSUMPTIONS.appAnswerMs} ms) × ${gb} GB ` +
         `(${relay.memoryMb} MB ${relay.architecture}) = ${group(gbSeconds)} GB-s × ${price(gbSecondPrice)}`,
       cost: gbSeconds * gbSecondPrice,
-    },
-    {
-      item: "Forwarder logs",
-      basis: `${group(logBytes)} B a forward (one ForwardDelivered EMF line per invocation) = ${fixed(logGb, 3)} GB × ${price(PRICES.logsPerGb)}/GB`,
-      cost: logGb * PRICES.logsPerGb,
     },
   ];
 }

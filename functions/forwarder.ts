@@ -52,7 +52,7 @@ export async function deliverForwards(event: SQSEvent, consumer: ForwardConsumer
         }
         throw thrown.retryable ? new RetryableFailure(thrown.reason) : new PoisonMessage(thrown.reason);
       }
-      count("ForwardDelivered");
+      // A delivery counts nothing (the happy path): the forward queue's own metrics and the alarms cover it.
       logger.debug("forward delivered", {
         provider: forward.provider,
         forwardId: forward.id,
