@@ -17,8 +17,11 @@ export type { SecuredWork } from "./providers/manifest.ts";
 export type { NeteaseEditConfig } from "./providers/netease/manifest.ts";
 export type { TencentEditConfig } from "./providers/tencent/manifest.ts";
 
+/** The before-send forward's ceiling: the store keeps its share of Tencent's 2 s. */
+export const MAX_CALLBACK_FORWARD_TIMEOUT_MS = 1800;
+
 /** `allow`, `block` or `block:<code>` (a positive integer code, up to 10 digits). */
-const FALLBACK_PATTERN = /^(allow|block(:[1-9]\d{0,9})?)$/;
+export const FORWARD_FALLBACK_PATTERN = /^(allow|block(:[1-9]\d{0,9})?)$/;
 const FALLBACK_HINT = "must be allow, block or block:<code> (a positive integer)";
 
 /** CALLBACK_FORWARD_FALLBACK as a policy (`block` alone refuses with ErrorCode 1). */
@@ -91,12 +94,18 @@ const Env = z.object({
    * The relay (issue 16): how long a before-send's forward waits for the app's answer. At most 1800: the
    * store needs its share of Tencent's 2 s; the default leaves room for a cold start.
    */
-  CALLBACK_FORWARD_TIMEOUT_MS: z._default(positiveInt.check(z.maximum(1800)), 1200),
+  CALLBACK_FORWARD_TIMEOUT_MS: z._default(
+    positiveInt.check(z.maximum(MAX_CALLBACK_FORWARD_TIMEOUT_MS)),
+    1200,
+  ),
   /**
    * What a before-send gets when the app does not answer in time, answers something invalid, a status
    * other than 200, or is down: `allow` (deliver as sent), `block` (refuse, ErrorCode 1) or `block:<code>`.
    */
-  CALLBACK_FORWARD_FALLBACK: z._default(z.string().check(z.regex(FALLBACK_PATTERN, FALLBACK_HINT)), "allow"),
+  CALLBACK_FORWARD_FALLBACK: z._default(
+    z.string().check(z.regex(FORWARD_FALLBACK_PATTERN, FALLBACK_HINT)),
+    "allow",
+  ),
   /** AWS: the asynchronous forward queue (locally DATA_DIR/forwards, else in memory). */
   FORWARD_QUEUE_URL: z.optional(z.url()),
   /** AWS: the forward queue's dead-letter queue. */

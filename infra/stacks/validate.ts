@@ -1,5 +1,6 @@
 import { Stack } from "aws-cdk-lib";
 import type { Construct } from "constructs";
+import { FORWARD_FALLBACK_PATTERN, MAX_CALLBACK_FORWARD_TIMEOUT_MS } from "../../functions/config.ts";
 import { PROVIDERS } from "../../functions/providers/recorder-providers.ts";
 import { AlarmTopic } from "../constructs/alarm-topic.ts";
 import { DomainEventBus } from "../constructs/event-bus.ts";
@@ -125,14 +126,6 @@ export function validate(scope: Construct, props: ImEditStackProps): Validated {
   return rules instanceof RulesBundle ? { rules } : {};
 }
 
-/**
- * The recorder's CALLBACK_FORWARD_FALLBACK (functions/config.ts): `allow`, `block`, or `block:<code>` with a
- * positive integer code.
- */
-const FORWARD_FALLBACK = /^(allow|block(:[1-9]\d{0,9})?)$/;
-/** The before-send budget's ceiling: the store keeps its share of Tencent's 2 s (CALLBACK_FORWARD_TIMEOUT_MS). */
-const MAX_FORWARD_TIMEOUT_MS = 1800;
-
 /** The relay's settings: each applies only with a provider's forward URL, and each value in its range. */
 function relayProblems(props: ImEditStackProps): readonly string[] {
   const manifests = props.manifests ?? PROVIDERS;
@@ -158,12 +151,14 @@ function relayProblems(props: ImEditStackProps): readonly string[] {
   const { forwardTimeoutMs, forwardFallback, forwardFallbackAlarmThreshold } = props;
   return problems
     .check(
-      forwardTimeoutMs === undefined || isIntegerIn(forwardTimeoutMs, 1, MAX_FORWARD_TIMEOUT_MS),
-      `forwardTimeoutMs: ${forwardTimeoutMs} is not an integer in 1-${MAX_FORWARD_TIMEOUT_MS} (the before-send ` +
+      forwardTimeoutMs === undefined || isIntegerIn(forwardTimeoutMs, 1, MAX_CALLBACK_FORWARD_TIMEOUT_MS),
+      `forwardTimeoutMs: ${forwardTimeoutMs} is not an integer in 1-${MAX_CALLBACK_FORWARD_TIMEOUT_MS} (the before-send ` +
         "budget; the store needs the rest of Tencent's 2 s)",
     )
     .check(
-      forwardFallback === undefined || !known(forwardFallback) || FORWARD_FALLBACK.test(forwardFallback),
+      forwardFallback === undefined ||
+        !known(forwardFallback) ||
+        FORWARD_FALLBACK_PATTERN.test(forwardFallback),
       `forwardFallback: ${JSON.stringify(forwardFallback)} is not allow, block or block:<code> (a positive integer)`,
     )
     .check(
