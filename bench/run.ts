@@ -33,6 +33,8 @@ const benchmarks: Benchmark[] = [
   { name: "rules", run: async () => (await import("./rules.ts")).rulesCost() },
   { name: "bulk", run: async () => (await import("./bulk.ts")).bulkEdit() },
   { name: "limiter", run: async () => (await import("./limiter.ts")).limiterBench() },
+  // Issue 16: the callback relay's before-send overhead and its asynchronous forwards.
+  { name: "relay", run: async () => (await import("./relay.ts")).relayOverhead() },
 ];
 
 const filter = process.argv[2];
