@@ -161,7 +161,7 @@ export class ForwardRelay extends Construct {
     topic.alarm("ForwardLost", {
       description:
         "A callback was recorded and answered, but its forward could not be put on the forward queue: the app's " +
-        "handler will not receive it. The recorder's ERROR lines name the provider and the forward id.",
+        "handler will not receive it. The recorder's ERROR line names the provider and the error; the callback's own line (same request id) names its message.",
       metric: serviceMetric(FORWARD_LOST_METRIC),
       threshold: 1,
     });
