@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { FallbackQueue, SpooledCallback } from "../core/durable.ts";
+import { writeJsonDurably } from "./durable-file.ts";
 
 /**
  * The local durable fallback: one JSON file per spooled callback under `<DATA_DIR>/spool`, written to a
@@ -16,15 +17,7 @@ export class FileSpool implements FallbackQueue {
   async enqueue(entry: SpooledCallback): Promise<void> {
     await mkdir(this.directory, { recursive: true });
     const name = `${Date.now().toString().padStart(15, "0")}-${String(this.sequence++).padStart(6, "0")}-${randomUUID()}`;
-    const temporary = join(this.directory, `.${name}.tmp`);
-    const file = await open(temporary, "wx", 0o600);
-    try {
-      await file.writeFile(JSON.stringify(entry));
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temporary, join(this.directory, `${name}.json`));
+    await writeJsonDurably(this.directory, `${name}.json`, entry);
   }
 
   async pending(): Promise<string[]> {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import {
   type DeadLetter,
@@ -7,6 +7,7 @@ import {
   type DeadLetters,
   deadLetterReason,
 } from "../../core/dead-letters.ts";
+import { writeJsonDurably } from "../durable-file.ts";
 
 /** A letter read back, with the file it is kept in. */
 export interface StoredDeadLetter extends DeadLetter {
@@ -33,15 +34,7 @@ export class DirectoryDeadLetters implements DeadLetters {
     const at = this.now();
     const name = `${at.getTime().toString().padStart(15, "0")}-${String(this.sequence++).padStart(6, "0")}-${randomUUID()}`;
     const letter: DeadLetter = { body, reason: deadLetterReason(reason), at: at.toISOString() };
-    const temporary = join(this.directory, `.${name}.tmp`);
-    const file = await open(temporary, "wx", 0o600);
-    try {
-      await file.writeFile(JSON.stringify(letter));
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temporary, join(this.directory, `${name}.json`));
+    await writeJsonDurably(this.directory, `${name}.json`, letter);
   }
 
   /** The letters, oldest first; a file that is not a letter is skipped (and named in `unreadable`). */

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { DeadLetterReason, DeadLetters } from "../../core/dead-letters.ts";
 import { ForwardFailure, type ForwardFailureReason } from "../../core/forwarding.ts";
 import type { Forward, ForwardQueue } from "../../core/relay.ts";
+import { writeJsonDurably } from "../durable-file.ts";
 import { parseForward } from "./record.ts";
 
 /** What the queue tells its owner (logs, metrics): never the forward's body or headers. */
@@ -60,7 +61,7 @@ export const FORWARD_QUEUE_SOURCE = "forward-queue";
 export async function writeForwardFile(directory: string, entry: QueuedForward): Promise<string> {
   await mkdir(directory, { recursive: true });
   const name = `${Date.now().toString().padStart(15, "0")}-${randomUUID()}.json`;
-  await writeAtomically(directory, name, entry);
+  await writeJsonDurably(directory, name, entry);
   return name;
 }
 
@@ -287,7 +288,7 @@ class DirectoryEntries implements Entries {
   }
 
   update(name: string, entry: QueuedForward): Promise<void> {
-    return writeAtomically(this.directory, name, entry);
+    return writeJsonDurably(this.directory, name, entry);
   }
 
   async remove(name: string): Promise<void> {
@@ -343,18 +344,6 @@ function parseEntry(text: string): QueuedForward | undefined {
     forward: parsed,
     attempts: typeof attempts === "number" && Number.isInteger(attempts) && attempts >= 0 ? attempts : 0,
   };
-}
-
-async function writeAtomically(directory: string, name: string, entry: QueuedForward): Promise<void> {
-  const temporary = join(directory, `.${name}.${randomUUID()}.tmp`);
-  const file = await open(temporary, "wx", 0o600);
-  try {
-    await file.writeFile(JSON.stringify(entry));
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temporary, join(directory, name));
 }
 
 function isMissing(error: unknown): boolean {
