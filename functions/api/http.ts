@@ -4,6 +4,7 @@ import { BadRequestError, NotFoundError } from "../core/errors.ts";
 import { lowerCaseHeaders, rawBody } from "../http/request.ts";
 import { type HttpResult, json } from "../http/respond.ts";
 import { parseJsonBody } from "../json.ts";
+import * as z from "../zod.ts";
 import { type Operation, parseOperation, perform } from "./operations.ts";
 
 /** API request bodies (edits carry at most a 12 KB message) are capped well above that. */
@@ -86,10 +87,35 @@ export function parseIfMatch(value: string): number {
   return Number(match[1]);
 }
 
-/** The IAM caller behind API Gateway; locally an optional `X-Actor` names who is editing. */
-function actorOf(event: APIGatewayProxyEventV2, headers: Record<string, string | undefined>): string {
-  const context = event.requestContext as { authorizer?: { iam?: { userArn?: string } } };
-  return context.authorizer?.iam?.userArn ?? headers["x-actor"]?.slice(0, 256) ?? "api";
+/**
+ * What API Gateway's IAM authorizer says about the caller (the event's type declares `cognitoIdentity`
+ * null; with identity pool credentials it is filled in). Only the fields `actorOf` reads.
+ */
+const IamCaller = z.object({
+  authorizer: z.object({
+    iam: z.object({
+      userArn: z.optional(z.nullable(z.string())),
+      cognitoIdentity: z.optional(z.nullable(z.object({ amr: z.optional(z.nullable(z.array(z.string()))) }))),
+    }),
+  }),
+});
+
+/** A user pool sign-in in an identity's `amr`: `cognito-idp.<region>.amazonaws.com/<pool>:CognitoSignIn:<sub>`. */
+const COGNITO_SIGN_IN = /^cognito-idp\.[a-z0-9-]+\.amazonaws\.com\/[\w-]+:CognitoSignIn:([\w-]{1,128})$/;
+
+/**
+ * Who is editing: an operator signed in through the console's identity pool as `cognito:<sub>` (their
+ * user pool id, stable across sessions, where the userArn names only the shared role's session); else
+ * the IAM caller behind API Gateway; locally an optional `X-Actor`; else `api`.
+ */
+export function actorOf(event: APIGatewayProxyEventV2, headers: Record<string, string | undefined>): string {
+  const parsed = z.safeParse(IamCaller, event.requestContext);
+  const iam = parsed.success ? parsed.data.authorizer.iam : undefined;
+  const signIn = (iam?.cognitoIdentity?.amr ?? [])
+    .map((entry) => COGNITO_SIGN_IN.exec(entry)?.[1])
+    .find((sub) => sub !== undefined);
+  if (signIn !== undefined) return `cognito:${signIn}`;
+  return iam?.userArn ?? headers["x-actor"]?.slice(0, 256) ?? "api";
 }
 
 function objectBody(value: unknown): Record<string, unknown> {
