@@ -1,7 +1,7 @@
 /**
  * Every HTTP route, shared by the local server and the CDK stack so both expose the same contract.
- * `auth: "api"` routes need IAM (SigV4) behind API Gateway and the bearer token locally; callback
- * routes are open and verified in code.
+ * `auth: "api"` routes need IAM (SigV4) behind API Gateway and the bearer token locally; `auth: "none"`
+ * routes are open: the provider callbacks (verified in code) and the API's OpenAPI document.
  */
 export type FunctionName = "recorder" | "editor";
 
@@ -11,6 +11,14 @@ export interface Route {
   readonly function: FunctionName;
   readonly auth: "none" | "api";
 }
+
+/** The OpenAPI document of every route (functions/api/openapi.ts), generated from the handlers' schemas. */
+export const OPENAPI_ROUTE: Route = {
+  method: "GET",
+  path: "/openapi.json",
+  function: "editor",
+  auth: "none",
+};
 
 export const ROUTES: readonly Route[] = [
   { method: "POST", path: "/callbacks/{provider}", function: "recorder", auth: "none" },
@@ -27,9 +35,18 @@ export const ROUTES: readonly Route[] = [
   { method: "POST", path: "/v1/edits/{id}/cancel", function: "editor", auth: "api" },
   { method: "POST", path: "/v1/edits/{id}/resume", function: "editor", auth: "api" },
   { method: "POST", path: "/v1/reconcile", function: "editor", auth: "api" },
+  OPENAPI_ROUTE,
 ];
 
+/**
+ * The providers' callback routes (the recorder's): open but verified in code, throttled on their own, and
+ * moved to the recorder's function URL when the stack says so. Not every open route is one.
+ */
+export const isCallbackRoute = (route: Route): boolean => route.function === "recorder";
+
 export const routeKey = (route: Route): string => `${route.method} ${route.path}`;
+
+export const OPENAPI_ROUTE_KEY = routeKey(OPENAPI_ROUTE);
 
 /**
  * Matches a concrete path against the route table, API Gateway style (`{name}` = one path segment).

@@ -16,14 +16,21 @@ import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { type FunctionName, ROUTES, type Route, routeKey } from "../../functions/http/routes.ts";
+import {
+  type FunctionName,
+  isCallbackRoute,
+  ROUTES,
+  type Route,
+  routeKey,
+} from "../../functions/http/routes.ts";
 import { isIntegerIn, Problems } from "./props.ts";
 
 export interface ServiceApiProps {
   /** The function behind each `Route.function`. */
   readonly functions: Readonly<Record<FunctionName, IFunction>>;
   /**
-   * The routes to expose: callback routes (`auth: "none"`) open, the rest behind IAM (SigV4).
+   * The routes to expose: open ones (`auth: "none"`: callbacks, the OpenAPI document) open, the rest behind
+   * IAM (SigV4).
    * @default ROUTES (functions/http/routes.ts, shared with the local server)
    */
   readonly routes?: readonly Route[];
@@ -109,7 +116,7 @@ export class ServiceApi extends Construct {
     const apiThrottle = props.apiThrottle ?? API_THROTTLE;
     const callbackThrottle = props.callbackThrottle ?? CALLBACK_THROTTLE;
 
-    const callbackRoutes = routes.filter((route) => route.auth === "none");
+    const callbackRoutes = routes.filter(isCallbackRoute);
     this.api = new HttpApi(this, "Api", {
       description:
         callbackRoutes.length > 0
@@ -154,10 +161,12 @@ export class ServiceApi extends Construct {
       if (route.auth === "none") {
         Validations.of(httpRoute).acknowledge({
           id: "AwsSolutions-APIG4",
-          reason:
-            "Provider callback route: the providers cannot sign with AWS credentials. The recorder verifies " +
-            "every request in code (Tencent: Sign = sha256(token + RequestTime) with a freshness window; " +
-            "NetEase: CheckSum over the body's MD5) before anything is stored.",
+          reason: isCallbackRoute(route)
+            ? "Provider callback route: the providers cannot sign with AWS credentials. The recorder verifies " +
+              "every request in code (Tencent: Sign = sha256(token + RequestTime) with a freshness window; " +
+              "NetEase: CheckSum over the body's MD5) before anything is stored."
+            : "The API's published contract (the OpenAPI document, generated from the handlers' schemas): " +
+              "public by design for integrators, read-only, answered before the editor reads any store.",
         });
       }
       return httpRoute;

@@ -5,7 +5,7 @@ import { type FunctionUrl, FunctionUrlAuthType } from "aws-cdk-lib/aws-lambda";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
-import { ROUTES } from "../../functions/http/routes.ts";
+import { isCallbackRoute, ROUTES } from "../../functions/http/routes.ts";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../../functions/metrics.ts";
 import { type FunctionRole, functionsOf, type ProviderManifest } from "../../functions/providers/manifest.ts";
 import { PROVIDERS } from "../../functions/providers/recorder-providers.ts";
@@ -281,8 +281,9 @@ export class ImEditStack extends Stack {
 
     this.api = new ServiceApi(this, "Http", {
       functions: { recorder: this.recorder.function, editor: this.editor.function },
-      // With a function URL the HTTP API keeps /v1 only; its access logs still cover every /v1 call.
-      routes: functionUrl ? ROUTES.filter((route) => route.auth !== "none") : ROUTES,
+      // With a function URL the HTTP API keeps /v1 (and its OpenAPI document) only; its access logs still
+      // cover every /v1 call.
+      routes: functionUrl ? ROUTES.filter((route) => !isCallbackRoute(route)) : ROUTES,
       logRetention,
       ...(props.apiThrottle ? { apiThrottle: props.apiThrottle } : {}),
       ...(props.callbackThrottle ? { callbackThrottle: props.callbackThrottle } : {}),

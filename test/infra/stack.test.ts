@@ -1,7 +1,7 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import { createTableInput, TABLE } from "../../functions/adapters/dynamodb/table.ts";
-import { ROUTES, routeKey } from "../../functions/http/routes.ts";
+import { isCallbackRoute, OPENAPI_ROUTE_KEY, ROUTES, routeKey } from "../../functions/http/routes.ts";
 import type { ServiceFunction } from "../../infra/constructs/service-function.ts";
 import type { WorkQueue } from "../../infra/constructs/work-queue.ts";
 import {
@@ -531,14 +531,18 @@ describe("callback ingress: the recorder's function URL by default", () => {
     });
   });
 
-  it("the HTTP API keeps /v1 only, every route behind IAM, with no callback route or route throttle", () => {
+  it("the HTTP API keeps /v1 behind IAM and the open OpenAPI document, with no callback route or route throttle", () => {
     const routes = Object.values(template.findResources("AWS::ApiGatewayV2::Route"));
-    expect(routes.map((route) => route.Properties.RouteKey).sort()).toEqual(
-      ROUTES.filter((route) => route.auth === "api")
-        .map(routeKey)
-        .sort(),
+    const kept = ROUTES.filter((route) => !isCallbackRoute(route));
+    expect(routes.map((route) => route.Properties.RouteKey).sort()).toEqual(kept.map(routeKey).sort());
+    expect(
+      Object.fromEntries(
+        routes.map((route) => [route.Properties.RouteKey, route.Properties.AuthorizationType]),
+      ),
+    ).toEqual(
+      Object.fromEntries(kept.map((route) => [routeKey(route), route.auth === "api" ? "AWS_IAM" : "NONE"])),
     );
-    expect(routes.every((route) => route.Properties.AuthorizationType === "AWS_IAM")).toBe(true);
+    expect(kept.filter((route) => route.auth === "none").map(routeKey)).toEqual([OPENAPI_ROUTE_KEY]);
     expect(routes.some((route) => String(route.Properties.RouteKey).includes("/callbacks/"))).toBe(false);
     template.hasResourceProperties("AWS::ApiGatewayV2::Stage", { RouteSettings: Match.absent() });
     // Nothing on the HTTP API may invoke the recorder.
@@ -624,7 +628,7 @@ describe("HTTP API with callbackIngress httpApi", () => {
       AutoDeploy: true,
       DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
       RouteSettings: Object.fromEntries(
-        ROUTES.filter((r) => r.auth === "none").map((r) => [
+        ROUTES.filter(isCallbackRoute).map((r) => [
           routeKey(r),
           { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
         ]),
