@@ -1,0 +1,6 @@
+/** @jsxImportSource preact */
+import { render } from "preact";
+import { App } from "./ui/app.tsx";
+
+const root = document.getElementById("app");
+if (root) render(<App />, root);

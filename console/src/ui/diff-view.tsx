@@ -1,0 +1,74 @@
+/** @jsxImportSource preact */
+import { changed, type DiffPart, diffLines, diffWords, side } from "../diff.ts";
+
+/**
+ * A diff as two texts side by side (one above the other on a narrow screen): "Before" with its removals
+ * in <del>, "After" with its additions in <ins>. Each side reads as its whole text, so nothing depends on
+ * colour alone and a screen reader hears both versions; a sentence says when nothing changed.
+ */
+export function DiffText({ parts, label }: { readonly parts: readonly DiffPart[]; readonly label: string }) {
+  if (!changed(parts)) {
+    const text = parts.map((part) => part.text).join("");
+    return (
+      <>
+        <p class="diff-none">{text === "" ? `${label}: empty on both sides.` : `${label}: no change.`}</p>
+        {text !== "" && <pre class="content">{text}</pre>}
+      </>
+    );
+  }
+  return (
+    <div class="diff">
+      <div class="diff-side">
+        <p class="diff-label">Before</p>
+        <pre class={side(parts, "before") === "" ? "empty" : undefined}>
+          {parts.map((part, index) =>
+            part.kind === "same" ? (
+              <span key={index}>{part.text}</span>
+            ) : part.kind === "removed" ? (
+              <del key={index}>{part.text}</del>
+            ) : null,
+          )}
+        </pre>
+      </div>
+      <div class="diff-side">
+        <p class="diff-label">After</p>
+        <pre class={side(parts, "after") === "" ? "empty" : undefined}>
+          {parts.map((part, index) =>
+            part.kind === "same" ? (
+              <span key={index}>{part.text}</span>
+            ) : part.kind === "added" ? (
+              <ins key={index}>{part.text}</ins>
+            ) : null,
+          )}
+        </pre>
+      </div>
+    </div>
+  );
+}
+
+export interface ReadableSide {
+  readonly text: string;
+  /** Custom data laid out for reading (content.ts readableData). */
+  readonly customData: string;
+}
+
+/** Text by words, custom data by lines, under their own headings. */
+export function ContentDiff({
+  before,
+  after,
+  level,
+}: {
+  readonly before: ReadableSide;
+  readonly after: ReadableSide;
+  readonly level: 3 | 4 | 5;
+}) {
+  const Heading = `h${level}` as "h3" | "h4" | "h5";
+  return (
+    <div class="content-diff">
+      <Heading>Text</Heading>
+      <DiffText parts={diffWords(before.text, after.text)} label="Text" />
+      <Heading>Custom data</Heading>
+      <DiffText parts={diffLines(before.customData, after.customData)} label="Custom data" />
+    </div>
+  );
+}

@@ -1,0 +1,242 @@
+/** @jsxImportSource preact */
+import { useState } from "preact/hooks";
+import type { Api, ListQuery } from "../api.ts";
+import { textOf } from "../content.ts";
+import { apiTime, snippet } from "../format.ts";
+import { parseMessageRef } from "../keys.ts";
+import type { MessageRecord } from "../schemas.ts";
+import { Alert, Status, TableScroll, TextField, Time } from "./common.tsx";
+
+/** What the find form holds; kept by the app so it survives opening a message and coming back. */
+export interface FindState {
+  readonly provider: string;
+  readonly appId: string;
+  readonly conversation: string;
+  readonly sender: string;
+  readonly since: string;
+  readonly until: string;
+  readonly ref: string;
+}
+
+export const EMPTY_FIND: FindState = {
+  provider: "tencent",
+  appId: "",
+  conversation: "",
+  sender: "",
+  since: "",
+  until: "",
+  ref: "",
+};
+
+export interface Results {
+  readonly query: ListQuery;
+  readonly items: readonly MessageRecord[];
+  readonly nextToken?: string | undefined;
+}
+
+/** A list query from the form, or what is wrong with it (in words). */
+export function listQueryOf(form: FindState): ListQuery | { problem: string } {
+  if (form.provider.trim() === "" || form.appId.trim() === "")
+    return { problem: "Provider and App are needed to search." };
+  const since = apiTime(form.since);
+  const until = apiTime(form.until);
+  if (since === undefined)
+    return { problem: "Since is not a date or time (for example 2026-01-31 or 2026-01-31T09:00)." };
+  if (until === undefined)
+    return { problem: "Until is not a date or time (for example 2026-01-31 or 2026-01-31T09:00)." };
+  const optional = { conversation: form.conversation.trim(), sender: form.sender.trim(), since, until };
+  return {
+    provider: form.provider.trim(),
+    appId: form.appId.trim(),
+    ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== "")),
+  };
+}
+
+export function FindPanel(props: {
+  readonly api: Api;
+  readonly form: FindState;
+  readonly setForm: (form: FindState) => void;
+  readonly results: Results | undefined;
+  readonly setResults: (results: Results | undefined) => void;
+  readonly open: (id: string) => void;
+}) {
+  const { api, form, setForm, results, setResults } = props;
+  const [error, setError] = useState<unknown>();
+  const [status, setStatus] = useState("");
+  const [busy, setBusy] = useState(false);
+  const set = (field: keyof FindState) => (value: string) => setForm({ ...form, [field]: value });
+
+  const run = async (work: () => Promise<string>) => {
+    setBusy(true);
+    setError(undefined);
+    setStatus("Searching…");
+    try {
+      setStatus(await work());
+    } catch (failure: unknown) {
+      setStatus("");
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const list = () => {
+    const query = listQueryOf(form);
+    if ("problem" in query) {
+      setError(new Error(query.problem));
+      return;
+    }
+    void run(async () => {
+      const page = await api.listMessages(query);
+      setResults({ query, items: page.items, nextToken: page.nextToken });
+      return found(page.items.length, page.nextToken !== undefined);
+    });
+  };
+
+  const more = () => {
+    if (!results?.nextToken) return;
+    const { query, items, nextToken } = results;
+    void run(async () => {
+      const page = await api.listMessages({ ...query, nextToken });
+      setResults({ query, items: [...items, ...page.items], nextToken: page.nextToken });
+      return found(items.length + page.items.length, page.nextToken !== undefined);
+    });
+  };
+
+  const openRef = () => {
+    const ref = parseMessageRef(form.ref, form.provider.trim());
+    if (ref.kind === "invalid") {
+      setError(new Error(ref.reason));
+      return;
+    }
+    if (ref.kind === "id") {
+      setError(undefined);
+      props.open(ref.id);
+      return;
+    }
+    if (form.provider.trim() === "" || form.appId.trim() === "") {
+      setError(new Error("A key needs Provider and App: fill them in."));
+      return;
+    }
+    void run(async () => {
+      const record = await api.findByKey(form.provider.trim(), form.appId.trim(), ref.params);
+      props.open(record.id);
+      return "";
+    });
+  };
+
+  /** One Search: the message the id or key names when one is given, else the list the filters select. */
+  const search = (event: Event) => {
+    event.preventDefault();
+    if (form.ref.trim() !== "") openRef();
+    else list();
+  };
+
+  return (
+    <section aria-labelledby="find-heading" class="panel">
+      <h2 id="find-heading">Find messages</h2>
+      <form aria-label="Search messages" onSubmit={search}>
+        <div class="grid">
+          <TextField
+            id="find-provider"
+            label="Provider"
+            value={form.provider}
+            onInput={set("provider")}
+            hint="tencent or netease"
+          />
+          <TextField
+            id="find-app"
+            label="App"
+            value={form.appId}
+            onInput={set("appId")}
+            hint="SdkAppid or AppKey"
+          />
+          <TextField
+            id="find-conversation"
+            label="Conversation"
+            value={form.conversation}
+            onInput={set("conversation")}
+            hint="As a record shows it"
+          />
+          <TextField id="find-sender" label="Sender" value={form.sender} onInput={set("sender")} />
+          <TextField
+            id="find-since"
+            label="Since"
+            value={form.since}
+            onInput={set("since")}
+            hint="2026-01-31 or 2026-01-31T09:00 (local time)"
+          />
+          <TextField
+            id="find-until"
+            label="Until"
+            value={form.until}
+            onInput={set("until")}
+            hint="2026-01-31 or 2026-01-31T09:00 (local time)"
+          />
+        </div>
+        <TextField
+          id="find-ref"
+          label="Message id or key"
+          wide
+          value={form.ref}
+          onInput={set("ref")}
+          hint="Optional. An id (c2c_…), a Tencent MsgKey, a Yunxin message id, or key parameters such as msgKey=…&from=…&to=… or groupId=…&msgSeq=… (keys use Provider and App). Given, Search opens that message instead of listing."
+        />
+        <div class="actions">
+          <button type="submit" disabled={busy}>
+            Search
+          </button>
+        </div>
+      </form>
+      <Status text={status} />
+      <Alert error={error} />
+      {results && results.items.length > 0 && (
+        <>
+          <TableScroll label="Messages found, scrollable">
+            <table>
+              <caption>Messages found</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Text</th>
+                  <th scope="col">Sent</th>
+                  <th scope="col">Sender</th>
+                  <th scope="col">Conversation</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Version</th>
+                  <th scope="col">Id</th>
+                </tr>
+              </thead>
+              <tbody>
+                {results.items.map((record) => (
+                  <tr key={record.id}>
+                    <td>
+                      <a href={`#/messages/${encodeURIComponent(record.id)}`}>
+                        {snippet(textOf(record.provider, record.content)) || "(no text)"}
+                      </a>
+                    </td>
+                    <td>
+                      <Time iso={record.createdAt} />
+                    </td>
+                    <td>{record.sender ?? ""}</td>
+                    <td>{record.conversation}</td>
+                    <td>{record.state}</td>
+                    <td>{record.version}</td>
+                    <td class="mono">{record.id}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableScroll>
+          {results.nextToken !== undefined && (
+            <button type="button" disabled={busy} onClick={more}>
+              More messages
+            </button>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+const found = (count: number, more: boolean): string =>
+  `${count === 0 ? "No messages" : count === 1 ? "1 message" : `${count} messages`} found${more ? ", more to load" : ""}.`;
