@@ -5,6 +5,7 @@ import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import type { HttpResult } from "../functions/http/respond.ts";
 import { json } from "../functions/http/respond.ts";
 import { type FunctionName, matchRoute, routeKey } from "../functions/http/routes.ts";
+import { consoleResponse, isConsolePath } from "./console.ts";
 
 export type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResult>;
 
@@ -69,6 +70,8 @@ async function serve(
 ): Promise<void> {
   const url = new URL(req.url ?? "/", "http://local");
   const method = req.method ?? "GET";
+  // The operator console's static files (in AWS: S3 behind CloudFront), open like any static site.
+  if (isConsolePath(url.pathname)) return drainThen(req, res, await consoleResponse(method, url.pathname));
   const local = Object.hasOwn(options.localRoutes ?? {}, url.pathname)
     ? options.localRoutes?.[url.pathname]
     : undefined;

@@ -25,6 +25,20 @@ type RuleSet = import("../functions/core/rules/engine.ts").RuleSet;
 const { SIMULATORS } = await import("./simulators/registry.ts");
 const { describeEventsUrl } = await import("../functions/adapters/outbox/http.ts");
 const { LOCAL_EVENTS_PATH } = await import("./events.ts");
+const { CONSOLE_PATH, prepareConsole } = await import("./console.ts");
+
+/** The console (built now, so the first page load is instant, and a broken build shows at start). */
+async function consoleLines(url: string): Promise<string[]> {
+  try {
+    const { jsGzipBytes } = await prepareConsole();
+    return [
+      `  console:         ${url}${CONSOLE_PATH}   (sign in with the API token; ${(jsGzipBytes / 1024).toFixed(1)} KB of gzipped JavaScript)`,
+    ];
+  } catch (error: unknown) {
+    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    return [`  console:         could not be built (${reason})`];
+  }
+}
 
 /** Which rules are in force, from where (the file is watched: a change applies without a restart). */
 function rulesLine(rules: RuleSet, file: string | undefined): string {
@@ -106,6 +120,7 @@ try {
       : "  API token:       from IM_EDIT_API_TOKEN",
     rulesLine(stack.deps.rules.current(), config.rulesFile),
     ...relayLines(config),
+    ...(await consoleLines(stack.url)),
     `  bulk jobs:       POST ${stack.url}/v1/edits · watch one: npm run jobs -- watch <id>`,
     ...eventLines(stack.url, config.eventsUrl, config.eventsIncludeContent),
     `  config:          ${JSON.stringify(describeConfig(config))}`,
