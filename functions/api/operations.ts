@@ -38,12 +38,11 @@ const KeyValue = keyPart(1024);
  * is accepted here: one that is not an im-edit id names no message, a 404 (ARCHITECTURE.md: "unknown id
  * or key, malformed or not"), decided before the store is asked.
  */
-export const Target = z.union([
-  z.strictObject({ id: z.string() }),
-  z.strictObject({
-    key: z.catchall(z.looseObject({ provider: Provider, appId: AppId }), KeyValue),
-  }),
-]);
+export const TargetById = z.strictObject({ id: z.string() });
+export const TargetByKey = z.strictObject({
+  key: z.catchall(z.looseObject({ provider: Provider, appId: AppId }), KeyValue),
+});
+export const Target = z.union([TargetById, TargetByKey]);
 export type Target = z.infer<typeof Target>;
 
 const Actor = z._default(z.string().check(z.minLength(1), z.maxLength(256)), "invoke");

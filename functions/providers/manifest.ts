@@ -37,6 +37,8 @@ export interface EditorManifest<S extends z.core.$ZodObject = z.core.$ZodObject,
   extends ProviderManifest<S, C> {
   /** Undefined when the settings do not allow editing (e.g. Tencent without its secret key). */
   createEditor(settings: C, limiter: RateLimiter): ProviderEditor | undefined;
+  /** The edit body its editor's `parseChange` takes (`PATCH /v1/messages/{id}`): the OpenAPI document shows it. */
+  readonly editBody?: z.core.$ZodType;
 }
 
 /** The provider's part of the environment, and what it means. */

@@ -1,11 +1,12 @@
 import type { EditorManifest } from "../manifest.ts";
-import { createNeteaseEditor } from "./editor.ts";
+import { createNeteaseEditor, NeteaseEditBody } from "./editor.ts";
 import { type NeteaseEnv, type NeteaseSettings, netease } from "./manifest.ts";
 import { NeteaseRestClient } from "./rest.ts";
 
 /** The editor bundle's Yunxin: the manifest plus its editor (the modifyMsg REST client). */
 export const neteaseEditing: EditorManifest<typeof NeteaseEnv, NeteaseSettings> = {
   ...netease,
+  editBody: NeteaseEditBody,
   createEditor: (settings, limiter) => {
     const rest = new NeteaseRestClient({
       baseUrl: settings.edit.baseUrl,

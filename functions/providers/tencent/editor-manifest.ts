@@ -1,5 +1,5 @@
 import type { EditorManifest } from "../manifest.ts";
-import { createTencentEditor } from "./editor.ts";
+import { createTencentEditor, TencentEditBody } from "./editor.ts";
 import { type TencentEnv, type TencentSettings, tencent } from "./manifest.ts";
 import { TencentRestClient } from "./rest.ts";
 import { UserSigCache } from "./usersig.ts";
@@ -7,6 +7,7 @@ import { UserSigCache } from "./usersig.ts";
 /** The editor bundle's Tencent: the manifest plus its editor (REST client, UserSig). */
 export const tencentEditing: EditorManifest<typeof TencentEnv, TencentSettings> = {
   ...tencent,
+  editBody: TencentEditBody,
   createEditor: (settings, limiter) => {
     const edit = settings.edit;
     if (!edit) return undefined;
