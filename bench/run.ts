@@ -35,6 +35,8 @@ const benchmarks: Benchmark[] = [
   { name: "limiter", run: async () => (await import("./limiter.ts")).limiterBench() },
   // Issue 16: the callback relay's before-send overhead and its asynchronous forwards.
   { name: "relay", run: async () => (await import("./relay.ts")).relayOverhead() },
+  // Issue 17: the operator console's JavaScript against its 60 KB budget.
+  { name: "console", run: async () => (await import("./console.ts")).consoleBundle() },
 ];
 
 const filter = process.argv[2];

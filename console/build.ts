@@ -2,7 +2,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { build } from "esbuild";
+import { build, type Metafile } from "esbuild";
 
 /**
  * Builds the operator console: `src/main.tsx` bundled by esbuild (minified ES modules, the Cognito
@@ -27,8 +27,14 @@ export interface ConsoleBuild {
   readonly jsGzipBytes: number;
 }
 
+export interface ConsoleBundle {
+  readonly files: ConsoleFiles;
+  /** esbuild's account of what went into each output (the bench lists the biggest inputs). */
+  readonly metafile: Metafile;
+}
+
 /** The console in memory: nothing on disk, so concurrent local servers never share a folder. */
-export async function bundleConsole(): Promise<ConsoleFiles> {
+export async function bundleConsole(): Promise<ConsoleBundle> {
   const result = await build({
     entryPoints: [join(CONSOLE_DIR, "src", "main.tsx")],
     outdir: DEFAULT_OUT_DIR,
@@ -43,6 +49,7 @@ export async function bundleConsole(): Promise<ConsoleFiles> {
     jsx: "automatic",
     jsxImportSource: "preact",
     chunkNames: "chunk-[hash]",
+    metafile: true,
     logLevel: "silent",
     // The console's own tsconfig (DOM, JSX) rather than the repository's (Node).
     tsconfig: join(CONSOLE_DIR, "tsconfig.json"),
@@ -50,7 +57,7 @@ export async function bundleConsole(): Promise<ConsoleFiles> {
   const files = new Map<string, Uint8Array>();
   for (const output of result.outputFiles) files.set(relative(DEFAULT_OUT_DIR, output.path), output.contents);
   for (const file of STATIC_FILES) files.set(file, await readFile(join(CONSOLE_DIR, file)));
-  return files;
+  return { files, metafile: result.metafile };
 }
 
 /** Gzipped and plain bytes of the console's JavaScript. */
@@ -67,7 +74,7 @@ export function measure(files: ConsoleFiles): Omit<ConsoleBuild, "files"> {
 
 /** Builds the console into `outDir` (emptied first), e.g. for the CDK stack's bucket. */
 export async function buildConsole(outDir: string = DEFAULT_OUT_DIR): Promise<ConsoleBuild> {
-  const files = await bundleConsole();
+  const { files } = await bundleConsole();
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   for (const [name, content] of files) await writeFile(join(outDir, name), content);

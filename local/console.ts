@@ -34,7 +34,7 @@ let built: Promise<ConsoleFiles> | undefined;
 export function consoleFiles(): Promise<ConsoleFiles> {
   // esbuild is loaded on first use only: a stack that never serves the console never pays for it.
   built ??= import("../console/build.ts")
-    .then(({ bundleConsole }) => bundleConsole())
+    .then(async ({ bundleConsole }) => (await bundleConsole()).files)
     .catch((error: unknown) => {
       built = undefined;
       throw error;
