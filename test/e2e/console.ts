@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
@@ -8,8 +8,10 @@ import { API_TOKEN, startTestStack } from "../helpers/stack.ts";
 /** Debian's chromium (installed by .ci/run when missing): playwright-core never downloads a browser. */
 export const CHROMIUM = "/usr/bin/chromium";
 
-/** Where every screen's screenshot goes (gitignored; README copies come from `npm run screenshots`). */
-export const SCREENSHOT_DIR = join("test-results", "console");
+/** What the tests leave for people to look at: kept out of git by its own .gitignore. */
+const RESULTS_DIR = "test-results";
+/** Where every screen's screenshot goes (`npm run screenshots` copies the README's to docs/console). */
+export const SCREENSHOT_DIR = join(RESULTS_DIR, "console");
 
 /**
  * The flags this machine needs besides --headless and --no-sandbox (playwright-core adds both): no GPU,
@@ -24,8 +26,11 @@ const CHROMIUM_FLAGS = [
   "--disable-sync",
 ];
 
-/** How long one UI step may take before it fails (the local stack answers in milliseconds). */
-export const STEP_MS = 5_000;
+/**
+ * How long one UI step may take before it fails: the local stack answers in milliseconds, but the whole
+ * suite shares two cores with this browser.
+ */
+export const STEP_MS = 10_000;
 
 /** A tab of the console and what it reported: console errors, uncaught errors and dialogs opened. */
 export interface ConsoleTab {
@@ -59,6 +64,7 @@ export async function startConsole(env: Record<string, string> = {}): Promise<Co
   const profile = await mkdtemp(join(tmpdir(), "im-edit-chromium-"));
   try {
     await mkdir(SCREENSHOT_DIR, { recursive: true });
+    await writeFile(join(RESULTS_DIR, ".gitignore"), "*\n");
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
