@@ -239,7 +239,7 @@ describe("operator console (headless chromium, local stack, both simulators)", (
     await showsText(dryRun, `Dry run done · ${JOB_MESSAGES} matched · ${JOB_MESSAGES} would change.`);
     await showsText(dryRun, `${word} number 7`, "moderated number 7");
     expect(await dryRun.getByRole("insertion").allInnerTexts()).toContain("moderated");
-    await harness.screenshot(tab, "job-dry-run");
+    await harness.screenshot(tab, "job-dry-run", dryRun);
     expect((await versions(ids[7] ?? "")).length).toBe(1);
 
     // Act: run it, each modify slowed down at the simulator

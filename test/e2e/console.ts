@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 import type { LocalStack } from "../../local/stack.ts";
 import { API_TOKEN, startTestStack } from "../helpers/stack.ts";
 
@@ -12,6 +12,9 @@ export const CHROMIUM = "/usr/bin/chromium";
 const RESULTS_DIR = "test-results";
 /** Where every screen's screenshot goes (`npm run screenshots` copies the README's to docs/console). */
 export const SCREENSHOT_DIR = join(RESULTS_DIR, "console");
+
+/** The tallest picture of a part of a page. */
+const SCREENSHOT_MAX_HEIGHT = 1_000;
 
 /**
  * The flags this machine needs besides --headless and --no-sandbox (playwright-core adds both): no GPU,
@@ -49,8 +52,11 @@ export interface ConsoleHarness {
   open(): Promise<ConsoleTab>;
   /** A new tab signed in with the stack's API token, on the find screen. */
   signedIn(): Promise<ConsoleTab>;
-  /** A full-page screenshot of the tab into test-results/console/<name>.png. */
-  screenshot(tab: ConsoleTab, name: string): Promise<void>;
+  /**
+   * A full-page screenshot of the tab into test-results/console/<name>.png; given a part of the page, the
+   * first SCREENSHOT_MAX_HEIGHT pixels from its top instead (a long list would make a very tall picture).
+   */
+  screenshot(tab: ConsoleTab, name: string, part?: Locator): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -107,8 +113,14 @@ export async function startConsole(env: Record<string, string> = {}): Promise<Co
       await tab.page.getByRole("heading", { name: "Find messages" }).waitFor();
       return tab;
     },
-    async screenshot(tab, name) {
-      await tab.page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+    async screenshot(tab, name, part) {
+      const box = await part?.boundingBox();
+      const clip = box ? { ...box, height: Math.min(box.height, SCREENSHOT_MAX_HEIGHT) } : undefined;
+      await tab.page.screenshot({
+        path: join(SCREENSHOT_DIR, `${name}.png`),
+        fullPage: true,
+        ...(clip ? { clip } : {}),
+      });
     },
     async close() {
       await browser.close().catch(() => {});
