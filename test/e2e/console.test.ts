@@ -334,6 +334,30 @@ describe("operator console (headless chromium, local stack, both simulators)", (
     expect(tab.errors).toEqual([]);
   });
 
+  it("every accessible name of the contract is there, once per screen", async () => {
+    // Prepare
+    const tab = await harness.signedIn();
+    const { page } = tab;
+    /** How many controls each name labels (fields) or names (buttons) in the scope. */
+    const counted = async (names: readonly string[], control: (name: string) => Locator) =>
+      Object.fromEntries(await Promise.all(names.map(async (name) => [name, await control(name).count()])));
+    const once = (names: readonly string[]) => Object.fromEntries(names.map((name) => [name, 1]));
+    const filters = ["Provider", "App", "Conversation", "Sender", "Since", "Until"];
+    // Act + Assess: find
+    const findFields = [...filters, "Message id or key"];
+    expect(await counted(findFields, (name) => field(page, name))).toEqual(once(findFields));
+    expect(await counted(["Search"], (name) => button(page, name))).toEqual(once(["Search"]));
+    // Act + Assess: bulk jobs
+    await page.getByRole("link", { name: "Bulk jobs", exact: true }).click();
+    await heading(page, "Bulk jobs").waitFor();
+    const form = page.getByRole("form", { name: "Bulk job" });
+    const jobFields = [...filters, "Match text", "Find", "Replace with"];
+    expect(await counted(jobFields, (name) => field(form, name))).toEqual(once(jobFields));
+    expect(await counted(["Dry run", "Start job"], (name) => button(form, name))).toEqual(
+      once(["Dry run", "Start job"]),
+    );
+  });
+
   it("keyboard: Tab goes from the token field to Sign in, and from the search fields to Search", async () => {
     // Prepare
     const tab = await harness.open();
