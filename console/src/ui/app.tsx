@@ -79,6 +79,11 @@ export function App() {
     }, setBootError);
   }, []);
 
+  // Signing in or out replaces the page's form: the focus goes to the new page's heading, not to nowhere.
+  useEffect(() => {
+    if (config) document.querySelector<HTMLElement>("main h2")?.focus();
+  }, [session]);
+
   useEffect(() => {
     const where = route.view === "jobs" ? "Bulk jobs" : route.id ? `Message ${route.id}` : "Find messages";
     document.title = `${where} · im-edit console`;

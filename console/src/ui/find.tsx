@@ -1,6 +1,6 @@
 /** @jsxImportSource preact */
 import { useState } from "preact/hooks";
-import type { Api, ListQuery } from "../api.ts";
+import { type Api, ApiError, type ListQuery } from "../api.ts";
 import { textOf } from "../content.ts";
 import { apiTime, snippet } from "../format.ts";
 import { parseMessageRef } from "../keys.ts";
@@ -67,6 +67,7 @@ export function FindPanel(props: {
   const set = (field: keyof FindState) => (value: string) => setForm({ ...form, [field]: value });
 
   const run = async (work: () => Promise<string>) => {
+    if (busy) return;
     setBusy(true);
     setError(undefined);
     setStatus("Searching…");
@@ -134,7 +135,9 @@ export function FindPanel(props: {
 
   return (
     <section aria-labelledby="find-heading" class="panel">
-      <h2 id="find-heading">Find messages</h2>
+      <h2 id="find-heading" tabIndex={-1}>
+        Find messages
+      </h2>
       <form aria-label="Search messages" onSubmit={search}>
         <div class="grid">
           <TextField
@@ -183,13 +186,14 @@ export function FindPanel(props: {
           hint="Optional. An id (c2c_…), a Tencent MsgKey, a Yunxin message id, or key parameters such as msgKey=…&from=…&to=… or groupId=…&msgSeq=… (keys use Provider and App). Given, Search opens that message instead of listing."
         />
         <div class="actions">
-          <button type="submit" disabled={busy}>
+          <button type="submit" aria-disabled={busy}>
             Search
           </button>
         </div>
       </form>
       <Status text={status} />
       <Alert error={error} />
+      <Candidates error={error} />
       {results && results.items.length > 0 && (
         <>
           <TableScroll label="Messages found, scrollable">
@@ -228,7 +232,7 @@ export function FindPanel(props: {
             </table>
           </TableScroll>
           {results.nextToken !== undefined && (
-            <button type="button" disabled={busy} onClick={more}>
+            <button type="button" aria-disabled={busy} onClick={more}>
               More messages
             </button>
           )}
@@ -240,3 +244,29 @@ export function FindPanel(props: {
 
 const found = (count: number, more: boolean): string =>
   `${count === 0 ? "No messages" : count === 1 ? "1 message" : `${count} messages`} found${more ? ", more to load" : ""}.`;
+
+/** A key several messages share (409 ambiguous_key): the candidates the API listed, each to open. */
+function Candidates({ error }: { readonly error: unknown }) {
+  if (!(error instanceof ApiError) || error.code !== "ambiguous_key") return null;
+  const listed = (error.details as { candidates?: unknown } | undefined)?.candidates;
+  const ids = Array.isArray(listed)
+    ? listed.flatMap((candidate: unknown) => {
+        const id = (candidate as { id?: unknown } | null)?.id;
+        return typeof id === "string" ? [id] : [];
+      })
+    : [];
+  if (ids.length === 0) return null;
+  return (
+    <nav aria-label="Messages with that key">
+      <ul>
+        {ids.map((id) => (
+          <li key={id}>
+            <a href={`#/messages/${encodeURIComponent(id)}`} class="mono">
+              {id}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}

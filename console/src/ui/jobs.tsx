@@ -108,6 +108,7 @@ export function JobsPage(props: {
   const set = (field: keyof JobForm) => (value: string) => setForm({ ...form, [field]: value });
 
   const start = async (dryRun: boolean) => {
+    if (busy) return;
     const built = jobBodyOf(form, dryRun);
     if ("problem" in built) {
       setError(new Error(built.problem));
@@ -131,7 +132,9 @@ export function JobsPage(props: {
 
   return (
     <section aria-labelledby="jobs-heading" class="panel">
-      <h2 id="jobs-heading">Bulk jobs</h2>
+      <h2 id="jobs-heading" tabIndex={-1}>
+        Bulk jobs
+      </h2>
       <form
         aria-label="Bulk job"
         onSubmit={(event) => {
@@ -239,10 +242,10 @@ export function JobsPage(props: {
           </div>
         </fieldset>
         <div class="actions">
-          <button type="button" disabled={busy} onClick={() => void start(true)}>
+          <button type="button" aria-disabled={busy} onClick={() => void start(true)}>
             Dry run
           </button>
-          <button type="submit" disabled={busy}>
+          <button type="submit" aria-disabled={busy}>
             Start job
           </button>
         </div>
@@ -278,6 +281,13 @@ export function JobPanel({
   const [busy, setBusy] = useState(false);
   const [poll, setPoll] = useState(0);
   const lastStatus = useRef<string | undefined>(undefined);
+  const headingRef = useRef<HTMLHeadingElement | null>(null);
+  const acted = useRef(false);
+  // Cancel and Resume replace each other: after either, the focus goes to the job, not to the page.
+  useEffect(() => {
+    if (acted.current && document.activeElement === document.body) headingRef.current?.focus();
+    acted.current = false;
+  }, [job?.status]);
 
   useEffect(() => {
     let live = true;
@@ -307,10 +317,12 @@ export function JobPanel({
   }, [id, poll]);
 
   const act = async (work: () => Promise<unknown>) => {
+    if (busy) return;
     setBusy(true);
     setActionError(undefined);
     try {
       await work();
+      acted.current = true;
       setPoll((n) => n + 1);
       onChange();
     } catch (failure: unknown) {
@@ -328,7 +340,7 @@ export function JobPanel({
     : 0;
   return (
     <section class="job" aria-labelledby="job-heading">
-      <h3 id="job-heading">
+      <h3 id="job-heading" tabIndex={-1} ref={headingRef}>
         {job?.dryRun ? "Dry run" : "Job"} <span class="mono">{id}</span>
       </h3>
       <Status text={job ? `${job.dryRun ? "Dry run" : "Job"} ${job.status}.` : "Loading the job…"} />
@@ -395,14 +407,14 @@ export function JobPanel({
               <button
                 type="button"
                 class="danger"
-                disabled={busy}
+                aria-disabled={busy}
                 onClick={() => void act(() => api.cancelJob(id))}
               >
                 Cancel job
               </button>
             )}
             {(job.status === "cancelled" || job.status === "failed") && (
-              <button type="button" disabled={busy} onClick={() => void act(() => api.resumeJob(id))}>
+              <button type="button" aria-disabled={busy} onClick={() => void act(() => api.resumeJob(id))}>
                 Resume job
               </button>
             )}

@@ -109,7 +109,7 @@ export function MessagePanel({
       <h4>Custom data</h4>
       <pre class="content">{customData === "" ? "(none)" : readableData(customData)}</pre>
 
-      <EditForm key={`${record.id}@${record.version}`} record={record} save={actions.save} />
+      <EditForm record={record} save={actions.save} />
       <VersionsTable record={record} versions={versions} more={moreVersions} actions={actions} />
       <Compare key={record.id} record={record} versions={versions} />
       <Purge actions={actions} />
@@ -142,9 +142,16 @@ function EditForm({
   const [busy, setBusy] = useState(false);
   // The same change sent again (after a timeout or a 5xx) keeps its Idempotency-Key: never applied twice.
   const attempt = useRef<{ signature: string; key: string } | undefined>(undefined);
+  // A new version (saved, restored, reloaded) refills the fields in place: the focus stays where it was.
+  useEffect(() => {
+    setText(shownText);
+    setCustomData(shownData);
+    attempt.current = undefined;
+  }, [record.id, record.version]);
 
   const submit = async (event: Event) => {
     event.preventDefault();
+    if (busy) return;
     const change: ContentChange = {
       ...(text !== shownText ? { text } : {}),
       ...(customData !== shownData ? { customData } : {}),
@@ -191,7 +198,7 @@ function EditForm({
         }
       />
       <div class="actions">
-        <button type="submit" disabled={busy}>
+        <button type="submit" aria-disabled={busy}>
           Save
         </button>
       </div>
@@ -224,6 +231,7 @@ function VersionsTable({
   const [status, setStatus] = useState("");
   const [busy, setBusy] = useState(false);
   const run = async (work: () => Promise<void>, doing: string) => {
+    if (busy) return;
     setBusy(true);
     setError(undefined);
     setStatus(doing);
@@ -275,7 +283,7 @@ function VersionsTable({
                   ) : version.restorable ? (
                     <button
                       type="button"
-                      disabled={busy}
+                      aria-disabled={busy}
                       onClick={() =>
                         run(() => actions.restore(version.version), `Restoring version ${version.version}…`)
                       }
@@ -294,7 +302,7 @@ function VersionsTable({
       {more && (
         <button
           type="button"
-          disabled={busy}
+          aria-disabled={busy}
           onClick={() => run(actions.moreVersions, "Loading more versions…")}
         >
           More versions
@@ -399,12 +407,17 @@ function Purge({ actions }: { readonly actions: MessageActions }) {
   const [busy, setBusy] = useState(false);
   const reasonRef = useRef<HTMLInputElement | HTMLTextAreaElement | null>(null);
   const openRef = useRef<HTMLButtonElement | null>(null);
+  const opened = useRef(false);
+  // Into the confirmation: the Reason field; out of it (done or cancelled): back to "Purge history".
   useEffect(() => {
     if (confirming) reasonRef.current?.focus();
+    else if (opened.current) openRef.current?.focus();
+    opened.current = confirming;
   }, [confirming]);
 
   const confirm = async (event: Event) => {
     event.preventDefault();
+    if (busy) return;
     if (reason.trim() === "") {
       setError(new Error("Give a reason: it is kept with the purge."));
       return;
@@ -417,7 +430,6 @@ function Purge({ actions }: { readonly actions: MessageActions }) {
       setStatus(`History purged: ${purged} ${purged === 1 ? "version" : "versions"} lost their content.`);
       setConfirming(false);
       setReason("");
-      openRef.current?.focus();
     } catch (failure: unknown) {
       setStatus("");
       setError(failure);
@@ -449,7 +461,7 @@ function Purge({ actions }: { readonly actions: MessageActions }) {
             inputRef={reasonRef}
           />
           <div class="actions">
-            <button type="submit" class="danger" disabled={busy}>
+            <button type="submit" class="danger" aria-disabled={busy}>
               Confirm purge
             </button>
             <button

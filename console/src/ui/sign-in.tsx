@@ -14,7 +14,9 @@ export function TokenSignIn({
   const [problem, setProblem] = useState<unknown>();
   return (
     <section aria-labelledby="sign-in-heading" class="panel narrow">
-      <h2 id="sign-in-heading">Sign in</h2>
+      <h2 id="sign-in-heading" tabIndex={-1}>
+        Sign in
+      </h2>
       <form
         onSubmit={(event) => {
           event.preventDefault();
@@ -54,7 +56,9 @@ export function CognitoSignIn({
 }) {
   return (
     <section aria-labelledby="sign-in-heading" class="panel narrow">
-      <h2 id="sign-in-heading">Sign in</h2>
+      <h2 id="sign-in-heading" tabIndex={-1}>
+        Sign in
+      </h2>
       <p>Sign in with your operator account; your edits are recorded under your identity.</p>
       <div class="actions">
         <button type="button" onClick={onSignIn}>
