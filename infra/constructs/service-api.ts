@@ -2,6 +2,7 @@ import { RemovalPolicy, Validations } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import {
   type CfnStage,
+  type CorsPreflightOptions,
   HttpApi,
   HttpMethod,
   HttpNoneAuthorizer,
@@ -47,6 +48,11 @@ export interface ServiceApiProps {
   readonly callbackThrottle?: ThrottleSettings;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * Browser origins allowed to call the API (API Gateway answers preflights and adds the CORS headers).
+   * @default - none: no CORS headers (the operator console's origin, with the console)
+   */
+  readonly cors?: CorsPreflightOptions;
 }
 
 /**
@@ -124,6 +130,7 @@ export class ServiceApi extends Construct {
           : "im-edit: /v1 (IAM)",
       // Our own stage below, with access logs and throttling, which the default stage cannot take.
       createDefaultStage: false,
+      ...(props.cors ? { corsPreflight: props.cors } : {}),
     });
     this.accessLogs = new LogGroup(this, "AccessLogs", {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
