@@ -1,4 +1,5 @@
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { DEFAULT_OUT_DIR } from "../console/build.ts";
 import type { ProviderManifest } from "../functions/providers/manifest.ts";
 import { PROVIDERS } from "../functions/providers/recorder-providers.ts";
 import type { CapacityRange } from "./constructs/message-table.ts";
@@ -49,6 +50,10 @@ export const SERVICE_CONTEXT = {
     "callback relay: a before-send's answer when your app's handler fails or is late: allow (default), block or block:<code>",
   forwarderReservedConcurrency:
     "callback relay: the forwarder's reserved concurrency, forwards delivered at once in batches of 10 (default 5)",
+  console:
+    "the operator console: on (default: S3 + CloudFront + Cognito, nothing at rest under 10,000 operators a month) or off",
+  consoleDomainPrefix:
+    "the console's sign-in domain, <prefix>.auth.<region>.amazoncognito.com, unique in the region (default <stack name>-<account>)",
   stackName: "stack name (default ImEdit), to deploy more than one copy",
 } as const;
 
@@ -67,6 +72,9 @@ export function contextKeys(
 }
 
 export const CONTEXT = contextKeys();
+
+/** Where the CDK app builds the console (console/build.ts's own default, gitignored) for the stack's bucket. */
+export const CONSOLE_BUILD_DIR = DEFAULT_OUT_DIR;
 
 export type ContextKey = string;
 
@@ -140,6 +148,15 @@ export function propsFromContext(
     );
   }
 
+  const consoleMode = text("console");
+  const consoleDomainPrefix = text("consoleDomainPrefix");
+  if (consoleMode !== undefined && consoleMode !== "on" && consoleMode !== "off") {
+    problems.push(`-c console: ${JSON.stringify(consoleMode)} is not on or off`);
+  }
+  if (consoleMode === "off" && consoleDomainPrefix !== undefined) {
+    problems.push("-c consoleDomainPrefix: applies with the console on, not with -c console=off");
+  }
+
   if (missing.length > 0 || problems.length > 0) {
     const width = Math.max(...Object.keys(keys).map((key) => key.length));
     const lines = [
@@ -199,6 +216,15 @@ export function propsFromContext(
         ? { forwardFallback: forwardFallback as CallbackForwardFallback }
         : {}),
       ...(forwarderReservedConcurrency !== undefined ? { forwarderReservedConcurrency } : {}),
+      // The CDK app builds the console into assetsPath before the stack reads it (infra/app.ts).
+      ...(consoleMode !== "off"
+        ? {
+            console: {
+              assetsPath: CONSOLE_BUILD_DIR,
+              ...(consoleDomainPrefix !== undefined ? { domainPrefix: consoleDomainPrefix } : {}),
+            },
+          }
+        : {}),
       ...(capacityGiven
         ? {
             provisionedCapacity: {

@@ -15,6 +15,7 @@ import { EventsQueue } from "../constructs/events-queue.ts";
 import { ForwardRelay } from "../constructs/forward-relay.ts";
 import { JobSweep } from "../constructs/job-sweep.ts";
 import { MessageTable } from "../constructs/message-table.ts";
+import { OperatorConsole } from "../constructs/operator-console.ts";
 import { addServiceAlarms } from "../constructs/service-alarms.ts";
 import { ServiceApi } from "../constructs/service-api.ts";
 import { ServiceFunction } from "../constructs/service-function.ts";
@@ -26,6 +27,7 @@ import { provisionedCapacity, validate } from "./validate.ts";
 export type {
   CallbackForwardFallback,
   CallbackIngress,
+  ConsoleProps,
   EventsMode,
   FunctionTracing,
   ImEditStackProps,
@@ -119,6 +121,8 @@ export class ImEditStack extends Stack {
   readonly eventBus?: DomainEventBus;
   /** The callback relay's forward queue and forwarder, when a provider has a forward URL. */
   readonly relay?: ForwardRelay;
+  /** The operator console (bucket, distribution, Cognito), unless the props leave it out. */
+  readonly console?: OperatorConsole;
   readonly callbackIngress: CallbackIngress;
   /** The recorder's public URL, when callbacks come in through it (`callbackIngress: "functionUrl"`). */
   readonly callbackUrl?: FunctionUrl;
@@ -279,6 +283,10 @@ export class ImEditStack extends Stack {
       }).bindPublishers(...publishers);
     }
 
+    // The console first: the API's CORS names its origin; then it gets the API (its role, its config.json).
+    if (props.console) {
+      this.console = new OperatorConsole(this, "Console", { ...props.console, logRetention });
+    }
     this.api = new ServiceApi(this, "Http", {
       functions: { recorder: this.recorder.function, editor: this.editor.function },
       // With a function URL the HTTP API keeps /v1 (and its OpenAPI document) only; its access logs still
@@ -287,7 +295,9 @@ export class ImEditStack extends Stack {
       logRetention,
       ...(props.apiThrottle ? { apiThrottle: props.apiThrottle } : {}),
       ...(props.callbackThrottle ? { callbackThrottle: props.callbackThrottle } : {}),
+      ...(this.console ? { cors: this.console.cors } : {}),
     });
+    this.console?.bindApi(this.api.api);
 
     this.alarms = new AlarmTopic(this, "Alarms", {
       ...(props.alarmEmail !== undefined ? { email: props.alarmEmail } : {}),
@@ -382,6 +392,24 @@ export class ImEditStack extends Stack {
         "Rules",
         `${rules.ruleCount} rules, sha256 ${rules.sha256.slice(0, 12)}`,
         `the rules deployed (${rules.deployedPath})`,
+      );
+    }
+    if (this.console) {
+      output(
+        "ConsoleUrl",
+        this.console.url,
+        "the operator console (sign in as an operator of the user pool)",
+      );
+      output("ConsoleUserPoolId", this.console.userPool.userPoolId, "the console's operators (retained)");
+      output(
+        "ConsoleIdentityPoolId",
+        this.console.identityPool.ref,
+        "gives signed-in operators execute-api:Invoke on /v1/* for an hour",
+      );
+      output(
+        "ConsoleCreateOperator",
+        this.console.createOperatorCommand,
+        "creates an operator: Cognito emails a temporary password; MFA (an authenticator app) is set up at first sign-in",
       );
     }
     output("TableName", this.table.table.tableName, "message table (retained on stack deletion)");

@@ -4,6 +4,7 @@ import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ProviderManifest } from "../../functions/providers/manifest.ts";
 import type { EventsMode } from "../constructs/events-queue.ts";
 import type { CapacityRange } from "../constructs/message-table.ts";
+import type { OperatorConsoleProps } from "../constructs/operator-console.ts";
 import type { FunctionTracing } from "../constructs/service-function.ts";
 import type { RegisteredProvidersProps } from "./providers.ts";
 
@@ -191,7 +192,18 @@ export interface ImEditStackProps extends StackProps, RegisteredProvidersProps {
    * @default 10
    */
   readonly forwardFallbackAlarmThreshold?: number;
+  /**
+   * The operator console in AWS (see `OperatorConsole`): its built files (`assetsPath`, console/build.ts's
+   * output) in S3 behind CloudFront, operators in a Cognito user pool, an identity pool whose role may call
+   * `/v1` only, the API's CORS for its origin. The CDK app builds it and sets this unless `-c console=off`;
+   * `-c consoleDomainPrefix` names its sign-in domain.
+   * @default - no console
+   */
+  readonly console?: ConsoleProps;
 }
+
+/** The console's props as the stack takes them (the log retention is the stack's). */
+export type ConsoleProps = Omit<OperatorConsoleProps, "logRetention">;
 
 /**
  * The relay's before-send fallback (CALLBACK_FORWARD_FALLBACK): allow the message, or block it with code 1

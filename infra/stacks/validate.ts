@@ -7,6 +7,7 @@ import { DomainEventBus } from "../constructs/event-bus.ts";
 import { EventsQueue } from "../constructs/events-queue.ts";
 import { ForwardRelay } from "../constructs/forward-relay.ts";
 import { MessageTable, type ProvisionedCapacity } from "../constructs/message-table.ts";
+import { OperatorConsole } from "../constructs/operator-console.ts";
 import { isIntegerIn, known, Problems } from "../constructs/props.ts";
 import { RulesBundle } from "../constructs/rules-bundle.ts";
 import { ServiceApi } from "../constructs/service-api.ts";
@@ -120,6 +121,14 @@ export function validate(scope: Construct, props: ImEditStackProps): Validated {
     )
     .add(DomainEventBus.problems(props.eventBusName));
   problems.add(relayProblems(props));
+  if (props.console) {
+    problems.add(
+      OperatorConsole.problems({
+        domainPrefix: props.console.domainPrefix,
+        stackName: Stack.of(scope).stackName,
+      }),
+    );
+  }
   const rules = props.rulesFile === undefined ? undefined : RulesBundle.load(props.rulesFile);
   if (rules !== undefined && !(rules instanceof RulesBundle)) problems.add([rules.problem]);
   problems.throwIfAny();

@@ -74,9 +74,20 @@ export const FULL_RELAY_PROPS: ImEditStackProps = {
 /** Callbacks through the HTTP API instead of the recorder's function URL. */
 export const HTTP_API_PROPS: ImEditStackProps = { ...PROPS, callbackIngress: "httpApi" };
 
-/** Builds the stack with bundling skipped (STYLE 10): tests of the template need no esbuild run. */
+/** The operator console, from a two-file stand-in for console/build.ts's output (no esbuild run). */
+export const CONSOLE_PROPS: ImEditStackProps = { ...PROPS, console: { assetsPath: fixture("console") } };
+
+/**
+ * Builds the stack with bundling skipped (STYLE 10): tests of the template need no esbuild run. With the
+ * console, assets are not staged either: the deployment's AWS CLI layer alone is a 22 MB copy per synth.
+ */
 export function buildStack(props: ImEditStackProps = PROPS): { stack: ImEditStack; template: Template } {
-  const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+  const app = new App({
+    context: {
+      "aws:cdk:bundling-stacks": [],
+      ...(props.console ? { "aws:cdk:disable-asset-staging": true } : {}),
+    },
+  });
   const stack = new ImEditStack(app, "Test", props);
   return { stack, template: Template.fromStack(stack) };
 }

@@ -4,7 +4,15 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import { describe, expect, it } from "vitest";
 import type { ImEditStackProps } from "../../infra/stacks/im-edit-stack.ts";
-import { buildStack, FULL_PROPS, FULL_RELAY_PROPS, fixture, HTTP_API_PROPS, PROPS } from "./helpers.ts";
+import {
+  buildStack,
+  CONSOLE_PROPS,
+  FULL_PROPS,
+  FULL_RELAY_PROPS,
+  fixture,
+  HTTP_API_PROPS,
+  PROPS,
+} from "./helpers.ts";
 
 /** Rules bundled, events on the stack's own bus (EditRequested in), the job runner capped differently. */
 const EVENTBRIDGE_PROPS: ImEditStackProps = {
@@ -14,9 +22,11 @@ const EVENTBRIDGE_PROPS: ImEditStackProps = {
   workerReservedConcurrency: 20,
   editQueueMaxConcurrency: 15,
 };
-/** Every option at once, events on the account's default bus. */
+/** Every option at once, events on the account's default bus, the console in a region-specific stack. */
 const EVERYTHING_PROPS: ImEditStackProps = {
   ...FULL_PROPS,
+  ...CONSOLE_PROPS,
+  env: FULL_PROPS.env ?? {},
   events: "eventbridge",
   eventBusName: "default",
   rulesFile: fixture("rules.yaml"),
@@ -59,6 +69,7 @@ describe("cdk-nag AwsSolutions", () => {
     ["rules, events on EventBridge (own bus), worker concurrency", EVENTBRIDGE_PROPS],
     ["every option, events on the default bus", EVERYTHING_PROPS],
     ["the callback relay (forward queue, forwarder), traced", RELAY_PROPS],
+    ["the operator console (bucket, distribution, Cognito, CDK's deployment function)", CONSOLE_PROPS],
   ])("%s: no unacknowledged finding, error or warning", (_, props) => {
     // Prepare
     const stack = stackFor(props);
@@ -102,6 +113,32 @@ describe("cdk-nag AwsSolutions", () => {
         "Test/Recorder/Role AwsSolutions-IAM5[Resource::*]",
         "Test/Relay/Forwarder/Role AwsSolutions-IAM5[Resource::*]",
         "Test/Worker/Role AwsSolutions-IAM5[Resource::*]",
+      ],
+    ],
+    [
+      "the operator console (CDK's deployment function: its own grants and runtime)",
+      CONSOLE_PROPS,
+      [
+        "Test/Console/Assets AwsSolutions-S1",
+        "Test/Console/Distribution AwsSolutions-CFR1",
+        "Test/Console/Distribution AwsSolutions-CFR2",
+        "Test/Console/Distribution AwsSolutions-CFR3",
+        "Test/Console/Distribution AwsSolutions-CFR4",
+        "Test/Console/OperatorRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<HttpApi4E1D4184>/$default/*/v1/*]",
+        "Test/Console/Operators AwsSolutions-COG3",
+        "Test/Console/Operators AwsSolutions-COG8",
+        ...[
+          "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+          "IAM5[Action::s3:Abort*]",
+          "IAM5[Action::s3:DeleteObject*]",
+          "IAM5[Action::s3:GetBucket*]",
+          "IAM5[Action::s3:GetObject*]",
+          "IAM5[Action::s3:List*]",
+          "IAM5[Resource::*]",
+          "IAM5[Resource::<ConsoleAssets8400950A.Arn>/*]",
+          "IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]",
+          "L1",
+        ].map((id) => `Test/Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C AwsSolutions-${id}`),
       ],
     ],
     [

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { PropsError } from "../../infra/constructs/props.ts";
 import { ServiceFunction } from "../../infra/constructs/service-function.ts";
 import { WorkQueue } from "../../infra/constructs/work-queue.ts";
-import { type ContextKey, propsFromContext } from "../../infra/context.ts";
+import { CONSOLE_BUILD_DIR, type ContextKey, propsFromContext } from "../../infra/context.ts";
 import { ImEditStack, type ImEditStackProps } from "../../infra/stacks/im-edit-stack.ts";
 import { CALLBACK_TOKEN_ARN, FULL_PROPS, PROPS, SECRET_KEY_ARN, TABLE_KEY_ARN } from "./helpers.ts";
 
@@ -242,6 +242,8 @@ describe("app context (-c key=value)", () => {
         description: expect.any(String),
         logRetention: 90,
         workerReservedConcurrency: 12,
+        // On unless -c console=off: the app builds it there first.
+        console: { assetsPath: CONSOLE_BUILD_DIR },
       },
     });
     expect(result.ok && stackProblems(result.props)).toEqual([]);
