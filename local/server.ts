@@ -72,6 +72,10 @@ async function serve(
   const method = req.method ?? "GET";
   // The operator console's static files (in AWS: S3 behind CloudFront), open like any static site.
   if (isConsolePath(url.pathname)) return drainThen(req, res, await consoleResponse(method, url.pathname));
+  // The API reference rendered from /openapi.json: local only, open, loaded on first use.
+  if (url.pathname === "/docs" || url.pathname.startsWith("/docs/")) {
+    return drainThen(req, res, await docsResult(method, url.pathname));
+  }
   const local = Object.hasOwn(options.localRoutes ?? {}, url.pathname)
     ? options.localRoutes?.[url.pathname]
     : undefined;
@@ -151,6 +155,15 @@ async function serveLocal(
     return send(res, json(413, { error }));
   }
   send(res, await route(body));
+}
+
+async function docsResult(method: string, pathname: string): Promise<HttpResult> {
+  if (method !== "GET" && method !== "HEAD") {
+    return json(405, { error: { code: "method_not_allowed", message: "use GET" } }, { allow: "GET, HEAD" });
+  }
+  const { docsResponse } = await import("./docs.ts");
+  const { status, headers, body } = docsResponse(pathname);
+  return { statusCode: status, headers: { ...headers }, body };
 }
 
 function authorized(header: string | undefined, expected: Buffer): boolean {

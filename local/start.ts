@@ -33,6 +33,7 @@ async function consoleLines(url: string): Promise<string[]> {
     const { jsGzipBytes } = await prepareConsole();
     return [
       `  console:         ${url}${CONSOLE_PATH}   (sign in with the API token; ${(jsGzipBytes / 1024).toFixed(1)} KB of gzipped JavaScript)`,
+      `  API reference:   ${url}/docs (from ${url}/openapi.json)`,
     ];
   } catch (error: unknown) {
     const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
