@@ -66,6 +66,9 @@ const EXAMPLE_CONTEXT: Record<string, string> = {
     "arn:aws:secretsmanager:us-east-1:123456789012:secret:im-edit/example/tencent-callback-token-EXAMPL",
   secretKeySecretArn:
     "arn:aws:secretsmanager:us-east-1:123456789012:secret:im-edit/example/tencent-secret-key-EXAMPL",
+  // The operator console costs nothing per message (README, Operator console in AWS), and its build is
+  // not this synth's business.
+  console: "off",
 };
 
 /** The default deployment first, then each documented option alone. */
