@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import {
   Aws,
   type CfnElement,
@@ -145,12 +147,18 @@ export class OperatorConsole extends Construct {
 
   /** Every problem with these props: the constructor throws them, the stack checks them ahead with its own. */
   static problems(props: {
+    readonly assetsPath: string;
     readonly domainPrefix?: string | undefined;
     /** The stack's name, which the default prefix is made of. */
     readonly stackName: string;
   }): readonly string[] {
-    const { domainPrefix, stackName } = props;
+    const { assetsPath, domainPrefix, stackName } = props;
     return new Problems("OperatorConsole")
+      .check(
+        existsSync(join(assetsPath, "index.html")),
+        `console: ${assetsPath} has no index.html; build the console there first (console/build.ts buildConsole, ` +
+          "as the CDK app does) or deploy with -c console=off",
+      )
       .check(
         domainPrefix === undefined ||
           !known(domainPrefix) ||
@@ -176,7 +184,7 @@ export class OperatorConsole extends Construct {
     const domainPrefix =
       props.domainPrefix ?? OperatorConsole.defaultDomainPrefix(stack.stackName, stack.account);
     new Problems(`OperatorConsole ${this.node.path}`)
-      .add(OperatorConsole.problems({ domainPrefix: props.domainPrefix, stackName: stack.stackName }))
+      .add(OperatorConsole.problems({ ...props, stackName: stack.stackName }))
       .throwIfAny();
     this.props = props;
 

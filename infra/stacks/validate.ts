@@ -122,12 +122,7 @@ export function validate(scope: Construct, props: ImEditStackProps): Validated {
     .add(DomainEventBus.problems(props.eventBusName));
   problems.add(relayProblems(props));
   if (props.console) {
-    problems.add(
-      OperatorConsole.problems({
-        domainPrefix: props.console.domainPrefix,
-        stackName: Stack.of(scope).stackName,
-      }),
-    );
+    problems.add(OperatorConsole.problems({ ...props.console, stackName: Stack.of(scope).stackName }));
   }
   const rules = props.rulesFile === undefined ? undefined : RulesBundle.load(props.rulesFile);
   if (rules !== undefined && !(rules instanceof RulesBundle)) problems.add([rules.problem]);

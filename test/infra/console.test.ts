@@ -24,6 +24,9 @@ import {
 const withConsole = buildStack(CONSOLE_PROPS);
 const without = buildStack(PROPS);
 
+const appWithoutStaging = () =>
+  new App({ context: { "aws:cdk:bundling-stacks": [], "aws:cdk:disable-asset-staging": true } });
+
 const consoleOf = (stack: ImEditStack) => {
   if (!stack.console) throw new Error("no console in this stack");
   return stack.console;
@@ -444,16 +447,18 @@ describe("operator console: on and off", () => {
     );
   });
 
-  it("refuses a sign-in domain prefix Cognito would refuse, or a stack name that makes no default", () => {
+  it("refuses a sign-in domain prefix Cognito would refuse, a stack name that makes no default, no build", () => {
     // Prepare
-    const build = (stackName: string, domainPrefix?: string) => () =>
-      new ImEditStack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), stackName, {
-        ...PROPS,
-        console: {
-          assetsPath: fixture("console"),
-          ...(domainPrefix !== undefined ? { domainPrefix } : {}),
-        },
-      });
+    const build =
+      (stackName: string, domainPrefix?: string, assetsPath = fixture("console")) =>
+      () =>
+        new ImEditStack(appWithoutStaging(), stackName, {
+          ...PROPS,
+          console: {
+            assetsPath,
+            ...(domainPrefix !== undefined ? { domainPrefix } : {}),
+          },
+        });
 
     // Assess
     for (const prefix of ["Acme", "-acme", "acme-", "my-aws-console", "cognito-ops", "a".repeat(64)]) {
@@ -461,6 +466,9 @@ describe("operator console: on and off", () => {
       expect(build("ImEdit", prefix)).toThrow(/consoleDomainPrefix: .* is not a Cognito domain prefix/);
     }
     expect(build("AmazonModeration")).toThrow(/the default \(<stack name>-<account>\) cannot be made/);
+    expect(build("ImEdit", undefined, fixture("empty-handler.ts"))).toThrow(
+      /has no index.html; build the console/,
+    );
     expect(build("AmazonModeration", "acme-moderation")).not.toThrow();
   });
 });

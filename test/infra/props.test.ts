@@ -5,9 +5,10 @@ import { ServiceFunction } from "../../infra/constructs/service-function.ts";
 import { WorkQueue } from "../../infra/constructs/work-queue.ts";
 import { CONSOLE_BUILD_DIR, type ContextKey, propsFromContext } from "../../infra/context.ts";
 import { ImEditStack, type ImEditStackProps } from "../../infra/stacks/im-edit-stack.ts";
-import { CALLBACK_TOKEN_ARN, FULL_PROPS, PROPS, SECRET_KEY_ARN, TABLE_KEY_ARN } from "./helpers.ts";
+import { CALLBACK_TOKEN_ARN, FULL_PROPS, fixture, PROPS, SECRET_KEY_ARN, TABLE_KEY_ARN } from "./helpers.ts";
 
-const appWithoutBundling = () => new App({ context: { "aws:cdk:bundling-stacks": [] } });
+const appWithoutBundling = () =>
+  new App({ context: { "aws:cdk:bundling-stacks": [], "aws:cdk:disable-asset-staging": true } });
 
 /** The problems a construct reports, or [] when it builds. */
 function problemsOf(build: () => void): readonly string[] {
@@ -20,8 +21,15 @@ function problemsOf(build: () => void): readonly string[] {
   }
 }
 
+/** With the console, its stand-in build (the CDK app builds the real one into console/dist first). */
 const stackProblems = (props: ImEditStackProps) =>
-  problemsOf(() => new ImEditStack(appWithoutBundling(), "Test", props));
+  problemsOf(
+    () =>
+      new ImEditStack(appWithoutBundling(), "Test", {
+        ...props,
+        ...(props.console ? { console: { ...props.console, assetsPath: fixture("console") } } : {}),
+      }),
+  );
 
 describe("ImEditStack props", () => {
   it("the callback token secret is mandatory: a stack without it does not synthesize", () => {
