@@ -494,7 +494,9 @@ export class OperatorConsole extends Construct {
         functionAssociations: [{ function: index, eventType: FunctionEventType.VIEWER_REQUEST }],
       },
       httpVersion: HttpVersion.HTTP2_AND_3,
-      priceClass: PriceClass.PRICE_CLASS_100,
+      // Every edge location (the default): operators of Tencent and NetEase apps are often in Asia, and the
+      // console's few requests cost the same fractions of a cent anywhere.
+      priceClass: PriceClass.PRICE_CLASS_ALL,
     });
     const acknowledge = (id: string, reason: string) =>
       Validations.of(distribution).acknowledge({ id, reason });
