@@ -119,7 +119,8 @@ export function JobsPage(props: {
     setStatus(dryRun ? "Starting a dry run…" : "Starting the job…");
     try {
       const accepted = await api.createJob(built.body);
-      setStatus(`${dryRun ? "Dry run" : "Job"} ${accepted.id} ${accepted.status}.`);
+      // Said once, when it is created: the job's own panel below shows its status as it changes.
+      setStatus(`${dryRun ? "Dry run" : "Job"} ${accepted.id} created.`);
       setListVersion((n) => n + 1);
       props.openJob(accepted.id);
     } catch (failure: unknown) {
