@@ -18,30 +18,34 @@ export function DiffText({ parts, label }: { readonly parts: readonly DiffPart[]
   }
   return (
     <div class="diff">
-      <div class="diff-side">
-        <p class="diff-label">Before</p>
-        <pre class={side(parts, "before") === "" ? "empty" : undefined}>
-          {parts.map((part, index) =>
-            part.kind === "same" ? (
-              <span key={index}>{part.text}</span>
-            ) : part.kind === "removed" ? (
-              <del key={index}>{part.text}</del>
-            ) : null,
-          )}
-        </pre>
-      </div>
-      <div class="diff-side">
-        <p class="diff-label">After</p>
-        <pre class={side(parts, "after") === "" ? "empty" : undefined}>
-          {parts.map((part, index) =>
-            part.kind === "same" ? (
-              <span key={index}>{part.text}</span>
-            ) : part.kind === "added" ? (
-              <ins key={index}>{part.text}</ins>
-            ) : null,
-          )}
-        </pre>
-      </div>
+      <DiffSide parts={parts} which="before" />
+      <DiffSide parts={parts} which="after" />
+    </div>
+  );
+}
+
+/** One side of a diff: the parts both share, and its own (removals before, additions after). */
+function DiffSide({
+  parts,
+  which,
+}: {
+  readonly parts: readonly DiffPart[];
+  readonly which: "before" | "after";
+}) {
+  const [label, own, Mark] =
+    which === "before" ? (["Before", "removed", "del"] as const) : (["After", "added", "ins"] as const);
+  return (
+    <div class="diff-side">
+      <p class="diff-label">{label}</p>
+      <pre class={side(parts, which) === "" ? "empty" : undefined}>
+        {parts.map((part, index) =>
+          part.kind === "same" ? (
+            <span key={index}>{part.text}</span>
+          ) : part.kind === own ? (
+            <Mark key={index}>{part.text}</Mark>
+          ) : null,
+        )}
+      </pre>
     </div>
   );
 }

@@ -1,32 +1,19 @@
 /** @jsxImportSource preact */
-import { useState } from "preact/hooks";
 import { type Api, ApiError, type ListQuery } from "../api.ts";
 import { textOf } from "../content.ts";
-import { apiTime, snippet } from "../format.ts";
+import { snippet } from "../format.ts";
 import { parseMessageRef } from "../keys.ts";
 import type { MessageRecord } from "../schemas.ts";
-import { Alert, Status, TableScroll, TextField, Time } from "./common.tsx";
+import { EMPTY_SELECTOR, type SelectorValues, selectorOf } from "../selector.ts";
+import { useAction } from "./action.ts";
+import { Alert, ColumnHeads, SelectorFields, Status, TableScroll, TextField, Time } from "./common.tsx";
 
 /** What the find form holds; kept by the app so it survives opening a message and coming back. */
-export interface FindState {
-  readonly provider: string;
-  readonly appId: string;
-  readonly conversation: string;
-  readonly sender: string;
-  readonly since: string;
-  readonly until: string;
+export interface FindState extends SelectorValues {
   readonly ref: string;
 }
 
-export const EMPTY_FIND: FindState = {
-  provider: "tencent",
-  appId: "",
-  conversation: "",
-  sender: "",
-  since: "",
-  until: "",
-  ref: "",
-};
+export const EMPTY_FIND: FindState = { ...EMPTY_SELECTOR, ref: "" };
 
 export interface Results {
   readonly query: ListQuery;
@@ -34,22 +21,17 @@ export interface Results {
   readonly nextToken?: string | undefined;
 }
 
+const TIME_EXAMPLE = "(for example 2026-01-31 or 2026-01-31T09:00)";
+const PROBLEMS = {
+  owner: "Provider and App are needed to search.",
+  since: `Since is not a date or time ${TIME_EXAMPLE}.`,
+  until: `Until is not a date or time ${TIME_EXAMPLE}.`,
+} as const;
+
 /** A list query from the form, or what is wrong with it (in words). */
 export function listQueryOf(form: FindState): ListQuery | { problem: string } {
-  if (form.provider.trim() === "" || form.appId.trim() === "")
-    return { problem: "Provider and App are needed to search." };
-  const since = apiTime(form.since);
-  const until = apiTime(form.until);
-  if (since === undefined)
-    return { problem: "Since is not a date or time (for example 2026-01-31 or 2026-01-31T09:00)." };
-  if (until === undefined)
-    return { problem: "Until is not a date or time (for example 2026-01-31 or 2026-01-31T09:00)." };
-  const optional = { conversation: form.conversation.trim(), sender: form.sender.trim(), since, until };
-  return {
-    provider: form.provider.trim(),
-    appId: form.appId.trim(),
-    ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== "")),
-  };
+  const checked = selectorOf(form);
+  return "missing" in checked ? { problem: PROBLEMS[checked.missing] } : checked.selector;
 }
 
 export function FindPanel(props: {
@@ -61,25 +43,8 @@ export function FindPanel(props: {
   readonly open: (id: string) => void;
 }) {
   const { api, form, setForm, results, setResults } = props;
-  const [error, setError] = useState<unknown>();
-  const [status, setStatus] = useState("");
-  const [busy, setBusy] = useState(false);
+  const { error, setError, status, busy, run } = useAction();
   const set = (field: keyof FindState) => (value: string) => setForm({ ...form, [field]: value });
-
-  const run = async (work: () => Promise<string>) => {
-    if (busy) return;
-    setBusy(true);
-    setError(undefined);
-    setStatus("Searching…");
-    try {
-      setStatus(await work());
-    } catch (failure: unknown) {
-      setStatus("");
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const list = () => {
     const query = listQueryOf(form);
@@ -87,7 +52,7 @@ export function FindPanel(props: {
       setError(new Error(query.problem));
       return;
     }
-    void run(async () => {
+    void run("Searching…", async () => {
       const page = await api.listMessages(query);
       setResults({ query, items: page.items, nextToken: page.nextToken });
       return found(page.items.length, page.nextToken !== undefined);
@@ -97,7 +62,7 @@ export function FindPanel(props: {
   const more = () => {
     if (!results?.nextToken) return;
     const { query, items, nextToken } = results;
-    void run(async () => {
+    void run("Searching…", async () => {
       const page = await api.listMessages({ ...query, nextToken });
       setResults({ query, items: [...items, ...page.items], nextToken: page.nextToken });
       return found(items.length + page.items.length, page.nextToken !== undefined);
@@ -119,7 +84,7 @@ export function FindPanel(props: {
       setError(new Error("A key needs Provider and App: fill them in."));
       return;
     }
-    void run(async () => {
+    void run("Searching…", async () => {
       const record = await api.findByKey(form.provider.trim(), form.appId.trim(), ref.params);
       props.open(record.id);
       return "";
@@ -140,41 +105,14 @@ export function FindPanel(props: {
       </h2>
       <form aria-label="Search messages" onSubmit={search}>
         <div class="grid">
-          <TextField
-            id="find-provider"
-            label="Provider"
-            value={form.provider}
-            onInput={set("provider")}
-            hint="tencent or netease"
-          />
-          <TextField
-            id="find-app"
-            label="App"
-            value={form.appId}
-            onInput={set("appId")}
-            hint="SdkAppid or AppKey"
-          />
-          <TextField
-            id="find-conversation"
-            label="Conversation"
-            value={form.conversation}
-            onInput={set("conversation")}
-            hint="As a record shows it"
-          />
-          <TextField id="find-sender" label="Sender" value={form.sender} onInput={set("sender")} />
-          <TextField
-            id="find-since"
-            label="Since"
-            value={form.since}
-            onInput={set("since")}
-            hint="2026-01-31 or 2026-01-31T09:00 (local time)"
-          />
-          <TextField
-            id="find-until"
-            label="Until"
-            value={form.until}
-            onInput={set("until")}
-            hint="2026-01-31 or 2026-01-31T09:00 (local time)"
+          <SelectorFields
+            idPrefix="find"
+            values={form}
+            set={set}
+            hints={{
+              conversation: "As a record shows it",
+              until: "2026-01-31 or 2026-01-31T09:00 (local time)",
+            }}
           />
         </div>
         <TextField
@@ -199,17 +137,7 @@ export function FindPanel(props: {
           <TableScroll label="Messages found, scrollable">
             <table>
               <caption>Messages found</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Text</th>
-                  <th scope="col">Sent</th>
-                  <th scope="col">Sender</th>
-                  <th scope="col">Conversation</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Version</th>
-                  <th scope="col">Id</th>
-                </tr>
-              </thead>
+              <ColumnHeads names={["Text", "Sent", "Sender", "Conversation", "State", "Version", "Id"]} />
               <tbody>
                 {results.items.map((record) => (
                   <tr key={record.id}>

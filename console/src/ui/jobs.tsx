@@ -2,9 +2,11 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Api } from "../api.ts";
 import { readableData } from "../content.ts";
-import { apiTime, formatEta, formatRate, progressLine } from "../format.ts";
+import { formatEta, formatRate, progressLine } from "../format.ts";
 import type { Job, Readable } from "../schemas.ts";
-import { Alert, Status, TableScroll, TextField, Time } from "./common.tsx";
+import { EMPTY_SELECTOR, type SelectorValues, selectorOf } from "../selector.ts";
+import { useAction } from "./action.ts";
+import { Alert, ColumnHeads, Fact, SelectorFields, Status, TableScroll, TextField, Time } from "./common.tsx";
 import { ContentDiff } from "./diff-view.tsx";
 
 /** How often a queued or running job is read again. */
@@ -12,13 +14,7 @@ export const POLL_MS = 1_000;
 
 export type JobActionKind = "replace" | "redact" | "text";
 
-export interface JobForm {
-  readonly provider: string;
-  readonly appId: string;
-  readonly conversation: string;
-  readonly sender: string;
-  readonly since: string;
-  readonly until: string;
+export interface JobForm extends SelectorValues {
   readonly matchText: string;
   readonly action: JobActionKind;
   readonly find: string;
@@ -28,12 +24,7 @@ export interface JobForm {
 }
 
 export const EMPTY_JOB: JobForm = {
-  provider: "tencent",
-  appId: "",
-  conversation: "",
-  sender: "",
-  since: "",
-  until: "",
+  ...EMPTY_SELECTOR,
   matchText: "",
   action: "replace",
   find: "",
@@ -41,6 +32,9 @@ export const EMPTY_JOB: JobForm = {
   mask: "***",
   newText: "",
 };
+
+const BAD_TIME = "Since and Until take a date or time (for example 2026-01-31 or 2026-01-31T09:00).";
+const PROBLEMS = { owner: "Provider and App are needed.", since: BAD_TIME, until: BAD_TIME } as const;
 
 /**
  * The `POST /v1/edits` body of the form, or what is wrong with it. Without "Match text" a replace or
@@ -50,14 +44,10 @@ export function jobBodyOf(
   form: JobForm,
   dryRun: boolean,
 ): { body: Record<string, unknown> } | { problem: string } {
-  if (form.provider.trim() === "" || form.appId.trim() === "")
-    return { problem: "Provider and App are needed." };
-  const since = apiTime(form.since);
-  const until = apiTime(form.until);
-  if (since === undefined || until === undefined) {
-    return { problem: "Since and Until take a date or time (for example 2026-01-31 or 2026-01-31T09:00)." };
-  }
   const pattern = form.find;
+  const matchText = form.matchText !== "" ? form.matchText : form.action !== "text" ? pattern : "";
+  const checked = selectorOf(form, { text: matchText });
+  if ("missing" in checked) return { problem: PROBLEMS[checked.missing] };
   if (form.action !== "text" && pattern === "") return { problem: "Find needs a pattern." };
   if (form.action === "text" && form.newText === "") return { problem: "New text needs the text to set." };
   const work =
@@ -66,25 +56,7 @@ export function jobBodyOf(
       : form.action === "redact"
         ? { action: { redact: { pattern, mask: form.mask } } }
         : { edit: { text: form.newText } };
-  const matchText = form.matchText !== "" ? form.matchText : form.action !== "text" ? pattern : "";
-  const optional = {
-    conversation: form.conversation.trim(),
-    sender: form.sender.trim(),
-    since,
-    until,
-    text: matchText,
-  };
-  return {
-    body: {
-      selector: {
-        provider: form.provider.trim(),
-        appId: form.appId.trim(),
-        ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== "")),
-      },
-      ...work,
-      dryRun,
-    },
-  };
+  return { body: { selector: checked.selector, ...work, dryRun } };
 }
 
 const ACTIONS: ReadonlyArray<{ value: JobActionKind; label: string }> = [
@@ -101,9 +73,7 @@ export function JobsPage(props: {
   readonly openJob: (id: string) => void;
 }) {
   const { api, form, setForm } = props;
-  const [error, setError] = useState<unknown>();
-  const [status, setStatus] = useState("");
-  const [busy, setBusy] = useState(false);
+  const { error, setError, status, busy, run } = useAction();
   const [listVersion, setListVersion] = useState(0);
   const set = (field: keyof JobForm) => (value: string) => setForm({ ...form, [field]: value });
 
@@ -114,21 +84,13 @@ export function JobsPage(props: {
       setError(new Error(built.problem));
       return;
     }
-    setBusy(true);
-    setError(undefined);
-    setStatus(dryRun ? "Starting a dry run…" : "Starting the job…");
-    try {
+    await run(dryRun ? "Starting a dry run…" : "Starting the job…", async () => {
       const accepted = await api.createJob(built.body);
-      // Said once, when it is created: the job's own panel below shows its status as it changes.
-      setStatus(`${dryRun ? "Dry run" : "Job"} ${accepted.id} created.`);
       setListVersion((n) => n + 1);
       props.openJob(accepted.id);
-    } catch (failure: unknown) {
-      setStatus("");
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+      // Said once, when it is created: the job's own panel below shows its status as it changes.
+      return `${dryRun ? "Dry run" : "Job"} ${accepted.id} created.`;
+    });
   };
 
   return (
@@ -146,42 +108,12 @@ export function JobsPage(props: {
         <fieldset>
           <legend>Which messages</legend>
           <div class="grid">
-            <TextField
-              id="job-provider"
-              label="Provider"
-              value={form.provider}
-              onInput={set("provider")}
+            <SelectorFields
+              idPrefix="job"
+              values={form}
+              set={set}
               required
-              hint="tencent or netease"
-            />
-            <TextField
-              id="job-app"
-              label="App"
-              value={form.appId}
-              onInput={set("appId")}
-              required
-              hint="SdkAppid or AppKey"
-            />
-            <TextField
-              id="job-conversation"
-              label="Conversation"
-              value={form.conversation}
-              onInput={set("conversation")}
-            />
-            <TextField id="job-sender" label="Sender" value={form.sender} onInput={set("sender")} />
-            <TextField
-              id="job-since"
-              label="Since"
-              value={form.since}
-              onInput={set("since")}
-              hint="2026-01-31 or 2026-01-31T09:00 (local time)"
-            />
-            <TextField
-              id="job-until"
-              label="Until"
-              value={form.until}
-              onInput={set("until")}
-              hint="Default: now"
+              hints={{ until: "Default: now" }}
             />
             <TextField
               id="job-match"
@@ -278,8 +210,8 @@ export function JobPanel({
 }) {
   const [job, setJob] = useState<Job>();
   const [error, setError] = useState<unknown>();
-  const [actionError, setActionError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  // Cancel and Resume say nothing while they run (the job's status does): only how they failed.
+  const { error: actionError, busy, run } = useAction();
   const [poll, setPoll] = useState(0);
   const lastStatus = useRef<string | undefined>(undefined);
   const headingRef = useRef<HTMLHeadingElement | null>(null);
@@ -317,21 +249,14 @@ export function JobPanel({
     };
   }, [id, poll]);
 
-  const act = async (work: () => Promise<unknown>) => {
-    if (busy) return;
-    setBusy(true);
-    setActionError(undefined);
-    try {
+  const act = (work: () => Promise<unknown>) =>
+    run("", async () => {
       await work();
       acted.current = true;
       setPoll((n) => n + 1);
       onChange();
-    } catch (failure: unknown) {
-      setActionError(failure);
-    } finally {
-      setBusy(false);
-    }
-  };
+      return "";
+    });
 
   // A finished dry run has looked at every message it matched, though it edited none.
   const settled = job
@@ -359,48 +284,15 @@ export function JobPanel({
           </div>
           <p>{progressLine(job)}</p>
           <dl class="facts">
-            <div>
-              <dt>Status</dt>
-              <dd>{job.status}</dd>
-            </div>
-            <div>
-              <dt>Matched</dt>
-              <dd>{job.matched}</dd>
-            </div>
-            <div>
-              <dt>Done</dt>
-              <dd>{job.done}</dd>
-            </div>
-            <div>
-              <dt>Failed</dt>
-              <dd>{job.failed}</dd>
-            </div>
-            <div>
-              <dt>Skipped</dt>
-              <dd>{job.skipped}</dd>
-            </div>
-            <div>
-              <dt>Rate</dt>
-              <dd>{formatRate(job.ratePerSec)}</dd>
-            </div>
-            <div>
-              <dt>ETA</dt>
-              <dd>{job.etaSeconds !== undefined ? formatEta(job.etaSeconds) : "—"}</dd>
-            </div>
-            <div>
-              <dt>Started</dt>
-              <dd>
-                <Time iso={job.startedAt ?? job.createdAt} />
-              </dd>
-            </div>
-            {job.finishedAt !== undefined && (
-              <div>
-                <dt>Finished</dt>
-                <dd>
-                  <Time iso={job.finishedAt} />
-                </dd>
-              </div>
-            )}
+            <Fact name="Status" value={job.status} />
+            <Fact name="Matched" value={job.matched} />
+            <Fact name="Done" value={job.done} />
+            <Fact name="Failed" value={job.failed} />
+            <Fact name="Skipped" value={job.skipped} />
+            <Fact name="Rate" value={formatRate(job.ratePerSec)} />
+            <Fact name="ETA" value={job.etaSeconds !== undefined ? formatEta(job.etaSeconds) : "—"} />
+            <Fact name="Started" value={<Time iso={job.startedAt ?? job.createdAt} />} />
+            {job.finishedAt !== undefined && <Fact name="Finished" value={<Time iso={job.finishedAt} />} />}
           </dl>
           {job.error !== undefined && <p class="note">Last provider error: {job.error}</p>}
           <div class="actions">
@@ -505,18 +397,9 @@ function JobList({ api, refresh }: { readonly api: Api; readonly refresh: number
         <TableScroll label="Jobs, scrollable">
           <table>
             <caption>Jobs</caption>
-            <thead>
-              <tr>
-                <th scope="col">Job</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Status</th>
-                <th scope="col">Matched</th>
-                <th scope="col">Done</th>
-                <th scope="col">Failed</th>
-                <th scope="col">Skipped</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
+            <ColumnHeads
+              names={["Job", "Kind", "Status", "Matched", "Done", "Failed", "Skipped", "Created"]}
+            />
             <tbody>
               {jobs.map((job) => (
                 <tr key={job.id}>

@@ -5,7 +5,8 @@ import { type Api, newIdempotencyKey } from "../api.ts";
 import { type ContentChange, customDataOf, editBody, elementsOf, readableData, textOf } from "../content.ts";
 import { snippet } from "../format.ts";
 import type { MessageRecord, VersionItem } from "../schemas.ts";
-import { Alert, Status, TableScroll, TextField, Time } from "./common.tsx";
+import { useAction } from "./action.ts";
+import { Alert, ColumnHeads, Fact, Status, TableScroll, TextField, Time } from "./common.tsx";
 import { ContentDiff, type ReadableSide } from "./diff-view.tsx";
 
 /**
@@ -70,18 +71,8 @@ export function MessagePanel({
             value={typeof value === "string" ? value : JSON.stringify(value)}
           />
         ))}
-        <div>
-          <dt>Sent</dt>
-          <dd>
-            <Time iso={record.createdAt} />
-          </dd>
-        </div>
-        <div>
-          <dt>Updated</dt>
-          <dd>
-            <Time iso={record.updatedAt} />
-          </dd>
-        </div>
+        <Fact name="Sent" value={<Time iso={record.createdAt} />} />
+        <Fact name="Updated" value={<Time iso={record.updatedAt} />} />
       </dl>
       <div class="actions">
         <button type="button" onClick={actions.reload}>
@@ -117,15 +108,6 @@ export function MessagePanel({
   );
 }
 
-function Fact({ name, value }: { readonly name: string; readonly value: string }) {
-  return (
-    <div>
-      <dt>{name}</dt>
-      <dd>{value}</dd>
-    </div>
-  );
-}
-
 function EditForm({
   record,
   save,
@@ -137,9 +119,7 @@ function EditForm({
   const shownData = customDataOf(record.provider, record.content);
   const [text, setText] = useState(shownText);
   const [customData, setCustomData] = useState(shownData);
-  const [error, setError] = useState<unknown>();
-  const [status, setStatus] = useState("");
-  const [busy, setBusy] = useState(false);
+  const { error, setError, status, busy, run } = useAction();
   // The same change sent again (after a timeout or a 5xx) keeps its Idempotency-Key: never applied twice.
   const attempt = useRef<{ signature: string; key: string } | undefined>(undefined);
   // A new version (saved, restored, reloaded) refills the fields in place: the focus stays where it was.
@@ -163,18 +143,11 @@ function EditForm({
     }
     const signature = JSON.stringify([record.id, record.version, built.body]);
     if (attempt.current?.signature !== signature) attempt.current = { signature, key: newIdempotencyKey() };
-    setBusy(true);
-    setError(undefined);
-    setStatus("Saving…");
-    try {
-      await save(built.body, attempt.current.key);
-      setStatus("");
-    } catch (failure: unknown) {
-      setStatus("");
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+    const { key } = attempt.current;
+    await run("Saving…", async () => {
+      await save(built.body, key);
+      return "";
+    });
   };
 
   return (
@@ -227,41 +200,20 @@ function VersionsTable({
   readonly more: boolean;
   readonly actions: MessageActions;
 }) {
-  const [error, setError] = useState<unknown>();
-  const [status, setStatus] = useState("");
-  const [busy, setBusy] = useState(false);
-  const run = async (work: () => Promise<void>, doing: string) => {
-    if (busy) return;
-    setBusy(true);
-    setError(undefined);
-    setStatus(doing);
-    try {
+  const action = useAction();
+  const { error, status, busy } = action;
+  const run = (work: () => Promise<void>, doing: string) =>
+    action.run(doing, async () => {
       await work();
-      setStatus("");
-    } catch (failure: unknown) {
-      setStatus("");
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
-  };
+      return "";
+    });
   return (
     <div class="versions">
       <h3 id="versions-heading">Versions</h3>
       <TableScroll label="Versions, scrollable">
         <table>
           <caption class="visually-hidden">Versions</caption>
-          <thead>
-            <tr>
-              <th scope="col">Version</th>
-              <th scope="col">Time</th>
-              <th scope="col">Source</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Rule or job</th>
-              <th scope="col">Text</th>
-              <th scope="col">Restore</th>
-            </tr>
-          </thead>
+          <ColumnHeads names={["Version", "Time", "Source", "Actor", "Rule or job", "Text", "Restore"]} />
           <tbody>
             {versions.map((version) => (
               <tr key={version.version}>
@@ -402,9 +354,7 @@ function VersionPicker(props: {
 function Purge({ actions }: { readonly actions: MessageActions }) {
   const [confirming, setConfirming] = useState(false);
   const [reason, setReason] = useState("");
-  const [error, setError] = useState<unknown>();
-  const [status, setStatus] = useState("");
-  const [busy, setBusy] = useState(false);
+  const { error, setError, status, busy, run } = useAction();
   const reasonRef = useRef<HTMLInputElement | HTMLTextAreaElement | null>(null);
   const openRef = useRef<HTMLButtonElement | null>(null);
   const opened = useRef(false);
@@ -422,20 +372,12 @@ function Purge({ actions }: { readonly actions: MessageActions }) {
       setError(new Error("Give a reason: it is kept with the purge."));
       return;
     }
-    setBusy(true);
-    setError(undefined);
-    setStatus("Purging…");
-    try {
+    await run("Purging…", async () => {
       const purged = await actions.purge(reason.trim());
-      setStatus(`History purged: ${purged} ${purged === 1 ? "version" : "versions"} lost their content.`);
       setConfirming(false);
       setReason("");
-    } catch (failure: unknown) {
-      setStatus("");
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+      return `History purged: ${purged} ${purged === 1 ? "version" : "versions"} lost their content.`;
+    });
   };
 
   return (
