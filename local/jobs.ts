@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
+import { formatEta, formatRate, type JobProgress } from "../console/src/format.ts";
 
 /**
  * `npm run jobs -- list | watch <id> | cancel <id> | resume <id>`: bulk jobs on the running local stack
@@ -13,20 +14,11 @@ import { request } from "undici";
 process.env.AWS_EC2_METADATA_DISABLED = "true";
 const { SIMULATORS_FILE } = await import("./stack.ts");
 
-interface JobView {
+interface JobView extends JobProgress {
   readonly id: string;
   readonly kind: string;
-  readonly status: string;
-  readonly dryRun: boolean;
-  readonly matched: number;
-  readonly done: number;
-  readonly failed: number;
-  readonly skipped: number;
-  readonly ratePerSec: number;
-  readonly etaSeconds?: number;
   readonly createdAt: string;
   readonly error?: string;
-  readonly preview?: readonly unknown[];
 }
 
 const FINISHED = new Set(["done", "failed", "cancelled"]);
@@ -107,21 +99,13 @@ function progressLine(job: JobView, columns: number): string {
     `${String(Math.floor(ratio * 100)).padStart(3)}%`,
     `${settled}/${total}`,
     `done ${job.done} · failed ${job.failed} · skipped ${job.skipped}`,
-    `${job.ratePerSec.toFixed(1)}/s`,
-    ...(job.etaSeconds !== undefined ? [`ETA ${clock(job.etaSeconds)}`] : []),
+    formatRate(job.ratePerSec),
+    ...(job.etaSeconds !== undefined ? [`ETA ${formatEta(job.etaSeconds)}`] : []),
     job.dryRun ? `${job.status} (dry run)` : job.status,
   ].join("  ");
   const width = Math.max(10, Math.min(40, columns - tail.length - 4));
   const filled = Math.round(ratio * width);
   return `[${"#".repeat(filled)}${"-".repeat(width - filled)}]  ${tail}`;
-}
-
-function clock(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const rest = String(s % 60).padStart(2, "0");
-  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
 }
 
 async function call(method: "GET" | "POST", path: string): Promise<unknown> {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { JobProgress } from "../../console/src/format.ts";
 import { SlidingWindowLimiter } from "../../functions/core/limiter.ts";
 import { TencentRestClient } from "../../functions/providers/tencent/rest.ts";
 import { UserSigCache } from "../../functions/providers/tencent/usersig.ts";
@@ -157,16 +158,8 @@ export async function seedMessages(
   return sent;
 }
 
-export interface JobBody {
+export interface JobBody extends JobProgress {
   readonly id: string;
-  readonly status: string;
-  readonly dryRun: boolean;
-  readonly matched: number;
-  readonly done: number;
-  readonly failed: number;
-  readonly skipped: number;
-  readonly ratePerSec: number;
-  readonly etaSeconds?: number;
   readonly error?: string;
   readonly preview?: { id: string; before: { text: string }; after: { text: string } }[];
 }
