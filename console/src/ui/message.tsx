@@ -230,9 +230,9 @@ function VersionsTable({
                     : snippet(textOf(record.provider, version.content)) || "(no text)"}
                 </td>
                 <td>
-                  {version.version === record.version ? (
-                    "current"
-                  ) : version.restorable ? (
+                  {/* Every version the API calls restorable gets its button, the current one too: restoring
+                      it sends the content again (e.g. after the provider's copy was changed elsewhere). */}
+                  {version.restorable ? (
                     <button
                       type="button"
                       aria-disabled={busy}
@@ -245,6 +245,7 @@ function VersionsTable({
                   ) : (
                     (version.notRestorableReason ?? "not restorable")
                   )}
+                  {version.version === record.version && " (current)"}
                 </td>
               </tr>
             ))}

@@ -93,10 +93,12 @@ describe("message view (rendered)", () => {
     expect(html).toMatch(/<label for="edit-custom-data">Custom data<\/label><textarea id="edit-custom-data"/);
     expect(html).toMatch(/<button type="submit"[^>]*>Save<\/button>/);
     expect(html).toMatch(/<caption class="visually-hidden">Versions<\/caption>/);
-    // Version 2 is the current one; version 3 cannot be restored: one button, for version 1.
+    // One button per restorable version, the current one (2) included; version 3 cannot be restored.
     expect(html.match(/Restore version <!-- -->\d|Restore version \d/g)).toEqual([
       expect.stringMatching(/1$/),
+      expect.stringMatching(/2$/),
     ]);
+    expect(html).toContain("(current)");
     expect(html).toContain("its content was purged");
     expect(html).toMatch(/<label for="compare-from">From version<\/label><select id="compare-from"/);
     expect(html).toMatch(/<label for="compare-to">To version<\/label><select id="compare-to"/);
