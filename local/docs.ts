@@ -1,11 +1,11 @@
-import {
-  type JsonSchema,
-  type OpenApiDocument,
-  type OperationObject,
-  openApiDocument,
-  type ParameterObject,
-  type ResponseObject,
-} from "../functions/api/openapi.ts";
+import type {
+  JsonSchema,
+  OpenApiDocument,
+  OperationObject,
+  ParameterObject,
+  ResponseObject,
+} from "../functions/api/openapi/shapes.ts";
+import { openApiDocument } from "../functions/api/openapi.ts";
 
 /**
  * `npm start`'s API reference: `/docs` is an HTML page rendered from the OpenAPI document (the one

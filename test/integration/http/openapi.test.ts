@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type JsonSchema, openApiDocument, responseSchemas } from "../../../functions/api/openapi.ts";
+import { type JsonSchema, responseSchemas } from "../../../functions/api/openapi/shapes.ts";
+import { openApiDocument } from "../../../functions/api/openapi.ts";
 import * as z from "../../../functions/zod.ts";
 import type { LocalStack } from "../../../local/stack.ts";
 import { send } from "../../helpers/http.ts";

@@ -4,11 +4,10 @@ import { CreateJobBody, jobView, ReconcileBody } from "../../../functions/api/jo
 import {
   type JsonSchema,
   type OperationObject,
-  openApiDocument,
-  openApiResult,
   REQUEST_JSON_SCHEMA,
   responseSchemas,
-} from "../../../functions/api/openapi.ts";
+} from "../../../functions/api/openapi/shapes.ts";
+import { openApiDocument, openApiResult } from "../../../functions/api/openapi.ts";
 import { Operation, TargetById, TargetByKey } from "../../../functions/api/operations.ts";
 import { recordView, versionView } from "../../../functions/api/views.ts";
 import type { Job } from "../../../functions/core/jobs/model.ts";
