@@ -11,25 +11,20 @@ import {
 import type { NeteaseSettings } from "./providers/netease/manifest.ts";
 import { PROVIDERS } from "./providers/recorder-providers.ts";
 import type { TencentSettings } from "./providers/tencent/manifest.ts";
+import {
+  describeRelay,
+  FALLBACK_HINT,
+  FORWARD_FALLBACK_PATTERN,
+  fallbackPolicy,
+  forwardProblems,
+  forwardUrlOf,
+  MAX_CALLBACK_FORWARD_TIMEOUT_MS,
+} from "./relay-config.ts";
 import * as z from "./zod.ts";
 
 export type { SecuredWork } from "./providers/manifest.ts";
 export type { NeteaseEditConfig } from "./providers/netease/manifest.ts";
 export type { TencentEditConfig } from "./providers/tencent/manifest.ts";
-
-/** The before-send forward's ceiling: the store keeps its share of Tencent's 2 s. */
-export const MAX_CALLBACK_FORWARD_TIMEOUT_MS = 1800;
-
-/** `allow`, `block` or `block:<code>` (a positive integer code, up to 10 digits). */
-export const FORWARD_FALLBACK_PATTERN = /^(allow|block(:[1-9]\d{0,9})?)$/;
-const FALLBACK_HINT = "must be allow, block or block:<code> (a positive integer)";
-
-/** CALLBACK_FORWARD_FALLBACK as a policy (`block` alone refuses with ErrorCode 1). */
-function fallbackPolicy(value: string): ForwardFallback {
-  if (value === "allow") return { action: "allow" };
-  const code = value.split(":")[1];
-  return { action: "block", code: code === undefined ? 1 : Number(code) };
-}
 
 /**
  * All configuration comes from the environment, parsed once per cold start. A missing or bad value
@@ -337,49 +332,6 @@ export function loadConfig(env: Environment, manifests: readonly ProviderManifes
   };
 }
 
-const forwardUrlOf = (manifest: ProviderManifest, env: Environment): string | undefined => {
-  const variable = manifest.config.forward?.urlVariable;
-  return variable === undefined ? undefined : env[variable];
-};
-
-/** Where a forward to im-edit's own callback route would come back: loopback names. */
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
-
-/**
- * A provider's forward URL (its fragment checked the shape): https in AWS (AWS_LAMBDA_FUNCTION_NAME set);
- * never im-edit's own callback route, as far as this process can tell: a loopback URL of
- * `/callbacks/<provider>` on the local server's PORT (when PORT is known). A loop through a public name
- * (a tunnel, the function URL) cannot be seen from here (README). In AWS the asynchronous forwards need
- * their queue. The URL itself is never quoted: it may carry credentials.
- */
-function forwardProblems(
-  manifest: ProviderManifest,
-  env: Environment,
-  generic: Pick<z.output<typeof Env>, "FORWARD_QUEUE_URL">,
-): string[] {
-  const variable = manifest.config.forward?.urlVariable;
-  const value = forwardUrlOf(manifest, env);
-  if (variable === undefined || value === undefined || !URL.canParse(value)) return [];
-  const url = new URL(value);
-  const inAws = !blank(env.AWS_LAMBDA_FUNCTION_NAME);
-  const problems: string[] = [];
-  if (inAws && url.protocol !== "https:") problems.push(`${variable}: must be an https URL in AWS`);
-  if (inAws && generic.FORWARD_QUEUE_URL === undefined)
-    problems.push(`FORWARD_QUEUE_URL: required in AWS when ${variable} is set`);
-  const port = env.PORT;
-  const urlPort = url.port || (url.protocol === "https:" ? "443" : "80");
-  const route = url.pathname.replace(/\/+$/, "");
-  if (
-    port !== undefined &&
-    LOOPBACK_HOSTS.has(url.hostname) &&
-    urlPort === port &&
-    route === `/callbacks/${manifest.name}`
-  ) {
-    problems.push(`${variable}: points at im-edit's own callback route (a forward loop)`);
-  }
-  return problems;
-}
-
 /** A loggable summary, one entry per registered provider: which secrets are set, never their values. */
 export function describeConfig(config: Config): Record<string, unknown> {
   const targets = [...config.providers].flatMap(([name, provider]) =>
@@ -400,36 +352,6 @@ export function describeConfig(config: Config): Record<string, unknown> {
     ),
   };
 }
-
-/** The relay's settings: targets by origin only (a URL may carry credentials), queues as set or unset. */
-function describeRelay(config: Config, targets: Readonly<Record<string, string>>): Record<string, unknown> {
-  return {
-    targets,
-    beforeSend: {
-      timeoutMs: config.callbackForwardTimeoutMs,
-      fallback: describeFallback(config.callbackForwardFallback),
-    },
-    queue:
-      config.forwardQueueUrl !== undefined
-        ? "set"
-        : config.dataDir !== undefined
-          ? "DATA_DIR/forwards"
-          : "memory",
-    deadLetters:
-      config.forwardDlqUrl !== undefined
-        ? "set"
-        : config.dataDir !== undefined
-          ? "DATA_DIR/dead-letters"
-          : "none",
-    attempts: config.forwardQueueMaxReceives,
-    attemptTimeoutMs: config.forwardTimeoutMs,
-    maxResponseBytes: config.forwardMaxResponseBytes,
-  };
-}
-
-/** The fallback policy as CALLBACK_FORWARD_FALLBACK spells it. */
-export const describeFallback = (fallback: ForwardFallback): string =>
-  fallback.action === "allow" ? "allow" : `block:${fallback.code}`;
 
 /** How an unusable secret reads in a log line. */
 export const describeUnusable = (secret: UnusableSecret): string =>

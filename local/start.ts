@@ -16,7 +16,8 @@ const apiToken = env.IM_EDIT_API_TOKEN || (generatedToken as string);
 // Set before the handlers are imported (below, dynamically): they read these when they load.
 env.AWS_EC2_METADATA_DISABLED = "true";
 env.POWERTOOLS_METRICS_DISABLED ??= "true";
-const { ConfigError, describeConfig, describeFallback } = await import("../functions/config.ts");
+const { ConfigError, describeConfig } = await import("../functions/config.ts");
+const { describeFallback } = await import("../functions/relay-config.ts");
 type Config = import("../functions/config.ts").Config;
 const { forwardOrigin } = await import("../functions/providers/manifest.ts");
 const { StoreSetupError, startLocalStack } = await import("./stack.ts");

@@ -1,13 +1,14 @@
 // What the callback path, the rules and the relay report, as `createDependencies` wires it: logged
 // (never content, bodies or secrets) and counted.
 import type { ForwardQueueObserver } from "../adapters/relay/index.ts";
-import { type Config, describeFallback } from "../config.ts";
+import type { Config } from "../config.ts";
 import type { CallbackObserver } from "../core/callbacks.ts";
 import type { DomainEvent } from "../core/outbox.ts";
 import type { AppRelayObserver } from "../core/relay-hook.ts";
 import type { AutoEditsObserver } from "../core/rules/auto-edits.ts";
 import { logger } from "../logger.ts";
 import { count, MISCONFIGURED_METRIC } from "../metrics.ts";
+import { describeFallback } from "../relay-config.ts";
 
 /** The local forward queue's retries and dead letters: logged (never the body), a misconfiguration counted. */
 export const LOCAL_FORWARD_OBSERVER: ForwardQueueObserver = {

@@ -1,7 +1,7 @@
 import { Stack } from "aws-cdk-lib";
 import type { Construct } from "constructs";
-import { FORWARD_FALLBACK_PATTERN, MAX_CALLBACK_FORWARD_TIMEOUT_MS } from "../../functions/config.ts";
 import { PROVIDERS } from "../../functions/providers/recorder-providers.ts";
+import { FORWARD_FALLBACK_PATTERN, MAX_CALLBACK_FORWARD_TIMEOUT_MS } from "../../functions/relay-config.ts";
 import { AlarmTopic } from "../constructs/alarm-topic.ts";
 import { DomainEventBus } from "../constructs/event-bus.ts";
 import { EventsQueue } from "../constructs/events-queue.ts";
