@@ -2,13 +2,10 @@ import { randomUUID } from "node:crypto";
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { TooManyRequestsError } from "../../core/errors.ts";
 import {
-  type Capacity,
   type Clock,
-  cancelled,
   currentWork,
   DEFAULT_INTERACTIVE_RESERVE,
   grantDeadline,
-  type Hold,
   interactiveGraceMs,
   type RateLimiter,
   type RateRule,
@@ -18,8 +15,8 @@ import {
   retryAfterSeconds,
   slotWaitMs,
   systemClock,
-  WaitQueue,
 } from "../../core/limiter.ts";
+import { type Capacity, cancelled, type Hold, WaitQueue } from "../../core/wait-queue.ts";
 import { conditionally, guard } from "./calls.ts";
 import { TABLE } from "./table.ts";
 
