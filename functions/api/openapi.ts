@@ -237,7 +237,7 @@ function operations(): Partial<Record<string, OperationObject & { readonly tags:
       operationId: "startReconcile",
       tags: ["jobs"],
       summary: "Record what no callback reported, from the provider's history of one conversation",
-      description: "A job of `kind: reconcile` (watch, cancel and resume it as any job).",
+      description: "A job of `kind: reconcile` (watch, cancel and resume it like every other job).",
       requestBody: body(
         requestSchema(ReconcileBody),
         "The conversation (a pair of accounts, or a group) and [since, until)",

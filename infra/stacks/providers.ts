@@ -84,7 +84,7 @@ export function forwardUrlBinding(manifest: ProviderManifest): CdkContextBinding
     : manifest.cdk.context.find((binding) => binding.env?.variable === variable);
 }
 
-/** The providers given with a forward URL: any of them turns the relay on. */
+/** The providers given with a forward URL: one of them is enough to turn the relay on. */
 export function forwardingProviders(
   manifests: readonly ProviderManifest[],
   props: object,
