@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { diffWords } from "../../../console/src/diff.ts";
 import type { MessageRecord, VersionItem } from "../../../console/src/schemas.ts";
 import { DiffText } from "../../../console/src/ui/diff-view.tsx";
-import { type MessageActions, MessagePanel } from "../../../console/src/ui/message.tsx";
+import type { MessageActions } from "../../../console/src/ui/message-actions.ts";
+import { MessagePanel } from "../../../console/src/ui/message-panel.tsx";
 
 /**
  * The message view rendered to HTML as Preact renders it in the browser: message content is text, never
