@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { DrainPace, grantDeadline, refusal, retryAfterSeconds, slotWaitMs } from "./admission.ts";
 import { TooManyRequestsError } from "./errors.ts";
 import { cancelled, WaitQueue } from "./wait-queue.ts";
 
@@ -75,57 +76,6 @@ export interface RateRule {
   readonly windowMs: number;
 }
 
-/** A taken slot as the estimate sees it: when it was sent, and when it frees (Infinity while in flight). */
-export interface SlotView {
-  readonly takenAt: number;
-  readonly freeAt: number;
-}
-
-/**
- * When the caller with `ahead` callers before it would get a slot, in ms from `now`. Free slots go
- * first; a slot in flight frees at its send + the service time (at the earliest now) + the window; a
- * slot that has been taken again by a caller ahead frees one cycle (service + window) later.
- */
-export function slotWaitMs(
-  now: number,
-  rule: RateRule,
-  slots: readonly SlotView[],
-  ahead: number,
-  serviceMs: number,
-): number {
-  const { limit, windowMs } = rule;
-  if (limit <= 0) return Number.POSITIVE_INFINITY;
-  const frees: number[] = [];
-  for (const slot of slots) {
-    if (slot.freeAt <= now) continue;
-    frees.push(
-      Number.isFinite(slot.freeAt) ? slot.freeAt : Math.max(now, slot.takenAt + serviceMs) + windowMs,
-    );
-  }
-  // More slot items than the limit (a lowered limit): only the earliest `limit` matter.
-  frees.sort((a, b) => a - b);
-  const free = Math.max(0, limit - frees.length);
-  const position = ahead % limit;
-  const first = position < free ? now : (frees[position - free] ?? now);
-  return first - now + Math.floor(ahead / limit) * (serviceMs + windowMs);
-}
-
-/** Seconds for Retry-After: when the slot would have come, at least 1. */
-export const retryAfterSeconds = (waitMs: number): number =>
-  Math.max(1, Math.ceil(Number.isFinite(waitMs) ? waitMs / 1000 : 60));
-
-export function refusal(
-  key: string,
-  rule: RateRule,
-  waitMs: number,
-  maxWaitMs: number,
-): TooManyRequestsError {
-  return new TooManyRequestsError(
-    `more than ${rule.limit} calls in ${rule.windowMs} ms to ${key}; a slot is expected in ${Math.round(waitMs)} ms, beyond the ${maxWaitMs} ms wait budget; try again later`,
-    { retryAfter: retryAfterSeconds(waitMs) },
-  );
-}
-
 /**
  * Slots of `limit` background work leaves free while interactive demand is present or recent: the
  * interactive reserve (INTERACTIVE_RESERVE, a share of the rate, default 5 %), rounded down, so a key of
@@ -146,14 +96,6 @@ export const DEFAULT_INTERACTIVE_RESERVE = 0.05;
 export const interactiveGraceMs = (windowMs: number, option?: number): number =>
   option ?? Math.max(2_000, 2 * windowMs);
 
-/**
- * The last moment a waiter with this budget may be handed a slot: a little before its budget ends
- * (1/50 of it, at most 20 ms), so that the caller, resumed on a busy event loop, still starts its call
- * inside the budget.
- */
-export const grantDeadline = (now: number, maxWaitMs: number): number =>
-  now + maxWaitMs - Math.min(20, maxWaitMs / 50);
-
 /** A place held by `admit`: counted ahead of later callers of its priority until it expires or is used. */
 interface Place {
   readonly expiresAt: number;
@@ -164,9 +106,8 @@ interface KeyState {
   readonly queue: WaitQueue;
   /** Places held by admit. */
   readonly reserved: Set<Place>;
-  /** Grant times while callers were queued (the last span only), and since when they have been. */
-  grants: number[];
-  queuedSince: number | undefined;
+  /** The measured pace of grants while callers queue. */
+  readonly pace: DrainPace;
   driving: boolean;
   /** When an interactive caller last asked (acquire or admit); -Infinity: never. */
   interactiveAt: number;
@@ -223,7 +164,7 @@ export class SlidingWindowLimiter implements RateLimiter {
     const queued = ahead ?? state.queue.ahead(background) + placesAhead(state.reserved, background);
     const rule = this.ruleFor(key, state, now, background);
     const model = slotWaitMs(now, rule, state.queue.live(now), queued, state.queue.service.ms);
-    return Math.max(model, queued * this.paceMs(state, now, rule.windowMs));
+    return Math.max(model, queued * state.pace.ms(now, this.spanMs(state, rule.windowMs)));
   }
 
   /** The measured service time (send to answer) of the key's calls, 0 before the first. */
@@ -325,7 +266,8 @@ export class SlidingWindowLimiter implements RateLimiter {
               { retryAfter: retryAfterSeconds(waitMs) },
             );
           },
-          (stillWaiting) => this.measurePace(state, now, windowMs, stillWaiting),
+          (stillWaiting) =>
+            state.pace.record(now, this.spanMs(state, windowMs), stillWaiting > 0 || state.reserved.size > 0),
         );
         if (state.queue.waiting === 0) return;
         let next = Math.min(state.queue.nextFree(now, windowMs), state.queue.nextDeadline());
@@ -348,8 +290,7 @@ export class SlidingWindowLimiter implements RateLimiter {
       state = {
         queue: new WaitQueue(key, this.clock),
         reserved: new Set(),
-        grants: [],
-        queuedSince: undefined,
+        pace: new DrainPace(),
         driving: false,
         interactiveAt: Number.NEGATIVE_INFINITY,
       };
@@ -374,33 +315,6 @@ export class SlidingWindowLimiter implements RateLimiter {
   /** The span the pace is measured over: one slot cycle (send, answer, window). */
   private spanMs(state: KeyState, windowMs: number): number {
     return windowMs + state.queue.service.ms;
-  }
-
-  /**
-   * While callers queue (in acquire or admitted), grants per slot cycle are the pace the queue really
-   * drains at; when this process, not the rate, is the bottleneck it is slower than the slot model.
-   * 0 (no evidence) until callers have queued for a whole cycle.
-   */
-  private paceMs(state: KeyState, now: number, windowMs: number): number {
-    const span = this.spanMs(state, windowMs);
-    if (state.queuedSince === undefined || now - state.queuedSince < span) return 0;
-    const recent = state.grants.filter((at) => at > now - span).length;
-    return span / Math.max(1, recent);
-  }
-
-  private measurePace(state: KeyState, now: number, windowMs: number, stillWaiting: number): void {
-    const queued = stillWaiting > 0 || state.reserved.size > 0;
-    if (!queued) {
-      state.queuedSince = undefined;
-      state.grants = [];
-      return;
-    }
-    state.queuedSince ??= now;
-    state.grants.push(now);
-    const span = this.spanMs(state, windowMs);
-    if (state.grants.length > 64 && (state.grants[0] ?? now) <= now - span) {
-      state.grants = state.grants.filter((at) => at > now - span);
-    }
   }
 }
 

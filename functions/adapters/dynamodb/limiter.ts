@@ -1,19 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { grantDeadline, refusal, retryAfterSeconds, slotWaitMs } from "../../core/admission.ts";
 import { TooManyRequestsError } from "../../core/errors.ts";
 import {
   type Clock,
   currentWork,
   DEFAULT_INTERACTIVE_RESERVE,
-  grantDeadline,
   interactiveGraceMs,
   type RateLimiter,
   type RateRule,
   type RateSlot,
-  refusal,
   reservedSlots,
-  retryAfterSeconds,
-  slotWaitMs,
   systemClock,
 } from "../../core/limiter.ts";
 import { type Capacity, cancelled, type Hold, WaitQueue } from "../../core/wait-queue.ts";

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { slotWaitMs } from "../../../functions/core/admission.ts";
 import { TooManyRequestsError } from "../../../functions/core/errors.ts";
-import { SlidingWindowLimiter, slotWaitMs } from "../../../functions/core/limiter.ts";
+import { SlidingWindowLimiter } from "../../../functions/core/limiter.ts";
 import { manualClock } from "../../helpers/clock.ts";
 
 /** Admission control: refuse at once what cannot get its slot and its answer inside the wait budget. */
