@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { openApiDocument } from "../../../functions/api/openapi.ts";
-import { DOCS_CSP, docsResponse, renderSchema } from "../../../local/docs.ts";
+import { renderSchema } from "../../../local/docs/schema.ts";
+import { DOCS_CSP, docsResponse } from "../../../local/docs.ts";
 
 describe("/docs: the API reference rendered from the OpenAPI document", () => {
   const page = docsResponse("/docs");
