@@ -4,8 +4,6 @@ import {
   API_TOKEN,
   type EditStack,
   inChunks,
-  maxInWindow,
-  rollingCounts,
   type SentMessage,
   SimulatorProbe,
   sendMessages,
@@ -13,6 +11,7 @@ import {
   textOf,
 } from "./edit-stack.ts";
 import type { BenchmarkResult } from "./report.ts";
+import { maxInWindow, rollingCounts } from "./rolling-windows.ts";
 
 /**
  * Benchmark "bulk": one bulk job (`POST /v1/edits`) over N Tencent messages through npm start's stack

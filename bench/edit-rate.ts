@@ -3,8 +3,6 @@ import {
   API_TOKEN,
   type EditStack,
   inChunks,
-  maxInWindow,
-  rollingCounts,
   type SentMessage,
   SimulatorProbe,
   sendMessages,
@@ -12,6 +10,7 @@ import {
   textOf,
 } from "./edit-stack.ts";
 import type { BenchmarkResult, Row } from "./report.ts";
+import { maxInWindow, rollingCounts } from "./rolling-windows.ts";
 import { type Summary, summarize } from "./stats.ts";
 
 /**
