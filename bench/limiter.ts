@@ -1,19 +1,16 @@
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
-import { text as readAll } from "node:stream/consumers";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { fromAttributeValues } from "../functions/adapters/dynamodb/items.ts";
-import { itemSize } from "../functions/adapters/dynamodb/size.ts";
+import { fileURLToPath } from "node:url";
 import { ensureTable, startDynalite } from "../local/dynamo.ts";
 import { runClientProcess } from "./child.ts";
+import { type ChildJob, type ChildReport, KEY, R, SERVICE_MS, W } from "./limiter-job.ts";
+import { countingProxy, fakeProvider, type StoreCall } from "./limiter-servers.ts";
 import type { BenchmarkResult, Row } from "./report.ts";
+import { maxInWindow } from "./rolling-windows.ts";
 import { percentile } from "./stats.ts";
 
 /**
  * Benchmark "limiter": the shared DynamoDB limiter (functions/adapters/dynamodb/limiter.ts) at the
- * provider's full rate, as in AWS: 1 to 4 processes (this file run as a child, each one DynamoRateLimiter
+ * provider's full rate, as in AWS: 1 to 4 processes (limiter-child.ts, each one DynamoRateLimiter
  * = one Lambda instance) with 16 to 64 callers in all share one DynamoDB-compatible store (dynalite,
  * in-memory) through a counting proxy, and send their calls to a fake provider that stamps each arrival.
  * Each caller loops: acquire (wait budget 5 s, or 300 ms in the tight-budget run), one call to the
@@ -30,15 +27,11 @@ import { percentile } from "./stats.ts";
  * reserve's grace, while the job holds all R: their waits and 429s), and beside steady edits in one of
  * its own processes.
  */
-const R = 180;
-const W = 1000;
-const SERVICE_MS = 5;
 const DURATION_MS = 6_000;
 /** The first second is the start (leases being taken): the rate is measured after it. */
 const WARMUP_MS = 1_000;
 const TABLE_NAME = "im-edit-limiter-bench";
-const KEY = "tencent:1400000000:modify_c2c_msg";
-const SELF = fileURLToPath(import.meta.url);
+const CHILD = fileURLToPath(new URL("./limiter-child.ts", import.meta.url));
 
 interface Run {
   readonly name: string;
@@ -92,41 +85,6 @@ const RUNS: readonly Run[] = [
   },
 ];
 
-/** What a child is told (stdin, JSON). */
-interface ChildJob {
-  readonly endpoint: string;
-  readonly table: string;
-  readonly provider: string;
-  readonly callers: number;
-  readonly background: number;
-  readonly budgetMs: number;
-  readonly backgroundBudgetMs: number;
-  readonly thinkMs: number;
-  readonly startAt: number;
-  readonly durationMs: number;
-}
-
-/** What a child reports (stdout, one JSON line). */
-interface ChildReport {
-  readonly grants: number;
-  readonly late: number;
-  readonly refused: number;
-  readonly cancelled: number;
-  readonly waitsMs: number[];
-  readonly interactiveWaitsMs: number[];
-  readonly interactiveRefused: number;
-  readonly serviceMs: number[];
-}
-
-interface StoreCall {
-  readonly at: number;
-  readonly op: string;
-  readonly pk: string;
-  readonly units: number;
-  readonly bytes: number;
-  readonly read: boolean;
-}
-
 export async function limiterBench(): Promise<BenchmarkResult> {
   const dynamo = await startDynalite();
   const calls: StoreCall[] = [];
@@ -154,8 +112,8 @@ export async function limiterBench(): Promise<BenchmarkResult> {
       const reports = await Promise.all(
         Array.from({ length: processes }, (_, p) =>
           runClientProcess({
-            script: SELF,
-            cwd: join(dirname(SELF), ".."),
+            script: CHILD,
+            cwd: join(dirname(CHILD), ".."),
             label: `limiter child ${p}`,
             timeoutMs: durationMs + 30_000,
             args: ["--child", key],
@@ -316,17 +274,6 @@ export async function limiterBench(): Promise<BenchmarkResult> {
   };
 }
 
-/** The most timestamps (sorted) inside any half-open span of `windowMs`. */
-function maxInWindow(sorted: readonly number[], windowMs: number): number {
-  let max = 0;
-  let first = 0;
-  for (let last = 0; last < sorted.length; last++) {
-    while ((sorted[last] as number) - (sorted[first] as number) >= windowMs) first++;
-    max = Math.max(max, last - first + 1);
-  }
-  return max;
-}
-
 function hottest(calls: readonly StoreCall[]) {
   const byKey = new Map<string, StoreCall[]>();
   for (const call of calls) byKey.set(call.pk, [...(byKey.get(call.pk) ?? []), call]);
@@ -351,172 +298,7 @@ function hottest(calls: readonly StoreCall[]) {
   };
 }
 
-/** An HTTP proxy in front of the store that notes each DynamoDB call: operation, key, size, units. */
-async function countingProxy(target: string, calls: StoreCall[]) {
-  const upstream = new URL(target);
-  const server = createServer(async (req, res) => {
-    const body = await readAll(req);
-    const op = String(req.headers["x-amz-target"] ?? "").split(".")[1] ?? "?";
-    const forward = httpRequest(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-      },
-      async (answer: IncomingMessage) => {
-        const text = await readAll(answer);
-        res.writeHead(answer.statusCode ?? 500, answer.headers);
-        res.end(text);
-        noteCall(calls, op, body, text);
-      },
-    );
-    forward.on("error", () => {
-      res.writeHead(502).end();
-    });
-    forward.end(body);
-  });
-  const url = await listen(server);
-  return { url, close: () => closeServer(server) };
-}
-
-function noteCall(calls: StoreCall[], op: string, requestText: string, answerText: string): void {
-  try {
-    const input = JSON.parse(requestText) as {
-      Key?: Record<string, AttributeValue>;
-      Item?: Record<string, AttributeValue>;
-    };
-    const answer = answerText ? (JSON.parse(answerText) as { Item?: Record<string, AttributeValue> }) : {};
-    const keyItem = input.Item ?? input.Key ?? {};
-    const pk = String(fromAttributeValues(keyItem).pk ?? "?");
-    const read = op === "GetItem" || op === "Query";
-    let size = 0;
-    if (read && answer.Item) size = itemSize(fromAttributeValues(answer.Item));
-    if (!read && input.Item) size = itemSize(fromAttributeValues(input.Item));
-    const units = read ? Math.max(1, Math.ceil(size / 4096)) : Math.max(1, Math.ceil(size / 1024));
-    calls.push({ at: Date.now(), op, pk, units, bytes: size, read });
-  } catch {
-    calls.push({ at: Date.now(), op, pk: "?", units: 1, bytes: 0, read: false });
-  }
-}
-
-/** The provider: stamps each call's arrival, answers after SERVICE_MS. */
-async function fakeProvider(arrivals: number[]) {
-  const server = createServer((req, res) => {
-    arrivals.push(Date.now());
-    req.resume();
-    setTimeout(() => res.end('{"ActionStatus":"OK","ErrorCode":0}'), SERVICE_MS);
-  });
-  server.keepAliveTimeout = 30_000;
-  const url = await listen(server);
-  return { url, close: () => closeServer(server) };
-}
-
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
-}
-
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
 const mean = (values: readonly number[]) => (values.length === 0 ? 0 : sum(values) / values.length);
 const pct = (sorted: readonly number[], p: number) =>
   sorted.length === 0 ? "-" : percentile(sorted, p / 100).toFixed(0);
-
-/** The child: one process's limiter and callers, then one JSON line. */
-async function child(key: string): Promise<void> {
-  process.env.AWS_EC2_METADATA_DISABLED = "true";
-  const job = JSON.parse(await readAll(process.stdin)) as ChildJob;
-  const { Agent } = await import("node:http");
-  const { createDocumentClient } = await import("../functions/adapters/dynamodb/client.ts");
-  const { DynamoRateLimiter } = await import("../functions/adapters/dynamodb/limiter.ts");
-  const { inBackground } = await import("../functions/core/limiter.ts");
-  const { TooManyRequestsError } = await import("../functions/core/errors.ts");
-  const limiter = new DynamoRateLimiter(
-    createDocumentClient({ region: "local", endpoint: job.endpoint }),
-    job.table,
-    () => ({ limit: R, windowMs: W }),
-  );
-  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  const provider = new URL(job.provider);
-  const call = () =>
-    new Promise<void>((resolve, reject) => {
-      const req = httpRequest(
-        { host: provider.hostname, port: provider.port, method: "POST", path: "/v4/openim/modify", agent },
-        (res) => {
-          res.resume();
-          res.on("end", resolve);
-        },
-      );
-      req.on("error", reject);
-      req.end("{}");
-    });
-  const report: { -readonly [K in keyof ChildReport]: ChildReport[K] } = {
-    grants: 0,
-    late: 0,
-    refused: 0,
-    cancelled: 0,
-    waitsMs: [],
-    interactiveWaitsMs: [],
-    interactiveRefused: 0,
-    serviceMs: [],
-  };
-  const stopAt = job.startAt + job.durationMs;
-  const caller = async (background: boolean) => {
-    while (Date.now() < stopAt) {
-      const once = async () => {
-        const budget = background ? job.backgroundBudgetMs : job.budgetMs;
-        const asked = Date.now();
-        try {
-          const slot = await limiter.acquire(key, budget);
-          const granted = Date.now();
-          report.grants++;
-          if (granted - asked > budget) report.late++;
-          report.waitsMs.push(granted - asked);
-          if (!background) report.interactiveWaitsMs.push(granted - asked);
-          try {
-            await call();
-          } finally {
-            report.serviceMs.push(Date.now() - granted);
-            await slot.release();
-          }
-        } catch (error: unknown) {
-          if (!(error instanceof TooManyRequestsError)) throw error;
-          report.refused++;
-          if (!background) report.interactiveRefused++;
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      };
-      await (background ? inBackground(undefined, once) : once());
-      if (!background && job.thinkMs > 0) await new Promise((resolve) => setTimeout(resolve, job.thinkMs));
-    }
-  };
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, job.startAt - Date.now())));
-  // Interactive callers who pause between edits start spread over one pause (people, not a burst).
-  const spread = (index: number) =>
-    new Promise((resolve) => setTimeout(resolve, job.thinkMs > 0 ? (job.thinkMs * index) / job.callers : 0));
-  await Promise.all([
-    ...Array.from({ length: job.callers }, (_, index) => spread(index).then(() => caller(false))),
-    ...Array.from({ length: job.background }, () => caller(true)),
-  ]);
-  agent.destroy();
-  process.stdout.write(`${JSON.stringify(report)}\n`);
-  // Timers of the limiter's lease upkeep would keep the process a little longer: done is done.
-  process.exit(0);
-}
-
-if (process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === import.meta.url) {
-  const index = process.argv.indexOf("--child");
-  await child(process.argv[index + 1] ?? KEY);
-}
