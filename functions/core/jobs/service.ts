@@ -2,10 +2,11 @@ import { BadRequestError, ConflictError, NotFoundError } from "../errors.ts";
 import type { ProviderName } from "../model.ts";
 import { InvalidPageTokenError, type Page, type PageRequest } from "../store.ts";
 import { compileWork } from "./actions.ts";
+import type { JobContext } from "./context.ts";
 import { newJobId } from "./ids.ts";
 import type { Job, JobSelector, JobWork, ReconcileSpec } from "./model.ts";
 import { validateReconcile } from "./reconcile.ts";
-import { type JobContext, JobRunner, RUN_JOB } from "./runner.ts";
+import { JobRunner, RUN_JOB } from "./runner.ts";
 
 export interface CreateEditJob {
   readonly selector: JobSelector;

@@ -7,9 +7,10 @@ import {
   ProviderUnavailableError,
   TooManyRequestsError,
 } from "../../../../functions/core/errors.ts";
+import { DEFAULT_JOB_OPTIONS, type JobOptions } from "../../../../functions/core/jobs/context.ts";
 import type { Job } from "../../../../functions/core/jobs/model.ts";
 import { jobRules } from "../../../../functions/core/jobs/rules.ts";
-import { DEFAULT_JOB_OPTIONS, type JobOptions, RUN_JOB } from "../../../../functions/core/jobs/runner.ts";
+import { RUN_JOB } from "../../../../functions/core/jobs/runner.ts";
 import { JobService } from "../../../../functions/core/jobs/service.ts";
 import { systemClock } from "../../../../functions/core/limiter.ts";
 import { type Content, messageId, type ProviderName } from "../../../../functions/core/model.ts";

@@ -1,10 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteStore } from "../../../../functions/adapters/sqlite/store.ts";
 import { DEFAULT_EDIT_OPTIONS, EditService } from "../../../../functions/core/edits.ts";
+import { DEFAULT_JOB_OPTIONS } from "../../../../functions/core/jobs/context.ts";
 import { newJobId } from "../../../../functions/core/jobs/ids.ts";
 import type { Job, JobStatus } from "../../../../functions/core/jobs/model.ts";
 import { jobRules } from "../../../../functions/core/jobs/rules.ts";
-import { DEFAULT_JOB_OPTIONS, RUN_JOB } from "../../../../functions/core/jobs/runner.ts";
+import { RUN_JOB } from "../../../../functions/core/jobs/runner.ts";
 import { JobService, SWEEP_GRACE_MS } from "../../../../functions/core/jobs/service.ts";
 import { type Content, messageId, type ProviderName } from "../../../../functions/core/model.ts";
 import type { ProviderEditor } from "../../../../functions/core/provider.ts";
