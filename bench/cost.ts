@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { AFTER_SEND_COMMAND, APP_ID, afterSendBody, randomUint32 } from "./callbacks.ts";
-import type { Deployment, Measured, Sample } from "./cost-model.ts";
+import type { Deployment } from "./cost-deployments.ts";
+import type { Measured, Sample } from "./cost-model.ts";
 import type { BenchmarkResult } from "./report.ts";
 
 /**
@@ -26,7 +27,8 @@ const CHILD_FLAG = "--measure-recorder";
 
 export async function costPerMillion(): Promise<BenchmarkResult> {
   // aws-cdk-lib loads here only, not in the measuring child.
-  const { formatCost, synthesize } = await import("./cost-model.ts");
+  const { synthesize } = await import("./cost-deployments.ts");
+  const { formatCost } = await import("./cost-report.ts");
   const deployments = synthesize();
   const [base] = deployments;
   if (!base) throw new Error("no deployment synthesized");
