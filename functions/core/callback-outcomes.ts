@@ -4,7 +4,7 @@ import type { Decided } from "./decide.ts";
 import type { DurableOutcome } from "./durable.ts";
 import type { ProviderName } from "./model.ts";
 import { type DomainEvent, recordedEvent, versionEvent } from "./outbox.ts";
-import { type Applied, eventMessageId, type RecorderEvent } from "./recorder.ts";
+import { type Applied, eventMessageId, type RecorderEvent } from "./recorder-events.ts";
 import type { RecordedSend } from "./rules/auto-edits.ts";
 
 /**

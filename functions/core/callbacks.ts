@@ -5,7 +5,7 @@ import { asError } from "./errors.ts";
 import type { ObservedMessage, ProviderName } from "./model.ts";
 import { type DomainEvent, type Outbox, publishQuietly } from "./outbox.ts";
 import type { CallbackProvider, CallbackReply, CallbackRequest } from "./provider.ts";
-import { type Applied, type ApplyOutcome, eventMessageId, type RecorderEvent } from "./recorder.ts";
+import { type Applied, type ApplyOutcome, eventMessageId, type RecorderEvent } from "./recorder-events.ts";
 import type { CallbackRelay, Forward, ForwardQueue } from "./relay.ts";
 import { APP_HOOK_NAME, type AppRelay } from "./relay-hook.ts";
 import type { RecordedSend } from "./rules/auto-edits.ts";

@@ -1,5 +1,6 @@
 import { asError } from "./errors.ts";
-import type { Applied, ApplyOutcome, Recorder, RecorderEvent } from "./recorder.ts";
+import type { Recorder } from "./recorder.ts";
+import type { Applied, ApplyOutcome, RecorderEvent } from "./recorder-events.ts";
 
 /** Verified callbacks that could not be stored in time, kept until the store is back. */
 export interface SpooledCallback {

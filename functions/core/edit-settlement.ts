@@ -13,7 +13,7 @@ import {
 } from "./model.ts";
 import { type Outbox, publishQuietly, versionEvent } from "./outbox.ts";
 import type { ProviderEditor } from "./provider.ts";
-import type { EchoMatcher } from "./recorder.ts";
+import type { EchoMatcher } from "./recorder-events.ts";
 import type { Store } from "./store.ts";
 import { appendVersion } from "./versions.ts";
 

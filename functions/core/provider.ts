@@ -1,6 +1,6 @@
 import type { Decision } from "./decide.ts";
 import type { Content, MessageHead, ObservedMessage, ProviderName } from "./model.ts";
-import type { RecorderEvent } from "./recorder.ts";
+import type { RecorderEvent } from "./recorder-events.ts";
 import type { CallbackRelay } from "./relay.ts";
 
 /** A provider callback as raw bytes plus its query and headers: verification comes before parsing. */

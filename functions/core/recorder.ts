@@ -1,14 +1,5 @@
 import { missingIdentity, stickyState } from "./head-changes.ts";
-import {
-  type Content,
-  contentHash,
-  identityOf,
-  type MessageHead,
-  type ObservedMessage,
-  type PendingRewrite,
-  type RewriteStep,
-  type Version,
-} from "./model.ts";
+import { type Content, contentHash, type MessageHead, type Version } from "./model.ts";
 import {
   type Applied,
   type ApplyOutcome,
@@ -16,35 +7,23 @@ import {
   eventMessageId,
   type RecorderEvent,
 } from "./recorder-events.ts";
+import { HeadWriter, type Trace, versionMeta } from "./recorder-heads.ts";
+import { PendingSends, pendingRewrite } from "./recorder-pending.ts";
 import type { MessageStore } from "./store.ts";
-
-import {
-  appendVersion,
-  contention,
-  MAX_WRITE_ATTEMPTS,
-  RECENT_DEPTH,
-  repairHead,
-  type VersionMeta,
-} from "./versions.ts";
-
-// The event vocabulary lives in recorder-events.ts; importers of the recorder find it here too.
-export type { Applied, ApplyOutcome, EchoMatcher, RecorderEvent } from "./recorder-events.ts";
-export { eventMessageId } from "./recorder-events.ts";
-
-/** Filled in as an event is applied (one per `record` call: the recorder serves concurrent callbacks). */
-interface Trace {
-  head?: MessageHead;
-  version?: Version;
-  /** Several versions written at once (a rewritten before-send's after-send), oldest first. */
-  versions?: Version[];
-}
+import { appendVersion, contention, MAX_WRITE_ATTEMPTS, RECENT_DEPTH } from "./versions.ts";
 
 export class Recorder {
+  private readonly heads: HeadWriter;
+  private readonly pending: PendingSends;
+
   constructor(
     private readonly store: MessageStore,
     private readonly now: () => Date = () => new Date(),
     private readonly echo?: EchoMatcher,
-  ) {}
+  ) {
+    this.heads = new HeadWriter(store, now);
+    this.pending = new PendingSends(store, now, this.heads);
+  }
 
   async apply(event: RecorderEvent): Promise<ApplyOutcome> {
     return (await this.record(event)).outcome;
@@ -69,13 +48,13 @@ export class Recorder {
   private async applyTraced(event: RecorderEvent, trace: Trace): Promise<ApplyOutcome> {
     switch (event.type) {
       case "pending":
-        return this.upsertHead(
+        return this.heads.upsertHead(
           event.message,
           (head) =>
             head
               ? undefined
               : {
-                  ...this.newHead(event.message, event.refused ? "failed" : "pending"),
+                  ...this.heads.newHead(event.message, event.refused ? "failed" : "pending"),
                   content: event.content,
                   ...(event.refused ? { sendError: event.refused } : {}),
                   ...(event.rewrite ? { rewrite: event.rewrite } : {}),
@@ -86,11 +65,11 @@ export class Recorder {
       case "sent":
         return this.applySent(event, {}, trace);
       case "failed":
-        return this.upsertHead(
+        return this.heads.upsertHead(
           event.message,
           (head) => {
             if (head && head.state !== "pending") return undefined;
-            const base = head ?? this.newHead(event.message, "failed");
+            const base = head ?? this.heads.newHead(event.message, "failed");
             return { ...base, state: "failed", sendError: event.sendError };
           },
           undefined,
@@ -116,9 +95,11 @@ export class Recorder {
     const change = (head: MessageHead | undefined): MessageHead | undefined => {
       if (head?.state === "recalled" || head?.state === "failed") return undefined;
       if (head) return { ...head, state: "recalled" };
-      return event.message ? { ...this.newHead(event.message, "recalled"), state: "recalled" } : undefined;
+      return event.message
+        ? { ...this.heads.newHead(event.message, "recalled"), state: "recalled" }
+        : undefined;
     };
-    if (event.message) return this.upsertHead(event.message, change);
+    if (event.message) return this.heads.upsertHead(event.message, change);
     // Only the id is known: no tombstone can be built, so the message must exist.
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       const head = await this.store.getHead(event.id);
@@ -152,27 +133,28 @@ export class Recorder {
       event.provisionalId !== undefined && !known ? await this.store.getHead(event.provisionalId) : undefined;
     const rewritten = event.sendError ? undefined : pendingRewrite(provisional);
     if (provisional && rewritten) {
-      const outcome = await this.applyRewrittenSend(event, provisional, rewritten, undefined, trace);
+      const outcome = await this.pending.applyRewrittenSend(event, provisional, rewritten, undefined, trace);
       if (outcome !== undefined) {
-        await this.resolveProvisional(provisional.id, event.message, provisional);
+        await this.pending.resolveProvisional(provisional.id, event.message, provisional);
         return outcome;
       }
     }
     const fresh = known ? undefined : this.sentHead(event);
     const existing = known ?? (fresh ? await this.store.createHead(fresh) : undefined);
     if (!existing) {
-      if (event.provisionalId) await this.resolveProvisional(event.provisionalId, event.message, provisional);
+      if (event.provisionalId)
+        await this.pending.resolveProvisional(event.provisionalId, event.message, provisional);
       return fresh ? created(trace, fresh) : "created";
     }
     // A C2C before-send's rewrite is on the record itself, still pending.
     const ownRewrite = event.sendError || firstCopy ? undefined : pendingRewrite(existing);
     if (ownRewrite) {
-      const outcome = await this.applyRewrittenSend(event, existing, ownRewrite, existing, trace);
+      const outcome = await this.pending.applyRewrittenSend(event, existing, ownRewrite, existing, trace);
       if (outcome !== undefined) return outcome;
       return this.applySent(event, { firstCopy, existing: await this.mustGet(existing.id) }, trace);
     }
     const id = event.message.id;
-    const meta = this.meta(event, "callback", event.message.sender, event.message.sentAt);
+    const meta = versionMeta(event, "callback", event.message.sender, event.message.sentAt);
     let appended = false;
     let head: MessageHead | undefined = existing;
     if (existing.version >= 1 && !(await this.sendRecorded(existing, event, firstCopy))) {
@@ -190,11 +172,11 @@ export class Recorder {
       }
     }
     const hash = contentHash(event.content);
-    const outcome = await this.upsertHead(
+    const outcome = await this.heads.upsertHead(
       event.message,
       (current) => {
         const state = stickyState(current?.state, event.sendError ? "failed" : "sent");
-        const base = current ?? this.newHead(event.message, state);
+        const base = current ?? this.heads.newHead(event.message, state);
         const advances = base.version < 1;
         const identity = missingIdentity(base, event.message);
         if (current && !advances && current.state === state && Object.keys(identity).length === 0)
@@ -218,81 +200,9 @@ export class Recorder {
       head,
       trace,
     );
-    if (event.provisionalId) await this.resolveProvisional(event.provisionalId, event.message, provisional);
+    if (event.provisionalId)
+      await this.pending.resolveProvisional(event.provisionalId, event.message, provisional);
     return appended ? (outcome === "duplicate" ? "updated" : outcome) : outcome;
-  }
-
-  /**
-   * The after-send of a before-send that *decide* rewrote: the sender's original becomes version 1
-   * (`callback`, in the head), each rewrite step the next version (`auto` + `ruleId` for a rule), and the
-   * after-send's content one more (`callback`) when the provider delivered something else again; the
-   * head shows what was delivered. The version items go first, each put only if its number is free
-   * (a concurrent or repeated delivery writes the same ones, which are then found, not doubled), and the
-   * head last, conditionally: a crash in between leaves the record pending, and the provider's next
-   * delivery finds the items and finishes. Undefined when the message already has history of its own
-   * (an after-modify got there first): the caller records the send the ordinary way.
-   */
-  private async applyRewrittenSend(
-    event: Extract<RecorderEvent, { type: "sent" }>,
-    pending: MessageHead,
-    rewrite: PendingRewrite & { readonly steps: readonly RewriteStep[] },
-    known: MessageHead | undefined,
-    trace: Trace,
-  ): Promise<ApplyOutcome | undefined> {
-    const id = event.message.id;
-    let head = known ?? (await this.store.getHead(id));
-    if (head && head.version > 0) return undefined;
-    const versions = rewriteHistory(
-      pending.content ?? {},
-      rewrite.steps,
-      event,
-      this.meta(event, "callback", event.message.sender, event.message.sentAt),
-    );
-    const [first] = versions;
-    const newest = versions.at(-1);
-    if (!first || !newest) return undefined;
-    for (const version of versions.slice(1)) {
-      if (await this.store.putVersion(id, version)) continue;
-      const there = await this.store.getVersion(id, version.version);
-      if (there && sameVersion(there, version)) continue;
-      // Someone else's version holds the number: the message has a history of its own now.
-      await repairHead(this.store, id, this.now);
-      return undefined;
-    }
-    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-      if (attempt > 0) head = await this.store.getHead(id);
-      if (head && head.version > 0) {
-        // A twin delivery wrote the same head: a duplicate. Anything else got in between: bring the head
-        // up to the versions (provider order decides what it shows).
-        if (head.version >= newest.version && head.first && sameVersion(head.first, first))
-          return "duplicate";
-        await repairHead(this.store, id, this.now);
-        return "updated";
-      }
-      const { rewrite: _kept, ...base } = head ?? this.newHead(event.message, "sent");
-      const next: MessageHead = {
-        ...base,
-        ...(head ? missingIdentity(head, event.message) : {}),
-        state: stickyState(head?.state, "sent"),
-        version: newest.version,
-        content: event.content,
-        contentHash: newest.contentHash,
-        ...(event.eventAt !== undefined ? { eventAt: event.eventAt } : {}),
-        first,
-        updatedAt: this.now().toISOString(),
-        rev: (head?.rev ?? 0) + 1,
-      };
-      const written = head
-        ? await this.store.putHead(next, head.rev)
-        : (await this.store.createHead(next)) === undefined;
-      if (written) {
-        trace.head = next;
-        trace.version = newest;
-        trace.versions = versions;
-        return head ? "updated" : "created";
-      }
-    }
-    throw contention(id);
   }
 
   private async mustGet(id: string): Promise<MessageHead> {
@@ -303,10 +213,10 @@ export class Recorder {
 
   /** A new record of a sent message: its content is version 1, in the head. */
   private sentHead(event: Extract<RecorderEvent, { type: "sent" }>): MessageHead {
-    const meta = this.meta(event, "callback", event.message.sender, event.message.sentAt);
+    const meta = versionMeta(event, "callback", event.message.sender, event.message.sentAt);
     const hash = contentHash(event.content);
     return {
-      ...this.newHead(event.message, event.sendError ? "failed" : "sent"),
+      ...this.heads.newHead(event.message, event.sendError ? "failed" : "sent"),
       ...(event.sendError ? { sendError: event.sendError } : {}),
       version: 1,
       content: event.content,
@@ -359,11 +269,11 @@ export class Recorder {
       this.store,
       id,
       contentOn,
-      this.meta(event, "client", event.actor, event.at),
+      versionMeta(event, "client", event.actor, event.at),
       {
         now: this.now,
         skipIfSame: true,
-        newHead: () => this.newHead(event.message, "sent"),
+        newHead: () => this.heads.newHead(event.message, "sent"),
         ...(head ? { head } : {}),
       },
     );
@@ -371,89 +281,6 @@ export class Recorder {
     trace.head = appended.head;
     trace.version = appended.version;
     return head ? "updated" : "created";
-  }
-
-  /**
-   * Points the provisional record (group before-send, keyed by Random) at the real message. When it is
-   * absent (no before-send, or the before-send is still in the spool), a redirect is left in its place,
-   * so a late before-send or send exception finds it and cannot leave a pending ghost behind.
-   */
-  private async resolveProvisional(
-    provisionalId: string,
-    real: ObservedMessage,
-    known?: MessageHead,
-  ): Promise<void> {
-    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-      const head = attempt === 0 && known ? known : await this.store.getHead(provisionalId);
-      if (head && (head.resolvedId !== undefined || head.state !== "pending")) return;
-      const now = this.now().toISOString();
-      const resolved: MessageHead = head
-        ? { ...head, state: "sent", resolvedId: real.id, updatedAt: now, rev: head.rev + 1 }
-        : {
-            ...this.newHead({ ...real, id: provisionalId, key: {} }, "sent"),
-            resolvedId: real.id,
-            rev: 1,
-          };
-      if (await this.store.putHead(resolved, head?.rev)) return;
-    }
-  }
-
-  /**
-   * Optimistic head upsert: start from `known` (or assume the head is absent, the common case for a new
-   * message), and only on conflict read it and let `change` decide. `change` returns undefined for
-   * "nothing to do".
-   */
-  private async upsertHead(
-    message: ObservedMessage,
-    change: (head: MessageHead | undefined) => MessageHead | undefined,
-    known?: MessageHead,
-    trace: Trace = {},
-  ): Promise<ApplyOutcome> {
-    let head: MessageHead | undefined = known;
-    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-      if (attempt > 0) head = await this.store.getHead(message.id);
-      const next = change(head);
-      if (!next) return "duplicate";
-      const written: MessageHead = {
-        ...next,
-        updatedAt: this.now().toISOString(),
-        rev: (head?.rev ?? 0) + 1,
-      };
-      if (await this.store.putHead(written, head?.rev)) {
-        trace.head = written;
-        // Version 1 lives in the head: written now when the head goes from no version to version 1.
-        if (written.version === 1 && (head?.version ?? 0) < 1 && written.first) trace.version = written.first;
-        return head ? "updated" : "created";
-      }
-    }
-    throw contention(message.id);
-  }
-
-  private newHead(message: ObservedMessage, state: MessageHead["state"]): MessageHead {
-    const now = this.now().toISOString();
-    return {
-      ...identityOf(message),
-      state,
-      version: 0,
-      createdAt: message.sentAt,
-      updatedAt: now,
-      rev: 0,
-    };
-  }
-
-  private meta(
-    event: { readonly eventAt?: number; readonly eventKey?: string },
-    source: Version["source"],
-    actor: string | undefined,
-    at: string,
-  ): VersionMeta {
-    return {
-      source,
-      ...(actor !== undefined ? { actor } : {}),
-      at,
-      ...(event.eventAt !== undefined ? { eventAt: event.eventAt } : {}),
-      ...(event.eventKey !== undefined ? { eventKey: event.eventKey } : {}),
-    };
   }
 }
 
@@ -468,58 +295,3 @@ function withoutContent(version: Version): Omit<Version, "content" | "contentHas
   const { content: _content, contentHash: _hash, ...meta } = version;
   return meta;
 }
-
-/** The rewrite a pending record keeps for its after-send to version, if any. */
-function pendingRewrite(
-  head: MessageHead | undefined,
-): (PendingRewrite & { readonly steps: readonly RewriteStep[] }) | undefined {
-  const rewrite = head?.rewrite;
-  if (head?.state !== "pending" || head.version !== 0 || head.resolvedId !== undefined) return undefined;
-  if (!rewrite?.steps || rewrite.steps.length === 0) return undefined;
-  return { ...rewrite, steps: rewrite.steps };
-}
-
-/**
- * The versions a rewritten send becomes: the sender's original (version 1, with the after-send's provider
- * time and identity), one per step, and the after-send's content when it differs from the last step's.
- */
-function rewriteHistory(
-  original: Content,
-  steps: readonly RewriteStep[],
-  event: Extract<RecorderEvent, { type: "sent" }>,
-  meta: VersionMeta,
-): Version[] {
-  const { eventKey: _key, ...sendMeta } = meta;
-  const versions: Version[] = [
-    { ...meta, version: 1, content: original, contentHash: contentHash(original) },
-  ];
-  for (const step of steps) {
-    versions.push({
-      ...sendMeta,
-      // The app's own rewrite through the relay (issue 16) is `app`; a rule's is `auto`.
-      source: step.source,
-      actor: step.ruleId !== undefined ? `rule:${step.ruleId}` : step.by,
-      ...(step.ruleId !== undefined ? { ruleId: step.ruleId } : {}),
-      version: versions.length + 1,
-      content: step.content,
-      contentHash: contentHash(step.content),
-    });
-  }
-  const delivered = contentHash(event.content);
-  if (versions.at(-1)?.contentHash !== delivered) {
-    versions.push({
-      ...sendMeta,
-      version: versions.length + 1,
-      content: event.content,
-      contentHash: delivered,
-    });
-  }
-  return versions;
-}
-
-/** The same version as one a twin delivery would write (times aside: they come from the same event). */
-const sameVersion = (a: Version, b: Version): boolean =>
-  a.version === b.version &&
-  a.contentHash === b.contentHash &&
-  a.source === b.source &&
-  a.ruleId === b.ruleId;

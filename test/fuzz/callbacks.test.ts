@@ -6,7 +6,7 @@ import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MESSAGE_ID_PATTERN, PROVIDER_NAMES } from "../../functions/core/model.ts";
 import type { CallbackRequest } from "../../functions/core/provider.ts";
-import { eventMessageId, type RecorderEvent } from "../../functions/core/recorder.ts";
+import { eventMessageId, type RecorderEvent } from "../../functions/core/recorder-events.ts";
 import { errorResult } from "../../functions/http/respond.ts";
 import { tencentSign } from "../../functions/providers/tencent/verify.ts";
 import type { LocalStack } from "../../local/stack.ts";

@@ -2,7 +2,7 @@ import { BadRequestError } from "../../core/errors.ts";
 import { eventKeyOf } from "../../core/events.ts";
 import type { Content, ObservedMessage } from "../../core/model.ts";
 import type { CallbackProvider, CallbackRequest, KeyLookup } from "../../core/provider.ts";
-import type { RecorderEvent } from "../../core/recorder.ts";
+import type { RecorderEvent } from "../../core/recorder-events.ts";
 import { jsonProblem } from "../../json.ts";
 import { logger } from "../../logger.ts";
 import { parseWith } from "../../validation.ts";

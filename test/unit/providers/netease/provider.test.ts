@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BadRequestError, ForbiddenError, UnauthorizedError } from "../../../../functions/core/errors.ts";
-import type { RecorderEvent } from "../../../../functions/core/recorder.ts";
+import type { RecorderEvent } from "../../../../functions/core/recorder-events.ts";
 import { neteaseId } from "../../../../functions/providers/netease/identity.ts";
 import { md5Hex, verifyNeteaseCopy } from "../../../../functions/providers/netease/verify.ts";
 import { thrown } from "../../../helpers/errors.ts";

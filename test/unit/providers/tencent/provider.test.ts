@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BadRequestError } from "../../../../functions/core/errors.ts";
-import { eventMessageId, type RecorderEvent } from "../../../../functions/core/recorder.ts";
+import { eventMessageId, type RecorderEvent } from "../../../../functions/core/recorder-events.ts";
 import { elementProblems } from "../../../../functions/providers/tencent/elements.ts";
 import { c2cId, groupMessageId } from "../../../../functions/providers/tencent/identity.ts";
 import { thrown } from "../../../helpers/errors.ts";
