@@ -1,5 +1,3 @@
-import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import type { ClientRequest } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ConsumedCapacity } from "@aws-sdk/client-dynamodb";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
@@ -17,6 +15,7 @@ import { c2cId } from "../functions/providers/tencent/identity.ts";
 import { type AfterSend, APP_ID, afterSendBody, CALLBACK_PATH, msgKeyOf, randomUint32 } from "./callbacks.ts";
 import { CountingStore } from "./counting-store.ts";
 import { javaAvailable, startDynamoLocal } from "./dynamo-local.ts";
+import { WireLog } from "./dynamo-wire.ts";
 import { API_TOKEN, type EditStack, sendMessages, startEditStack } from "./edit-stack.ts";
 import type { BenchmarkResult, Row } from "./report.ts";
 
@@ -332,46 +331,4 @@ function sizes(heads: readonly Record<string, unknown>[]) {
     indexes: perIndex.filter((index) => index.size > 0).length,
     indexDescription: perIndex.map((index) => `${index.name} ${index.size}`).join(" + "),
   };
-}
-
-/** Every HTTP request to one DynamoDB endpoint by X-Amz-Target, in order, per phase. */
-class WireLog {
-  phase = "none";
-  private readonly log = new Map<string, string[]>();
-  private readonly host: string;
-  private readonly listener = (message: unknown) => {
-    const request = (message as { request: ClientRequest }).request;
-    if (request.getHeader("host") !== this.host) return;
-    const target = String(request.getHeader("x-amz-target") ?? "?").replace(/^DynamoDB_\d+\./, "");
-    const list = this.log.get(this.phase) ?? [];
-    list.push(target);
-    this.log.set(this.phase, list);
-  };
-
-  constructor(endpoint: string) {
-    this.host = new URL(endpoint).host;
-    subscribe("http.client.request.start", this.listener);
-  }
-
-  targets(phase: string): readonly string[] {
-    return this.log.get(phase) ?? [];
-  }
-
-  total(phase: string): number {
-    return this.targets(phase).length;
-  }
-
-  describe(phase: string, ops: number): string {
-    const counts = new Map<string, number>();
-    for (const target of this.targets(phase)) counts.set(target, (counts.get(target) ?? 0) + 1);
-    if (counts.size === 0) return "none";
-    return `${(this.total(phase) / ops).toFixed(2)} (${[...counts]
-      .sort((a, b) => b[1] - a[1])
-      .map(([target, count]) => `${target} ${(count / ops).toFixed(2)}`)
-      .join(", ")})`;
-  }
-
-  close(): void {
-    unsubscribe("http.client.request.start", this.listener);
-  }
 }

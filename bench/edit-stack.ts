@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { mkdtemp, rm } from "node:fs/promises";
-import type { ClientRequest, IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -183,43 +183,6 @@ export async function inChunks<T, R>(
     results.push(...(await Promise.all(items.slice(start, start + size).map(f))));
   }
   return results;
-}
-
-/** Counts DynamoDB operations (by X-Amz-Target) sent to one endpoint, per phase. */
-export class DynamoCallCounter {
-  phase = "none";
-  private counts = new Map<string, Map<string, number>>();
-  private readonly host: string;
-  private readonly listener = (message: unknown) => {
-    const request = (message as { request: ClientRequest }).request;
-    if (request.getHeader("host") !== this.host) return;
-    const target = String(request.getHeader("x-amz-target") ?? "?").replace(/^DynamoDB_\d+\./, "");
-    const phase = this.counts.get(this.phase) ?? new Map<string, number>();
-    phase.set(target, (phase.get(target) ?? 0) + 1);
-    this.counts.set(this.phase, phase);
-  };
-
-  constructor(endpoint: string) {
-    this.host = new URL(endpoint).host;
-    subscribe("http.client.request.start", this.listener);
-  }
-
-  total(phase: string): number {
-    return [...(this.counts.get(phase)?.values() ?? [])].reduce((sum, n) => sum + n, 0);
-  }
-
-  describe(phase: string, ops: number): string {
-    const entries = [...(this.counts.get(phase) ?? new Map<string, number>())];
-    if (entries.length === 0) return "none seen";
-    return `${(this.total(phase) / ops).toFixed(1)} (${entries
-      .sort((a, b) => b[1] - a[1])
-      .map(([target, count]) => `${target} ${(count / ops).toFixed(1)}`)
-      .join(", ")})`;
-  }
-
-  close(): void {
-    unsubscribe("http.client.request.start", this.listener);
-  }
 }
 
 /**

@@ -1,7 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
-import type { ClientRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
@@ -22,6 +20,7 @@ import {
   msgKeyOf,
   randomUint32,
 } from "./callbacks.ts";
+import { WireLog } from "./dynamo-wire.ts";
 import type { BenchmarkResult, Row } from "./report.ts";
 import { summarize } from "./stats.ts";
 
@@ -45,7 +44,7 @@ type Op = (i: number) => Promise<number>;
 export async function recorderOverhead(options: RecorderBenchOptions = DEFAULTS): Promise<BenchmarkResult> {
   const dataDir = await mkdtemp(join(tmpdir(), "im-edit-bench-"));
   const dynamo = await startDynalite();
-  const calls = new DynamoCallCounter(new URL(dynamo.endpoint).port);
+  const calls = new WireLog(dynamo.endpoint);
   try {
     await ensureTable(dynamo.endpoint, TABLE_NAME);
     const config = loadConfig({
@@ -335,36 +334,4 @@ function attributeNames(item: Record<string, unknown>, prefix = ""): string[] {
       ? attributeNames(value as Record<string, unknown>, `${prefix}${name}.`)
       : [`${prefix}${name}`],
   );
-}
-
-/** Counts DynamoDB operations (by X-Amz-Target) sent to one endpoint, per phase. */
-class DynamoCallCounter {
-  phase = "warmup";
-  private counts = new Map<string, Map<string, number>>();
-  private readonly listener = (message: unknown) => {
-    const request = (message as { request: ClientRequest }).request;
-    if (request.host !== "127.0.0.1" || request.getHeader("host") !== `127.0.0.1:${this.port}`) return;
-    const target = String(request.getHeader("x-amz-target") ?? "?").replace(/^DynamoDB_\d+\./, "");
-    const phase = this.counts.get(this.phase) ?? new Map<string, number>();
-    phase.set(target, (phase.get(target) ?? 0) + 1);
-    this.counts.set(this.phase, phase);
-  };
-
-  constructor(private readonly port: string) {
-    subscribe("http.client.request.start", this.listener);
-  }
-
-  reset(): void {
-    this.counts = new Map();
-  }
-
-  describe(phase: string, ops: number): string {
-    const entries = [...(this.counts.get(phase) ?? new Map<string, number>())];
-    if (entries.length === 0) return "none seen";
-    return entries.map(([target, count]) => `${target} ${(count / ops).toFixed(2)}`).join(", ");
-  }
-
-  close(): void {
-    unsubscribe("http.client.request.start", this.listener);
-  }
 }
