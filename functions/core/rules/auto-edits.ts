@@ -1,5 +1,6 @@
 import type { ContentCodec } from "../codec.ts";
-import type { EditOptions, EditResult } from "../edits.ts";
+import type { EditOptions } from "../edit-protocol.ts";
+import type { EditResult } from "../edit-settlement.ts";
 import { asError, ConflictError, NotFoundError } from "../errors.ts";
 import { inBackground } from "../limiter.ts";
 import { type Content, isEditable, type Kind, type MessageHead, type ProviderName } from "../model.ts";

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_EDIT_OPTIONS, EditService } from "../../../functions/core/edits.ts";
+import { DEFAULT_EDIT_OPTIONS } from "../../../functions/core/edit-settlement.ts";
+import { EditService } from "../../../functions/core/edits.ts";
 import { type Content, messageId, type ObservedMessage } from "../../../functions/core/model.ts";
 import { MessageQueries } from "../../../functions/core/queries.ts";
 import { Recorder } from "../../../functions/core/recorder.ts";

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SqliteStore } from "../../../functions/adapters/sqlite/store.ts";
-import { DEFAULT_EDIT_OPTIONS, EditService } from "../../../functions/core/edits.ts";
+import { DEFAULT_EDIT_OPTIONS } from "../../../functions/core/edit-settlement.ts";
+import { EditService } from "../../../functions/core/edits.ts";
 import {
   ConflictError,
   OutcomeUnknownError,

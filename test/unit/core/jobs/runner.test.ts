@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteStore } from "../../../../functions/adapters/sqlite/store.ts";
 import { InProcessWorkQueue } from "../../../../functions/adapters/work/in-process.ts";
-import { DEFAULT_EDIT_OPTIONS, EditService } from "../../../../functions/core/edits.ts";
+import { DEFAULT_EDIT_OPTIONS } from "../../../../functions/core/edit-settlement.ts";
+import { EditService } from "../../../../functions/core/edits.ts";
 import {
   BadRequestError,
   ProviderUnavailableError,

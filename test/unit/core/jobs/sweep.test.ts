@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteStore } from "../../../../functions/adapters/sqlite/store.ts";
-import { DEFAULT_EDIT_OPTIONS, EditService } from "../../../../functions/core/edits.ts";
+import { DEFAULT_EDIT_OPTIONS } from "../../../../functions/core/edit-settlement.ts";
+import { EditService } from "../../../../functions/core/edits.ts";
 import { DEFAULT_JOB_OPTIONS } from "../../../../functions/core/jobs/context.ts";
 import { newJobId } from "../../../../functions/core/jobs/ids.ts";
 import type { Job, JobStatus } from "../../../../functions/core/jobs/model.ts";
