@@ -1,18 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ConsumedCapacity } from "@aws-sdk/client-dynamodb";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { Client } from "undici";
 import { createDocumentClient } from "../functions/adapters/dynamodb/client.ts";
-import {
-  DynamoStore,
-  indexEntrySize,
-  itemSize,
-  storedBytes,
-  writeUnits,
-} from "../functions/adapters/dynamodb/store.ts";
-import { HEAD_SK, type IndexName, messagePk, TABLE } from "../functions/adapters/dynamodb/table.ts";
+import { DynamoStore } from "../functions/adapters/dynamodb/store.ts";
+import { HEAD_SK, messagePk } from "../functions/adapters/dynamodb/table.ts";
 import { c2cId } from "../functions/providers/tencent/identity.ts";
 import { type AfterSend, APP_ID, afterSendBody, CALLBACK_PATH, msgKeyOf, randomUint32 } from "./callbacks.ts";
+import { type CapacityReport, describeUnits, sizes, sumCapacity } from "./capacity-units.ts";
 import { CountingStore } from "./counting-store.ts";
 import { javaAvailable, startDynamoLocal } from "./dynamo-local.ts";
 import { WireLog } from "./dynamo-wire.ts";
@@ -49,12 +43,6 @@ const GOAL_CALLS_PER_DUPLICATE = 1;
 const GOAL_STORED_BYTES = 2048;
 const GOAL_STORE_CALLS_PER_EDIT = 6;
 const READS = new Set(["GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"]);
-
-interface CapacityReport {
-  readonly phase: string;
-  readonly operation: string;
-  readonly consumed: ConsumedCapacity;
-}
 
 export async function dynamoCapacity(options: CapacityOptions = DEFAULTS): Promise<BenchmarkResult> {
   if (!javaAvailable()) {
@@ -275,60 +263,4 @@ export async function dynamoCapacity(options: CapacityOptions = DEFAULTS): Promi
     wire.close();
     await dynamo.close();
   }
-}
-
-interface Units {
-  read: number;
-  write: number;
-  table: number;
-  indexes: Map<string, number>;
-}
-
-/**
- * Sums capacity reports. DynamoDB Local reports CapacityUnits (and Read/WriteCapacityUnits when it
- * tells them apart); an operation that reports only CapacityUnits is classed by what it is.
- */
-function sumCapacity(reports: readonly CapacityReport[]): Units {
-  const units: Units = { read: 0, write: 0, table: 0, indexes: new Map() };
-  for (const { operation, consumed } of reports) {
-    const total = consumed.CapacityUnits ?? 0;
-    const read = consumed.ReadCapacityUnits ?? (isReadOperation(operation) ? total : 0);
-    const write = consumed.WriteCapacityUnits ?? (isReadOperation(operation) ? 0 : total);
-    units.read += read;
-    units.write += write;
-    if (!isReadOperation(operation)) {
-      units.table += consumed.Table?.CapacityUnits ?? 0;
-      for (const [name, index] of Object.entries(consumed.GlobalSecondaryIndexes ?? {})) {
-        units.indexes.set(name, (units.indexes.get(name) ?? 0) + (index.CapacityUnits ?? 0));
-      }
-    }
-  }
-  return units;
-}
-
-/** The adapter's operation labels that read (calls.ts: get, query, batchGet). */
-function isReadOperation(operation: string): boolean {
-  return /^(get|list|find|recent|read|load|versions)/i.test(operation);
-}
-
-function describeUnits(units: Units, ops: number): string {
-  const parts = [`table ${(units.table / ops).toFixed(2)}`];
-  for (const [name, value] of units.indexes) parts.push(`${name} ${(value / ops).toFixed(2)}`);
-  return parts.join(", ");
-}
-
-function sizes(heads: readonly Record<string, unknown>[]) {
-  const max = (values: number[]) => (values.length === 0 ? Number.NaN : Math.max(...values));
-  const names = Object.keys(TABLE.indexes) as IndexName[];
-  const perIndex = names.map((name) => ({
-    name,
-    size: max(heads.map((head) => indexEntrySize(head, name) ?? 0)),
-  }));
-  return {
-    stored: { max: max(heads.map(storedBytes)) },
-    item: { max: max(heads.map(itemSize)) },
-    writeUnits: { max: max(heads.map(writeUnits)) },
-    indexes: perIndex.filter((index) => index.size > 0).length,
-    indexDescription: perIndex.map((index) => `${index.name} ${index.size}`).join(" + "),
-  };
 }
