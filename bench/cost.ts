@@ -116,7 +116,8 @@ async function measureRecorder(): Promise<void> {
   const { storedBytes, itemSize, writeUnits } = await import("../functions/adapters/dynamodb/size.ts");
   const { DynamoStore } = await import("../functions/adapters/dynamodb/store.ts");
   const { messagePk, HEAD_SK } = await import("../functions/adapters/dynamodb/table.ts");
-  const { createDependencies, setDependencies } = await import("../functions/clients.ts");
+  const { createDependencies } = await import("../functions/clients.ts");
+  const { setDependencies } = await import("../functions/wiring/cold-start.ts");
   const { loadConfig } = await import("../functions/config.ts");
   const { c2cId } = await import("../functions/providers/tencent/identity.ts");
   const { tencentSign } = await import("../functions/providers/tencent/verify.ts");

@@ -3,15 +3,14 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { createDocumentClient } from "../functions/adapters/dynamodb/client.ts";
-import { createDependencies, setDependencies } from "../functions/clients.ts";
+import { createDependencies } from "../functions/clients.ts";
 import { loadConfig } from "../functions/config.ts";
 import { c2cId } from "../functions/providers/tencent/identity.ts";
 import { handler } from "../functions/recorder.ts";
+import { setDependencies } from "../functions/wiring/cold-start.ts";
 import { ensureTable, startDynalite } from "../local/dynamo.ts";
 import {
-  AFTER_SEND_COMMAND,
   type AfterSend,
   APP_ID,
   afterSendBody,
@@ -21,6 +20,7 @@ import {
   randomUint32,
 } from "./callbacks.ts";
 import { WireLog } from "./dynamo-wire.ts";
+import { callbackEvent, lambdaContext } from "./handler-invocation.ts";
 import type { BenchmarkResult, Row } from "./report.ts";
 import { summarize } from "./stats.ts";
 
@@ -189,58 +189,6 @@ export async function recorderOverhead(options: RecorderBenchOptions = DEFAULTS)
     await dynamo.close();
     await rm(dataDir, { recursive: true, force: true });
   }
-}
-
-export function callbackEvent(body: string): APIGatewayProxyEventV2 {
-  const now = Date.now();
-  const routeKey = "POST /callbacks/{provider}";
-  const query = { SdkAppid: APP_ID, CallbackCommand: AFTER_SEND_COMMAND };
-  return {
-    version: "2.0",
-    routeKey,
-    rawPath: "/callbacks/tencent",
-    rawQueryString: new URLSearchParams(query).toString(),
-    headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) },
-    queryStringParameters: query,
-    pathParameters: { provider: "tencent" },
-    body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: "bench",
-      apiId: "bench",
-      domainName: "bench.local",
-      domainPrefix: "bench",
-      http: {
-        method: "POST",
-        path: "/callbacks/tencent",
-        protocol: "HTTP/1.1",
-        sourceIp: "127.0.0.1",
-        userAgent: "im-edit-bench",
-      },
-      requestId: randomBytes(8).toString("hex"),
-      routeKey,
-      stage: "$default",
-      time: new Date(now).toISOString(),
-      timeEpoch: now,
-    },
-  };
-}
-
-export function lambdaContext(): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: "recorder",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:local:000000000000:function:recorder",
-    memoryLimitInMB: "512",
-    awsRequestId: randomBytes(8).toString("hex"),
-    logGroupName: "/bench/recorder",
-    logStreamName: "bench",
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
 }
 
 /** The items Recorder.applySent + DynamoMessageStore write for a new C2C after-send, spelled out. */

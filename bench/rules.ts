@@ -4,13 +4,14 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore, sqlitePath } from "../functions/adapters/sqlite/store.ts";
-import { createDependencies, setDependencies } from "../functions/clients.ts";
+import { createDependencies } from "../functions/clients.ts";
 import { loadConfig } from "../functions/config.ts";
 import { evaluate, RuleSet, type RuleSubject } from "../functions/core/rules/engine.ts";
 import { tencentCodec } from "../functions/providers/tencent/codec.ts";
 import { handler } from "../functions/recorder.ts";
+import { setDependencies } from "../functions/wiring/cold-start.ts";
 import { APP_ID, afterSendBody, fixtureContent, randomUint32 } from "./callbacks.ts";
-import { callbackEvent, lambdaContext } from "./recorder.ts";
+import { callbackEvent, lambdaContext } from "./handler-invocation.ts";
 import type { BenchmarkResult } from "./report.ts";
 
 /**

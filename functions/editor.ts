@@ -4,7 +4,6 @@ import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from "aws-lam
 import { handleHttp } from "./api/http.ts";
 import { openApiResult } from "./api/openapi.ts";
 import { type Operation, parseOperation, perform, type Reply } from "./api/operations.ts";
-import { dependencies } from "./clients.ts";
 import type { DeadLetterPolicy } from "./core/dead-letters.ts";
 import {
   describeEnvelope,
@@ -19,6 +18,7 @@ import { eachRecord, type FailureReason, isSqsEvent, PoisonMessage, RetryableFai
 import { logger } from "./logger.ts";
 import { count, flushMetrics } from "./metrics.ts";
 import * as editing from "./providers/editing.ts";
+import { dependencies } from "./wiring/cold-start.ts";
 
 /**
  * The editor: `/v1` through API Gateway; the same operations by direct invoke, e.g.

@@ -2,13 +2,13 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { parseForward } from "./adapters/relay/record.ts";
-import { dependencies } from "./clients.ts";
 import type { DeadLetterPolicy } from "./core/dead-letters.ts";
 import { ForwardFailure } from "./core/forwarding.ts";
 import type { Forward } from "./core/relay.ts";
 import { eachRecord, PoisonMessage, RetryableFailure } from "./http/sqs.ts";
 import { logger } from "./logger.ts";
 import { count, flushMetrics, MISCONFIGURED_METRIC } from "./metrics.ts";
+import { dependencies } from "./wiring/cold-start.ts";
 
 /** What the forward queue's consumer needs: one delivery attempt, and where forwards given up on go. */
 export interface ForwardConsumer {

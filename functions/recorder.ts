@@ -1,7 +1,6 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { dependencies } from "./clients.ts";
 import type { CallbackTrace } from "./core/callbacks.ts";
 import type { SpooledCallback } from "./core/durable.ts";
 import { NotFoundError } from "./core/errors.ts";
@@ -13,6 +12,7 @@ import { matchRoute, ROUTES } from "./http/routes.ts";
 import { eachRecord, isSqsEvent, PoisonMessage } from "./http/sqs.ts";
 import { logger } from "./logger.ts";
 import { count, flushMetrics } from "./metrics.ts";
+import { dependencies } from "./wiring/cold-start.ts";
 
 /**
  * What a callback's one log line says (a function URL keeps no access log, so this is the record of

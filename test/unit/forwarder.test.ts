@@ -1,13 +1,14 @@
 import type { SQSEvent } from "aws-lambda";
 import { afterEach, describe, expect, it } from "vitest";
 import { createForwarder } from "../../functions/adapters/relay/http-forwarder.ts";
-import { createDependencies, setDependencies } from "../../functions/clients.ts";
+import { createDependencies } from "../../functions/clients.ts";
 import { loadConfig } from "../../functions/config.ts";
 import type { DeadLetterPolicy, DeadLetterReason } from "../../functions/core/dead-letters.ts";
 import { MisconfiguredError } from "../../functions/core/errors.ts";
 import { deliverForward, ForwardFailure, forwardOf } from "../../functions/core/forwarding.ts";
 import type { CallbackRelay, Forward } from "../../functions/core/relay.ts";
 import { deliverForwards, handler } from "../../functions/forwarder.ts";
+import { setDependencies } from "../../functions/wiring/cold-start.ts";
 import { lambdaContext } from "../../local/server.ts";
 import { APP_TOKEN, appSign, forwardApp, signingRelay, tickingClock } from "../helpers/forward-app.ts";
 
