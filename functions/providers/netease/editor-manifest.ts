@@ -1,5 +1,6 @@
 import type { EditorManifest } from "../manifest.ts";
-import { createNeteaseEditor, NeteaseEditBody } from "./editor.ts";
+import { NeteaseEditBody } from "./edit-body.ts";
+import { createNeteaseEditor } from "./editor.ts";
 import { type NeteaseEnv, type NeteaseSettings, netease } from "./manifest.ts";
 import { NeteaseRestClient } from "./rest.ts";
 

@@ -13,7 +13,7 @@ import { recordView, versionView } from "../../../functions/api/views.ts";
 import type { Job } from "../../../functions/core/jobs/model.ts";
 import { isCallbackRoute, ROUTES, type Route, routeKey } from "../../../functions/http/routes.ts";
 import { EDITOR_PROVIDERS } from "../../../functions/providers/editor-providers.ts";
-import { NeteaseEditBody } from "../../../functions/providers/netease/editor.ts";
+import { NeteaseEditBody } from "../../../functions/providers/netease/edit-body.ts";
 import { TencentEditBody } from "../../../functions/providers/tencent/editor.ts";
 import * as z from "../../../functions/zod.ts";
 import { c2cHead } from "../../helpers/heads.ts";
