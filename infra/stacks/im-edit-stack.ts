@@ -1,13 +1,11 @@
 import { tmpdir } from "node:os";
-import { CfnOutput, Duration, Stack, Stage } from "aws-cdk-lib";
+import { Duration, Stack, Stage } from "aws-cdk-lib";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { type FunctionUrl, FunctionUrlAuthType } from "aws-cdk-lib/aws-lambda";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
-import { type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
 import { isCallbackRoute, ROUTES } from "../../functions/http/routes.ts";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../../functions/metrics.ts";
-import { type FunctionRole, functionsOf, type ProviderManifest } from "../../functions/providers/manifest.ts";
 import { PROVIDERS } from "../../functions/providers/recorder-providers.ts";
 import { AlarmTopic } from "../constructs/alarm-topic.ts";
 import { DomainEventBus } from "../constructs/event-bus.ts";
@@ -20,8 +18,10 @@ import { addServiceAlarms } from "../constructs/service-alarms.ts";
 import { ServiceApi } from "../constructs/service-api.ts";
 import { ServiceFunction } from "../constructs/service-function.ts";
 import { WorkQueue } from "../constructs/work-queue.ts";
+import { addOutputs } from "./outputs.ts";
 import { type CallbackIngress, DEFAULTS, type ImEditStackProps } from "./props.ts";
-import { forwardingProviders, providerProps } from "./providers.ts";
+import { bindProviderSecrets, deployedProviders, providerEnvironment } from "./provider-bindings.ts";
+import { forwardingProviders } from "./providers.ts";
 import { provisionedCapacity, validate } from "./validate.ts";
 
 export type {
@@ -135,7 +135,6 @@ export class ImEditStack extends Stack {
     // With a function URL nothing throttles in front of the recorder, so its reserved concurrency does.
     const reservedConcurrency =
       props.recorderReservedConcurrency ?? (functionUrl ? DEFAULTS.recorderReservedConcurrency : undefined);
-    const secret = (name: string, arn: string): ISecret => Secret.fromSecretCompleteArn(this, name, arn);
 
     const provisioned = provisionedCapacity(props);
     this.table = new MessageTable(this, "Messages", {
@@ -223,22 +222,10 @@ export class ImEditStack extends Stack {
     // Each secret is read by the functions doing the work it guards (NetEase's AppSecret: all, since
     // the recorder verifies message copies with it and the editor and worker sign REST calls; the
     // forwarder signs forwards with the forward secret, or by default with the callback secret).
-    const functions = {
+    bindProviderSecrets(this, providers, {
       recorder: [this.recorder, ...(this.relay ? [this.relay.forwarder] : [])],
       editor: [this.editor, this.worker],
-    };
-    for (const { manifest, props: given } of providers) {
-      for (const binding of manifest.cdk.context) {
-        const spec = manifest.secrets.find((candidate) => candidate.variable === binding.secret);
-        const value = given[binding.prop];
-        // An optional secret left out (e.g. a forward secret: the callback secret signs instead).
-        if (!spec || value === undefined || value === "") continue;
-        const arn = secret(constructId(spec.variable), String(value));
-        for (const role of functionsOf(spec)) {
-          for (const fn of functions[role]) fn.bindSecret(`${spec.variable}_SECRET_ARN`, arn);
-        }
-      }
-    }
+    });
 
     // A callback the store cannot take within the budget is queued here and drained by the recorder itself.
     this.fallbackQueue = new WorkQueue(this, "FallbackQueue", { consumerTimeout: RECORDER_TIMEOUT });
@@ -333,127 +320,7 @@ export class ImEditStack extends Stack {
       // recorder verifies every request in code before anything is stored.
       this.callbackUrl = this.recorder.function.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
     }
-    // The function URL ends in "/"; the HTTP API endpoint does not.
-    const callbackBase = this.callbackUrl ? this.callbackUrl.url : `${this.api.api.apiEndpoint}/`;
 
-    const output = (name: string, value: string, description: string) =>
-      new CfnOutput(this, name, { value, description });
-    output("ApiUrl", this.api.api.apiEndpoint, "HTTP API base URL (/v1)");
-    for (const { manifest } of providers) {
-      const { id: outputId, description } = manifest.cdk.callbackOutput;
-      output(outputId, `${callbackBase}callbacks/${manifest.name}`, description);
-    }
-    output(
-      "ApiInvokeArn",
-      this.api.api.arnForExecuteApi("*", "/v1/*", "$default"),
-      "execute-api:Invoke resource for /v1 callers' IAM policies",
-    );
-    output(
-      "EditorFunctionName",
-      this.editor.function.functionName,
-      "for direct invokes (lambda:InvokeFunction)",
-    );
-    output("WorkerFunctionName", this.worker.function.functionName, "the job runner (edit queue consumer)");
-    output("EditQueueUrl", this.editQueue.queue.queueUrl, "queued edits, job slices; EditRequested payloads");
-    output(
-      "EditQueueRedrive",
-      this.editQueue.redriveCommand,
-      "after fixing the cause: moves the edit queue's dead letters back to it",
-    );
-    output(
-      "FallbackQueueRedrive",
-      this.fallbackQueue.redriveCommand,
-      "after fixing the cause: moves the fallback queue's dead letters back to it",
-    );
-    if (this.relay) {
-      const { queue } = this.relay;
-      output(
-        "ForwardQueueUrl",
-        queue.queue.queueUrl,
-        "the callback relay's forwards to the app's own handler",
-      );
-      output(
-        "ForwardDlqUrl",
-        queue.deadLetterQueue.queueUrl,
-        "forwards the app's handler did not take, with the reason",
-      );
-      output(
-        "ForwardQueueRedrive",
-        queue.redriveCommand,
-        "after fixing the cause: moves the dead-lettered forwards back to the forward queue",
-      );
-    }
-    if (this.eventsQueue) output("EventsQueueUrl", this.eventsQueue.queue.queueUrl, "domain events");
-    if (this.eventBus) {
-      output("EventBusName", this.eventBus.bus.eventBusName, "domain events out, EditRequested in");
-    }
-    if (rules) {
-      output(
-        "Rules",
-        `${rules.ruleCount} rules, sha256 ${rules.sha256.slice(0, 12)}`,
-        `the rules deployed (${rules.deployedPath})`,
-      );
-    }
-    if (this.console) {
-      output(
-        "ConsoleUrl",
-        this.console.url,
-        "the operator console (sign in as an operator of the user pool)",
-      );
-      output("ConsoleUserPoolId", this.console.userPool.userPoolId, "the console's operators (retained)");
-      output(
-        "ConsoleIdentityPoolId",
-        this.console.identityPool.ref,
-        "gives signed-in operators execute-api:Invoke on /v1/* for an hour",
-      );
-      output(
-        "ConsoleCreateOperator",
-        this.console.createOperatorCommand,
-        "creates an operator: Cognito emails a temporary password; MFA (an authenticator app) is set up at first sign-in",
-      );
-    }
-    output("TableName", this.table.table.tableName, "message table (retained on stack deletion)");
-    output("AlarmTopicArn", this.alarms.topic.topicArn, "subscribe to receive alarms");
+    addOutputs(this, { providers, rules });
   }
 }
-
-interface DeployedProvider {
-  readonly manifest: ProviderManifest;
-  readonly props: Readonly<Record<string, unknown>>;
-}
-
-/** The registered providers whose props are given (`props[name]`), in registration order. */
-function deployedProviders(
-  props: ImEditStackProps,
-  manifests: readonly ProviderManifest[],
-): DeployedProvider[] {
-  return manifests.flatMap((manifest) => {
-    const given = providerProps(props, manifest);
-    return given ? [{ manifest, props: given }] : [];
-  });
-}
-
-/** The plain variables the providers' CDK bindings set in one function (booleans only when true). */
-function providerEnvironment(
-  providers: readonly DeployedProvider[],
-  role: FunctionRole,
-): Record<string, string> {
-  const entries = providers.flatMap(({ manifest, props }) =>
-    manifest.cdk.context.flatMap((binding): [string, string][] => {
-      if (!binding.env?.functions.includes(role)) return [];
-      const value = props[binding.prop];
-      if (binding.type === "boolean") return value === true ? [[binding.env.variable, "true"]] : [];
-      const text = value ?? binding.env.default;
-      return text === undefined ? [] : [[binding.env.variable, String(text)]];
-    }),
-  );
-  return Object.fromEntries(entries);
-}
-
-/** `TENCENT_CALLBACK_TOKEN` → `TencentCallbackToken` (the imported secret's construct id). */
-const constructId = (variable: string): string =>
-  variable
-    .toLowerCase()
-    .split("_")
-    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
-    .join("");
