@@ -124,11 +124,10 @@ export function createDependencies(
   });
   const store =
     overrides.store ??
-    new DynamoStore(
-      documents,
-      config.tableName,
-      config.retentionDays !== undefined ? { retentionDays: config.retentionDays } : {},
-    );
+    new DynamoStore(documents, config.tableName, {
+      listings: config.listings,
+      ...(config.retentionDays !== undefined ? { retentionDays: config.retentionDays } : {}),
+    });
   const sqs =
     config.fallbackQueueUrl ||
     config.editQueueUrl ||
@@ -140,7 +139,7 @@ export function createDependencies(
       : undefined;
   const deadLetters = overrides.deadLetters ?? createDeadLetters(config, sqs);
   const providers = overrides.providers ?? guardProviders(createProviders(config), config.unusableSecrets);
-  const queries = new MessageQueries(store, providers);
+  const queries = new MessageQueries(store, providers, config.listings);
   const relay = overrides.relay ?? createRelay(config, providers, sqs, deadLetters.forward);
   // The app decides a before-send first (issue 16), when some provider forwards to the app's handler.
   const appRelay = [...providers.values()].some((provider) => provider.relay)

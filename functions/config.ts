@@ -1,3 +1,4 @@
+import { ALL_LISTINGS, LISTINGS_HINT, type Listings, listingsValue, parseListings } from "./core/listings.ts";
 import type { ProviderName } from "./core/model.ts";
 import type { ForwardFallback } from "./core/relay-hook.ts";
 import { blank, type Env as Environment, positiveInt } from "./providers/env.ts";
@@ -50,6 +51,15 @@ const Env = z.object({
   CALLBACK_MAX_BYTES: z._default(positiveInt.check(z.maximum(6 * 1024 * 1024)), 64 * 1024),
   /** Time the recorder gives the store before spooling the callback; Tencent waits 2 s in all. */
   CALLBACK_STORE_BUDGET_MS: z._default(positiveInt.check(z.maximum(1900)), 1200),
+  /** The listings kept (core/listings.ts): `conversation`, `app`, both (comma), or `none`. The stack sets it. */
+  LISTINGS: z._default(
+    z.pipe(
+      z.string().check(z.refine((value) => parseListings(value) !== undefined, `must be ${LISTINGS_HINT}`)),
+      // Refined just above: parseListings takes every value that gets here.
+      z.transform((value: string) => parseListings(value) ?? ALL_LISTINGS),
+    ),
+    ALL_LISTINGS,
+  ),
   /** Optional retention in days: messages and their versions expire (DynamoDB TTL) after it. */
   RETENTION_DAYS: z.optional(positiveInt.check(z.maximum(36_500))),
   /** AWS: the recorder's durable fallback queue (locally the spool under DATA_DIR). */
@@ -171,6 +181,8 @@ export interface Config {
   readonly callbackMaxBytes: number;
   readonly callbackStoreBudgetMs: number;
   readonly dataDir?: string;
+  /** The listings this deployment keeps (LISTINGS); what needs another is refused before the store. */
+  readonly listings: Listings;
   readonly retentionDays?: number;
   readonly fallbackQueueUrl?: string;
   readonly editQueueUrl?: string;
@@ -306,6 +318,7 @@ export function loadConfig(env: Environment, manifests: readonly ProviderManifes
     callbackMaxBytes: e.CALLBACK_MAX_BYTES,
     callbackStoreBudgetMs: e.CALLBACK_STORE_BUDGET_MS,
     ...(e.DATA_DIR !== undefined ? { dataDir: e.DATA_DIR } : {}),
+    listings: e.LISTINGS,
     ...(e.RETENTION_DAYS !== undefined ? { retentionDays: e.RETENTION_DAYS } : {}),
     ...(e.FALLBACK_QUEUE_URL !== undefined ? { fallbackQueueUrl: e.FALLBACK_QUEUE_URL } : {}),
     ...(e.EDIT_QUEUE_URL !== undefined ? { editQueueUrl: e.EDIT_QUEUE_URL } : {}),
@@ -340,6 +353,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
   return {
     tableName: config.tableName,
     region: config.region,
+    listings: listingsValue(config.listings),
     ...(targets.length > 0 ? { relay: describeRelay(config, Object.fromEntries(targets)) } : {}),
     ...Object.fromEntries(
       config.manifests.map((manifest) => [

@@ -117,6 +117,16 @@ export class OutcomeUnknownError extends AppError {
   }
 }
 
+/**
+ * The deployment keeps no index for what was asked (LISTINGS): refused before the store is asked. The
+ * message names the listing, the setting and how to turn it on (core/listings.ts).
+ */
+export class ListingDisabledError extends AppError {
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, "listing_disabled", options);
+  }
+}
+
 /** The store could not be reached or kept failing; callers decide whether to spool or to 503. */
 export class StoreUnavailableError extends AppError {
   constructor(message: string, options?: AppErrorOptions) {

@@ -1,4 +1,5 @@
 import { BadRequestError, ConflictError, NotFoundError } from "./errors.ts";
+import { ALL_LISTINGS, type Listings, listingOf, requireListing } from "./listings.ts";
 import { MESSAGE_ID_PATTERN, type MessageHead, type ProviderName, type Version } from "./model.ts";
 import type { CallbackProvider, KeyLookup } from "./provider.ts";
 import {
@@ -10,11 +11,15 @@ import {
   type PageRequest,
 } from "./store.ts";
 
-/** Read side: one message, a natural-key lookup, lists and version history. */
+/**
+ * Read side: one message, a natural-key lookup, lists and version history. What needs a listing the
+ * deployment does not keep (`listings`, LISTINGS) is refused before the store is asked.
+ */
 export class MessageQueries {
   constructor(
     private readonly store: MessageStore,
     private readonly providers: ReadonlyMap<ProviderName, CallbackProvider>,
+    readonly listings: Listings = ALL_LISTINGS,
   ) {}
 
   /** A message by id; a provisional id that was completed answers with the completed message. */
@@ -55,6 +60,12 @@ export class MessageQueries {
       const shown = head?.resolvedId !== undefined ? await this.store.getHead(head.resolvedId) : head;
       return shown ? [shown] : [];
     }
+    requireListing(
+      this.listings,
+      "app",
+      "Finding a message by a partial natural key",
+      "The whole natural key still works: add the missing key fields.",
+    );
     try {
       return await this.store.findByKey({
         provider,
@@ -75,6 +86,12 @@ export class MessageQueries {
 
   async list(query: ListQuery): Promise<Page<MessageHead>> {
     this.provider(query.provider);
+    const listing = listingOf(query);
+    requireListing(
+      this.listings,
+      listing,
+      listing === "conversation" ? "Listing a conversation" : "Listing a whole app or one sender",
+    );
     return pageTokenErrors(() => this.store.list(query));
   }
 

@@ -5,6 +5,7 @@ import {
   BadRequestError,
   ConflictError,
   ForbiddenError,
+  ListingDisabledError,
   MisconfiguredError,
   NotFoundError,
   OutcomeUnknownError,
@@ -32,6 +33,7 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
 /** The one table from domain error categories to HTTP statuses (ARCHITECTURE.md "HTTP contract"). */
 const STATUSES: ReadonlyArray<readonly [abstract new (...args: never[]) => AppError, number]> = [
   [BadRequestError, 400],
+  [ListingDisabledError, 400],
   [UnauthorizedError, 401],
   [ForbiddenError, 403],
   [NotFoundError, 404],

@@ -375,3 +375,31 @@ describe("loadConfig: the relay (issue 16)", () => {
     expect(describeConfig(loadConfig(BASE))).not.toHaveProperty("relay");
   });
 });
+
+describe("loadConfig: LISTINGS", () => {
+  it.each([
+    [undefined, ["conversation", "app"]],
+    ["", ["conversation", "app"]],
+    ["conversation,app", ["conversation", "app"]],
+    ["app, conversation", ["conversation", "app"]],
+    ["conversation", ["conversation"]],
+    ["app", ["app"]],
+    ["none", []],
+  ])("%j keeps %j (default: every listing)", (value, kept) => {
+    // Act
+    const config = loadConfig({ ...BASE, LISTINGS: value });
+
+    // Assess
+    expect(["conversation", "app"].filter((name) => config.listings.has(name as "app"))).toEqual(kept);
+    expect(describeConfig(config).listings).toBe(kept.length === 0 ? "none" : kept.join(","));
+  });
+
+  it.each(["sender", "none,app", "conversation,", "Conversation"])(
+    "%j fails at start, naming LISTINGS and what it takes",
+    (value) => {
+      expect(problemsOf({ ...BASE, LISTINGS: value })).toEqual([
+        "LISTINGS: must be a comma list of conversation and app, or none",
+      ]);
+    },
+  );
+});

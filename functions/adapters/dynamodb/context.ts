@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { ALL_LISTINGS, type Listings } from "../../core/listings.ts";
 import { type CapacityObserver, TableCalls } from "./calls.ts";
 import type { Expression } from "./expressions.ts";
 import { TABLE } from "./table.ts";
@@ -12,12 +13,18 @@ export interface DynamoStoreOptions {
    * (`ReturnConsumedCapacity: INDEXES`). The bench measures write units per message with it.
    */
   readonly onCapacity?: CapacityObserver;
+  /**
+   * The listings kept (LISTINGS): heads carry the index keys of these only, so a listing that is off
+   * costs no write. Default: every listing.
+   */
+  readonly listings?: Listings;
 }
 
-/** What the message, coordination and idempotency parts share: the calls, the clock, retention. */
+/** What the message, coordination and idempotency parts share: the calls, the clock, retention, listings. */
 export class StoreContext {
   readonly calls: TableCalls;
   readonly now: () => Date;
+  readonly listings: Listings;
 
   constructor(
     client: DynamoDBDocumentClient,
@@ -26,6 +33,7 @@ export class StoreContext {
   ) {
     this.calls = new TableCalls(client, tableName, options.onCapacity);
     this.now = options.now ?? (() => new Date());
+    this.listings = options.listings ?? ALL_LISTINGS;
   }
 
   /** TTL for retention: each item expires RETENTION_DAYS after its own time (a head: the message's send time). */

@@ -1,4 +1,5 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import { ALL_LISTINGS, type Listings } from "../../core/listings.ts";
 import { canonicalJson, type MessageHead, type Version } from "../../core/model.ts";
 import { APP_SHARDS, HEAD_SK, MESSAGE_PREFIX, messagePk, TABLE, VERSION_PREFIX, versionSk } from "./table.ts";
 
@@ -22,13 +23,16 @@ const STORAGE_ATTRIBUTES = new Set<string>([
   byApp.sortKey,
 ]);
 
-/** The whole head item (a Put): domain fields, `first` compacted against them, index keys, TTL. */
-export function headItem(head: MessageHead, expiry: Item): Item {
+/**
+ * The whole head item (a Put): domain fields, `first` compacted against them, the index keys of the
+ * listings kept (every one by default), TTL.
+ */
+export function headItem(head: MessageHead, expiry: Item, listings: Listings = ALL_LISTINGS): Item {
   const { id, first, ...fields } = head;
   return {
     ...defined(fields),
     ...(first ? { first: compactFirst(first, head) } : {}),
-    ...indexAttributes(head),
+    ...indexAttributes(head, listings),
     ...expiry,
     [TABLE.partitionKey]: messagePk(id),
     [TABLE.sortKey]: HEAD_SK,
@@ -117,16 +121,22 @@ export function versionFromItem(item: Item): Version {
 }
 
 /**
- * Index keys of a head. A resolved provisional head leaves every index (it only redirects); every
- * other head is in both, a version-0 head without a natural key included.
+ * Index keys of a head, for the listings kept: a listing that is off gets no entry, and no write (the
+ * shared sort key `ts` only when one of them is on). A resolved provisional head leaves every index (it
+ * only redirects); every other head is in each kept, a version-0 head without a natural key included.
  */
-export function indexAttributes(head: MessageHead): Record<string, string> {
-  if (head.resolvedId !== undefined) return {};
+export function indexAttributes(
+  head: MessageHead,
+  listings: Listings = ALL_LISTINGS,
+): Record<string, string> {
+  if (head.resolvedId !== undefined || listings.size === 0) return {};
   const scope = `${head.provider}#${head.appId}`;
   return {
-    [byConversation.partitionKey]: `${scope}#${head.conversation}`,
+    ...(listings.has("conversation")
+      ? { [byConversation.partitionKey]: `${scope}#${head.conversation}` }
+      : {}),
     [byConversation.sortKey]: `${head.createdAt}#${head.id}`,
-    [byApp.partitionKey]: `${scope}#${appShard(head.sender ?? head.id)}`,
+    ...(listings.has("app") ? { [byApp.partitionKey]: `${scope}#${appShard(head.sender ?? head.id)}` } : {}),
   };
 }
 

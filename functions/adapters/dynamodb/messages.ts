@@ -19,7 +19,8 @@ import { startKey, tokenFrom } from "./tokens.ts";
 type Item = Record<string, unknown>;
 
 /**
- * Heads and versions (layout v2, table.ts). Calls: getHead 1 GetItem; createHead 1 PutItem (a duplicate
+ * Heads and versions (layout v2, table.ts); every head written carries the index keys of the listings kept
+ * (StoreContext.listings) and no others. Calls: getHead 1 GetItem; createHead 1 PutItem (a duplicate
  * too: the refused put returns the item there; 2 on emulators that do not return it); putHead,
  * putVersion, replaceVersion 1 each; versions 1 Query (version 1 from the head in the same read).
  */
@@ -40,7 +41,7 @@ export class DynamoMessages {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         await this.context.calls.putOrThrow("createHead", {
-          Item: headItem(head, this.context.expiry(head.createdAt)),
+          Item: headItem(head, this.context.expiry(head.createdAt), this.context.listings),
           ConditionExpression: condition,
           ...expression.attributes(),
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
@@ -65,7 +66,7 @@ export class DynamoMessages {
         ? this.context.absent(expression)
         : `${expression.path("rev")} = ${expression.value(expectedRev)}`;
     return this.context.calls.put("putHead", {
-      Item: headItem(head, this.context.expiry(head.createdAt)),
+      Item: headItem(head, this.context.expiry(head.createdAt), this.context.listings),
       ConditionExpression: condition,
       ...expression.attributes(),
     });

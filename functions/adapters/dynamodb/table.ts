@@ -1,3 +1,5 @@
+import type { Listing, Listings } from "../../core/listings.ts";
+
 /**
  * The table layout (v2): the one source of truth for keys, item kinds and indexes, used by the DynamoDB
  * adapter, the local stores (dynalite, DynamoDB Local) and the CDK stack (`infra/constructs/message-table.ts`).
@@ -25,8 +27,9 @@
  * | `byConversation` | `cv` = provider#appId#conversation              | `ts` = createdAt#id      | sender              | one conversation, newest first (sender filter) |
  * | `byApp`          | `ap` = provider#appId#shard(sender, else id)    | `ts` (the same attribute) | sender, lookupKey  | the whole app (16 shards merged), one sender (its shard, filtered), partial natural keys |
  *
- * A short text message is one PutItem of under 1 KB plus one entry in each index: 3 WRU. Exact natural
- * keys need no index (the id is derived from them); partial ones are found in `byApp` by send time.
+ * A short text message is one PutItem of under 1 KB plus one entry in each index: 3 WRU; 2 with one listing
+ * off, 1 with both (LISTINGS, INDEX_LISTINGS below). Exact natural keys need no index (the id is derived
+ * from them); partial ones are found in `byApp` by send time.
  *
  * `expiresAt` (epoch seconds) is the TTL attribute for optional retention; DynamoDB deletes expired
  * items in AWS, and code treats them as absent everywhere (the local emulators have no TTL).
@@ -50,6 +53,19 @@ export const TABLE = {
 } as const;
 
 export type IndexName = keyof typeof TABLE.indexes;
+
+/**
+ * The listing each index serves (core/listings.ts, LISTINGS / `-c listings`): with its listing off an
+ * index is not created by the stack and heads carry none of its keys (`ts`, shared, only while one is on).
+ */
+export const INDEX_LISTINGS: Readonly<Record<IndexName, Listing>> = {
+  byConversation: "conversation",
+  byApp: "app",
+};
+
+/** The indexes a deployment with these listings keeps, in TABLE order. */
+export const indexesFor = (listings: Listings): IndexName[] =>
+  (Object.keys(TABLE.indexes) as IndexName[]).filter((name) => listings.has(INDEX_LISTINGS[name]));
 
 /** `byApp` spreads one app over this many partition keys, so a busy app has no hot partition. */
 export const APP_SHARDS = 16;

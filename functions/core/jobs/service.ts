@@ -1,4 +1,5 @@
 import { BadRequestError, ConflictError, NotFoundError } from "../errors.ts";
+import { listingOf, requireListing } from "../listings.ts";
 import type { ProviderName } from "../model.ts";
 import { InvalidPageTokenError, type Page, type PageRequest } from "../store.ts";
 import { compileWork } from "./actions.ts";
@@ -29,7 +30,8 @@ export class JobService {
   /**
    * A new edit job, queued. The selector's `until` is fixed now when absent, so the counting pass and the
    * edit pass see the same messages. 400/422 before any job exists: unknown provider or app, rule or pattern, a
-   * bad action, an edit body the provider's editor refuses, since not before until.
+   * bad action, an edit body the provider's editor refuses, since not before until, a selector whose listing
+   * is off (LISTINGS: it would fail at its first page).
    */
   async createEdit(input: CreateEditJob): Promise<Job> {
     const now = this.ctx.clock.now();
@@ -52,6 +54,14 @@ export class JobService {
     }
     const codec = this.ctx.codecOf(selector.provider);
     if (!codec) throw notConfigured(selector.provider);
+    const listing = listingOf(selector);
+    requireListing(
+      this.ctx.queries.listings,
+      listing,
+      listing === "conversation"
+        ? "A bulk job on one conversation"
+        : "A bulk job whose selector names no conversation (the whole app or one sender)",
+    );
     compileWork(input.work, editor, codec, this.ctx.rules);
     if (selector.text !== undefined) this.ctx.rules.compilePattern(selector.text);
     return this.start({

@@ -5,6 +5,7 @@ import {
   expandFirst,
   headFromItem,
   headItem,
+  indexAttributes,
   versionFromItem,
   versionItem,
 } from "../../../functions/adapters/dynamodb/items.ts";
@@ -63,6 +64,28 @@ describe("the head item of a short text message (layout v2)", () => {
     const { lookupKey: _, first: __, content: ___, contentHash: ____, ...rest } = head;
     const pending = headItem({ ...rest, state: "pending", version: 0 }, {});
     for (const name of ["cv", "ts", "ap"]) expect(pending).toHaveProperty(name);
+  });
+});
+
+describe("the head item with listings off (LISTINGS)", () => {
+  const head = shortTextHead();
+
+  it("carries only the kept listings' keys: the shared sort key while one is on, nothing with none", () => {
+    expect(Object.keys(indexAttributes(head, new Set(["conversation"])))).toEqual(["cv", "ts"]);
+    expect(Object.keys(indexAttributes(head, new Set(["app"])))).toEqual(["ts", "ap"]);
+    const bare = headItem(head, {}, new Set());
+    for (const name of ["cv", "ts", "ap"]) expect(bare).not.toHaveProperty(name);
+    expect(headFromItem(bare)).toEqual(head);
+  });
+
+  it("costs one write unit per listing kept, and stores no index copy of a listing that is off", () => {
+    const item = (listings: readonly ("conversation" | "app")[]) => headItem(head, {}, new Set(listings));
+    expect(writeUnits(item(["conversation", "app"]))).toBe(3);
+    expect(writeUnits(item(["conversation"]))).toBe(2);
+    expect(writeUnits(item(["app"]))).toBe(2);
+    expect(writeUnits(item([]))).toBe(1);
+    expect(indexEntrySize(item(["conversation"]), "byApp")).toBeUndefined();
+    expect(storedBytes(item([]))).toBe(itemSize(item([])) + 100);
   });
 });
 
