@@ -85,7 +85,8 @@ function operations(): Partial<Record<string, OperationObject & { readonly tags:
         ),
         "400": failure(
           "A parameter breaks the schema, `since` after `until`, an incomplete key (`key_too_broad`), a provider " +
-            "not configured (`provider_not_configured`), a page token not ours (`invalid_next_token`)",
+            "not configured (`provider_not_configured`), a page token not ours (`invalid_next_token`), a listing " +
+            "or partial key the deployment's `LISTINGS` leave out (`listing_disabled`; whole keys always work)",
         ),
         "409": failure(
           "`ambiguous_key`: a MsgKey that matches several messages (the candidates in `details`)",
@@ -126,7 +127,13 @@ function operations(): Partial<Record<string, OperationObject & { readonly tags:
         ...writeHeaders(edit),
       ],
       requestBody: body({ anyOf: editBodies }, "One provider's edit body (by `title`)"),
-      responses: EDIT_RESPONSES,
+      responses: {
+        ...EDIT_RESPONSES,
+        "400": failure(
+          "Malformed JSON (`invalid_json`), a field that breaks the schema (`validation_failed`), or a partial " +
+            "key without the app listing (`listing_disabled`; the whole natural key always works)",
+        ),
+      },
     },
     "POST /v1/messages/{id}/restore": {
       operationId: "restoreVersion",
@@ -188,7 +195,8 @@ function operations(): Partial<Record<string, OperationObject & { readonly tags:
         "202": ok("Queued", ref("JobAccepted"), { Location: HEADERS.location }),
         "400": failure(
           "A field breaks the schema, not exactly one of edit/rule/action, an unknown rule, a bad pattern, " +
-            "`since` not before `until`, a provider not configured",
+            "`since` not before `until`, a provider not configured, a selector whose listing is off " +
+            "(`listing_disabled`: a conversation needs `conversation`, none needs `app`)",
         ),
         "413": TOO_LARGE,
       },
