@@ -9,6 +9,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { contentHash, type MessageHead } from "../functions/core/model.ts";
 import { logger } from "../functions/logger.ts";
+import { type LocalDynamo, startDynalite } from "../local/dynamo.ts";
 import { type LocalStack, startLocalStack } from "../local/stack.ts";
 import { APP_ID, fixtureContent } from "./callbacks.ts";
 import { runClientProcess } from "./child.ts";
@@ -35,6 +36,8 @@ export interface LoadBenchOptions {
   readonly spotChecks: number;
   /** Also run the lighter variant (in-memory store, logs silenced). */
   readonly lighter: boolean;
+  /** Also run the store npm start used before the embedded one (dynalite persisted, in this process). */
+  readonly dynalite: boolean;
 }
 
 interface Variant {
@@ -42,10 +45,13 @@ interface Variant {
   readonly persist: boolean;
   /** Silence the handlers' logs for the run (else the default level). */
   readonly silent: boolean;
+  /** The DynamoDB adapter on dynalite persisted in DATA_DIR instead of the embedded store. */
+  readonly dynalite?: true;
 }
 
 const NPM_START: Variant = { persist: true, silent: false };
 const LIGHTER: Variant = { persist: false, silent: true };
+const DYNALITE: Variant = { persist: true, silent: false, dynalite: true };
 
 const DEFAULTS: LoadBenchOptions = {
   ratePerSecond: 200,
@@ -54,6 +60,7 @@ const DEFAULTS: LoadBenchOptions = {
   timeoutMs: 15_000,
   spotChecks: 20,
   lighter: true,
+  dynalite: true,
 };
 const GOAL_P99_MS = 50;
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -64,26 +71,25 @@ export async function serverLoad(options: LoadBenchOptions = DEFAULTS): Promise<
   const rows = [...main.rows];
   const notes = [...main.notes];
   if (options.lighter) {
-    const light = await runVariant(options, LIGHTER);
-    const latency = summarize([
-      ...light.report.latenciesMs,
-      ...Array<number>(light.report.sent - light.report.answered).fill(Number.POSITIVE_INFINITY),
-    ]);
-    const at = "lighter variant (in-memory store, logs silenced):";
     rows.push(
-      {
-        summary:
-          "lighter variant, in-memory store, logs silenced (not npm start): latency p50 / p99 / max at 200/s",
-        metric: `${at} latency p50 / p99 / max`,
-        value: `${fmt(latency.p50)} / ${fmt(latency.p99)} / ${fmt(latency.max)} ms`,
-      },
-      {
-        metric: `${at} 200 OK / stored / spooled`,
-        value: `${light.report.ok} / ${light.stored.listed} / ${light.stored.spooled}`,
-      },
+      ...variantRows(
+        "lighter variant, in-memory store, logs silenced (not npm start)",
+        await runVariant(options, LIGHTER),
+      ),
     );
     notes.push(
       "lighter variant: the same load on a fresh stack with the store in memory and the logger set to SILENT; not what npm start runs",
+    );
+  }
+  if (options.dynalite) {
+    rows.push(
+      ...variantRows(
+        "before the embedded store: DynamoDB adapter on dynalite persisted in DATA_DIR",
+        await runVariant(options, DYNALITE),
+      ),
+    );
+    notes.push(
+      "dynalite variant: the same load with the DynamoDB adapter on dynalite persisted under DATA_DIR in this process, the store npm start ran before issue 14 (today: DYNAMODB_ENDPOINT); why the embedded store is the default",
     );
   }
   return {
@@ -103,8 +109,11 @@ async function runVariant(
   const dataDir = await mkdtemp(join(tmpdir(), "im-edit-bench-"));
   const level = logger.getLevelName();
   let stack: LocalStack | undefined;
+  let dynamo: LocalDynamo | undefined;
   try {
+    if (variant.dynalite) dynamo = await startDynalite({ path: join(dataDir, "dynalite") });
     stack = await startLocalStack({
+      ...(dynamo ? { dynamodbEndpoint: dynamo.endpoint } : {}),
       env: { TABLE_NAME: "im-edit-bench", AWS_REGION: "local", TENCENT_SDKAPPID: APP_ID, DATA_DIR: dataDir },
       host: "127.0.0.1",
       port: 0,
@@ -145,6 +154,7 @@ async function runVariant(
   } finally {
     logger.setLogLevel(level);
     await stack?.close();
+    await dynamo?.close();
     await rm(dataDir, { recursive: true, force: true });
   }
 }
@@ -303,6 +313,25 @@ function rowsOf(
       "server time = request headers parsed → response finished, seen in the server process (warm-up included)",
     ],
   };
+}
+
+/** A variant's headline beside the main run: its latency (unanswered as ∞) and where its callbacks went. */
+function variantRows(label: string, run: { report: LoadReport; stored: StoredCheck }): Row[] {
+  const latency = summarize([
+    ...run.report.latenciesMs,
+    ...Array<number>(run.report.sent - run.report.answered).fill(Number.POSITIVE_INFINITY),
+  ]);
+  return [
+    {
+      summary: `${label}: latency p50 / p99 / max at the same rate`,
+      metric: `${label}: latency p50 / p99 / max`,
+      value: `${fmt(latency.p50)} / ${fmt(latency.p99)} / ${fmt(latency.max)} ms`,
+    },
+    {
+      metric: `${label}: 200 OK / stored / spooled`,
+      value: `${run.report.ok} / ${run.stored.listed} / ${run.stored.spooled}`,
+    },
+  ];
 }
 
 const fmt = (ms: number): string => ms.toFixed(2);
