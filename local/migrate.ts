@@ -11,6 +11,7 @@ import { SqliteStore, sqlitePath } from "../functions/adapters/sqlite/store.ts";
 import type { Store } from "../functions/core/store.ts";
 import { ensureTable, startDynalite } from "./dynamo.ts";
 import { emptyReport, type MigrationReport, migrateV1 } from "./layout-v1.ts";
+import { listingsSetting } from "./reindex.ts";
 
 /** Where the local stack kept dynalite's LevelDB files before layout v2 (`DATA_DIR/dynalite`). */
 export const V1_DIR = "dynalite";
@@ -104,7 +105,7 @@ target (default: the embedded store in DATA_DIR, or in the --data-dir given):
   --to-endpoint URL     a DynamoDB-compatible endpoint (the table is created when missing)
   --to-aws              AWS DynamoDB (the table must exist: deploy the stack first)
   --to-table NAME       the v2 table (required with --to-endpoint or --to-aws; not the source table)
-RETENTION_DAYS applies to the target as it does to the service.`;
+RETENTION_DAYS applies to the target as it does to the service, and LISTINGS to a DynamoDB target.`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -143,12 +144,14 @@ async function main(): Promise<void> {
     if (toTable === undefined) throw new UsageError("--to-table is required with --to-endpoint or --to-aws");
     if (remote && toTable === table && values["to-endpoint"] === values.endpoint)
       throw new UsageError("v1 and v2 share their keys: migrate into another table than the source");
+    // The heads it writes carry the index keys of the listings the target's deployment keeps.
+    const listings = listingsSetting(env.LISTINGS, "LISTINGS");
     const endpoint = values["to-endpoint"];
     if (endpoint !== undefined) await ensureTable(endpoint, toTable);
     const documents = createDocumentClient({ region, ...(endpoint !== undefined ? { endpoint } : {}) });
     if (await isV1Table(documents, toTable))
       throw new UsageError(`${toTable} has the v1 layout: not a target`);
-    target = new DynamoStore(documents, toTable, retention);
+    target = new DynamoStore(documents, toTable, { ...retention, listings });
     closeTarget = () => documents.destroy();
     log(
       `target: DynamoDB table ${toTable}${endpoint !== undefined ? ` at ${endpoint}` : ` in AWS ${region}`}`,
