@@ -1,5 +1,6 @@
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { DEFAULT_OUT_DIR } from "../console/build.ts";
+import { LISTING_NAMES, type Listing, parseListings } from "../functions/core/listings.ts";
 import type { ProviderManifest } from "../functions/providers/manifest.ts";
 import { PROVIDERS } from "../functions/providers/recorder-providers.ts";
 import type { CapacityRange } from "./constructs/message-table.ts";
@@ -24,6 +25,8 @@ export const SERVICE_CONTEXT = {
     "customer-managed KMS key ARN for the table (default aws/dynamodb); deploys to the key's region",
   alarmEmail: "email address subscribed to the alarm topic",
   retentionDays: "expire messages after this many days (default never)",
+  listings:
+    "listings kept, each an index and 1 WRU per message: conversation,app (default), conversation, app or none (README, Storage: Listings)",
   logRetentionDays: "log retention in days, one of CloudWatch's values (default 30)",
   callbackIngress:
     "functionUrl (default: the recorder's Lambda function URL, no request charge) or httpApi (HTTP API routes, $1.00/M)",
@@ -148,6 +151,14 @@ export function propsFromContext(
     );
   }
 
+  const listingsText = text("listings");
+  const listings = listingsText === undefined ? undefined : parseListings(listingsText);
+  if (listingsText !== undefined && listings === undefined) {
+    problems.push(
+      `-c listings: ${JSON.stringify(listingsText)} is not one of conversation,app (the default), conversation, app, none`,
+    );
+  }
+
   const consoleMode = text("console");
   const consoleDomainPrefix = text("consoleDomainPrefix");
   if (consoleMode !== undefined && consoleMode !== "on" && consoleMode !== "off") {
@@ -201,6 +212,9 @@ export function propsFromContext(
       ...(tableKmsKeyArn !== undefined ? { tableEncryptionKeyArn: tableKmsKeyArn } : {}),
       ...(alarmEmail !== undefined ? { alarmEmail } : {}),
       ...(retentionDays !== undefined ? { retentionDays } : {}),
+      ...(listings !== undefined
+        ? { listings: LISTING_NAMES.filter((name): name is Listing => listings.has(name)) }
+        : {}),
       ...(logRetentionDays !== undefined ? { logRetention: logRetentionDays as RetentionDays } : {}),
       // The stack checks these values (one of, ranges) and names any it refuses.
       ...(callbackIngress !== undefined ? { callbackIngress: callbackIngress as CallbackIngress } : {}),

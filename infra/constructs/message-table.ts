@@ -11,7 +11,8 @@ import {
 } from "aws-cdk-lib/aws-dynamodb";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
-import { TABLE } from "../../functions/adapters/dynamodb/table.ts";
+import { INDEX_LISTINGS, type IndexName, TABLE } from "../../functions/adapters/dynamodb/table.ts";
+import { ALL_LISTINGS, LISTING_NAMES, type Listing, type Listings } from "../../functions/core/listings.ts";
 import { isIntegerIn, Problems } from "./props.ts";
 
 /** Auto scaling bounds for one kind of capacity (read or write), in capacity units. */
@@ -47,6 +48,13 @@ export interface MessageTableProps {
    * @default - on-demand (pay per request)
    */
   readonly provisioned?: ProvisionedCapacity;
+  /**
+   * The listings kept (`-c listings`, LISTINGS in the functions, see functions/core/listings.ts): an
+   * index whose listing is off is not created (each costs a write unit per recorded message). DynamoDB
+   * adds or drops one index per update: turn one listing on or off per deploy.
+   * @default every listing (`conversation`, `app`)
+   */
+  readonly listings?: readonly Listing[];
 }
 
 /**
@@ -82,10 +90,24 @@ export class MessageTable extends Construct {
   /** The customer-managed key, when one was given: functions using the table need it too. */
   readonly encryptionKey?: IKey;
 
+  /** The listings kept: the functions using the table get them as LISTINGS (`bindTable`). */
+  readonly listings: Listings;
+  /** The indexes it has, of the listings kept (a grant names each). */
+  readonly indexNames: readonly string[];
+
   /** Every problem with these props: the constructor throws them, the stack checks them ahead with its own. */
-  static problems(props: { readonly provisioned?: ProvisionedCapacity | undefined }): readonly string[] {
+  static problems(props: {
+    readonly provisioned?: ProvisionedCapacity | undefined;
+    readonly listings?: readonly Listing[] | undefined;
+  }): readonly string[] {
     const problems = new Problems("MessageTable");
-    const { provisioned } = props;
+    const { provisioned, listings } = props;
+    if (listings !== undefined) {
+      problems.check(
+        listings.every((name) => LISTING_NAMES.includes(name)) && new Set(listings).size === listings.length,
+        `listings: ${JSON.stringify(listings)} is not a list of distinct listings among ${LISTING_NAMES.join(", ")} (none: [])`,
+      );
+    }
     if (!provisioned) return problems.list;
     for (const kind of ["read", "write"] as const) {
       const { min, max } = provisioned[kind];
@@ -111,6 +133,14 @@ export class MessageTable extends Construct {
     super(scope, id);
     new Problems(`MessageTable ${this.node.path}`).add(MessageTable.problems(props)).throwIfAny();
     if (props.encryptionKey) this.encryptionKey = props.encryptionKey;
+    this.listings = props.listings === undefined ? ALL_LISTINGS : new Set(props.listings);
+    // An index serving a listing that is off is left out; one serving none (a layout's own) stays.
+    const listing = (name: string): Listing | undefined => INDEX_LISTINGS[name as IndexName];
+    const indexes = INDEXES.filter(([name]) => {
+      const served = listing(name);
+      return served === undefined || this.listings.has(served);
+    });
+    this.indexNames = indexes.map(([name]) => name);
     const string = (name: string): Attribute => ({ name, type: AttributeType.STRING });
     const capacity = props.provisioned && autoscaled(props.provisioned);
     this.table = new TableV2(this, "Table", {
@@ -124,7 +154,7 @@ export class MessageTable extends Construct {
       encryption: props.encryptionKey
         ? TableEncryptionV2.customerManagedKey(props.encryptionKey)
         : TableEncryptionV2.awsManagedKey(),
-      globalSecondaryIndexes: INDEXES.map(
+      globalSecondaryIndexes: indexes.map(
         ([indexName, index]): GlobalSecondaryIndexPropsV2 => ({
           indexName,
           partitionKey: string(index.partitionKey),

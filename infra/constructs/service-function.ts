@@ -16,7 +16,7 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { TABLE } from "../../functions/adapters/dynamodb/table.ts";
+import { listingsValue } from "../../functions/core/listings.ts";
 import { BUNDLE_FILE, type BundledFile, HOUSE_BUNDLING, PROJECT_ROOT, withBundledFiles } from "./bundling.ts";
 import type { MessageTable } from "./message-table.ts";
 import { isIntegerIn, known, Problems } from "./props.ts";
@@ -183,12 +183,13 @@ export class ServiceFunction extends Construct {
   }
 
   /**
-   * TABLE_NAME, and the item operations the store uses on the table and its indexes (no Scan, no batch
+   * TABLE_NAME and LISTINGS (the listings the table keeps: heads get their keys, what needs another is
+   * refused), and the item operations the store uses on the table and its indexes (no Scan, no batch
    * writes, no transactions; batch reads of list pages). With a customer-managed key, the KMS calls DynamoDB makes on our behalf.
    */
   bindTable(table: MessageTable, access: "RO" | "RW" = "RW"): this {
     const tableArn = table.table.tableArn;
-    const indexArns = Object.keys(TABLE.indexes).map((name) => `${tableArn}/index/${name}`);
+    const indexArns = table.indexNames.map((name) => `${tableArn}/index/${name}`);
     // BatchGetItem: a list page reads its heads by key after querying a KEYS_ONLY/INCLUDE index.
     const itemActions =
       access === "RW"
@@ -201,6 +202,7 @@ export class ServiceFunction extends Construct {
           ]
         : ["dynamodb:GetItem", "dynamodb:BatchGetItem"];
     this.setEnvironment("TABLE_NAME", table.table.tableName);
+    this.setEnvironment("LISTINGS", listingsValue(table.listings));
     this.role.addToPrincipalPolicy(new PolicyStatement({ actions: itemActions, resources: [tableArn] }));
     // Indexes answer Query only; listing each by name keeps the grant free of wildcards.
     this.role.addToPrincipalPolicy(

@@ -139,6 +139,7 @@ export class ImEditStack extends Stack {
     const provisioned = provisionedCapacity(props);
     this.table = new MessageTable(this, "Messages", {
       ...(provisioned ? { provisioned } : {}),
+      ...(props.listings !== undefined ? { listings: props.listings } : {}),
       ...(props.tableEncryptionKeyArn !== undefined
         ? { encryptionKey: Key.fromKeyArn(this, "TableKey", props.tableEncryptionKeyArn) }
         : {}),

@@ -1,6 +1,7 @@
 import type { StackProps } from "aws-cdk-lib";
 import type { ThrottleSettings } from "aws-cdk-lib/aws-apigatewayv2";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { Listing } from "../../functions/core/listings.ts";
 import type { ProviderManifest } from "../../functions/providers/manifest.ts";
 import type { EventsMode } from "../constructs/events-queue.ts";
 import type { CapacityRange } from "../constructs/message-table.ts";
@@ -95,6 +96,14 @@ export interface ImEditStackProps extends StackProps, RegisteredProvidersProps {
    * @default { read: { min: 5, max: 200 }, write: { min: 5, max: 200 } }
    */
   readonly provisionedCapacity?: { readonly read?: CapacityRange; readonly write?: CapacityRange };
+  /**
+   * The listings kept (`-c listings=conversation,app|conversation|app|none`; see functions/core/listings.ts):
+   * the table has the index of each (one write unit per recorded message each), and the functions get them
+   * as LISTINGS and refuse what needs another (400 `listing_disabled`). `[]` keeps none: ids and whole
+   * natural keys still work. Turning one on later: one per deploy, then `npm run reindex` for older messages.
+   * @default ["conversation", "app"]
+   */
+  readonly listings?: readonly Listing[];
   /** @default RetentionDays.ONE_MONTH, for function and access logs */
   readonly logRetention?: RetentionDays;
   /**

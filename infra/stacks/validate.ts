@@ -111,7 +111,7 @@ export function validate(scope: Construct, props: ImEditStackProps): Validated {
       `provisionedCapacity: applies to billing "provisioned" only, not ${JSON.stringify(billing)}`,
     );
   problems
-    .add(MessageTable.problems({ provisioned: provisionedCapacity(props) }))
+    .add(MessageTable.problems({ provisioned: provisionedCapacity(props), listings: props.listings }))
     .add(ServiceApi.problems({ apiThrottle: props.apiThrottle, callbackThrottle: props.callbackThrottle }))
     .add(AlarmTopic.problems({ email: props.alarmEmail }))
     .add(EventsQueue.problems(props.events))

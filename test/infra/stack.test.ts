@@ -212,6 +212,7 @@ describe("functions", () => {
     TENCENT_SDKAPPID: "1400000000",
     TENCENT_ADMIN_IDENTIFIER: "administrator",
     TABLE_NAME: resolved(stack, stack.table.table.tableName),
+    LISTINGS: "conversation,app",
   };
 
   it("house defaults: Node 24, arm64, no tracing, 256 MB, JSON logs without Lambda's INFO lines, own log group with 30-day retention", () => {
