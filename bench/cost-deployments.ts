@@ -40,6 +40,18 @@ export const OPTIONS: ReadonlyArray<{ readonly context: Record<string, string>; 
     context: { tencentForwardUrl: EXAMPLE_FORWARD_URL },
     what: "callback relay: each callback's forward through the forward queue to the app's own handler",
   },
+  {
+    context: { listings: "conversation" },
+    what:
+      "the conversation listing only: no byApp index (whole-app and sender-only lists, partial natural keys " +
+      "and bulk jobs without a conversation are refused), measured with the recorder's LISTINGS",
+  },
+  {
+    context: { listings: "none" },
+    what:
+      "no listing: no index (ids and whole natural keys only; lists, partial keys and bulk jobs are refused), " +
+      "measured with the recorder's LISTINGS",
+  },
 ];
 
 export interface Deployment {

@@ -52,18 +52,41 @@ function changes(base: readonly Line[], option: readonly Line[]): string {
     .join("; ");
 }
 
+/** A kept message's storage a month per million (and its point-in-time recovery, when on). */
+function storage(d: Deployment, m: Measured): { gb: number; month: number; pitr?: number } {
+  const gb = (m.item.stored * 1e6) / GB;
+  return {
+    gb,
+    month: gb * PRICES.storageGbMonth,
+    ...(d.pitr ? { pitr: gb * PRICES.pitrGbMonth } : {}),
+  };
+}
+
+/** What an option changes in storage, when its head item (index copies included) differs from the default's. */
+function storageChange(base: Measured, option: Deployment, m: Measured): string {
+  if (m.item.stored === base.item.stored) return "";
+  const { month, pitr } = storage(option, m);
+  return (
+    `; Storage: ${group(m.item.stored)} bytes a message kept (${option.indexes.length} index entr${option.indexes.length === 1 ? "y" : "ies"}, ` +
+    `${m.item.wruBySize} WRU by size), ${usd(month)} a month per million${pitr !== undefined ? ` + ${usd(pitr)} PITR` : ""}`
+  );
+}
+
+/** `measurements[i]` is what was measured for `deployments[i]` (the first: the default). */
 export function formatCost(
   deployments: readonly Deployment[],
-  m: Measured,
+  measurements: readonly Measured[],
 ): { markdown: string; rows: Row[]; notes: string[] } {
   const [base, ...options] = deployments;
-  if (!base) throw new Error("no default deployment");
+  const [m] = measurements;
+  if (!base || !m) throw new Error("no default deployment");
+  const measuredFor = (option: Deployment): Measured => measurements[deployments.indexOf(option)] ?? m;
   const lines = costLines(base, m);
   const baseTotal = total(lines);
   const stretched = total(costLines(base, m, true));
   const verdict = (value: number) => (value <= GOAL_PER_MILLION ? "PASS" : "FAIL");
   const avg = (pick: (s: Sample) => number) => mean(m.samples.map(pick));
-  const storedGb = (m.item.stored * 1e6) / GB;
+  const kept = storage(base, m);
   const stretch = fixed(ASSUMPTIONS.vcpuAtMb / base.memoryMb, 1);
   const md: string[] = [
     "**Cost per million recorded messages**, as `npm run bench -- cost` prints it (us-east-1 list prices, no",
@@ -93,9 +116,9 @@ export function formatCost(
     "| option | what changes | per million | vs default |",
     "| --- | --- | ---: | ---: |",
     ...options.map((option) => {
-      const optionLines = costLines(option, m);
+      const optionLines = costLines(option, measuredFor(option));
       const delta = total(optionLines) - baseTotal;
-      return `| \`${flags(option.context)}\` | ${option.what}. ${changes(lines, optionLines)} | ${usd(total(optionLines))} | ${delta < 0 ? "−" : "+"}${usd(Math.abs(delta))} |`;
+      return `| \`${flags(option.context)}\` | ${option.what}. ${changes(lines, optionLines)}${storageChange(m, option, measuredFor(option))} | ${usd(total(optionLines))} | ${delta < 0 ? "−" : "+"}${usd(Math.abs(delta))} |`;
     }),
     "",
     "Provisioned capacity also pays its minimum when idle and throttles beyond its maximum (see Table",
@@ -105,10 +128,10 @@ export function formatCost(
     ...relayNote(options.find((option) => option.relay)?.relay),
     `Kept messages also cost storage: ${group(m.item.stored)} bytes each as DynamoDB counts them (the head item, which holds version`,
     `1 until the first edit, ${group(m.item.bytes)} bytes, plus its entries in the ${base.indexes.length} indexes, with 100 bytes of overhead per item and`,
-    `entry; ${m.item.wruBySize} WRU by DynamoDB's size rules), so ${fixed(storedGb)} GB per million: ${usd(storedGb * PRICES.storageGbMonth)} a month at ${price(PRICES.storageGbMonth)}/GB-month${base.pitr ? "," : "."}`,
-    ...(base.pitr
+    `entry; ${m.item.wruBySize} WRU by DynamoDB's size rules), so ${fixed(kept.gb)} GB per million: ${usd(kept.month)} a month at ${price(PRICES.storageGbMonth)}/GB-month${kept.pitr !== undefined ? "," : "."}`,
+    ...(kept.pitr !== undefined
       ? [
-          `plus ${usd(storedGb * PRICES.pitrGbMonth)} for point-in-time recovery (${price(PRICES.pitrGbMonth)}/GB-month). Edits, the fallback queue and the`,
+          `plus ${usd(kept.pitr)} for point-in-time recovery (${price(PRICES.pitrGbMonth)}/GB-month). Edits, the fallback queue and the`,
         ]
       : ["Edits, the fallback queue and the"]),
     "dead-letter queues add only when used. Check the current prices of your region.",
@@ -123,7 +146,7 @@ export function formatCost(
     { metric: `  with CPU time × ${stretch} (vCPU share)`, value: stretched, unit: "USD" },
     ...options.map((option) => ({
       metric: `total with ${flags(option.context)}`,
-      value: total(costLines(option, m)),
+      value: total(costLines(option, measuredFor(option))),
       unit: "USD",
     })),
     ...(options.some((option) => option.relay)
@@ -150,6 +173,21 @@ export function formatCost(
       unit: "B",
       digits: 0,
     },
+    // The options measured with their own recorder environment (listings): what they write and keep.
+    ...options
+      .filter((option) => measuredFor(option) !== m)
+      .flatMap((option): Row[] => [
+        {
+          metric: `WRU per recorded message with ${flags(option.context)}`,
+          value: mean(measuredFor(option).samples.map((s) => s.wru)),
+        },
+        {
+          metric: `stored bytes per message with ${flags(option.context)}`,
+          value: measuredFor(option).item.stored,
+          unit: "B",
+          digits: 0,
+        },
+      ]),
     {
       metric: "statuses",
       value: Object.entries(m.statuses)

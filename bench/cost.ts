@@ -36,20 +36,47 @@ export async function costPerMillion(): Promise<BenchmarkResult> {
   const target = STORE_TARGETS.find((t) => t.name === "DynamoDB Local") ?? STORE_TARGETS[0];
   if (!target) throw new Error("no DynamoDB target");
   const store = await target.start();
-  let measured: Measured;
+  // One measurement per recorder LISTINGS (the default's, then each listings option's).
+  const byListings = new Map<string, Measured>();
   try {
     const { ensureTable } = await import("../local/dynamo.ts");
     await ensureTable(store.endpoint, TABLE_NAME);
-    measured = { ...(await measureInChild(base, store.endpoint)), store: target.name };
+    const measured: Measured = { ...(await measureInChild(base, store.endpoint)), store: target.name };
+    byListings.set(listingsOf(base), measured);
+    for (const deployment of deployments) {
+      if (byListings.has(listingsOf(deployment))) continue;
+      const writes = await measureInChild(deployment, store.endpoint);
+      byListings.set(listingsOf(deployment), withWritesOf(measured, writes));
+    }
   } finally {
     await store.close();
   }
-  const { markdown, rows, notes } = formatCost(deployments, measured);
+  const measurements = deployments.map((deployment) => byListings.get(listingsOf(deployment)) as Measured);
+  const { markdown, rows, notes } = formatCost(deployments, measurements);
   // The README's cost section is this block, pasted as printed (each note line after the first is unindented).
   return {
     title: "cost per million recorded messages (template + measured)",
     rows,
     notes: [...notes, `README cost section (markdown):\n\n${markdown}\n`],
+  };
+}
+
+const listingsOf = (deployment: Deployment): string => deployment.recorderEnvironment.LISTINGS ?? "";
+
+/**
+ * A listings option changes what the recorder writes, not what it computes: its write and read units and
+ * its head item are measured with its LISTINGS; CPU, calls and log lines stay the default's (a difference
+ * there would be noise, not the option).
+ */
+function withWritesOf(base: Measured, option: Omit<Measured, "store">): Measured {
+  return {
+    ...base,
+    samples: base.samples.map((sample, i) => ({
+      ...sample,
+      wru: option.samples[i]?.wru ?? sample.wru,
+      rru: option.samples[i]?.rru ?? sample.rru,
+    })),
+    item: option.item,
   };
 }
 
@@ -146,8 +173,10 @@ async function measureRecorder(): Promise<void> {
     },
     { step: "initialize", name: "costBenchCapacity" },
   );
-  // The adapter's capacity observer asks DynamoDB for the units of every call, indexes included.
+  // The adapter's capacity observer asks DynamoDB for the units of every call, indexes included; the
+  // heads carry the keys of the function's LISTINGS, as createDependencies's store writes them.
   const store = new DynamoStore(documents, config.tableName, {
+    listings: config.listings,
     onCapacity: () => {
       capacity.reported++;
     },
