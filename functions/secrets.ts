@@ -1,7 +1,8 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { ConfigError, type SecretName, secretsOf } from "./config.ts";
+import { ConfigError } from "./config.ts";
 import type { ProviderManifest } from "./providers/manifest.ts";
 import { PROVIDERS } from "./providers/recorder-providers.ts";
+import { type SecretName, secretsOf } from "./secret-checks.ts";
 
 /**
  * Secrets come from Secrets Manager in AWS: `<NAME>_SECRET_ARN` is read once per cold start and its

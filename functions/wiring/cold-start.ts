@@ -1,11 +1,12 @@
 // The process-wide dependencies of a warm Lambda: created once per cold start from the secrets and the
 // config, read again while a secret is unusable, and what this function refuses reported once.
 import { createDependencies, type Dependencies, type Editing } from "../clients.ts";
-import { type Config, ConfigError, loadConfig, type SecuredWork } from "../config.ts";
+import { type Config, ConfigError, loadConfig } from "../config.ts";
 import { MisconfiguredError } from "../core/errors.ts";
 import { RulesError } from "../core/rules/engine.ts";
 import { logger } from "../logger.ts";
 import { count, MISCONFIGURED_METRIC } from "../metrics.ts";
+import type { SecuredWork } from "../providers/manifest.ts";
 import { secretsManagerReader, withSecrets } from "../secrets.ts";
 import { describeUnusable } from "./guards.ts";
 

@@ -1,11 +1,13 @@
 // Fail closed, as `createDependencies` wires it: a provider or editor whose secret is unusable refuses
 // its work with 503 `misconfigured`, for that provider only.
-import type { SecuredWork, UnusableSecret } from "../config.ts";
+
 import { MisconfiguredError } from "../core/errors.ts";
 import type { ProviderName } from "../core/model.ts";
 import type { CallbackProvider, ProviderEditor } from "../core/provider.ts";
 import { logger } from "../logger.ts";
 import { count, MISCONFIGURED_METRIC } from "../metrics.ts";
+import type { SecuredWork } from "../providers/manifest.ts";
+import type { UnusableSecret } from "../secret-checks.ts";
 
 /**
  * Fail closed. A provider whose callback secret is unusable answers every callback with 503
