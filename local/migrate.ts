@@ -129,6 +129,13 @@ async function main(): Promise<void> {
   }
   const env = process.env;
   const region = values.region ?? env.AWS_REGION ?? "local";
+  // Without a region the SDK would send an AWS run to a host that does not exist.
+  if (
+    (values.aws === true || values["to-aws"] === true) &&
+    values.region === undefined &&
+    env.AWS_REGION === undefined
+  )
+    throw new UsageError("--aws and --to-aws need --region or AWS_REGION");
   const table = values.table ?? env.TABLE_NAME ?? "im-edit";
   const retention = env.RETENTION_DAYS !== undefined ? { retentionDays: Number(env.RETENTION_DAYS) } : {};
   const log = (line: string) => process.stdout.write(`${line}\n`);

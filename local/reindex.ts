@@ -237,10 +237,12 @@ async function main(): Promise<void> {
   const rate = values.rate === undefined ? DEFAULT_ITEMS_PER_SECOND : Number(values.rate);
   if (!Number.isInteger(rate) || rate < 1)
     throw new UsageError(`--rate: ${values.rate} is not a whole number above 0`);
-  const region = values.region ?? env.AWS_REGION ?? "local";
+  const region = values.region ?? env.AWS_REGION;
+  // Without a region the SDK would send an AWS run to a host that does not exist.
+  if (values.aws === true && region === undefined) throw new UsageError("--aws needs --region or AWS_REGION");
   const table = values.table ?? env.TABLE_NAME ?? "im-edit";
   const client = createDocumentClient({
-    region,
+    region: region ?? "local",
     ...(values.endpoint !== undefined ? { endpoint: values.endpoint } : {}),
   });
   try {
