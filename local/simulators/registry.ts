@@ -97,7 +97,9 @@ export const tencentSimulator: SimulatorManifest<TencentSimulator> = {
       },
       { deadline, resendAfterSend: false },
     );
-    return `sent; MsgKey ${reply.MsgKey}\nlook it up: ${apiUrl}/v1/messages?provider=tencent&appId=${sim.sdkAppId}&msgKey=${reply.MsgKey}\n`;
+    // The whole natural key: one read by id, and no listing needed (LISTINGS=none answers it too).
+    const key = new URLSearchParams({ from, to, msgKey: String(reply.MsgKey) });
+    return `sent; MsgKey ${reply.MsgKey}\nlook it up: ${apiUrl}/v1/messages?provider=tencent&appId=${sim.sdkAppId}&${key}\n`;
   },
 };
 

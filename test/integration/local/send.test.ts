@@ -33,7 +33,7 @@ describe("the simulators' senders (npm run send)", () => {
   it.each([
     [
       "tencent",
-      /^sent; MsgKey (\S+)\nlook it up: (\S+\/v1\/messages\?provider=tencent&appId=\d+&msgKey=\S+)\n$/,
+      /^sent; MsgKey (\S+)\nlook it up: (\S+\/v1\/messages\?provider=tencent&appId=\d+&from=\S+&to=\S+&msgKey=\S+)\n$/,
     ],
     [
       "netease",
