@@ -11,29 +11,12 @@ import { deliverForwards, handler } from "../../functions/forwarder.ts";
 import { setDependencies } from "../../functions/wiring/cold-start.ts";
 import { lambdaContext } from "../../local/server.ts";
 import { APP_TOKEN, appSign, forwardApp, signingRelay, tickingClock } from "../helpers/forward-app.ts";
+import { sqsEvent as batchOf } from "../helpers/sqs-event.ts";
 
 const FORWARD_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:im-edit-ForwardQueue";
 
-function sqsEvent(bodies: readonly string[], receiveCount = 1): SQSEvent {
-  return {
-    Records: bodies.map((body, i) => ({
-      messageId: `m${i}`,
-      receiptHandle: `r${i}`,
-      body,
-      attributes: {
-        ApproximateReceiveCount: String(receiveCount),
-        SentTimestamp: "0",
-        SenderId: "s",
-        ApproximateFirstReceiveTimestamp: "0",
-      },
-      messageAttributes: {},
-      md5OfBody: "",
-      eventSource: "aws:sqs",
-      eventSourceARN: FORWARD_QUEUE_ARN,
-      awsRegion: "us-east-1",
-    })),
-  };
-}
+const sqsEvent = (bodies: readonly string[], receiveCount = 1): SQSEvent =>
+  batchOf(bodies, { receiveCount, arn: FORWARD_QUEUE_ARN });
 
 const BODY = Buffer.from('{"CallbackCommand":"Group.CallbackAfterSendMsg","MsgBody":[{"Text":"你好"}]}');
 

@@ -12,30 +12,15 @@ import { LOCAL_QUEUE_PATH } from "../../../local/queue.ts";
 import { lambdaContext } from "../../../local/server.ts";
 import type { LocalStack } from "../../../local/stack.ts";
 import { send } from "../../helpers/http.ts";
+import { sqsEvent as batchOf } from "../../helpers/sqs-event.ts";
 import { API_TOKEN, api, startTestStack } from "../../helpers/stack.ts";
 import { APP_ID } from "../../helpers/tencent.ts";
 import { tencentApp } from "../../helpers/tencent-app.ts";
 
 const EDIT_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:im-edit-EditQueue";
 
-const sqsEvent = (bodies: readonly string[], receiveCount = 1): SQSEvent => ({
-  Records: bodies.map((body, i) => ({
-    messageId: `m${i}`,
-    receiptHandle: "r",
-    body,
-    attributes: {
-      ApproximateReceiveCount: String(receiveCount),
-      SentTimestamp: "0",
-      SenderId: "s",
-      ApproximateFirstReceiveTimestamp: "0",
-    },
-    messageAttributes: {},
-    md5OfBody: "",
-    eventSource: "aws:sqs",
-    eventSourceARN: EDIT_QUEUE_ARN,
-    awsRegion: "us-east-1",
-  })),
-});
+const sqsEvent = (bodies: readonly string[], receiveCount = 1): SQSEvent =>
+  batchOf(bodies, { receiveCount, arn: EDIT_QUEUE_ARN });
 
 describe("dead letters: queue consumers put poison messages aside with the reason (local stack)", () => {
   let stack: LocalStack;

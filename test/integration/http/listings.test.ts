@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import type { SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeadLetterReason } from "../../../functions/core/dead-letters.ts";
 import { consumeQueue, invoke } from "../../../functions/editor.ts";
 import type { LocalStack } from "../../../local/stack.ts";
 import { send } from "../../helpers/http.ts";
+import { sqsEvent } from "../../helpers/sqs-event.ts";
 import { api, startTestStack } from "../../helpers/stack.ts";
 import { APP_ID } from "../../helpers/tencent.ts";
 import { tencentApp } from "../../helpers/tencent-app.ts";
@@ -101,30 +101,16 @@ describe.each([
   it("a direct invoke gets the same refusal, and a queued edit by a partial key is dead-lettered with it", async () => {
     // Prepare
     const letters: DeadLetterReason[] = [];
-    const queued: SQSEvent = {
-      Records: [
-        {
-          messageId: "m0",
-          receiptHandle: "r",
-          body: JSON.stringify({
-            action: "edit",
-            target: { key: { provider: "tencent", appId: APP_ID, msgKey } },
-            body: { text: "queued" },
-          }),
-          attributes: {
-            ApproximateReceiveCount: "1",
-            SentTimestamp: "0",
-            SenderId: "s",
-            ApproximateFirstReceiveTimestamp: "0",
-          },
-          messageAttributes: {},
-          md5OfBody: "",
-          eventSource: "aws:sqs",
-          eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:edit-queue",
-          awsRegion: "us-east-1",
-        },
+    const queued = sqsEvent(
+      [
+        JSON.stringify({
+          action: "edit",
+          target: { key: { provider: "tencent", appId: APP_ID, msgKey } },
+          body: { text: "queued" },
+        }),
       ],
-    };
+      { arn: "arn:aws:sqs:us-east-1:123456789012:edit-queue" },
+    );
 
     // Act
     const invoked = await invoke({ action: "list", provider: "tencent", appId: APP_ID, sender: from });

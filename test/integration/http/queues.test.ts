@@ -8,28 +8,13 @@ import { handler as recorder } from "../../../functions/recorder.ts";
 import { lambdaContext } from "../../../local/server.ts";
 import type { LocalStack } from "../../../local/stack.ts";
 import { fixture } from "../../helpers/fixtures.ts";
+import { sqsEvent as batchOf } from "../../helpers/sqs-event.ts";
 import { api, startTestStack } from "../../helpers/stack.ts";
 import { APP_ID, callbackRequest, tencentProvider } from "../../helpers/tencent.ts";
 import { tencentApp } from "../../helpers/tencent-app.ts";
 
-const sqsEvent = (...bodies: string[]): SQSEvent => ({
-  Records: bodies.map((body, i) => ({
-    messageId: `m${i}`,
-    receiptHandle: "r",
-    body,
-    attributes: {
-      ApproximateReceiveCount: "1",
-      SentTimestamp: "0",
-      SenderId: "s",
-      ApproximateFirstReceiveTimestamp: "0",
-    },
-    messageAttributes: {},
-    md5OfBody: "",
-    eventSource: "aws:sqs",
-    eventSourceARN: "arn:aws:sqs:local:000000000000:q",
-    awsRegion: "local",
-  })),
-});
+const sqsEvent = (...bodies: string[]): SQSEvent =>
+  batchOf(bodies, { arn: "arn:aws:sqs:local:000000000000:q", region: "local" });
 
 describe("queue consumers (SQS events through the real handlers)", () => {
   let stack: LocalStack;

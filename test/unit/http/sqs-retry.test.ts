@@ -14,27 +14,17 @@ import {
   RetryableFailure,
   retryDelaySeconds,
 } from "../../../functions/http/sqs.ts";
+import { sqsRecord } from "../../helpers/sqs-event.ts";
 
 const QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:im-edit-EditQueue";
 
-function record(kind: string, receiveCount: number): SQSRecord {
-  return {
+const record = (kind: string, receiveCount: number): SQSRecord =>
+  sqsRecord(JSON.stringify({ kind }), {
     messageId: `m-${kind}-${receiveCount}`,
     receiptHandle: `receipt-${kind}-${receiveCount}`,
-    body: JSON.stringify({ kind }),
-    attributes: {
-      ApproximateReceiveCount: String(receiveCount),
-      SentTimestamp: "0",
-      SenderId: "s",
-      ApproximateFirstReceiveTimestamp: "0",
-    },
-    messageAttributes: {},
-    md5OfBody: "",
-    eventSource: "aws:sqs",
-    eventSourceARN: QUEUE_ARN,
-    awsRegion: "us-east-1",
-  };
-}
+    receiveCount,
+    arn: QUEUE_ARN,
+  });
 
 async function consumer(body: unknown): Promise<void> {
   const kind = (body as { kind?: string }).kind;

@@ -7,27 +7,12 @@ import type {
 } from "../../../functions/core/dead-letters.ts";
 import { NotFoundError, StoreUnavailableError } from "../../../functions/core/errors.ts";
 import { eachRecord, PoisonMessage, RetryableFailure } from "../../../functions/http/sqs.ts";
+import { sqsRecord } from "../../helpers/sqs-event.ts";
 
 const QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:im-edit-EditQueue";
 
-function record(messageId: string, body: string, receiveCount = 1, arn = QUEUE_ARN): SQSRecord {
-  return {
-    messageId,
-    receiptHandle: messageId,
-    body,
-    attributes: {
-      ApproximateReceiveCount: String(receiveCount),
-      SentTimestamp: "0",
-      SenderId: "s",
-      ApproximateFirstReceiveTimestamp: "0",
-    },
-    messageAttributes: {},
-    md5OfBody: "",
-    eventSource: "aws:sqs",
-    eventSourceARN: arn,
-    awsRegion: "us-east-1",
-  };
-}
+const record = (messageId: string, body: string, receiveCount = 1, arn = QUEUE_ARN): SQSRecord =>
+  sqsRecord(body, { messageId, receiveCount, arn });
 
 const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
 
