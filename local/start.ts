@@ -20,6 +20,7 @@ const { ConfigError, describeConfig } = await import("../functions/config.ts");
 const { describeFallback } = await import("../functions/relay-config.ts");
 type Config = import("../functions/config.ts").Config;
 const { forwardOrigin } = await import("../functions/providers/manifest.ts");
+const { listingsValue } = await import("../functions/core/listings.ts");
 const { StoreSetupError, startLocalStack } = await import("./stack.ts");
 const { RulesError } = await import("../functions/core/rules/engine.ts");
 type RuleSet = import("../functions/core/rules/engine.ts").RuleSet;
@@ -114,7 +115,10 @@ try {
     ]),
     ...(first
       ? [
-          `  API:             ${stack.url}/v1/messages?provider=${first.name}&appId=${config.providers.get(first.name)?.appId ?? ""}`,
+          // The whole-app list needs the app listing; without it the API's root is the useful pointer.
+          config.listings.has("app")
+            ? `  API:             ${stack.url}/v1/messages?provider=${first.name}&appId=${config.providers.get(first.name)?.appId ?? ""}`
+            : `  API:             ${stack.url}/v1/messages/<id>, or by whole natural key (listings: ${listingsValue(config.listings)})`,
         ]
       : []),
     generatedToken

@@ -54,14 +54,7 @@ export class JobService {
     }
     const codec = this.ctx.codecOf(selector.provider);
     if (!codec) throw notConfigured(selector.provider);
-    const listing = listingOf(selector);
-    requireListing(
-      this.ctx.queries.listings,
-      listing,
-      listing === "conversation"
-        ? "A bulk job on one conversation"
-        : "A bulk job whose selector names no conversation (the whole app or one sender)",
-    );
+    this.requireSelectorListing(selector);
     compileWork(input.work, editor, codec, this.ctx.rules);
     if (selector.text !== undefined) this.ctx.rules.compilePattern(selector.text);
     return this.start({
@@ -152,6 +145,8 @@ export class JobService {
     for (let attempt = 0; ; attempt++) {
       const job = await this.get(id);
       if (job.status === "done") throw new ConflictError(`job ${id} is done`, { code: "job_finished" });
+      // A listing turned off since the job was created: refused now, not at its first page.
+      if (job.selector) this.requireSelectorListing(job.selector);
       const now = this.ctx.clock.now();
       const alive = job.runner !== undefined && job.runner.until > now;
       if ((job.status === "running" || job.status === "queued") && alive) return job;
@@ -164,6 +159,18 @@ export class JobService {
       if (attempt >= 20)
         throw new ConflictError(`job ${id} is busy; try again`, { code: "write_contention" });
     }
+  }
+
+  /** The listing an edit job's selector pages through must be on (LISTINGS). */
+  private requireSelectorListing(selector: JobSelector): void {
+    const listing = listingOf(selector);
+    requireListing(
+      this.ctx.queries.listings,
+      listing,
+      listing === "conversation"
+        ? "A bulk job on one conversation"
+        : "A bulk job whose selector names no conversation (the whole app or one sender)",
+    );
   }
 
   /** Runs a slice of a job (the work queue's `runJob`). */

@@ -174,6 +174,18 @@ describe("a disabled listing is refused before the store", () => {
       );
     });
 
+    it("resuming a job whose listing was turned off since is refused before it is queued again", async () => {
+      const job = await create(listings("conversation", "app"), { sender: "alice" });
+      calls.length = 0;
+      const resumed = await jobs(listings("conversation"))
+        .resume(job.id)
+        .catch((error: unknown) => error);
+      expect(resumed).toBeInstanceOf(ListingDisabledError);
+      expect((resumed as Error).message).toMatch(/needs the app listing/);
+      // It read the job to know its selector, and wrote nothing.
+      expect(calls).toEqual(["getJob"]);
+    });
+
     it("a selector on a kept listing is created", async () => {
       const job = await create(listings("conversation"), { conversation: "c2c:a:b", sender: "alice" });
       expect(job.status).toBe("queued");
