@@ -8,10 +8,11 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../functions/adapters/dynamodb/client.ts";
 import { DynamoStore } from "../functions/adapters/dynamodb/store.ts";
 import { SqliteStore, sqlitePath } from "../functions/adapters/sqlite/store.ts";
+import { listingsValue } from "../functions/core/listings.ts";
 import type { Store } from "../functions/core/store.ts";
 import { ensureTable, startDynalite } from "./dynamo.ts";
 import { emptyReport, type MigrationReport, migrateV1 } from "./layout-v1.ts";
-import { listingsSetting } from "./reindex.ts";
+import { listingsSetting, tableListings } from "./reindex.ts";
 
 /** Where the local stack kept dynalite's LevelDB files before layout v2 (`DATA_DIR/dynalite`). */
 export const V1_DIR = "dynalite";
@@ -151,13 +152,18 @@ async function main(): Promise<void> {
     if (toTable === undefined) throw new UsageError("--to-table is required with --to-endpoint or --to-aws");
     if (remote && toTable === table && values["to-endpoint"] === values.endpoint)
       throw new UsageError("v1 and v2 share their keys: migrate into another table than the source");
-    // The heads it writes carry the index keys of the listings the target's deployment keeps.
-    const listings = listingsSetting(env.LISTINGS, "LISTINGS");
     const endpoint = values["to-endpoint"];
     if (endpoint !== undefined) await ensureTable(endpoint, toTable);
     const documents = createDocumentClient({ region, ...(endpoint !== undefined ? { endpoint } : {}) });
     if (await isV1Table(documents, toTable))
       throw new UsageError(`${toTable} has the v1 layout: not a target`);
+    // The heads it writes carry the index keys of the listings the target table has indexes for.
+    const listings = await tableListings(documents, toTable);
+    const wanted = listingsSetting(env.LISTINGS, "LISTINGS");
+    if (wanted !== undefined && listingsValue(wanted) !== listingsValue(listings))
+      throw new UsageError(
+        `LISTINGS=${listingsValue(wanted)}, but ${toTable} has the indexes of ${listingsValue(listings)}: unset LISTINGS, or deploy the target with -c listings=${listingsValue(wanted)}`,
+      );
     target = new DynamoStore(documents, toTable, { ...retention, listings });
     closeTarget = () => documents.destroy();
     log(

@@ -9,7 +9,7 @@ import { Expression } from "../functions/adapters/dynamodb/expressions.ts";
 import { headFromItem, indexAttributes } from "../functions/adapters/dynamodb/items.ts";
 import { HEAD_SK, indexesFor, TABLE } from "../functions/adapters/dynamodb/table.ts";
 import {
-  ALL_LISTINGS,
+  LISTING_NAMES,
   LISTINGS_HINT,
   type Listings,
   listingsValue,
@@ -30,8 +30,8 @@ import {
  */
 
 export interface ReindexOptions {
-  /** The listings now on: their keys are what a head may lack. */
-  readonly listings: Listings;
+  /** The listings now on: their keys are what a head may lack (default: those the table has an index for). */
+  readonly listings?: Listings;
   /** Most items the Scan reads per second (default 200): heads, versions and everything else alike. */
   readonly itemsPerSecond?: number;
   /** Items per Scan page (default 100, at most the rate). */
@@ -80,11 +80,15 @@ export async function reindex(
 ): Promise<ReindexReport> {
   const report: ReindexReport = { scanned: 0, heads: 0, updated: 0, indexed: 0, skipped: 0, changed: 0 };
   const log = options.log ?? (() => {});
-  if (options.listings.size === 0) {
-    log("LISTINGS=none: no listing is on, nothing to index");
+  const indexed = await tableListings(client, tableName);
+  const listings = options.listings ?? indexed;
+  if (listings.size === 0) {
+    log(
+      `LISTINGS=none: no listing is on${options.listings ? "" : ` (${tableName} has no index)`}, nothing to index`,
+    );
     return report;
   }
-  await requireIndexes(client, tableName, options.listings);
+  requireIndexes(tableName, listings, indexed);
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
   const rate = options.itemsPerSecond ?? DEFAULT_ITEMS_PER_SECOND;
@@ -95,9 +99,7 @@ export async function reindex(
   const projection = READ.map((name) => scan.path(name)).join(", ");
   const filter = `${scan.path(TABLE.sortKey)} = ${scan.value(HEAD_SK)}`;
   let startKey: Record<string, unknown> | undefined;
-  log(
-    `reindexing ${tableName} for LISTINGS=${listingsValue(options.listings)}, ${rate} items a second at most`,
-  );
+  log(`reindexing ${tableName} for LISTINGS=${listingsValue(listings)}, ${rate} items a second at most`);
   do {
     // The rate: the next page waits until the items read so far fit into the time gone by.
     const due = started + (report.scanned / rate) * 1000;
@@ -113,8 +115,7 @@ export async function reindex(
       }),
     );
     report.scanned += page.ScannedCount ?? 0;
-    for (const item of page.Items ?? [])
-      await indexHead(client, tableName, item, options.listings, now(), report);
+    for (const item of page.Items ?? []) await indexHead(client, tableName, item, listings, now(), report);
     startKey = page.LastEvaluatedKey;
     if (startKey && now() - logged >= (options.progressEveryMs ?? 5_000)) {
       logged = now();
@@ -169,15 +170,25 @@ async function indexHead(
   }
 }
 
-/** The table must have the indexes of the listings on (deployed first), or the keys would index nothing. */
-async function requireIndexes(client: DynamoDBDocumentClient, tableName: string, listings: Listings) {
+/** The listings a table serves: those whose index it has (a deployment's `-c listings`). */
+export async function tableListings(
+  client: Pick<DynamoDBDocumentClient, "send">,
+  tableName: string,
+): Promise<Listings> {
   const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
   const present = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
-  const absent = indexesFor(listings).filter((name) => !present.has(name));
+  return new Set(
+    LISTING_NAMES.filter((listing) => indexesFor(new Set([listing])).every((name) => present.has(name))),
+  );
+}
+
+/** The table must have the indexes of the listings on (deployed first), or the keys would index nothing. */
+function requireIndexes(tableName: string, listings: Listings, indexed: Listings): void {
+  const absent = indexesFor(listings).filter((name) => !indexesFor(indexed).includes(name));
   if (absent.length > 0) {
     throw new Error(
       `table ${tableName} has no ${absent.join(" or ")} index: deploy with -c listings=${listingsValue(listings)} ` +
-        "first (one new listing per deploy), then run this for the messages recorded before",
+        "first (one listing per deploy), then run this for the messages recorded before",
     );
   }
 }
@@ -187,11 +198,11 @@ const describe = (r: ReindexReport): string =>
   `expired), ${r.changed} changed meanwhile (left as written); ${r.heads} heads in ${r.scanned} items scanned`;
 
 /**
- * A LISTINGS value as the scripts read it (the variable, or a flag): unset or empty is every listing, as
- * for the functions; a bad value throws naming where it came from.
+ * A LISTINGS value as the scripts read it (the variable, or a flag): undefined when unset or empty (the
+ * table's own indexes then say); a bad value throws naming where it came from.
  */
-export function listingsSetting(value: string | undefined, source: string): Listings {
-  if (value === undefined || value === "") return ALL_LISTINGS;
+export function listingsSetting(value: string | undefined, source: string): Listings | undefined {
+  if (value === undefined || value === "") return undefined;
   const listings = parseListings(value);
   if (listings === undefined)
     throw new UsageError(`${source}: must be ${LISTINGS_HINT}, not ${JSON.stringify(value)}`);
@@ -207,7 +218,7 @@ a head lacks, on condition.
   --endpoint URL   a DynamoDB-compatible endpoint (DynamoDB Local, dynalite)
   --aws            AWS DynamoDB (region from --region or AWS_REGION, credentials as the AWS SDK finds them)
   --table NAME     the table (default: TABLE_NAME or im-edit; in AWS the stack's TableName output)
-  --listings L     the listings now on: ${LISTINGS_HINT} (default: LISTINGS, else conversation,app)
+  --listings L     the listings now on: ${LISTINGS_HINT} (default: LISTINGS, else those the table has an index for)
   --rate N         items the Scan reads per second at most (default ${DEFAULT_ITEMS_PER_SECOND})`;
 
 async function main(): Promise<void> {
@@ -247,7 +258,7 @@ async function main(): Promise<void> {
   });
   try {
     await reindex(client, table, {
-      listings,
+      ...(listings !== undefined ? { listings } : {}),
       itemsPerSecond: rate,
       log: (line) => process.stdout.write(`${line}\n`),
     });

@@ -363,9 +363,18 @@ describe("migration from storage layout v1", () => {
       const args = ["--endpoint", dynalite.endpoint, "--table", "legacy", "--to-endpoint", dynalite.endpoint];
       const run = (...more: string[]) =>
         promisify(execFile)("npx", ["tsx", "local/migrate.ts", ...args, ...more], {
-          env: { ...process.env, AWS_REGION: "local" },
+          env: { ...process.env, AWS_REGION: "local", LISTINGS: "" },
         });
       await expect(run("--to-table", "legacy")).rejects.toThrow(/another table than the source/);
+      // The heads get the keys of the target's indexes; a LISTINGS that says otherwise is refused.
+      const otherListings = promisify(execFile)(
+        "npx",
+        ["tsx", "local/migrate.ts", ...args, "--to-table", "im-edit-v2"],
+        { env: { ...process.env, AWS_REGION: "local", LISTINGS: "conversation" } },
+      );
+      await expect(otherListings).rejects.toThrow(
+        /LISTINGS=conversation, but im-edit-v2 has the indexes of conversation,app/,
+      );
       const { stdout } = await run("--to-table", "im-edit-v2");
       expect(stdout).toMatch(
         /migrated: 3 messages, 2 later versions, 1 leases, 1 intents, 2 idempotency keys/,

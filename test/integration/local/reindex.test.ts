@@ -6,7 +6,7 @@ import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDocumentClient } from "../../../functions/adapters/dynamodb/client.ts";
 import { DynamoStore } from "../../../functions/adapters/dynamodb/store.ts";
-import { HEAD_SK, messagePk } from "../../../functions/adapters/dynamodb/table.ts";
+import { createTableInput, HEAD_SK, messagePk } from "../../../functions/adapters/dynamodb/table.ts";
 import type { Listing } from "../../../functions/core/listings.ts";
 import { contentHash, type MessageHead, messageId } from "../../../functions/core/model.ts";
 import { ensureTable, type LocalDynamo, startDynalite } from "../../../local/dynamo.ts";
@@ -203,6 +203,32 @@ describe("npm run reindex", () => {
       `table ${tableName} has no byConversation index: deploy with -c listings=conversation first`,
     );
     await expect(reindex(client, tableName, { listings: new Set() })).resolves.toMatchObject({ scanned: 0 });
+    // Not told which listings: the table's own indexes say (none here), so nothing to index.
+    await expect(reindex(client, tableName, {})).resolves.toMatchObject({ scanned: 0 });
+  });
+
+  it("not told the listings, indexes for those the table has an index of", async () => {
+    // Prepare: a table deployed with -c listings=conversation, heads recorded with both listings off.
+    const tableName = `conv-${randomUUID()}`;
+    const input = createTableInput(tableName);
+    await client.send(
+      new CreateTableCommand({
+        ...input,
+        GlobalSecondaryIndexes: input.GlobalSecondaryIndexes.filter(
+          (index) => index.IndexName === "byConversation",
+        ),
+      }),
+    );
+    const store = new DynamoStore(client, tableName, { listings: new Set() });
+    const head = c2cHead(text("m"), { id: messageId("c2c", [randomUUID(), "1"]) });
+    await store.createHead(head);
+
+    // Act
+    const report = await reindex(client, tableName, {});
+
+    // Assess
+    expect(report).toMatchObject({ heads: 1, updated: 1 });
+    expect(await keysOf(tableName, head.id)).toEqual(["cv", "ts"]);
   });
 
   it("runs as npm run reindex, LISTINGS from the environment, and refuses a bad --listings naming it", async () => {
