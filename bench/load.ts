@@ -89,7 +89,7 @@ export async function serverLoad(options: LoadBenchOptions = DEFAULTS): Promise<
       ),
     );
     notes.push(
-      "dynalite variant: the same load with the DynamoDB adapter on dynalite persisted under DATA_DIR in this process, the store npm start ran before issue 14 (today: DYNAMODB_ENDPOINT); why the embedded store is the default",
+      "dynalite variant: the same load with the DynamoDB adapter on dynalite persisted under DATA_DIR in this process, what npm start ran before the embedded store (today: DYNAMODB_ENDPOINT); why the embedded store is the default",
     );
   }
   return {
