@@ -210,7 +210,10 @@ const later = (retryAfter: number | undefined) =>
 export function explain(status: number, code: string, message: string, retryAfter?: number): string {
   switch (status) {
     case 400:
-      return `The request was refused as invalid: ${message}.`;
+      // The deployment keeps no index for this search (LISTINGS): the server's message says how to turn it on.
+      return code === "listing_disabled"
+        ? `This deployment does not keep that listing. ${message} Open a message by its id or its whole natural key instead.`
+        : `The request was refused as invalid: ${message}.`;
     case 401:
       return "You are not signed in, or your sign-in has expired: sign in again.";
     case 403:

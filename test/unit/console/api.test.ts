@@ -192,6 +192,11 @@ describe("console API client", () => {
   it("explains the other statuses, and keeps the error's details", async () => {
     // Act + Assess
     expect(explain(401, "unauthorized", "missing or invalid API token")).toMatch(/sign in again/);
+    expect(
+      explain(400, "listing_disabled", "Listing a conversation needs the conversation listing."),
+    ).toMatch(
+      /does not keep that listing\. Listing a conversation .* by its id or its whole natural key instead\.$/,
+    );
     expect(explain(409, "not_editable", "message x cannot be edited: recalled")).toMatch(
       /current state: .*recalled/,
     );
