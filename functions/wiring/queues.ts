@@ -75,6 +75,18 @@ export function createWorkQueue(config: Config, sqs: LazySqs | undefined, letter
   });
 }
 
+/** Sets a received message's visibility on the queue its consumer reads (with an SQS client and the queue). */
+function visibilityChanger(
+  sqs: LazySqs | undefined,
+  queueUrl: string | undefined,
+): ((receipt: string, seconds: number) => Promise<void>) | undefined {
+  if (!sqs || queueUrl === undefined) return undefined;
+  return async (receipt, seconds) => {
+    const { client, adapter } = await sqs();
+    await adapter.changeVisibility(client, queueUrl, receipt, seconds);
+  };
+}
+
 /**
  * Each queue's dead letters: its DLQ in AWS (EDIT_DLQ_URL, FALLBACK_DLQ_URL; SDK loaded on the first
  * letter), `DATA_DIR/dead-letters` locally, else none (a consumer then leaves what it gives up on to the
@@ -104,23 +116,9 @@ export function createDeadLetters(config: Config, sqs: LazySqs | undefined): Dep
     source,
   });
   // The worker may change its messages' visibility (it consumes the edit queue): a retry comes back soon.
-  const editQueueUrl = config.editQueueUrl;
-  const retryAfter =
-    sqs && editQueueUrl
-      ? async (receipt: string, seconds: number) => {
-          const { client, adapter } = await sqs();
-          await adapter.changeVisibility(client, editQueueUrl, receipt, seconds);
-        }
-      : undefined;
+  const retryAfter = visibilityChanger(sqs, config.editQueueUrl);
   // The forwarder function consumes the forward queue: its retries come back with backoff likewise.
-  const forwardQueueUrl = config.forwardQueueUrl;
-  const forwardRetryAfter =
-    sqs && forwardQueueUrl
-      ? async (receipt: string, seconds: number) => {
-          const { client, adapter } = await sqs();
-          await adapter.changeVisibility(client, forwardQueueUrl, receipt, seconds);
-        }
-      : undefined;
+  const forwardRetryAfter = visibilityChanger(sqs, config.forwardQueueUrl);
   return {
     edit: {
       ...policy(letters(config.editDlqUrl), config.editQueueMaxReceives, "edit-queue"),
