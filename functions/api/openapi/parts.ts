@@ -4,6 +4,7 @@ import type * as z from "../../zod.ts";
 import {
   type HeaderObject,
   type JsonSchema,
+  type OperationObject,
   type ParameterObject,
   type ResponseObject,
   ref,
@@ -23,6 +24,9 @@ export const TAGS = [
 ] as const;
 export type Tag = (typeof TAGS)[number]["name"];
 
+/** Operations keyed by "METHOD /path", each with its tags. */
+export type TaggedOperations = Partial<Record<string, OperationObject & { readonly tags: readonly Tag[] }>>;
+
 /** A parameter whose schema and whether it is required are the handler's field's. */
 export function parameter(
   name: string,
@@ -39,6 +43,12 @@ export function parameter(
     schema: requestSchema(field),
   };
 }
+
+/** A paged listing's `limit` and `nextToken`, with the handler's fields' schemas. */
+export const pageOf = (limit: z.core.$ZodType, nextToken: z.core.$ZodType): ParameterObject[] => [
+  parameter("limit", "query", limit, "Items per page"),
+  parameter("nextToken", "query", nextToken, "The previous page's `nextToken`"),
+];
 
 /** Free-form query parameters (`msgKey=…&from=…`): one object, each property its own parameter. */
 export const keyParameters = (field: z.core.$ZodType, description: string): ParameterObject => ({
