@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   type DeadLetter,
@@ -7,7 +7,7 @@ import {
   type DeadLetters,
   deadLetterReason,
 } from "../../core/dead-letters.ts";
-import { writeJsonDurably } from "../durable-file.ts";
+import { isMissingFile, parseJsonObject, removeFileIfPresent, writeJsonDurably } from "../durable-file.ts";
 
 /** A letter read back, with the file it is kept in. */
 export interface StoredDeadLetter extends DeadLetter {
@@ -43,9 +43,7 @@ export class DirectoryDeadLetters implements DeadLetters {
     try {
       names = (await readdir(this.directory)).filter((name) => name.endsWith(".json")).sort();
     } catch (error: unknown) {
-      if (error instanceof Error && "code" in error && error.code === "ENOENT") {
-        return { letters: [], unreadable: [] };
-      }
+      if (isMissingFile(error)) return { letters: [], unreadable: [] };
       throw error;
     }
     const letters: StoredDeadLetter[] = [];
@@ -63,21 +61,14 @@ export class DirectoryDeadLetters implements DeadLetters {
     if (name.includes("/") || name.includes("\\") || !name.endsWith(".json")) {
       throw new Error(`not a dead letter's file name: ${JSON.stringify(name)}`);
     }
-    await unlink(join(this.directory, name)).catch((error: unknown) => {
-      if (!(error instanceof Error && "code" in error && error.code === "ENOENT")) throw error;
-    });
+    await removeFileIfPresent(this.directory, name);
   }
 }
 
 function parseLetter(text: string): DeadLetter | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== "object" || value === null) return undefined;
-  const { body, reason, at } = value as Record<string, unknown>;
+  const value = parseJsonObject(text);
+  if (!value) return undefined;
+  const { body, reason, at } = value;
   if (typeof body !== "string" || typeof at !== "string") return undefined;
   if (typeof reason !== "object" || reason === null) return undefined;
   const r = reason as Record<string, unknown>;

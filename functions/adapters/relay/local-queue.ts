@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { DeadLetterReason, DeadLetters } from "../../core/dead-letters.ts";
 import { ForwardFailure, type ForwardFailureReason } from "../../core/forwarding.ts";
 import type { Forward, ForwardQueue } from "../../core/relay.ts";
-import { writeJsonDurably } from "../durable-file.ts";
+import { isMissingFile, parseJsonObject, removeFileIfPresent, writeJsonDurably } from "../durable-file.ts";
 import { parseForward } from "./record.ts";
 
 /** What the queue tells its owner (logs, metrics): never the forward's body or headers. */
@@ -267,7 +267,7 @@ class DirectoryEntries implements Entries {
       const names = await readdir(this.directory);
       return names.filter((name) => name.endsWith(".json") && !name.startsWith(".")).sort();
     } catch (error: unknown) {
-      if (isMissing(error)) return [];
+      if (isMissingFile(error)) return [];
       throw error;
     }
   }
@@ -277,7 +277,7 @@ class DirectoryEntries implements Entries {
     try {
       text = await readFile(join(this.directory, name), "utf8");
     } catch (error: unknown) {
-      if (isMissing(error)) return "gone";
+      if (isMissingFile(error)) return "gone";
       throw error;
     }
     return parseEntry(text) ?? "invalid";
@@ -292,9 +292,7 @@ class DirectoryEntries implements Entries {
   }
 
   async remove(name: string): Promise<void> {
-    await unlink(join(this.directory, name)).catch((error: unknown) => {
-      if (!isMissing(error)) throw error;
-    });
+    await removeFileIfPresent(this.directory, name);
   }
 }
 
@@ -330,22 +328,13 @@ class MemoryEntries implements Entries {
 }
 
 function parseEntry(text: string): QueuedForward | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== "object" || value === null) return undefined;
-  const { forward, attempts } = value as { forward?: unknown; attempts?: unknown };
+  const value = parseJsonObject(text);
+  if (!value) return undefined;
+  const { forward, attempts } = value;
   const parsed = parseForward(forward);
   if (!parsed) return undefined;
   return {
     forward: parsed,
     attempts: typeof attempts === "number" && Number.isInteger(attempts) && attempts >= 0 ? attempts : 0,
   };
-}
-
-function isMissing(error: unknown): boolean {
-  return error instanceof Error && "code" in error && error.code === "ENOENT";
 }
