@@ -26,7 +26,7 @@ const { LOCAL_QUEUE_PATH } = await import("./queue.ts");
 const { DirectoryDeadLetters } = await import("../functions/adapters/dead-letters/directory.ts");
 const { FileSpool } = await import("../functions/adapters/spool.ts");
 const { FORWARDS_DIRECTORY, parseForward } = await import("../functions/adapters/relay/index.ts");
-const { writeForwardFile } = await import("../functions/adapters/relay/local-queue.ts");
+const { writeForwardFile } = await import("../functions/adapters/relay/forward-entries.ts");
 
 type StoredDeadLetter = import("../functions/adapters/dead-letters/directory.ts").StoredDeadLetter;
 type SpooledCallback = import("../functions/core/durable.ts").SpooledCallback;

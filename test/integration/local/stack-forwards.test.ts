@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { writeForwardFile } from "../../../functions/adapters/relay/local-queue.ts";
+import { writeForwardFile } from "../../../functions/adapters/relay/forward-entries.ts";
 import { forwardOf } from "../../../functions/core/forwarding.ts";
 import { APP_TOKEN, appSign, forwardApp, signingRelay } from "../../helpers/forward-app.ts";
 import { startTestStack } from "../../helpers/stack.ts";

@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DirectoryDeadLetters } from "../../../../functions/adapters/dead-letters/directory.ts";
+import { writeForwardFile } from "../../../../functions/adapters/relay/forward-entries.ts";
 import { createForwarder } from "../../../../functions/adapters/relay/http-forwarder.ts";
 import {
   LocalForwardQueue,
   type LocalForwardQueueOptions,
-  writeForwardFile,
 } from "../../../../functions/adapters/relay/local-queue.ts";
 import type { DeadLetterReason } from "../../../../functions/core/dead-letters.ts";
 import { MisconfiguredError } from "../../../../functions/core/errors.ts";
