@@ -1,8 +1,9 @@
 import { fileURLToPath } from "node:url";
 import { App, type CfnResource, Stack } from "aws-cdk-lib";
-import { Template } from "aws-cdk-lib/assertions";
+import { Match, Template } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
 import type { ServiceFunction } from "../../infra/constructs/service-function.ts";
+import type { WorkQueue } from "../../infra/constructs/work-queue.ts";
 import { ImEditStack, type ImEditStackProps } from "../../infra/stacks/im-edit-stack.ts";
 
 /** A file under test/infra/fixtures, as an absolute path. */
@@ -140,4 +141,45 @@ export function environmentOf(
     (resource) => JSON.stringify(resource.Properties.Role) === JSON.stringify(role),
   );
   return (found?.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
+}
+
+/** The template value of a work queue's redrive output: its dead letters moved back to the queue itself. */
+export const redriveCommandOf = (stack: Stack, queue: WorkQueue): unknown => ({
+  "Fn::Join": [
+    "",
+    [
+      "aws sqs start-message-move-task --source-arn ",
+      resolved(stack, queue.deadLetterQueue.queueArn),
+      " --destination-arn ",
+      resolved(stack, queue.queue.queueArn),
+    ],
+  ],
+});
+
+/**
+ * The template has `queues` SQS queues, each encrypted and with a policy denying anything but TLS, and
+ * `deadLetterQueues` of them keep their letters 14 days.
+ */
+export function expectQueuesLockedDown(
+  template: Template,
+  { queues, deadLetterQueues }: { readonly queues: number; readonly deadLetterQueues: number },
+): void {
+  template.resourceCountIs("AWS::SQS::Queue", queues);
+  template.allResourcesProperties("AWS::SQS::Queue", { SqsManagedSseEnabled: true });
+  template.resourcePropertiesCountIs(
+    "AWS::SQS::Queue",
+    { MessageRetentionPeriod: 14 * 24 * 3600 },
+    deadLetterQueues,
+  );
+  template.resourcePropertiesCountIs(
+    "AWS::SQS::QueuePolicy",
+    {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        ]),
+      },
+    },
+    queues,
+  );
 }

@@ -9,6 +9,7 @@ import {
   buildStack,
   CALLBACK_TOKEN_ARN,
   environmentOf,
+  expectQueuesLockedDown,
   FORWARD_TOKEN_ARN,
   FULL_RELAY_PROPS,
   grantsOf,
@@ -19,6 +20,7 @@ import {
   PROPS,
   pairs,
   RELAY_PROPS,
+  redriveCommandOf,
   resolved,
   SECRET_KEY_ARN,
   TENCENT_FORWARD_URL,
@@ -217,20 +219,7 @@ describe("with a forward URL: the forward queue and the forwarder", () => {
       SqsManagedSseEnabled: true,
     });
     expect(queue.visibilityTimeout.toSeconds()).toBeGreaterThan(60);
-    template.resourceCountIs("AWS::SQS::Queue", 6);
-    template.allResourcesProperties("AWS::SQS::Queue", { SqsManagedSseEnabled: true });
-    template.resourcePropertiesCountIs("AWS::SQS::Queue", { MessageRetentionPeriod: 14 * 24 * 3600 }, 3);
-    template.resourcePropertiesCountIs(
-      "AWS::SQS::QueuePolicy",
-      {
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
-          ]),
-        },
-      },
-      6,
-    );
+    expectQueuesLockedDown(template, { queues: 6, deadLetterQueues: 3 });
   });
 
   it("outputs: the forward queue, its DLQ and the redrive command back to the forward queue", () => {
@@ -241,19 +230,7 @@ describe("with a forward URL: the forward queue and the forwarder", () => {
     // Assess
     template.hasOutput("ForwardQueueUrl", { Value: resolved(stack, queue.queue.queueUrl) });
     template.hasOutput("ForwardDlqUrl", { Value: resolved(stack, queue.deadLetterQueue.queueUrl) });
-    template.hasOutput("ForwardQueueRedrive", {
-      Value: {
-        "Fn::Join": [
-          "",
-          [
-            "aws sqs start-message-move-task --source-arn ",
-            resolved(stack, queue.deadLetterQueue.queueArn),
-            " --destination-arn ",
-            resolved(stack, queue.queue.queueArn),
-          ],
-        ],
-      },
-    });
+    template.hasOutput("ForwardQueueRedrive", { Value: redriveCommandOf(stack, queue) });
   });
 });
 

@@ -14,6 +14,7 @@ import {
   buildStack,
   CALLBACK_TOKEN_ARN,
   environmentOf,
+  expectQueuesLockedDown,
   FULL_PROPS,
   grantsOf,
   HTTP_API_PROPS,
@@ -21,6 +22,7 @@ import {
   NETEASE_SECRET_ARN,
   PROPS,
   pairs,
+  redriveCommandOf,
   resolved,
   SECRET_KEY_ARN,
   type Statement,
@@ -744,19 +746,7 @@ describe("queues", () => {
     "%s output: the redrive command for that queue's dead letters, back to that queue",
     (name, queueName) => {
       // The destination is named: letters the consumer put there itself have no source queue SQS knows of.
-      template.hasOutput(name, {
-        Value: {
-          "Fn::Join": [
-            "",
-            [
-              "aws sqs start-message-move-task --source-arn ",
-              resolved(stack, stack[queueName].deadLetterQueue.queueArn),
-              " --destination-arn ",
-              resolved(stack, stack[queueName].queue.queueArn),
-            ],
-          ],
-        },
-      });
+      template.hasOutput(name, { Value: redriveCommandOf(stack, stack[queueName]) });
     },
   );
 
@@ -780,20 +770,7 @@ describe("queues", () => {
   );
 
   it("every queue is encrypted, TLS-only, and dead letters are kept 14 days", () => {
-    template.resourceCountIs("AWS::SQS::Queue", 4);
-    template.allResourcesProperties("AWS::SQS::Queue", { SqsManagedSseEnabled: true });
-    template.resourcePropertiesCountIs("AWS::SQS::Queue", { MessageRetentionPeriod: 14 * 24 * 3600 }, 2);
-    template.resourcePropertiesCountIs(
-      "AWS::SQS::QueuePolicy",
-      {
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
-          ]),
-        },
-      },
-      4,
-    );
+    expectQueuesLockedDown(template, { queues: 4, deadLetterQueues: 2 });
   });
 });
 
