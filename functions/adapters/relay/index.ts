@@ -1,8 +1,11 @@
 import { join } from "node:path";
-import type { DeadLetters } from "../../core/dead-letters.ts";
-import type { Forward, Forwarder, ForwardQueue } from "../../core/relay.ts";
+import type { Forwarder, ForwardQueue } from "../../core/relay.ts";
 import { createForwarder as createHttpForwarder, type HttpForwarderOptions } from "./http-forwarder.ts";
-import { type ForwardQueueObserver, LocalForwardQueue } from "./local-queue.ts";
+import {
+  type ForwardQueueObserver,
+  LocalForwardQueue,
+  type LocalForwardQueueOptions,
+} from "./local-queue.ts";
 import { type LazySqs, SqsForwardQueue } from "./sqs-queue.ts";
 
 /**
@@ -19,23 +22,23 @@ export function createForwarder(options: HttpForwarderOptions): Forwarder & { cl
   return createHttpForwarder(options);
 }
 
-export interface ForwardQueueOptions extends ForwardQueueObserver {
+/**
+ * The local queue's options but its directory (from `dataDir`) and concurrency (its default): `deliver`
+ * (`deliverForward` bound to the provider's relay) is its consumer, `maxAttempts` its attempts (SQS's are
+ * its redrive policy's), and tests make its backoff and poll short.
+ */
+type LocalQueueOptions = Pick<
+  LocalForwardQueueOptions,
+  "deliver" | "maxAttempts" | "deadLetters" | "initialBackoffMs" | "maxBackoffMs" | "pollMs"
+>;
+
+export interface ForwardQueueOptions extends ForwardQueueObserver, LocalQueueOptions {
   /** FORWARD_QUEUE_URL (AWS): forwards are sent there, and delivered by the forwarder function. */
   readonly queueUrl?: string;
   /** The SQS client, loaded on first use (needed with `queueUrl`). */
   readonly sqs?: LazySqs;
   /** DATA_DIR (locally): forwards are kept in `<dataDir>/forwards` until delivered or dead-lettered. */
   readonly dataDir?: string;
-  /** One delivery attempt (`deliverForward` bound to the provider's relay): the local queue's consumer. */
-  readonly deliver: (forward: Forward) => Promise<void>;
-  /** FORWARD_QUEUE_MAX_RECEIVES: the local queue's attempts (SQS's are its redrive policy's). */
-  readonly maxAttempts: number;
-  /** The local queue's dead letters (`DATA_DIR/dead-letters`). */
-  readonly deadLetters?: DeadLetters;
-  /** The local queue's backoff and poll (tests make them short); defaults 0.5 s doubling to 30 s, 1 s. */
-  readonly initialBackoffMs?: number;
-  readonly maxBackoffMs?: number;
-  readonly pollMs?: number;
 }
 
 /**
