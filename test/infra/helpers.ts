@@ -53,17 +53,20 @@ export const RELAY_PROPS: ImEditStackProps = {
   tencent: { ...PROPS.tencent, forwardUrl: TENCENT_FORWARD_URL },
 };
 
+/** NetEase with its forward URL and forward secret, as the full relay has it. */
+export const NETEASE_RELAY = {
+  appKey: "0123456789abcdef",
+  region: "sg",
+  appSecretSecretArn: NETEASE_SECRET_ARN,
+  forwardUrl: NETEASE_FORWARD_URL,
+  forwardSecretArn: NETEASE_FORWARD_SECRET_ARN,
+};
+
 /** The callback relay for both providers, each with its own forward secret, every relay setting given. */
 export const FULL_RELAY_PROPS: ImEditStackProps = {
   ...PROPS,
   tencent: { ...PROPS.tencent, forwardUrl: TENCENT_FORWARD_URL, forwardTokenSecretArn: FORWARD_TOKEN_ARN },
-  netease: {
-    appKey: "0123456789abcdef",
-    region: "sg",
-    appSecretSecretArn: NETEASE_SECRET_ARN,
-    forwardUrl: NETEASE_FORWARD_URL,
-    forwardSecretArn: NETEASE_FORWARD_SECRET_ARN,
-  },
+  netease: NETEASE_RELAY,
   forwardTimeoutMs: 900,
   forwardFallback: "block:120001",
   forwardDeliveryTimeoutMs: 3000,

@@ -16,6 +16,7 @@ import {
   logicalId,
   NETEASE_FORWARD_SECRET_ARN,
   NETEASE_FORWARD_URL,
+  NETEASE_RELAY,
   NETEASE_SECRET_ARN,
   PROPS,
   pairs,
@@ -464,13 +465,7 @@ describe("context keys", () => {
     // Assess
     expect(result.ok && result.props).toMatchObject({
       tencent: { ...required, forwardUrl: TENCENT_FORWARD_URL, forwardTokenSecretArn: FORWARD_TOKEN_ARN },
-      netease: {
-        appKey: "0123456789abcdef",
-        region: "sg",
-        appSecretSecretArn: NETEASE_SECRET_ARN,
-        forwardUrl: NETEASE_FORWARD_URL,
-        forwardSecretArn: NETEASE_FORWARD_SECRET_ARN,
-      },
+      netease: NETEASE_RELAY,
       forwardTimeoutMs: 900,
       forwardFallback: "block:120001",
       forwarderReservedConcurrency: 3,
