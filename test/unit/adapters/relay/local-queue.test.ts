@@ -77,6 +77,21 @@ function httpDelivery(relay: CallbackRelay) {
   return (forward: Forward) => deliverForward(forward, { relay, forwarder, timeoutMs: 1000, now });
 }
 
+/** A queue on a fresh DATA_DIR delivering over HTTP to `relay`, its given-up forwards kept as dead letters. */
+async function deadLetteringQueue(relay: CallbackRelay, maxAttempts: number) {
+  const root = await dataDir();
+  const letters = new DirectoryDeadLetters(join(root, "dead-letters"));
+  const { seen, hooks } = observer();
+  const q = queue({
+    directory: join(root, "forwards"),
+    deliver: httpDelivery(relay),
+    maxAttempts,
+    deadLetters: letters,
+    ...hooks,
+  });
+  return { root, letters, seen, q };
+}
+
 const WAIT = { timeout: 5_000, interval: 10 };
 
 describe("LocalForwardQueue: at least once, durable under DATA_DIR/forwards", () => {
@@ -156,16 +171,7 @@ describe("LocalForwardQueue: at least once, durable under DATA_DIR/forwards", ()
     const app = await forwardApp((_n, _req, res) => res.writeHead(503).end(`token ${APP_TOKEN}`));
     cleanup.push(app.close);
     const relay = signingRelay(app.url);
-    const root = await dataDir();
-    const letters = new DirectoryDeadLetters(join(root, "dead-letters"));
-    const { seen, hooks } = observer();
-    const q = queue({
-      directory: join(root, "forwards"),
-      deliver: httpDelivery(relay),
-      maxAttempts: 3,
-      deadLetters: letters,
-      ...hooks,
-    });
+    const { root, letters, seen, q } = await deadLetteringQueue(relay, 3);
     const forward = forwardTo(relay);
 
     // Act
@@ -200,16 +206,7 @@ describe("LocalForwardQueue: at least once, durable under DATA_DIR/forwards", ()
       );
       cleanup.push(app.close);
       const relay = signingRelay(app.url);
-      const root = await dataDir();
-      const letters = new DirectoryDeadLetters(join(root, "dead-letters"));
-      const { seen, hooks } = observer();
-      const q = queue({
-        directory: join(root, "forwards"),
-        deliver: httpDelivery(relay),
-        maxAttempts: 8,
-        deadLetters: letters,
-        ...hooks,
-      });
+      const { letters, seen, q } = await deadLetteringQueue(relay, 8);
 
       // Act
       await q.enqueue(forwardTo(relay));
@@ -233,16 +230,7 @@ describe("LocalForwardQueue: at least once, durable under DATA_DIR/forwards", ()
         throw new MisconfiguredError("TENCENT_FORWARD_CALLBACK_TOKEN is unusable");
       },
     };
-    const root = await dataDir();
-    const letters = new DirectoryDeadLetters(join(root, "dead-letters"));
-    const { seen, hooks } = observer();
-    const q = queue({
-      directory: join(root, "forwards"),
-      deliver: httpDelivery(relay),
-      maxAttempts: 8,
-      deadLetters: letters,
-      ...hooks,
-    });
+    const { seen, q } = await deadLetteringQueue(relay, 8);
 
     // Act
     await q.enqueue(forwardTo(relay));
