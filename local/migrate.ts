@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { readdir, rename } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DescribeTableCommand, ListTablesCommand, ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
@@ -12,7 +11,8 @@ import { listingsValue } from "../functions/core/listings.ts";
 import type { Store } from "../functions/core/store.ts";
 import { ensureTable, startDynalite } from "./dynamo.ts";
 import { emptyReport, type MigrationReport, migrateV1 } from "./layout-v1.ts";
-import { listingsSetting, tableListings } from "./reindex.ts";
+import { tableListings } from "./reindex.ts";
+import { listingsSetting, regionOf, runScript, UsageError } from "./table-cli.ts";
 
 /** Where the local stack kept dynalite's LevelDB files before layout v2 (`DATA_DIR/dynalite`). */
 export const V1_DIR = "dynalite";
@@ -129,14 +129,9 @@ async function main(): Promise<void> {
     return;
   }
   const env = process.env;
-  const region = values.region ?? env.AWS_REGION ?? "local";
-  // Without a region the SDK would send an AWS run to a host that does not exist.
-  if (
-    (values.aws === true || values["to-aws"] === true) &&
-    values.region === undefined &&
-    env.AWS_REGION === undefined
-  )
-    throw new UsageError("--aws and --to-aws need --region or AWS_REGION");
+  const region = regionOf(values.region, env, values.aws === true || values["to-aws"] === true);
+  // Read before any table is touched: a bad value is a usage error.
+  const wanted = listingsSetting(env.LISTINGS, "LISTINGS");
   const table = values.table ?? env.TABLE_NAME ?? "im-edit";
   const retention = env.RETENTION_DAYS !== undefined ? { retentionDays: Number(env.RETENTION_DAYS) } : {};
   const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -159,7 +154,6 @@ async function main(): Promise<void> {
       throw new UsageError(`${toTable} has the v1 layout: not a target`);
     // The heads it writes carry the index keys of the listings the target table has indexes for.
     const listings = await tableListings(documents, toTable);
-    const wanted = listingsSetting(env.LISTINGS, "LISTINGS");
     if (wanted !== undefined && listingsValue(wanted) !== listingsValue(listings))
       throw new UsageError(
         `LISTINGS=${listingsValue(wanted)}, but ${toTable} has the indexes of ${listingsValue(listings)}: unset LISTINGS, or deploy the target with -c listings=${listingsValue(wanted)}`,
@@ -203,12 +197,4 @@ async function main(): Promise<void> {
   }
 }
 
-class UsageError extends Error {}
-
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`im-edit migrate: ${error instanceof Error ? error.message : String(error)}\n`);
-    if (error instanceof UsageError) process.stderr.write(`\n${USAGE}\n`);
-    process.exit(error instanceof UsageError ? 2 : 1);
-  });
-}
+runScript(import.meta.url, "migrate", USAGE, main);

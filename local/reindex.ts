@@ -1,5 +1,3 @@
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DescribeTableCommand } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
@@ -8,13 +6,8 @@ import { createDocumentClient } from "../functions/adapters/dynamodb/client.ts";
 import { Expression } from "../functions/adapters/dynamodb/expressions.ts";
 import { headFromItem, indexAttributes } from "../functions/adapters/dynamodb/items.ts";
 import { HEAD_SK, indexesFor, TABLE } from "../functions/adapters/dynamodb/table.ts";
-import {
-  LISTING_NAMES,
-  LISTINGS_HINT,
-  type Listings,
-  listingsValue,
-  parseListings,
-} from "../functions/core/listings.ts";
+import { LISTING_NAMES, LISTINGS_HINT, type Listings, listingsValue } from "../functions/core/listings.ts";
+import { listingsSetting, regionOf, runScript, UsageError } from "./table-cli.ts";
 
 /**
  * `npm run reindex`: gives the heads recorded while a listing was off (LISTINGS, `-c listings`) the index
@@ -197,18 +190,6 @@ const describe = (r: ReindexReport): string =>
   `${r.updated} heads given their index keys, ${r.indexed} had them, ${r.skipped} left out (resolved or ` +
   `expired), ${r.changed} changed meanwhile (left as written); ${r.heads} heads in ${r.scanned} items scanned`;
 
-/**
- * A LISTINGS value as the scripts read it (the variable, or a flag): undefined when unset or empty (the
- * table's own indexes then say); a bad value throws naming where it came from.
- */
-export function listingsSetting(value: string | undefined, source: string): Listings | undefined {
-  if (value === undefined || value === "") return undefined;
-  const listings = parseListings(value);
-  if (listings === undefined)
-    throw new UsageError(`${source}: must be ${LISTINGS_HINT}, not ${JSON.stringify(value)}`);
-  return listings;
-}
-
 const USAGE = `npm run reindex -- (--endpoint URL | --aws) [--table NAME] [--region REGION] [--listings L] [--rate N]
 
 Gives the messages recorded while a listing was off the index keys of the listings now on (see README,
@@ -248,12 +229,10 @@ async function main(): Promise<void> {
   const rate = values.rate === undefined ? DEFAULT_ITEMS_PER_SECOND : Number(values.rate);
   if (!Number.isInteger(rate) || rate < 1)
     throw new UsageError(`--rate: ${values.rate} is not a whole number above 0`);
-  const region = values.region ?? env.AWS_REGION;
-  // Without a region the SDK would send an AWS run to a host that does not exist.
-  if (values.aws === true && region === undefined) throw new UsageError("--aws needs --region or AWS_REGION");
+  const region = regionOf(values.region, env, values.aws === true);
   const table = values.table ?? env.TABLE_NAME ?? "im-edit";
   const client = createDocumentClient({
-    region: region ?? "local",
+    region,
     ...(values.endpoint !== undefined ? { endpoint: values.endpoint } : {}),
   });
   try {
@@ -267,12 +246,4 @@ async function main(): Promise<void> {
   }
 }
 
-class UsageError extends Error {}
-
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`im-edit reindex: ${error instanceof Error ? error.message : String(error)}\n`);
-    if (error instanceof UsageError) process.stderr.write(`\n${USAGE}\n`);
-    process.exit(error instanceof UsageError ? 2 : 1);
-  });
-}
+runScript(import.meta.url, "reindex", USAGE, main);
