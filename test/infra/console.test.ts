@@ -12,6 +12,7 @@ import {
   buildStack,
   CALLBACK_TOKEN_ARN,
   CONSOLE_PROPS,
+  contextOf,
   fixture,
   grantsOf,
   logicalId,
@@ -19,6 +20,7 @@ import {
   pairs,
   resolved,
   SECRET_KEY_ARN,
+  TENCENT_REQUIRED,
 } from "./helpers.ts";
 
 // One synthesis with the console, one without (the default props), shared by every test below.
@@ -419,13 +421,8 @@ describe("operator console: on and off", () => {
 
   it("the CDK app: on by default (built into console/dist), -c console=off leaves it out", () => {
     // Prepare
-    const required = {
-      sdkAppId: "1400000000",
-      callbackTokenSecretArn: CALLBACK_TOKEN_ARN,
-      secretKeySecretArn: SECRET_KEY_ARN,
-    };
     const context = (values: Record<string, string>) =>
-      propsFromContext((key) => ({ ...required, ...values })[key]);
+      propsFromContext(contextOf({ ...TENCENT_REQUIRED, ...values }));
 
     // Act
     const byDefault = context({});

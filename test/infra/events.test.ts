@@ -8,14 +8,14 @@ import { propsFromContext } from "../../infra/context.ts";
 import type { ImEditStack } from "../../infra/stacks/im-edit-stack.ts";
 import {
   buildStack,
-  CALLBACK_TOKEN_ARN,
+  contextOf,
   environmentOf,
   grantsOf,
   logicalId,
   PROPS,
   resolved,
-  SECRET_KEY_ARN,
   type Statement,
+  TENCENT_REQUIRED,
 } from "./helpers.ts";
 
 const publishers = (stack: ImEditStack) => [stack.recorder, stack.editor, stack.worker];
@@ -92,17 +92,7 @@ describe("events: an optional queue for domain events (-c events=off|sqs)", () =
   });
 
   it("comes from -c events=sqs", () => {
-    const result = propsFromContext(
-      (key) =>
-        (
-          ({
-            sdkAppId: "1400000000",
-            callbackTokenSecretArn: CALLBACK_TOKEN_ARN,
-            secretKeySecretArn: SECRET_KEY_ARN,
-            events: "sqs",
-          }) as Record<string, unknown>
-        )[key],
-    );
+    const result = propsFromContext(contextOf({ ...TENCENT_REQUIRED, events: "sqs" }));
     expect(result.ok && result.props.events).toBe("sqs");
   });
 });
@@ -280,16 +270,7 @@ describe("events: EventBridge (-c events=eventbridge [-c eventBus=<name>])", () 
 
   it("comes from -c events=eventbridge -c eventBus=<name>", () => {
     const result = propsFromContext(
-      (key) =>
-        (
-          ({
-            sdkAppId: "1400000000",
-            callbackTokenSecretArn: CALLBACK_TOKEN_ARN,
-            secretKeySecretArn: SECRET_KEY_ARN,
-            events: "eventbridge",
-            eventBus: "shared-bus",
-          }) as Record<string, unknown>
-        )[key],
+      contextOf({ ...TENCENT_REQUIRED, events: "eventbridge", eventBus: "shared-bus" }),
     );
     expect(result.ok && [result.props.events, result.props.eventBusName]).toEqual([
       "eventbridge",

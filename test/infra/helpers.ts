@@ -17,13 +17,20 @@ export const SECRET_KEY_ARN = secretArn("tencent-secret-key");
 export const NETEASE_SECRET_ARN = secretArn("netease-app-secret");
 export const TABLE_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555";
 
-export const PROPS: ImEditStackProps = {
-  tencent: {
-    sdkAppId: "1400000000",
-    callbackTokenSecretArn: CALLBACK_TOKEN_ARN,
-    secretKeySecretArn: SECRET_KEY_ARN,
-  },
+/** Tencent's required settings: the `-c` keys every synth needs, named as its stack props are. */
+export const TENCENT_REQUIRED = {
+  sdkAppId: "1400000000",
+  callbackTokenSecretArn: CALLBACK_TOKEN_ARN,
+  secretKeySecretArn: SECRET_KEY_ARN,
 };
+
+export const PROPS: ImEditStackProps = { tencent: TENCENT_REQUIRED };
+
+/** `-c` values as `propsFromContext` reads them. */
+export const contextOf =
+  (values: Readonly<Record<string, unknown>>) =>
+  (key: string): unknown =>
+    values[key];
 
 /** Every optional branch switched on. */
 export const FULL_PROPS: ImEditStackProps = {

@@ -8,21 +8,12 @@ import { PropsError } from "../../infra/constructs/props.ts";
 import { contextKeys, propsFromContext } from "../../infra/context.ts";
 import { ImEditStack, type ImEditStackProps } from "../../infra/stacks/im-edit-stack.ts";
 import { createFakeProvider } from "../helpers/fake-provider/manifest.ts";
-import { CALLBACK_TOKEN_ARN, resolved, SECRET_KEY_ARN, secretArn } from "./helpers.ts";
+import { contextOf, resolved, secretArn, TENCENT_REQUIRED } from "./helpers.ts";
 
 /**
  * The providers' `-c` keys, their stack props, their value checks and what the functions get all come from
  * the manifests' CDK bindings: a manifest with one more binding, or one more manifest, brings its own.
  */
-const required = {
-  sdkAppId: "1400000000",
-  callbackTokenSecretArn: CALLBACK_TOKEN_ARN,
-  secretKeySecretArn: SECRET_KEY_ARN,
-};
-const read =
-  (values: Readonly<Record<string, unknown>>) =>
-  (key: string): unknown =>
-    values[key];
 
 function build(props: ImEditStackProps): { stack: ImEditStack; template: Template } {
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
@@ -79,24 +70,30 @@ describe("a manifest with an extra binding", () => {
       "tencentEditTimeoutMs",
       ...Object.keys(contextKeys()).slice(tencentKeys),
     ]);
-    const result = propsFromContext(read({ ...required, tencentEditTimeoutMs: "5000" }), manifests);
-    expect(result.ok && result.props.tencent).toEqual({ ...required, editTimeoutMs: "5000" });
+    const result = propsFromContext(
+      contextOf({ ...TENCENT_REQUIRED, tencentEditTimeoutMs: "5000" }),
+      manifests,
+    );
+    expect(result.ok && result.props.tencent).toEqual({ ...TENCENT_REQUIRED, editTimeoutMs: "5000" });
   });
 
   it("its variable reaches the functions its binding names, the default when the prop is absent", () => {
-    const given = build({ tencent: { ...required, editTimeoutMs: "5000" }, manifests } as ImEditStackProps);
+    const given = build({
+      tencent: { ...TENCENT_REQUIRED, editTimeoutMs: "5000" },
+      manifests,
+    } as ImEditStackProps);
     expect(variablesOf(given.template, given.stack, "editor")).toMatchObject({
       TENCENT_EDIT_TIMEOUT_MS: "5000",
     });
     expect(variablesOf(given.template, given.stack, "recorder")).not.toHaveProperty(
       "TENCENT_EDIT_TIMEOUT_MS",
     );
-    const defaulted = build({ tencent: required, manifests });
+    const defaulted = build({ tencent: TENCENT_REQUIRED, manifests });
     expect(variablesOf(defaulted.template, defaulted.stack, "editor")).toMatchObject({
       TENCENT_EDIT_TIMEOUT_MS: "3000",
     });
     // Without it, nothing of the kind: the registered manifests have no such binding.
-    const plain = build({ tencent: required });
+    const plain = build({ tencent: TENCENT_REQUIRED });
     expect(variablesOf(plain.template, plain.stack, "editor")).not.toHaveProperty("TENCENT_EDIT_TIMEOUT_MS");
   });
 });
@@ -110,9 +107,9 @@ describe("one more provider (the test-only fake)", () => {
     expect(Object.keys(contextKeys(manifests))).toEqual(
       expect.arrayContaining(["fakeAppId", "fakeSecretArn"]),
     );
-    const none = propsFromContext(read(required), manifests);
+    const none = propsFromContext(contextOf(TENCENT_REQUIRED), manifests);
     expect(none.ok && "fake" in none.props).toBe(false);
-    const partial = propsFromContext(read({ ...required, fakeAppId: "app-1" }), manifests);
+    const partial = propsFromContext(contextOf({ ...TENCENT_REQUIRED, fakeAppId: "app-1" }), manifests);
     expect(partial.ok).toBe(false);
     expect(!partial.ok && partial.message).toContain("-c fakeSecretArn=...");
     expect(!partial.ok && partial.message).toMatch(/fakeAppId\s+the fake provider's app id/);
@@ -120,7 +117,7 @@ describe("one more provider (the test-only fake)", () => {
 
   it("its props come from its -c keys, its checks from its manifest", () => {
     const result = propsFromContext(
-      read({ ...required, fakeAppId: "app-1", fakeSecretArn: fakeSecret }),
+      contextOf({ ...TENCENT_REQUIRED, fakeAppId: "app-1", fakeSecretArn: fakeSecret }),
       manifests,
     );
     expect(result.ok && (result.props as unknown as Record<string, unknown>).fake).toEqual({
@@ -129,7 +126,7 @@ describe("one more provider (the test-only fake)", () => {
     });
     expect(
       problemsOf({
-        tencent: required,
+        tencent: TENCENT_REQUIRED,
         manifests,
         fake: { appId: "x".repeat(65), secretArn: "arn:nope" },
       } as never),
@@ -141,7 +138,7 @@ describe("one more provider (the test-only fake)", () => {
 
   it("deploys its variables, its secret where its work is done, and its callback URL output", () => {
     const { stack, template } = build({
-      tencent: required,
+      tencent: TENCENT_REQUIRED,
       manifests,
       fake: { appId: "app-1", secretArn: fakeSecret },
     } as never);

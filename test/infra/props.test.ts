@@ -3,9 +3,9 @@ import { describe, expect, it } from "vitest";
 import { PropsError } from "../../infra/constructs/props.ts";
 import { ServiceFunction } from "../../infra/constructs/service-function.ts";
 import { WorkQueue } from "../../infra/constructs/work-queue.ts";
-import { CONSOLE_BUILD_DIR, type ContextKey, propsFromContext } from "../../infra/context.ts";
+import { CONSOLE_BUILD_DIR, propsFromContext } from "../../infra/context.ts";
 import { ImEditStack, type ImEditStackProps } from "../../infra/stacks/im-edit-stack.ts";
-import { CALLBACK_TOKEN_ARN, FULL_PROPS, fixture, PROPS, SECRET_KEY_ARN, TABLE_KEY_ARN } from "./helpers.ts";
+import { contextOf, FULL_PROPS, fixture, PROPS, TABLE_KEY_ARN, TENCENT_REQUIRED } from "./helpers.ts";
 
 const appWithoutBundling = () =>
   new App({ context: { "aws:cdk:bundling-stacks": [], "aws:cdk:disable-asset-staging": true } });
@@ -182,19 +182,9 @@ describe("ServiceFunction and WorkQueue props", () => {
 });
 
 describe("app context (-c key=value)", () => {
-  const read =
-    (values: Partial<Record<ContextKey, unknown>>) =>
-    (key: ContextKey): unknown =>
-      values[key];
-  const required = {
-    sdkAppId: "1400000000",
-    callbackTokenSecretArn: CALLBACK_TOKEN_ARN,
-    secretKeySecretArn: SECRET_KEY_ARN,
-  };
-
   it("without parameters, says which are missing and how to pass them", () => {
     // Act
-    const result = propsFromContext(read({}));
+    const result = propsFromContext(contextOf({}));
 
     // Assess
     expect(result.ok).toBe(false);
@@ -206,7 +196,7 @@ describe("app context (-c key=value)", () => {
   });
 
   it("NetEase settings come as a set of three", () => {
-    const result = propsFromContext(read({ ...required, neteaseAppKey: "k" }));
+    const result = propsFromContext(contextOf({ ...TENCENT_REQUIRED, neteaseAppKey: "k" }));
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.message).toContain("-c neteaseRegion=...");
@@ -216,8 +206,8 @@ describe("app context (-c key=value)", () => {
   it("maps every parameter onto the stack props", () => {
     // Act
     const result = propsFromContext(
-      read({
-        ...required,
+      contextOf({
+        ...TENCENT_REQUIRED,
         tencentRegion: "sgp",
         adminIdentifier: "im_admin",
         recordAvChatRoom: "true",
@@ -258,12 +248,14 @@ describe("app context (-c key=value)", () => {
   });
 
   it("capacity bounds: only with billing=provisioned; one bound given, the other is its default", () => {
-    const onDemand = propsFromContext(read({ ...required, writeCapacityMax: "100" }));
+    const onDemand = propsFromContext(contextOf({ ...TENCENT_REQUIRED, writeCapacityMax: "100" }));
     expect(onDemand.ok).toBe(false);
     if (onDemand.ok) return;
     expect(onDemand.message).toMatch(/writeCapacityMax: apply with -c billing=provisioned only/);
 
-    const partial = propsFromContext(read({ ...required, billing: "provisioned", writeCapacityMax: "100" }));
+    const partial = propsFromContext(
+      contextOf({ ...TENCENT_REQUIRED, billing: "provisioned", writeCapacityMax: "100" }),
+    );
     expect(partial.ok && partial.props.provisionedCapacity).toEqual({
       read: { min: 5, max: 200 },
       write: { min: 5, max: 100 },
@@ -285,18 +277,23 @@ describe("app context (-c key=value)", () => {
       ],
     ] as const) {
       // Act: the context maps the values; the stack checks them (as infra/app.ts runs both).
-      const result = propsFromContext(read({ ...required, ...values }));
+      const result = propsFromContext(contextOf({ ...TENCENT_REQUIRED, ...values }));
 
       // Assess
       expect(result.ok && stackProblems(result.props)).toEqual([expected]);
     }
-    const shape = propsFromContext(read({ ...required, recorderReservedConcurrency: "many" }));
+    const shape = propsFromContext(contextOf({ ...TENCENT_REQUIRED, recorderReservedConcurrency: "many" }));
     expect(!shape.ok && shape.message).toMatch(/recorderReservedConcurrency: "many" is not a whole number/);
   });
 
   it("rejects values of the wrong shape", () => {
     const result = propsFromContext(
-      read({ ...required, recordAvChatRoom: "yes", retentionDays: "a year", logRetentionDays: 31 }),
+      contextOf({
+        ...TENCENT_REQUIRED,
+        recordAvChatRoom: "yes",
+        retentionDays: "a year",
+        logRetentionDays: 31,
+      }),
     );
     expect(result.ok).toBe(false);
     if (result.ok) return;

@@ -8,6 +8,7 @@ import { ImEditStack, type ImEditStackProps } from "../../infra/stacks/im-edit-s
 import {
   buildStack,
   CALLBACK_TOKEN_ARN,
+  contextOf,
   environmentOf,
   expectQueuesLockedDown,
   FORWARD_TOKEN_ARN,
@@ -25,6 +26,7 @@ import {
   resolved,
   SECRET_KEY_ARN,
   TENCENT_FORWARD_URL,
+  TENCENT_REQUIRED,
 } from "./helpers.ts";
 
 // One synthesis per configuration (about a second each), shared by the tests that read it.
@@ -434,21 +436,11 @@ describe("relay settings checked at synth", () => {
 });
 
 describe("context keys", () => {
-  const required = {
-    sdkAppId: "1400000000",
-    callbackTokenSecretArn: CALLBACK_TOKEN_ARN,
-    secretKeySecretArn: SECRET_KEY_ARN,
-  };
-  const read =
-    (values: Readonly<Record<string, unknown>>) =>
-    (key: string): unknown =>
-      values[key];
-
   it("the providers' forward keys and the service's relay keys become the stack props", () => {
     // Act
     const result = propsFromContext(
-      read({
-        ...required,
+      contextOf({
+        ...TENCENT_REQUIRED,
         tencentForwardUrl: TENCENT_FORWARD_URL,
         tencentForwardTokenSecretArn: FORWARD_TOKEN_ARN,
         neteaseAppKey: "0123456789abcdef",
@@ -464,7 +456,11 @@ describe("context keys", () => {
 
     // Assess
     expect(result.ok && result.props).toMatchObject({
-      tencent: { ...required, forwardUrl: TENCENT_FORWARD_URL, forwardTokenSecretArn: FORWARD_TOKEN_ARN },
+      tencent: {
+        ...TENCENT_REQUIRED,
+        forwardUrl: TENCENT_FORWARD_URL,
+        forwardTokenSecretArn: FORWARD_TOKEN_ARN,
+      },
       netease: NETEASE_RELAY,
       forwardTimeoutMs: 900,
       forwardFallback: "block:120001",
@@ -475,7 +471,7 @@ describe("context keys", () => {
   it("a NetEase forward URL without NetEase itself lists NetEase's missing keys; a budget must be a number", () => {
     // Act
     const result = propsFromContext(
-      read({ ...required, neteaseForwardUrl: NETEASE_FORWARD_URL, forwardTimeoutMs: "1.2s" }),
+      contextOf({ ...TENCENT_REQUIRED, neteaseForwardUrl: NETEASE_FORWARD_URL, forwardTimeoutMs: "1.2s" }),
     );
 
     // Assess

@@ -12,14 +12,14 @@ import { propsFromContext } from "../../infra/context.ts";
 import { ImEditStack } from "../../infra/stacks/im-edit-stack.ts";
 import {
   buildStack,
-  CALLBACK_TOKEN_ARN,
+  contextOf,
   environmentOf,
   fixture,
   grantsOf,
   logicalId,
   PROPS,
   resolved,
-  SECRET_KEY_ARN,
+  TENCENT_REQUIRED,
 } from "./helpers.ts";
 
 /** What `new ImEditStack` throws for these props (the synth's own failure), or undefined. */
@@ -128,14 +128,8 @@ describe("rules delivery (-c rules=<path>): validated at synth, bundled beside t
   });
 
   it("comes from -c rules, else from IM_EDIT_RULES in the synth's environment", () => {
-    const required = {
-      sdkAppId: "1400000000",
-      callbackTokenSecretArn: CALLBACK_TOKEN_ARN,
-      secretKeySecretArn: SECRET_KEY_ARN,
-    };
-    const read = (values: Record<string, unknown>) => (key: string) => values[key];
     const rulesOf = (values: Record<string, unknown>, env: Record<string, string>) => {
-      const result = propsFromContext(read({ ...required, ...values }), undefined, env);
+      const result = propsFromContext(contextOf({ ...TENCENT_REQUIRED, ...values }), undefined, env);
       return result.ok ? result.props.rulesFile : result.message;
     };
     expect(rulesOf({ rules: "a.json" }, { IM_EDIT_RULES: "b.json" })).toBe("a.json");
