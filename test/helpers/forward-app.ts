@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { ForwardFailure } from "../../functions/core/forwarding.ts";
 import type { CallbackRelay } from "../../functions/core/relay.ts";
 
 /** What the app's handler received, once per request. */
@@ -77,4 +78,15 @@ export function tickingClock(start = Date.parse("2026-11-23T12:00:00.000Z")) {
     t += 1000;
     return now;
   };
+}
+
+/** The ForwardFailure `promise` rejects with; anything else (an answer, another error) fails the test. */
+export async function failureOf(promise: Promise<unknown>): Promise<ForwardFailure> {
+  const thrown = await promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if (!(thrown instanceof ForwardFailure))
+    throw new Error(`expected a ForwardFailure, got ${String(thrown)}`);
+  return thrown;
 }

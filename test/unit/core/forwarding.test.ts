@@ -16,6 +16,7 @@ import type {
   Forwarder,
   ForwardRequest,
 } from "../../../functions/core/relay.ts";
+import { failureOf } from "../../helpers/forward-app.ts";
 
 const APP_TOKEN = "app-token-secret";
 const sign = (requestTime: string) =>
@@ -74,16 +75,6 @@ function forwarder(answer: (request: ForwardRequest) => Promise<ForwardAnswer> |
     },
   };
   return f;
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ForwardFailure> {
-  const thrown = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (!(thrown instanceof ForwardFailure))
-    throw new Error(`expected a ForwardFailure, got ${String(thrown)}`);
-  return thrown;
 }
 
 describe("forwardOf", () => {

@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createForwarder } from "../../../../functions/adapters/relay/http-forwarder.ts";
-import { ForwardFailure } from "../../../../functions/core/forwarding.ts";
 import type { ForwardRequest } from "../../../../functions/core/relay.ts";
+import { failureOf } from "../../../helpers/forward-app.ts";
 
 interface Received {
   readonly method: string | undefined;
@@ -60,16 +60,6 @@ function request(path = "/callback?SdkAppid=1&Sign=s3cr3t-sign&RequestTime=1"): 
     headers: { "content-type": "application/json", "x-im-edit-forward-id": "f-1" },
     body: BODY,
   };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ForwardFailure> {
-  const thrown = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (!(thrown instanceof ForwardFailure))
-    throw new Error(`expected a ForwardFailure, got ${String(thrown)}`);
-  return thrown;
 }
 
 describe("createForwarder (undici, loopback app)", () => {
