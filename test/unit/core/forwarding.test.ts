@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { MisconfiguredError } from "../../../functions/core/errors.ts";
 import {
@@ -16,27 +15,20 @@ import type {
   Forwarder,
   ForwardRequest,
 } from "../../../functions/core/relay.ts";
-import { failureOf } from "../../helpers/forward-app.ts";
+import { APP_TOKEN, appSign, failureOf, signingRelay } from "../../helpers/forward-app.ts";
 
-const APP_TOKEN = "app-token-secret";
-const sign = (requestTime: string) =>
-  createHash("sha256")
-    .update(APP_TOKEN + requestTime)
-    .digest("hex");
-
-/** A Tencent-like relay: Sign/RequestTime in the query, recomputed with the app's token at `now`. */
+/**
+ * A Tencent-like relay keeping a provider header: Sign/RequestTime in the query, recomputed with the app's
+ * token at `now`. Its signer also sets a host header, which the forward must not pass on.
+ */
 function relay(overrides: Partial<CallbackRelay> = {}): CallbackRelay {
+  const signing = signingRelay("https://app.example/callback");
   return {
-    url: "https://app.example/callback",
+    ...signing,
     headers: ["x-provider-trace"],
-    signatureParams: ["Sign", "RequestTime"],
-    synchronous: () => false,
     sign: (forward, now) => {
-      const params = new URLSearchParams(forward.rawQuery);
-      const requestTime = String(Math.floor(now.getTime() / 1000));
-      params.set("RequestTime", requestTime);
-      params.set("Sign", sign(requestTime));
-      return { rawQuery: params.toString(), headers: { ...forward.headers, host: "im-edit.example" } };
+      const signed = signing.sign(forward, now);
+      return { ...signed, headers: { ...signed.headers, host: "im-edit.example" } };
     },
     ...overrides,
   };
@@ -157,7 +149,7 @@ describe("forwardRequest", () => {
     // Assess
     const params = new URL(first.url).searchParams;
     expect(params.get("RequestTime")).toBe("1795435200");
-    expect(params.get("Sign")).toBe(sign("1795435200"));
+    expect(params.get("Sign")).toBe(appSign("1795435200"));
     expect(params.get("SdkAppid")).toBe("1400000000");
     expect(new URL(later.url).searchParams.get("RequestTime")).toBe("1795435230");
     expect(first.url.startsWith("https://app.example/callback?")).toBe(true);
