@@ -36,9 +36,17 @@ export function listingsValue(listings: Listings): string {
   return names.length === 0 ? "none" : names.join(",");
 }
 
-/** The listing a list query reads: the conversation's own when it names one, else the app's. */
-export function listingOf(query: { readonly conversation?: string | undefined }): Listing {
-  return query.conversation !== undefined ? "conversation" : "app";
+/**
+ * Refuses a list query (or a bulk job's selector) whose listing is off: the conversation's own when it names
+ * one, else the app's. `needs` says what asked, per listing.
+ */
+export function requireListingFor(
+  listings: Listings,
+  query: { readonly conversation?: string | undefined },
+  needs: Readonly<Record<Listing, string>>,
+): void {
+  const listing: Listing = query.conversation !== undefined ? "conversation" : "app";
+  requireListing(listings, listing, needs[listing]);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { BadRequestError, ConflictError, NotFoundError } from "./errors.ts";
-import { ALL_LISTINGS, type Listings, listingOf, requireListing } from "./listings.ts";
+import { ALL_LISTINGS, type Listings, requireListing, requireListingFor } from "./listings.ts";
 import { MESSAGE_ID_PATTERN, type MessageHead, type ProviderName, type Version } from "./model.ts";
 import type { CallbackProvider, KeyLookup } from "./provider.ts";
 import {
@@ -86,12 +86,10 @@ export class MessageQueries {
 
   async list(query: ListQuery): Promise<Page<MessageHead>> {
     this.provider(query.provider);
-    const listing = listingOf(query);
-    requireListing(
-      this.listings,
-      listing,
-      listing === "conversation" ? "Listing a conversation" : "Listing a whole app or one sender",
-    );
+    requireListingFor(this.listings, query, {
+      conversation: "Listing a conversation",
+      app: "Listing a whole app or one sender",
+    });
     return pageTokenErrors(() => this.store.list(query));
   }
 

@@ -1,5 +1,5 @@
 import { BadRequestError, ConflictError, NotFoundError } from "../errors.ts";
-import { listingOf, requireListing } from "../listings.ts";
+import { requireListingFor } from "../listings.ts";
 import type { ProviderName } from "../model.ts";
 import { InvalidPageTokenError, type Page, type PageRequest } from "../store.ts";
 import { compileWork } from "./actions.ts";
@@ -163,14 +163,10 @@ export class JobService {
 
   /** The listing an edit job's selector pages through must be on (LISTINGS). */
   private requireSelectorListing(selector: JobSelector): void {
-    const listing = listingOf(selector);
-    requireListing(
-      this.ctx.queries.listings,
-      listing,
-      listing === "conversation"
-        ? "A bulk job on one conversation"
-        : "A bulk job whose selector names no conversation (the whole app or one sender)",
-    );
+    requireListingFor(this.ctx.queries.listings, selector, {
+      conversation: "A bulk job on one conversation",
+      app: "A bulk job whose selector names no conversation (the whole app or one sender)",
+    });
   }
 
   /** Runs a slice of a job (the work queue's `runJob`). */
