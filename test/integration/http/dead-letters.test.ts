@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -12,6 +11,7 @@ import { LOCAL_QUEUE_PATH } from "../../../local/queue.ts";
 import { lambdaContext } from "../../../local/server.ts";
 import type { LocalStack } from "../../../local/stack.ts";
 import { send } from "../../helpers/http.ts";
+import { runLocalScript } from "../../helpers/local-script.ts";
 import { sqsEvent as batchOf } from "../../helpers/sqs-event.ts";
 import { API_TOKEN, api, startTestStack } from "../../helpers/stack.ts";
 import { APP_ID } from "../../helpers/tencent.ts";
@@ -227,22 +227,10 @@ describe("dead letters: queue consumers put poison messages aside with the reaso
   }, 30_000);
 
   /** `npm run redrive -- <args>` on this stack's DATA_DIR. */
-  function redrive(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        ["--import", "tsx", "local/redrive.ts", ...args],
-        {
-          env: {
-            ...process.env,
-            DATA_DIR: dataDir,
-            IM_EDIT_API_URL: stack.url,
-            IM_EDIT_API_TOKEN: API_TOKEN,
-          },
-          timeout: 20_000,
-        },
-        (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-      );
+  const redrive = (args: string[]) =>
+    runLocalScript("local/redrive.ts", args, {
+      DATA_DIR: dataDir,
+      IM_EDIT_API_URL: stack.url,
+      IM_EDIT_API_TOKEN: API_TOKEN,
     });
-  }
 });

@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,26 +7,15 @@ import { createForwardQueue } from "../../../functions/adapters/relay/index.ts";
 import { forwardOf } from "../../../functions/core/forwarding.ts";
 import type { Forward } from "../../../functions/core/relay.ts";
 import { signingRelay } from "../../helpers/forward-app.ts";
+import { runLocalScript } from "../../helpers/local-script.ts";
 
 /** `npm run redrive -- <args>` on a DATA_DIR (no API needed for forward letters). */
-function redrive(dataDir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", "local/redrive.ts", ...args],
-      {
-        env: {
-          ...process.env,
-          DATA_DIR: dataDir,
-          IM_EDIT_API_URL: "http://127.0.0.1:9",
-          IM_EDIT_API_TOKEN: "",
-        },
-        timeout: 20_000,
-      },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
+const redrive = (dataDir: string, args: string[]) =>
+  runLocalScript("local/redrive.ts", args, {
+    DATA_DIR: dataDir,
+    IM_EDIT_API_URL: "http://127.0.0.1:9",
+    IM_EDIT_API_TOKEN: "",
   });
-}
 
 const forward: Forward = forwardOf(
   {
