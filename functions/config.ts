@@ -2,7 +2,7 @@ import { ALL_LISTINGS, LISTINGS_HINT, type Listings, listingsValue, parseListing
 import type { ProviderName } from "./core/model.ts";
 import type { ForwardFallback } from "./core/relay-hook.ts";
 import { blank, type Env as Environment, positiveInt } from "./providers/env.ts";
-import { forwardOrigin, type ProviderManifest } from "./providers/manifest.ts";
+import type { ProviderManifest } from "./providers/manifest.ts";
 import type { NeteaseSettings } from "./providers/netease/manifest.ts";
 import { PROVIDERS } from "./providers/recorder-providers.ts";
 import type { TencentSettings } from "./providers/tencent/manifest.ts";
@@ -12,6 +12,7 @@ import {
   FORWARD_FALLBACK_PATTERN,
   fallbackPolicy,
   forwardProblems,
+  forwardTargets,
   forwardUrlOf,
   MAX_CALLBACK_FORWARD_TIMEOUT_MS,
 } from "./relay-config.ts";
@@ -279,14 +280,12 @@ export function loadConfig(env: Environment, manifests: readonly ProviderManifes
 
 /** A loggable summary, one entry per registered provider: which secrets are set, never their values. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  const targets = [...config.providers].flatMap(([name, provider]) =>
-    provider.forwardUrl !== undefined ? [[name, forwardOrigin(provider.forwardUrl)] as const] : [],
-  );
+  const targets = forwardTargets(config);
   return {
     tableName: config.tableName,
     region: config.region,
     listings: listingsValue(config.listings),
-    ...(targets.length > 0 ? { relay: describeRelay(config, Object.fromEntries(targets)) } : {}),
+    ...(Object.keys(targets).length > 0 ? { relay: describeRelay(config, targets) } : {}),
     ...Object.fromEntries(
       config.manifests.map((manifest) => [
         manifest.name,

@@ -3,7 +3,7 @@
 import type { Config } from "./config.ts";
 import type { ForwardFallback } from "./core/relay-hook.ts";
 import { blank, type Env as Environment } from "./providers/env.ts";
-import type { ProviderManifest } from "./providers/manifest.ts";
+import { forwardOrigin, type ProviderManifest } from "./providers/manifest.ts";
 
 /** The before-send forward's ceiling: the store keeps its share of Tencent's 2 s. */
 export const MAX_CALLBACK_FORWARD_TIMEOUT_MS = 1800;
@@ -60,6 +60,15 @@ export function forwardProblems(
     problems.push(`${variable}: points at im-edit's own callback route (a forward loop)`);
   }
   return problems;
+}
+
+/** Where each forwarding provider's callbacks go, by origin only (a URL may carry credentials). */
+export function forwardTargets(config: Pick<Config, "providers">): Record<string, string> {
+  return Object.fromEntries(
+    [...config.providers].flatMap(([name, provider]) =>
+      provider.forwardUrl !== undefined ? [[name, forwardOrigin(provider.forwardUrl)] as const] : [],
+    ),
+  );
 }
 
 /** The relay's settings: targets by origin only (a URL may carry credentials), queues as set or unset. */

@@ -17,9 +17,8 @@ const apiToken = env.IM_EDIT_API_TOKEN || (generatedToken as string);
 env.AWS_EC2_METADATA_DISABLED = "true";
 env.POWERTOOLS_METRICS_DISABLED ??= "true";
 const { ConfigError, describeConfig } = await import("../functions/config.ts");
-const { describeFallback } = await import("../functions/relay-config.ts");
+const { describeFallback, forwardTargets } = await import("../functions/relay-config.ts");
 type Config = import("../functions/config.ts").Config;
-const { forwardOrigin } = await import("../functions/providers/manifest.ts");
 const { listingsValue } = await import("../functions/core/listings.ts");
 const { StoreSetupError, startLocalStack } = await import("./stack.ts");
 const { RulesError } = await import("../functions/core/rules/engine.ts");
@@ -53,9 +52,7 @@ function rulesLine(rules: RuleSet, file: string | undefined): string {
 
 /** Where the relay forwards callbacks (origins only: a URL may carry credentials), with its budget and policy. */
 function relayLines(config: Config): string[] {
-  const targets = [...config.providers].flatMap(([name, provider]) =>
-    provider.forwardUrl !== undefined ? [`${name} → ${forwardOrigin(provider.forwardUrl)}`] : [],
-  );
+  const targets = Object.entries(forwardTargets(config)).map(([name, origin]) => `${name} → ${origin}`);
   if (targets.length === 0) return [];
   const fallback = describeFallback(config.callbackForwardFallback);
   return [
