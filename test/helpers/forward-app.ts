@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ForwardFailure } from "../../functions/core/forwarding.ts";
-import type { CallbackRelay } from "../../functions/core/relay.ts";
+import { ForwardFailure, forwardOf } from "../../functions/core/forwarding.ts";
+import type { CallbackRelay, Forward } from "../../functions/core/relay.ts";
 
 /** What the app's handler received, once per request. */
 export interface AppReceived {
@@ -68,6 +68,21 @@ export function signingRelay(url: string, token = APP_TOKEN): CallbackRelay {
       return { rawQuery: params.toString(), headers: forward.headers };
     },
   };
+}
+
+/** The forward of a Tencent after-send callback received with `body`, for a queue to carry. */
+export function tencentForward(body: string): Forward {
+  return forwardOf(
+    {
+      query: {},
+      rawQuery: "SdkAppid=1400000000&CallbackCommand=C2C.CallbackAfterSendMsg&RequestTime=1&Sign=x",
+      headers: { "content-type": "application/json" },
+      body: Buffer.from(body),
+      receivedAt: new Date("2026-11-23T12:00:00.000Z"),
+    },
+    "tencent",
+    signingRelay("http://127.0.0.1:9/unused"),
+  );
 }
 
 /** A clock that moves on a second at every reading: each attempt signs at another RequestTime. */

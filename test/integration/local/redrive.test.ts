@@ -4,9 +4,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DirectoryDeadLetters } from "../../../functions/adapters/dead-letters/directory.ts";
 import { createForwardQueue } from "../../../functions/adapters/relay/index.ts";
-import { forwardOf } from "../../../functions/core/forwarding.ts";
 import type { Forward } from "../../../functions/core/relay.ts";
-import { signingRelay } from "../../helpers/forward-app.ts";
+import { tencentForward } from "../../helpers/forward-app.ts";
 import { runLocalScript } from "../../helpers/local-script.ts";
 
 /** `npm run redrive -- <args>` on a DATA_DIR (no API needed for forward letters). */
@@ -17,17 +16,7 @@ const redrive = (dataDir: string, args: string[]) =>
     IM_EDIT_API_TOKEN: "",
   });
 
-const forward: Forward = forwardOf(
-  {
-    query: {},
-    rawQuery: "SdkAppid=1400000000&CallbackCommand=C2C.CallbackAfterSendMsg&RequestTime=1&Sign=x",
-    headers: { "content-type": "application/json" },
-    body: Buffer.from('{"MsgBody":[{"Text":"private words"}]}'),
-    receivedAt: new Date("2026-11-23T12:00:00.000Z"),
-  },
-  "tencent",
-  signingRelay("http://127.0.0.1:9/app"),
-);
+const forward = tencentForward('{"MsgBody":[{"Text":"private words"}]}');
 
 describe("npm run redrive: forward-queue letters", () => {
   let dataDir: string;

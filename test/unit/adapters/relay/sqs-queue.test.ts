@@ -9,8 +9,7 @@ import {
   type LazySqs,
   LocalForwardQueue,
 } from "../../../../functions/adapters/relay/index.ts";
-import { forwardOf } from "../../../../functions/core/forwarding.ts";
-import { signingRelay } from "../../../helpers/forward-app.ts";
+import { tencentForward } from "../../../helpers/forward-app.ts";
 
 const sqs = mockClient(SQSClient);
 afterEach(() => sqs.reset());
@@ -27,17 +26,7 @@ function lazy(): LazySqs {
   };
 }
 
-const forward = forwardOf(
-  {
-    query: {},
-    rawQuery: "SdkAppid=1400000000&RequestTime=1&Sign=x",
-    headers: { "content-type": "application/json" },
-    body: Buffer.from('{"a":"你好"}'),
-    receivedAt: new Date("2026-11-23T12:00:00.000Z"),
-  },
-  "tencent",
-  signingRelay("https://app.example/cb"),
-);
+const forward = tencentForward('{"a":"你好"}');
 
 describe("createForwardQueue", () => {
   it("with FORWARD_QUEUE_URL sends each forward's JSON to SQS, delivering nothing itself", async () => {
