@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { FallbackQueue, SpooledCallback } from "../core/durable.ts";
-import { writeJsonDurably } from "./durable-file.ts";
+import { isMissingFile, writeJsonDurably } from "./durable-file.ts";
 
 /**
  * The local durable fallback: one JSON file per spooled callback under `<DATA_DIR>/spool`, written to a
@@ -24,7 +24,7 @@ export class FileSpool implements FallbackQueue {
     try {
       return (await readdir(this.directory)).filter((name) => name.endsWith(".json")).sort();
     } catch (error: unknown) {
-      if (error instanceof Error && "code" in error && error.code === "ENOENT") return [];
+      if (isMissingFile(error)) return [];
       throw error;
     }
   }
