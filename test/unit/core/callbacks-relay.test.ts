@@ -26,6 +26,12 @@ const TEXT = (text: string) => [{ MsgType: "TIMTextElem", MsgContent: { Text: te
 const OK = { ActionStatus: "OK", ErrorInfo: "", ErrorCode: 0 };
 const APP_URL = "https://app.example/im";
 const tencent = tencentProvider({ forward: { url: APP_URL, token: "app-token" } });
+const netease = createNeteaseProvider({
+  appKey: APP_KEY,
+  appSecret: APP_SECRET,
+  maxSkewMs: 600_000,
+  forward: { url: "https://app.example/copy", appSecret: APP_SECRET },
+});
 
 /** A callback as the recorder hands it over: the raw query and the provider's address too. */
 function request(body: unknown, receivedAt = new Date()): CallbackRequest {
@@ -192,12 +198,6 @@ describe("CallbackPipeline with the relay (issue 16)", () => {
     });
 
     it("a recall of a message im-edit never saw and cannot record: queued without a message id", async () => {
-      const netease = createNeteaseProvider({
-        appKey: APP_KEY,
-        appSecret: APP_SECRET,
-        maxSkewMs: 600_000,
-        forward: { url: "https://app.example/copy", appSecret: APP_SECRET },
-      });
       const { pipeline, forwards } = relayed();
       const recall = { ...fixture("netease", "synthetic-recall-p2p"), deleteMsgid: String(Date.now()) };
 
@@ -258,12 +258,6 @@ describe("CallbackPipeline with the relay (issue 16)", () => {
     });
 
     it("NetEase copies: forwarded with Yunxin's signature headers", async () => {
-      const netease = createNeteaseProvider({
-        appKey: APP_KEY,
-        appSecret: APP_SECRET,
-        maxSkewMs: 600_000,
-        forward: { url: "https://app.example/copy", appSecret: APP_SECRET },
-      });
       const { pipeline, forwards } = relayed();
       const copy = copyRequest({ ...fixture("netease", "copy-p2p-text"), msgidServer: String(Date.now()) });
 
