@@ -20,6 +20,7 @@ import { createNeteaseProvider } from "../../../functions/providers/netease/prov
 import { tencentCodec } from "../../../functions/providers/tencent/codec.ts";
 import { fixture } from "../../helpers/fixtures.ts";
 import { APP_KEY, APP_SECRET, copyRequest } from "../../helpers/netease.ts";
+import { REDACT_PHONE } from "../../helpers/rules.ts";
 import { callbackRequest, tencentProvider } from "../../helpers/tencent.ts";
 
 const TEXT = (text: string) => [{ MsgType: "TIMTextElem", MsgContent: { Text: text } }];
@@ -59,16 +60,7 @@ function c2c(text: string) {
   };
 }
 
-const RULES = RuleSet.parse({
-  rules: [
-    {
-      id: "redact-phone",
-      on: "before-send",
-      match: { text: "1[3-9]\\d{9}" },
-      action: { redact: { pattern: "1[3-9]\\d{9}", mask: "***" } },
-    },
-  ],
-});
+const RULES = RuleSet.parse({ rules: [REDACT_PHONE] });
 
 describe("CallbackPipeline with the relay (issue 16)", () => {
   let store: SqliteStore;

@@ -6,6 +6,7 @@ import { RuleSet } from "../../../../functions/core/rules/engine.ts";
 import { fixedRules, rulesHook } from "../../../../functions/core/rules/hook.ts";
 import { neteaseCodec } from "../../../../functions/providers/netease/codec.ts";
 import { tencentCodec } from "../../../../functions/providers/tencent/codec.ts";
+import { REDACT_PHONE } from "../../../helpers/rules.ts";
 
 const TEXT = (text: string) => [{ MsgType: "TIMTextElem", MsgContent: { Text: text } }];
 
@@ -29,12 +30,7 @@ const request: CallbackRequest = {
 
 const RULES = RuleSet.parse({
   rules: [
-    {
-      id: "redact-phone",
-      on: "before-send",
-      match: { text: "1[3-9]\\d{9}" },
-      action: { redact: { pattern: "1[3-9]\\d{9}", mask: "***" } },
-    },
+    REDACT_PHONE,
     {
       id: "mark",
       on: "before-send",
