@@ -8,7 +8,7 @@ import type { Forward } from "./core/relay.ts";
 import { eachRecord, PoisonMessage, RetryableFailure } from "./http/sqs.ts";
 import { logger } from "./logger.ts";
 import { count, flushMetrics, MISCONFIGURED_METRIC } from "./metrics.ts";
-import { dependencies } from "./wiring/cold-start.ts";
+import { relayDependencies } from "./wiring/relay.ts";
 
 /** What the forward queue's consumer needs: one delivery attempt, and where forwards given up on go. */
 export interface ForwardConsumer {
@@ -64,7 +64,7 @@ export async function deliverForwards(event: SQSEvent, consumer: ForwardConsumer
 }
 
 /**
- * Without the dependencies (a configuration that cannot load: logged and counted by `dependencies`),
+ * Without the dependencies (a configuration that cannot load: logged and counted by `relayDependencies`),
  * every record goes back to the queue: nothing can be delivered or put aside, and nothing is lost.
  */
 function retryAll(event: SQSEvent): SQSBatchResponse {
@@ -78,7 +78,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
   .handler(async (event) => {
     let consumer: ForwardConsumer;
     try {
-      const { relay, deadLetters } = await dependencies();
+      const { relay, deadLetters } = await relayDependencies();
       consumer = { deliver: (forward) => relay.deliver(forward), policy: deadLetters.forward };
     } catch {
       return retryAll(event);

@@ -1,14 +1,20 @@
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SQSEvent } from "aws-lambda";
-import { afterEach, describe, expect, it } from "vitest";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createForwarder } from "../../functions/adapters/relay/http-forwarder.ts";
-import { createDependencies } from "../../functions/clients.ts";
 import { loadConfig } from "../../functions/config.ts";
 import type { DeadLetterPolicy, DeadLetterReason } from "../../functions/core/dead-letters.ts";
 import { MisconfiguredError } from "../../functions/core/errors.ts";
 import { deliverForward, ForwardFailure, forwardOf } from "../../functions/core/forwarding.ts";
 import type { CallbackRelay, Forward } from "../../functions/core/relay.ts";
 import { deliverForwards, handler } from "../../functions/forwarder.ts";
-import { setDependencies } from "../../functions/wiring/cold-start.ts";
+import { logger } from "../../functions/logger.ts";
+import {
+  createRelayDependencies,
+  relayDependencies,
+  setRelayDependencies,
+} from "../../functions/wiring/relay.ts";
 import { lambdaContext } from "../../local/server.ts";
 import { APP_TOKEN, appSign, forwardApp, signingRelay, tickingClock } from "../helpers/forward-app.ts";
 import { sqsEvent as batchOf } from "../helpers/sqs-event.ts";
@@ -183,7 +189,7 @@ describe("deliverForwards: the forward queue's consumer", () => {
 });
 
 describe("the forwarder function (handler)", () => {
-  afterEach(() => setDependencies(undefined));
+  afterEach(() => setRelayDependencies(undefined));
 
   it("delivers a queued forward through the dependencies' relay, signed with the app's own token", async () => {
     // Prepare
@@ -198,11 +204,9 @@ describe("the forwarder function (handler)", () => {
       TENCENT_FORWARD_CALLBACK_TOKEN: APP_TOKEN,
     });
     const dead = policy();
-    const deps = createDependencies(config, {
-      deadLetters: { edit: dead.policy, fallback: dead.policy, forward: dead.policy },
-    });
+    const deps = createRelayDependencies(config, { deadLetters: { forward: dead.policy } });
     cleanup.push(async () => deps.relay.forwarder.close?.());
-    setDependencies(deps);
+    setRelayDependencies(deps);
     const forward = forwardTo(relay);
 
     // Act
@@ -220,12 +224,47 @@ describe("the forwarder function (handler)", () => {
 
   it("sends every record back to the queue while the configuration cannot load", async () => {
     // Prepare: no TABLE_NAME in this process's environment
-    setDependencies(undefined);
+    setRelayDependencies(undefined);
 
     // Act
     const result = await handler(sqsEvent(["{}", "{}"]), lambdaContext("forwarder"));
 
     // Assess
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: "m0" }, { itemIdentifier: "m1" }] });
+  });
+});
+
+describe("relayDependencies(): the forwarder's cold start", () => {
+  const saved = { ...process.env };
+  const secretsManager = mockClient(SecretsManagerClient);
+  afterEach(() => {
+    vi.restoreAllMocks();
+    secretsManager.reset();
+    setRelayDependencies(undefined);
+    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+    Object.assign(process.env, saved);
+  });
+
+  it("reports only the forwards it will refuse, never the recorder's unsigned-callback warning", async () => {
+    // Prepare: no callback token (the recorder warns about it), a forward secret that resolved blank.
+    Object.assign(process.env, {
+      TABLE_NAME: "t",
+      AWS_REGION: "local",
+      TENCENT_SDKAPPID: "1400000000",
+      TENCENT_CALLBACK_FORWARD_URL: "https://app.example/im",
+      TENCENT_FORWARD_CALLBACK_TOKEN_SECRET_ARN: "arn:f",
+    });
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: "" });
+    const warn = vi.spyOn(logger, "warn").mockImplementation(() => {});
+    const error = vi.spyOn(logger, "error").mockImplementation(() => {});
+
+    // Act
+    const deps = await relayDependencies();
+    await deps.relay.queue?.close?.();
+
+    // Assess
+    expect(warn).not.toHaveBeenCalled();
+    expect(error).toHaveBeenCalledTimes(1);
+    expect(String(error.mock.calls[0]?.[0])).toMatch(/^tencent forwards will be refused: TENCENT_FORWARD/);
   });
 });
