@@ -87,7 +87,8 @@ export interface CallbackPipelineOptions {
   /**
    * After-send rules: told of each message recorded as newly sent by the provider (version 1 from its
    * after-send or first copy), with its content; it queues the rules' work when one matches. Never
-   * told of before-send rewrites (their rules ran already), client edits, echoes or duplicates.
+   * told of before-send rewrites (their rules ran already), client edits, echoes or duplicates. Never
+   * throws (AfterSendTrigger reports what it cannot queue).
    */
   readonly afterSend?: { recorded(message: RecordedSend): Promise<unknown> };
   /** The relay to the apps' own handlers; without it nothing is forwarded. */
@@ -190,16 +191,24 @@ export class CallbackPipeline {
       if (forwarded) await this.forward(provider, forwarded, request);
       throw thrown;
     }
-    if (forwarded) await this.forward(provider, forwarded, request, recordedId(events, recorded));
+    // Queued once recorded and before the answer; alongside publish and the after-send rules, which need
+    // neither it nor each other (none of the three throws).
+    const forwarding = forwarded
+      ? this.forward(provider, forwarded, request, recordedId(events, recorded))
+      : undefined;
     if (!("stored" in recorded)) {
+      await forwarding;
       // Published when the spool is replayed (`replay`): nothing is recorded yet.
       trace.outcome = "spooled";
       return { events, ...(decided ? { decided } : {}), outcome: "spooled", published: [], reply };
     }
     trace.outcome = "stored";
     trace.events = trace.events?.map((event, i) => `${event}:${recorded.stored[i] ?? "?"}`);
-    const published = await this.publish(provider.name, provider.appId, recorded.applied);
-    await this.triggerRules(events, recorded.applied);
+    const [published] = await Promise.all([
+      this.publish(provider.name, provider.appId, recorded.applied),
+      this.triggerRules(events, recorded.applied),
+      forwarding,
+    ]);
     return {
       events,
       ...(decided ? { decided } : {}),
