@@ -136,6 +136,15 @@ export interface Statement {
   readonly Condition?: unknown;
 }
 
+/** What a queue's consumer may do with it (`grantConsumeMessages`). */
+export const CONSUME_ACTIONS = [
+  "sqs:ReceiveMessage",
+  "sqs:ChangeMessageVisibility",
+  "sqs:GetQueueUrl",
+  "sqs:DeleteMessage",
+  "sqs:GetQueueAttributes",
+];
+
 /** The pairs for `actions` on each of `resources`, as `grantsOf` writes them. */
 export const pairs = (actions: readonly string[], resources: readonly unknown[]): string[] =>
   actions.flatMap((action) => resources.map((resource) => `${action} ${JSON.stringify(resource)}`));

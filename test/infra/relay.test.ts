@@ -8,6 +8,7 @@ import { ImEditStack, type ImEditStackProps } from "../../infra/stacks/im-edit-s
 import {
   buildStack,
   CALLBACK_TOKEN_ARN,
+  CONSUME_ACTIONS,
   contextOf,
   environmentOf,
   expectQueuesLockedDown,
@@ -33,14 +34,6 @@ import {
 const base = buildStack();
 const relay = buildStack(RELAY_PROPS);
 const full = buildStack(FULL_RELAY_PROPS);
-
-const CONSUME_ACTIONS = [
-  "sqs:ReceiveMessage",
-  "sqs:ChangeMessageVisibility",
-  "sqs:GetQueueUrl",
-  "sqs:DeleteMessage",
-  "sqs:GetQueueAttributes",
-];
 
 type Built = ReturnType<typeof buildStack>;
 

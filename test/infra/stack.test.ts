@@ -13,6 +13,7 @@ import {
 import {
   buildStack,
   CALLBACK_TOKEN_ARN,
+  CONSUME_ACTIONS,
   environmentOf,
   expectQueuesLockedDown,
   FULL_PROPS,
@@ -41,14 +42,6 @@ const ITEM_ACTIONS = [
   "dynamodb:UpdateItem",
   "dynamodb:DeleteItem",
 ];
-const CONSUME_ACTIONS = [
-  "sqs:ReceiveMessage",
-  "sqs:ChangeMessageVisibility",
-  "sqs:GetQueueUrl",
-  "sqs:DeleteMessage",
-  "sqs:GetQueueAttributes",
-];
-
 /** What every function may do with the table and its own logs (and traces, with tracing active). */
 function baseGrants(stack: ImEditStack, fn: ServiceFunction, traced = false): string[] {
   const tableArn = resolved(stack, stack.table.table.tableArn);
