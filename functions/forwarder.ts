@@ -7,7 +7,8 @@ import { ForwardFailure } from "./core/forwarding.ts";
 import type { Forward } from "./core/relay.ts";
 import { eachRecord, PoisonMessage, RetryableFailure } from "./http/sqs.ts";
 import { logger } from "./logger.ts";
-import { count, flushMetrics, MISCONFIGURED_METRIC } from "./metrics.ts";
+import { flushMetrics } from "./metrics.ts";
+import { reportForwardRefused } from "./wiring/observers.ts";
 import { relayDependencies } from "./wiring/relay.ts";
 
 /** What the forward queue's consumer needs: one delivery attempt, and where forwards given up on go. */
@@ -43,12 +44,7 @@ export async function deliverForwards(event: SQSEvent, consumer: ForwardConsumer
       } catch (thrown: unknown) {
         if (!(thrown instanceof ForwardFailure)) throw thrown;
         if (thrown.reason.code === "misconfigured") {
-          // Every forward of this provider is refused until its forward secret is fixed: alarmed on.
-          logger.error("forward refused: the app's forward secret is unusable", {
-            provider: forward.provider,
-            forwardId: forward.id,
-          });
-          count(MISCONFIGURED_METRIC);
+          reportForwardRefused({ provider: forward.provider, forwardId: forward.id });
         }
         throw thrown.retryable ? new RetryableFailure(thrown.reason) : new PoisonMessage(thrown.reason);
       }

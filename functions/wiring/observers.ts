@@ -10,6 +10,16 @@ import { logger } from "../logger.ts";
 import { count, MISCONFIGURED_METRIC } from "../metrics.ts";
 import { describeFallback } from "../relay-config.ts";
 
+/**
+ * A forward refused because the app's forward secret is unusable (the local queue's, the forwarder's):
+ * every forward of that provider is refused until the secret is fixed, so logged at error level and
+ * counted `Misconfigured` (alarmed on). `fields` name the forward, never its body or a secret.
+ */
+export function reportForwardRefused(fields: Readonly<Record<string, unknown>>): void {
+  logger.error("forward refused: the app's forward secret is unusable", fields);
+  count(MISCONFIGURED_METRIC);
+}
+
 /** The local forward queue's retries and dead letters: logged (never the body), a misconfiguration counted. */
 export const LOCAL_FORWARD_OBSERVER: ForwardQueueObserver = {
   onRetry: (forward, attempts, reason, delayMs) =>
@@ -27,10 +37,8 @@ export const LOCAL_FORWARD_OBSERVER: ForwardQueueObserver = {
       reason: reason.code,
       error: reason.message,
     };
-    if (reason.code === "misconfigured") {
-      logger.error("forward refused: the app's forward secret is unusable", fields);
-      count(MISCONFIGURED_METRIC);
-    } else logger.warn("forward dead-lettered (npm run redrive -- --replay delivers it again)", fields);
+    if (reason.code === "misconfigured") reportForwardRefused(fields);
+    else logger.warn("forward dead-lettered (npm run redrive -- --replay delivers it again)", fields);
   },
 };
 
