@@ -11,7 +11,7 @@ import {
 } from "aws-cdk-lib/aws-dynamodb";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
-import { indexesFor, TABLE } from "../../functions/adapters/dynamodb/table.ts";
+import { INDEX_LISTINGS, type IndexName, TABLE } from "../../functions/adapters/dynamodb/table.ts";
 import { ALL_LISTINGS, LISTING_NAMES, type Listing, type Listings } from "../../functions/core/listings.ts";
 import { isIntegerIn, Problems } from "./props.ts";
 
@@ -134,9 +134,12 @@ export class MessageTable extends Construct {
     new Problems(`MessageTable ${this.node.path}`).add(MessageTable.problems(props)).throwIfAny();
     if (props.encryptionKey) this.encryptionKey = props.encryptionKey;
     this.listings = props.listings === undefined ? ALL_LISTINGS : new Set(props.listings);
-    // An index serving a listing that is off is left out.
-    const kept = new Set<string>(indexesFor(this.listings));
-    const indexes = INDEXES.filter(([name]) => kept.has(name));
+    // An index serving a listing that is off is left out; one serving none (a layout's own) stays.
+    const listing = (name: string): Listing | undefined => INDEX_LISTINGS[name as IndexName];
+    const indexes = INDEXES.filter(([name]) => {
+      const served = listing(name);
+      return served === undefined || this.listings.has(served);
+    });
     this.indexNames = indexes.map(([name]) => name);
     const string = (name: string): Attribute => ({ name, type: AttributeType.STRING });
     const capacity = props.provisioned && autoscaled(props.provisioned);
