@@ -107,7 +107,11 @@ export async function decide(
     const content = { ...context.original, ...changed };
     let decision: Decision | undefined;
     try {
-      decision = await withBudget(hook, { ...context, content }, budget);
+      decision = await withBudget(
+        (signal) => hook.decide({ ...context, content, signal }),
+        budget,
+        () => new HookTimeout(`hook ${hook.name} did not decide within ${budget} ms`),
+      );
     } catch (thrown: unknown) {
       const error = asError(thrown);
       options.onSkip?.(hook.name, error instanceof HookTimeout ? "timeout" : "threw", error);
@@ -179,28 +183,39 @@ class HookTimeout extends Error {
   override readonly name = "HookTimeout";
 }
 
-async function withBudget(
-  hook: DecideHook,
-  context: Omit<DecideContext, "signal">,
+/**
+ * `work` cut at `budgetMs` whatever it does with the signal it is given (a hook or a forwarder that ignores
+ * its budget), and when `signal` aborts: the signal `work` got is aborted and the promise rejected with
+ * `expired()`. What `work` answers or throws later is no longer anyone's.
+ */
+export async function withBudget<T>(
+  work: (signal: AbortSignal) => Promise<T>,
   budgetMs: number,
-): Promise<Decision | undefined> {
+  expired: () => Error,
+  signal?: AbortSignal,
+): Promise<T> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
-  const deciding = Promise.resolve().then(() => hook.decide({ ...context, signal: controller.signal }));
+  let cut: (() => void) | undefined;
+  const ended = new Promise<never>((_, reject) => {
+    cut = () => {
+      const error = expired();
+      controller.abort(error);
+      reject(error);
+    };
+    timer = setTimeout(cut, budgetMs);
+    if (signal?.aborted) cut();
+    else signal?.addEventListener("abort", cut, { once: true });
+  });
+  // Started a tick later, so that a synchronous throw is a rejection like any other.
+  const working = Promise.resolve().then(() => work(controller.signal));
   try {
-    return await Promise.race([
-      deciding,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const error = new HookTimeout(`hook ${hook.name} did not decide within ${budgetMs} ms`);
-          controller.abort(error);
-          reject(error);
-        }, budgetMs);
-      }),
-    ]);
+    return await Promise.race([working, ended]);
   } finally {
     clearTimeout(timer);
-    deciding.catch(() => {}); // a late answer or failure is no longer anyone's
+    if (cut) signal?.removeEventListener("abort", cut);
+    working.catch(() => {}); // a late answer or failure is no longer anyone's
+    ended.catch(() => {});
   }
 }
 

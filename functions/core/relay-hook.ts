@@ -1,4 +1,4 @@
-import { ALLOW, type DecideHook, type Decision } from "./decide.ts";
+import { ALLOW, type DecideHook, type Decision, withBudget } from "./decide.ts";
 import { asError } from "./errors.ts";
 import { ForwardFailure, forwardOf, forwardRequest } from "./forwarding.ts";
 import type { ObservedMessage, ProviderName } from "./model.ts";
@@ -107,7 +107,17 @@ export function createAppRelay(options: AppRelayOptions): AppRelay {
     }
     let answered: ForwardAnswer;
     try {
-      answered = await sendWithin(options.forwarder, forward, options.timeoutMs, signal);
+      // Cut at the timeout whatever the forwarder does with it, or when decide's signal aborts.
+      answered = await withBudget(
+        (cut) => options.forwarder.send(forward, options.timeoutMs, cut),
+        options.timeoutMs,
+        () =>
+          new ForwardFailure(true, {
+            code: "timeout",
+            message: `the app did not answer within ${options.timeoutMs} ms`,
+          }),
+        signal,
+      );
     } catch (thrown: unknown) {
       return failed(provider, thrown);
     }
@@ -133,44 +143,6 @@ export function createAppRelay(options: AppRelayOptions): AppRelay {
       },
     },
   };
-}
-
-/**
- * One send, cut at `timeoutMs` whatever the forwarder does with the budget it is given (and when `signal`
- * aborts): the request is aborted and the failure is a `timeout`.
- */
-async function sendWithin(
-  forwarder: Forwarder,
-  request: ForwardRequest,
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-): Promise<ForwardAnswer> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    const fail = () => {
-      const error = new ForwardFailure(true, {
-        code: "timeout",
-        message: `the app did not answer within ${timeoutMs} ms`,
-      });
-      controller.abort(error);
-      reject(error);
-    };
-    timer = setTimeout(fail, timeoutMs);
-    if (signal?.aborted) fail();
-    onAbort = fail;
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-  const sending = forwarder.send(request, timeoutMs, controller.signal);
-  try {
-    return await Promise.race([sending, timedOut]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener("abort", onAbort);
-    sending.catch(() => {}); // a late answer or failure is no longer anyone's
-    timedOut.catch(() => {});
-  }
 }
 
 const REASONS: ReadonlySet<string> = new Set<FallbackReason>([
