@@ -9,7 +9,6 @@ import type { DecideHook } from "./core/decide.ts";
 import { DurableRecorder, type FallbackQueue } from "./core/durable.ts";
 import { DEFAULT_EDIT_OPTIONS } from "./core/edit-settlement.ts";
 import { EditService } from "./core/edits.ts";
-import { forwardOf } from "./core/forwarding.ts";
 import { DEFAULT_JOB_OPTIONS } from "./core/jobs/context.ts";
 import { jobRules } from "./core/jobs/rules.ts";
 import { RUN_JOB } from "./core/jobs/runner.ts";
@@ -260,7 +259,6 @@ export function createDependencies(
             decideBudgetMs: config.callbackForwardTimeoutMs + DEFAULT_RULES_BUDGET_MS,
             relay: {
               ...(relay.queue ? { queue: relay.queue } : {}),
-              forwardOf,
               answer: appRelay.answer,
               beforeSendDeadlineMs: BEFORE_SEND_DEADLINE_MS,
             },

@@ -2,11 +2,12 @@ import { describe, domainEvents, newlySent, recordedId, withDecision } from "./c
 import { ALLOW, type Decided, type DecideHook, decide, type HookSkip } from "./decide.ts";
 import type { DurableOutcome, DurableRecorder, SpooledCallback } from "./durable.ts";
 import { asError } from "./errors.ts";
+import { forwardOf } from "./forwarding.ts";
 import type { ObservedMessage, ProviderName } from "./model.ts";
 import { type DomainEvent, type Outbox, publishQuietly } from "./outbox.ts";
 import type { CallbackProvider, CallbackReply, CallbackRequest } from "./provider.ts";
 import { type Applied, type ApplyOutcome, eventMessageId, type RecorderEvent } from "./recorder-events.ts";
-import type { CallbackRelay, Forward, ForwardQueue } from "./relay.ts";
+import type { CallbackRelay, ForwardQueue } from "./relay.ts";
 import { APP_HOOK_NAME, type AppRelay } from "./relay-hook.ts";
 import type { RecordedSend } from "./rules/auto-edits.ts";
 
@@ -59,13 +60,6 @@ export interface CallbackObserver {
 export interface PipelineRelay {
   /** The asynchronous forwards (at least once); none: each forward is lost (reported). */
   readonly queue?: ForwardQueue;
-  /** A verified callback as a Forward (core/forwarding.ts `forwardOf`). */
-  readonly forwardOf: (
-    request: CallbackRequest,
-    provider: ProviderName,
-    relay: CallbackRelay,
-    messageId?: string,
-  ) => Forward;
   /** A synchronous callback im-edit could not read: the app's validated answer, or the fallback policy. */
   readonly answer?: AppRelay["answer"];
   /**
@@ -291,7 +285,7 @@ export class CallbackPipeline {
     if (!options) return;
     try {
       if (!options.queue) throw new Error("no forward queue is configured");
-      await options.queue.enqueue(options.forwardOf(request, provider.name, relay, messageId));
+      await options.queue.enqueue(forwardOf(request, provider.name, relay, messageId));
     } catch (thrown: unknown) {
       this.options.observer?.forwardLost?.(provider.name, asError(thrown));
     }

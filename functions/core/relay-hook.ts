@@ -41,9 +41,6 @@ export interface AppRelayOptions {
   readonly fallback: ForwardFallback;
   readonly observer?: AppRelayObserver;
   readonly now?: () => Date;
-  /** Tests: the delivery core's functions (core/forwarding.ts by default). */
-  readonly forwardOf?: typeof forwardOf;
-  readonly forwardRequest?: typeof forwardRequest;
 }
 
 /** The app's hook: the first *decide* hook, before the rules; its rewrites are the app's (`source: "app"`). */
@@ -80,8 +77,6 @@ export interface AppRelay {
  */
 export function createAppRelay(options: AppRelayOptions): AppRelay {
   const now = options.now ?? (() => new Date());
-  const toForward = options.forwardOf ?? forwardOf;
-  const toRequest = options.forwardRequest ?? forwardRequest;
 
   const fellBack = (provider: ProviderName, reason: FallbackReason, detail: string): Decision => {
     options.observer?.fellBack?.(provider, reason, detail);
@@ -101,7 +96,7 @@ export function createAppRelay(options: AppRelayOptions): AppRelay {
   const answer: AppRelay["answer"] = async (provider, relay, request, message, signal) => {
     let forward: ForwardRequest;
     try {
-      forward = toRequest(toForward(request, provider, relay, message?.id), relay, now());
+      forward = forwardRequest(forwardOf(request, provider, relay, message?.id), relay, now());
     } catch (thrown: unknown) {
       return failed(provider, thrown);
     }

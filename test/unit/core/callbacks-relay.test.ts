@@ -9,7 +9,7 @@ import {
 } from "../../../functions/core/callbacks.ts";
 import type { DecideHook } from "../../../functions/core/decide.ts";
 import { DurableRecorder, type SpooledCallback } from "../../../functions/core/durable.ts";
-import { ForwardFailure, forwardOf } from "../../../functions/core/forwarding.ts";
+import { ForwardFailure } from "../../../functions/core/forwarding.ts";
 import type { CallbackRequest } from "../../../functions/core/provider.ts";
 import { Recorder } from "../../../functions/core/recorder.ts";
 import type { Forward, ForwardAnswer, Forwarder, ForwardQueue } from "../../../functions/core/relay.ts";
@@ -133,7 +133,7 @@ describe("CallbackPipeline with the relay (issue 16)", () => {
       hooks: [app.hook, rulesSpy],
       decideBudgetMs: 200 + 50 + 200,
       observer,
-      relay: { queue, forwardOf, answer: app.answer, beforeSendDeadlineMs: BEFORE_SEND_DEADLINE_MS },
+      relay: { queue, answer: app.answer, beforeSendDeadlineMs: BEFORE_SEND_DEADLINE_MS },
     });
     return { pipeline, order, forwards, observer, ruleCalls, sentToApp: () => sent };
   }
