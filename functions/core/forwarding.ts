@@ -7,8 +7,9 @@ import type { CallbackRelay, Forward, Forwarder, ForwardRequest } from "./relay.
 /**
  * The relay's delivery (issue 16): a verified callback made into a `Forward`, each attempt re-signed with
  * the app's secret, and what the app's answer means for the queue (delivered, retry, or dead letter).
- * Shared by the synchronous before-send hook (`forwardRequest` + `Forwarder.send`) and the asynchronous
- * forward queues (`deliverForward`). No transport here: the forwarder and the queues are adapters.
+ * Shared by the synchronous before-send hook (`callbackForwardRequest` + `Forwarder.send`) and the
+ * asynchronous forward queues (`deliverForward`). No transport here: the forwarder and the queues are
+ * adapters.
  */
 
 /** What a failed forward says: a code, our own words (never a secret, a body or a query), a status. */
@@ -63,6 +64,24 @@ export function forwardOf(
   relay: CallbackRelay,
   messageId?: string,
 ): Forward {
+  const unsigned = unsignedOf(request, provider, relay, messageId);
+  // The body keeps its place among the fields (a forward's JSON reads as it always did).
+  return {
+    ...unsigned,
+    body: unsigned.body.toString("base64"),
+    receivedAt: request.receivedAt.toISOString(),
+  };
+}
+
+/** A forward before it is signed: its fields, the body as bytes. */
+type Unsigned = Omit<Forward, "body" | "receivedAt"> & { readonly body: Buffer };
+
+function unsignedOf(
+  request: CallbackRequest,
+  provider: ProviderName,
+  relay: CallbackRelay,
+  messageId: string | undefined,
+): Unsigned {
   const rawQuery = request.rawQuery ?? encodeQuery(request.query);
   const headers: Record<string, string> = {};
   for (const name of [...KEPT_HEADERS, ...relay.headers.map((header) => header.toLowerCase())]) {
@@ -74,10 +93,9 @@ export function forwardOf(
     id: forwardId(provider, rawQuery, request.body, relay.signatureParams ?? []),
     rawQuery,
     headers,
-    body: request.body.toString("base64"),
+    body: request.body,
     ...(request.sourceIp !== undefined ? { sourceIp: request.sourceIp } : {}),
     ...(messageId !== undefined ? { messageId } : {}),
-    receivedAt: request.receivedAt.toISOString(),
   };
 }
 
@@ -112,10 +130,28 @@ export function forwardId(
  * `X-Forwarded-For`, `X-Im-Edit-Forward-Id` and `X-Im-Edit-Message-Id` when a message was recorded.
  */
 export function forwardRequest(forward: Forward, relay: CallbackRelay, now: Date): ForwardRequest {
-  const body = Buffer.from(forward.body, "base64");
-  let signed: ReturnType<CallbackRelay["sign"]>;
+  return signed({ ...forward, body: Buffer.from(forward.body, "base64") }, relay, now);
+}
+
+/**
+ * A synchronous forward (a before-send): the callback itself as `forwardRequest(forwardOf(...))` would
+ * make it, same id and headers, without taking the body to base64 and back inside the provider's 2 s.
+ */
+export function callbackForwardRequest(
+  request: CallbackRequest,
+  provider: ProviderName,
+  relay: CallbackRelay,
+  now: Date,
+  messageId?: string,
+): ForwardRequest {
+  return signed(unsignedOf(request, provider, relay, messageId), relay, now);
+}
+
+function signed(forward: Unsigned, relay: CallbackRelay, now: Date): ForwardRequest {
+  const { body } = forward;
+  let signature: ReturnType<CallbackRelay["sign"]>;
   try {
-    signed = relay.sign({ rawQuery: forward.rawQuery, headers: forward.headers, body }, now);
+    signature = relay.sign({ rawQuery: forward.rawQuery, headers: forward.headers, body }, now);
   } catch (thrown: unknown) {
     if (isAppError(thrown) && thrown.code === "misconfigured") {
       throw new ForwardFailure(false, {
@@ -126,14 +162,14 @@ export function forwardRequest(forward: Forward, relay: CallbackRelay, now: Date
     throw thrown;
   }
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(signed.headers)) {
+  for (const [name, value] of Object.entries(signature.headers)) {
     const lower = name.toLowerCase();
     if (!HOP_HEADERS.has(lower)) headers[lower] = value;
   }
   if (forward.sourceIp !== undefined) headers[FORWARDED_FOR_HEADER] = forward.sourceIp;
   headers[FORWARD_ID_HEADER] = forward.id;
   if (forward.messageId !== undefined) headers[MESSAGE_ID_HEADER] = forward.messageId;
-  return { url: withQuery(relay.url, signed.rawQuery), headers, body };
+  return { url: withQuery(relay.url, signature.rawQuery), headers, body };
 }
 
 export interface DeliverOptions {

@@ -1,6 +1,6 @@
 import { ALLOW, type DecideHook, type Decision, withBudget } from "./decide.ts";
 import { asError } from "./errors.ts";
-import { ForwardFailure, forwardOf, forwardRequest } from "./forwarding.ts";
+import { callbackForwardRequest, ForwardFailure } from "./forwarding.ts";
 import type { ObservedMessage, ProviderName } from "./model.ts";
 import type { CallbackRequest } from "./provider.ts";
 import type { CallbackRelay, ForwardAnswer, Forwarder, ForwardRequest } from "./relay.ts";
@@ -96,7 +96,7 @@ export function createAppRelay(options: AppRelayOptions): AppRelay {
   const answer: AppRelay["answer"] = async (provider, relay, request, message, signal) => {
     let forward: ForwardRequest;
     try {
-      forward = forwardRequest(forwardOf(request, provider, relay, message?.id), relay, now());
+      forward = callbackForwardRequest(request, provider, relay, now(), message?.id);
     } catch (thrown: unknown) {
       return failed(provider, thrown);
     }

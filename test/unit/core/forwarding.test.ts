@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MisconfiguredError } from "../../../functions/core/errors.ts";
 import {
+  callbackForwardRequest,
   deliverForward,
   ForwardFailure,
   forwardId,
@@ -162,6 +163,19 @@ describe("forwardRequest", () => {
       "x-im-edit-forward-id": forward.id,
       "x-im-edit-message-id": "m-1",
     });
+  });
+
+  it("a synchronous forward from the callback itself: the request forwardOf then forwardRequest make", () => {
+    // Prepare
+    const callback = request(`${QUERY}&RequestTime=1&Sign=old`);
+    const now = new Date("2026-11-23T12:00:00.000Z");
+
+    // Act
+    const direct = callbackForwardRequest(callback, "tencent", relay(), now, "m-1");
+
+    // Assess: same URL, headers (the forward id too) and bytes; the body is the callback's own buffer.
+    expect(direct).toEqual(forwardRequest(forwardOf(callback, "tencent", relay(), "m-1"), relay(), now));
+    expect(direct.body).toBe(callback.body);
   });
 
   it("appends the query after the forward URL's own", () => {
