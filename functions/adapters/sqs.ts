@@ -1,6 +1,19 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { FallbackQueue, SpooledCallback } from "../core/durable.ts";
 
+/** The functions' SQS module (functions/queues.ts: the SDK and these adapters). */
+type SqsModule = typeof import("../queues.ts");
+
+/**
+ * The SQS client and the module that sends on it, loaded on first use (wiring/queues.ts `lazySqs`: the SDK
+ * is not in a function's cold import). `Used`: the parts of the module a consumer calls (all by default),
+ * so any loader of functions/queues.ts fits.
+ */
+export type LazySqs<Used extends keyof SqsModule = keyof SqsModule> = () => Promise<{
+  readonly client: SQSClient;
+  readonly adapter: Pick<SqsModule, Used>;
+}>;
+
 /** The recorder's durable fallback in AWS: the spooled callback as one SQS message, drained by the recorder. */
 export class SqsFallbackQueue implements FallbackQueue {
   constructor(

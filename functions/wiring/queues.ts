@@ -1,10 +1,10 @@
 // The queues a function sends to and the dead letters of the queues it consumes: SQS in AWS (the SDK
 // loaded on first use), in-process or under DATA_DIR locally. Part of `createDependencies` (clients.ts).
 import { join } from "node:path";
-import type { SQSClient } from "@aws-sdk/client-sqs";
 import { DirectoryDeadLetters } from "../adapters/dead-letters/directory.ts";
 import { createForwarder, createForwardQueue, FORWARD_QUEUE_SOURCE } from "../adapters/relay/index.ts";
 import { FileSpool } from "../adapters/spool.ts";
+import type { LazySqs } from "../adapters/sqs.ts";
 import { InProcessWorkQueue } from "../adapters/work/in-process.ts";
 import type { Dependencies } from "../clients.ts";
 import type { Config } from "../config.ts";
@@ -131,8 +131,6 @@ export function createDeadLetters(config: Config, sqs: LazySqs | undefined): Dep
     },
   };
 }
-
-export type LazySqs = () => Promise<{ client: SQSClient; adapter: typeof import("../queues.ts") }>;
 
 /**
  * The SQS client, made on first use: only a failing store (the recorder's fallback) and an unknown

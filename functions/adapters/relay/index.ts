@@ -1,26 +1,23 @@
 import { join } from "node:path";
-import type { Forwarder, ForwardQueue } from "../../core/relay.ts";
-import { createForwarder as createHttpForwarder, type HttpForwarderOptions } from "./http-forwarder.ts";
+import type { ForwardQueue } from "../../core/relay.ts";
+import type { LazySqs } from "../sqs.ts";
 import {
   type ForwardQueueObserver,
   LocalForwardQueue,
   type LocalForwardQueueOptions,
 } from "./local-queue.ts";
-import { type LazySqs, SqsForwardQueue } from "./sqs-queue.ts";
+import { SqsForwardQueue } from "./sqs-queue.ts";
 
 /**
  * The relay's transports (issue 16), as clients.ts builds them: the forwarder (undici, pooled per
  * origin) and the forward queue (SQS with FORWARD_QUEUE_URL, else a durable directory under DATA_DIR,
  * else memory). Nothing here loads undici or the SQS SDK: both come on first use.
  */
+export type { LazySqs } from "../sqs.ts";
+/** The forwarder every forward goes through (one per process: its pools are reused); `close` for shutdown. */
+export { createForwarder } from "./http-forwarder.ts";
 export { FORWARD_QUEUE_SOURCE, type ForwardQueueObserver, LocalForwardQueue } from "./local-queue.ts";
 export { parseForward } from "./record.ts";
-export type { LazySqs } from "./sqs-queue.ts";
-
-/** The forwarder every forward goes through (one per process: its pools are reused); `close` for shutdown. */
-export function createForwarder(options: HttpForwarderOptions): Forwarder & { close(): Promise<void> } {
-  return createHttpForwarder(options);
-}
 
 /**
  * The local queue's options but its directory (from `dataDir`) and concurrency (its default): `deliver`
@@ -36,7 +33,7 @@ export interface ForwardQueueOptions extends ForwardQueueObserver, LocalQueueOpt
   /** FORWARD_QUEUE_URL (AWS): forwards are sent there, and delivered by the forwarder function. */
   readonly queueUrl?: string;
   /** The SQS client, loaded on first use (needed with `queueUrl`). */
-  readonly sqs?: LazySqs;
+  readonly sqs?: LazySqs<"sendTask">;
   /** DATA_DIR (locally): forwards are kept in `<dataDir>/forwards` until delivered or dead-lettered. */
   readonly dataDir?: string;
 }

@@ -1,14 +1,5 @@
-import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Forward, ForwardQueue } from "../../core/relay.ts";
-
-/**
- * The SQS side, loaded on first use (clients.ts `lazySqs`: the SDK is not in the recorder's cold import):
- * the client and the module that sends on it. Structural, so any loader of `functions/queues.ts` fits.
- */
-export type LazySqs = () => Promise<{
-  readonly client: SQSClient;
-  readonly adapter: Pick<typeof import("../../queues.ts"), "sendTask">;
-}>;
+import type { LazySqs } from "../sqs.ts";
 
 /**
  * The forward queue in AWS: each forward is one SendMessage of its JSON on FORWARD_QUEUE_URL, consumed by
@@ -19,7 +10,7 @@ export type LazySqs = () => Promise<{
  */
 export class SqsForwardQueue implements ForwardQueue {
   constructor(
-    private readonly sqs: LazySqs,
+    private readonly sqs: LazySqs<"sendTask">,
     private readonly queueUrl: string,
   ) {}
 
