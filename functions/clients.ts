@@ -43,7 +43,14 @@ import {
   RULES_HOOK_OBSERVER,
 } from "./wiring/observers.ts";
 import { createOutbox } from "./wiring/outbox.ts";
-import { createDeadLetters, createFallback, createRelay, createWorkQueue, lazySqs } from "./wiring/queues.ts";
+import {
+  createDeadLetters,
+  createFallback,
+  createRelay,
+  createWorkQueue,
+  lazySqs,
+  someRelay,
+} from "./wiring/queues.ts";
 
 /** Everything a handler needs, built once per cold start (on first use: importing a handler does no I/O). */
 export interface Dependencies {
@@ -141,7 +148,7 @@ export function createDependencies(
   const queries = new MessageQueries(store, providers, config.listings);
   const relay = overrides.relay ?? createRelay(config, providers, sqs, deadLetters.forward);
   // The app decides a before-send first (issue 16), when some provider forwards to the app's handler.
-  const appRelay = [...providers.values()].some((provider) => provider.relay)
+  const appRelay = someRelay(providers)
     ? createAppRelay({
         relayOf: (provider) => providers.get(provider)?.relay,
         forwarder: relay.forwarder,

@@ -38,7 +38,7 @@ export function createRelay(
       forwarder,
       timeoutMs: config.forwardTimeoutMs,
     });
-  if (![...providers.values()].some((provider) => provider.relay)) return { forwarder, deliver };
+  if (!someRelay(providers)) return { forwarder, deliver };
   const queue = createForwardQueue({
     ...(config.forwardQueueUrl !== undefined ? { queueUrl: config.forwardQueueUrl } : {}),
     ...(sqs ? { sqs } : {}),
@@ -49,6 +49,11 @@ export function createRelay(
     ...LOCAL_FORWARD_OBSERVER,
   });
   return { queue, forwarder, deliver };
+}
+
+/** Some provider forwards its callbacks to the app's own handler (its forward URL is set). */
+export function someRelay(providers: ReadonlyMap<ProviderName, CallbackProvider>): boolean {
+  return [...providers.values()].some((provider) => provider.relay);
 }
 
 /**

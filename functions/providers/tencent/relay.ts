@@ -21,7 +21,7 @@ export interface TencentForwardSettings {
 }
 
 /** The before-send callbacks: Tencent waits for their answer, which decides the message. */
-export const TENCENT_SYNCHRONOUS_COMMANDS: ReadonlySet<string> = new Set([
+const TENCENT_SYNCHRONOUS_COMMANDS: ReadonlySet<string> = new Set([
   "C2C.CallbackBeforeSendMsg",
   "Group.CallbackBeforeSendMsg",
 ]);
