@@ -13,6 +13,14 @@ export const SERVICE_NAME = "im-edit";
 export const MISCONFIGURED_METRIC = "Misconfigured";
 
 /**
+ * The relay's (the stack alarms on both, infra/constructs/forward-relay.ts): counted by the recorder when a
+ * recorded callback's forward cannot be enqueued (the app never gets it).
+ */
+export const FORWARD_LOST_METRIC = "ForwardLost";
+/** Counted by the recorder when a before-send gets the fallback policy instead of the app's answer. */
+export const FORWARD_FALLBACK_METRIC = "ForwardFallback";
+
+/**
  * One EMF metrics object per process (namespace from POWERTOOLS_METRICS_NAMESPACE in AWS).
  * Locally and in tests POWERTOOLS_METRICS_DISABLED keeps it quiet.
  */

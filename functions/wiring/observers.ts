@@ -7,7 +7,7 @@ import type { DomainEvent } from "../core/outbox.ts";
 import type { AppRelayObserver } from "../core/relay-hook.ts";
 import type { AutoEditsObserver } from "../core/rules/auto-edits.ts";
 import { logger } from "../logger.ts";
-import { count, MISCONFIGURED_METRIC } from "../metrics.ts";
+import { count, FORWARD_FALLBACK_METRIC, FORWARD_LOST_METRIC, MISCONFIGURED_METRIC } from "../metrics.ts";
 import { describeFallback } from "../relay-config.ts";
 
 /**
@@ -50,7 +50,7 @@ export function appRelayObserver(config: Config): AppRelayObserver {
   const policy = describeFallback(config.callbackForwardFallback);
   return {
     fellBack: (provider, reason, detail) => {
-      count("ForwardFallback", 1, { reason });
+      count(FORWARD_FALLBACK_METRIC, 1, { reason });
       if (reason === "misconfigured") {
         logger.error("before-send forward refused: the app's forward secret is unusable", {
           provider,
@@ -123,7 +123,7 @@ export const CALLBACK_OBSERVER: CallbackObserver = {
   },
   publishFailed: reportLost,
   forwardLost: (provider, error) => {
-    count("ForwardLost");
+    count(FORWARD_LOST_METRIC);
     logger.error("forward lost: the app's handler will not get this callback from im-edit", {
       provider,
       error: `${error.name}: ${error.message}`,

@@ -1,16 +1,12 @@
 import { Duration } from "aws-cdk-lib";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { FORWARD_FALLBACK_METRIC, FORWARD_LOST_METRIC } from "../../functions/metrics.ts";
 import type { AlarmTopic } from "./alarm-topic.ts";
 import { isIntegerIn, Problems } from "./props.ts";
 import { ALARM_PERIOD, serviceMetric } from "./service-alarms.ts";
 import { type FunctionTracing, ServiceFunction } from "./service-function.ts";
 import { WorkQueue } from "./work-queue.ts";
-
-/** Counted by the recorder when a recorded callback's forward cannot be enqueued (the app never gets it). */
-export const FORWARD_LOST_METRIC = "ForwardLost";
-/** Counted by the recorder when a before-send gets the fallback policy instead of the app's answer. */
-export const FORWARD_FALLBACK_METRIC = "ForwardFallback";
 
 /** Forwards per forwarder invocation, delivered one after the other, each within the delivery timeout. */
 export const FORWARDER_BATCH_SIZE = 10;
