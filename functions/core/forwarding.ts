@@ -227,7 +227,7 @@ function withQuery(url: string, rawQuery: string): string {
 }
 
 /** A query's parameter name, decoded (`+` is a space in a query string). */
-function decodeName(pair: string): string {
+export function decodeName(pair: string): string {
   const equals = pair.indexOf("=");
   const name = (equals === -1 ? pair : pair.slice(0, equals)).replaceAll("+", " ");
   try {

@@ -1,5 +1,6 @@
 import type { Decision } from "../../core/decide.ts";
 import { MisconfiguredError } from "../../core/errors.ts";
+import { decodeName } from "../../core/forwarding.ts";
 import type { ObservedMessage } from "../../core/model.ts";
 import type { CallbackRequest } from "../../core/provider.ts";
 import type { CallbackRelay, ForwardAnswer } from "../../core/relay.ts";
@@ -80,7 +81,7 @@ export function signQuery(rawQuery: string, token: string | undefined, now: Date
   const written = new Set<string>();
   const parts: string[] = [];
   for (const part of rawQuery === "" ? [] : rawQuery.split("&")) {
-    const name = parameterName(part);
+    const name = decodeName(part);
     if (name !== "Sign" && name !== "RequestTime") {
       parts.push(part);
       continue;
@@ -96,15 +97,6 @@ export function signQuery(rawQuery: string, token: string | undefined, now: Date
     }
   }
   return parts.join("&");
-}
-
-function parameterName(part: string): string {
-  const raw = part.split("=", 1)[0] ?? "";
-  try {
-    return decodeURIComponent(raw.replaceAll("+", " "));
-  } catch {
-    return raw;
-  }
 }
 
 /**
